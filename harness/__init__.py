@@ -1,0 +1,1 @@
+"""js7ha harness: topologies on backends, faults, histories and checkers."""

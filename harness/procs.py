@@ -1,0 +1,321 @@
+"""Processes the harness starts, and how nothing it starts outlives it.
+
+Every process the harness starts carries two environment labels, inherited by
+all its descendants (a PostgreSQL backend, a job's shell):
+
+* ``JS7HA_SESSION`` — the test session (shared by the xdist controller and its
+  workers, so one run can be recognised as a whole);
+* ``JS7HA_OWNER`` — ``<pid>:<start-time>`` of the harness process that owns it
+  (the start time makes the label immune to pid reuse).
+
+Three layers make sure they die with their owner, from the politest to the
+most certain:
+
+1. the owner's own teardown (fixture finalizers, ``atexit``) stops them in
+   reverse order of start;
+2. direct children get ``PR_SET_PDEATHSIG=SIGKILL``, so the kernel kills them
+   if the owner dies without cleaning up;
+3. a *reaper* process (``python -m harness.reaper``, one per owner, in its own
+   session so a Ctrl-C to the terminal does not hit it) waits on the owner's
+   pidfd and, once the owner is gone, stops PostgreSQL clusters under the
+   owner's temp root, SIGKILLs every process still carrying the owner's label,
+   and removes the temp root. ``sweep()`` at the next session start does the
+   same for any owner that is dead, in case even the reaper was killed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+SESSION_ENV = "JS7HA_SESSION"
+OWNER_ENV = "JS7HA_OWNER"
+BASE_DIR_ENV = "JS7HA_TMP"
+
+_PR_SET_PDEATHSIG = 1
+try:
+    _libc: ctypes.CDLL | None = ctypes.CDLL("libc.so.6", use_errno=True)
+    _prctl = _libc.prctl
+except OSError:  # not glibc Linux: layer 2 is unavailable, layers 1 and 3 remain
+    _libc = None
+
+
+def _set_pdeathsig() -> None:
+    # Runs in the child between fork and exec: only an already-resolved C call.
+    if _libc is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def process_start_time(pid: int) -> int | None:
+    """The kernel's start time of ``pid`` in clock ticks (field 22 of
+    /proc/pid/stat), or None if the process does not exist."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    # The command name may contain spaces and parentheses: split after the last ')'.
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return int(fields[19])
+
+
+@dataclass(frozen=True)
+class Owner:
+    session: str
+    pid: int
+    start_time: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.pid}:{self.start_time}"
+
+    @staticmethod
+    def parse_label(label: str) -> tuple[int, int]:
+        pid, _, start = label.partition(":")
+        return int(pid), int(start)
+
+    def is_alive(self) -> bool:
+        return label_alive(self.label)
+
+
+def label_alive(label: str) -> bool:
+    try:
+        pid, start = Owner.parse_label(label)
+    except ValueError:
+        return False
+    return process_start_time(pid) == start
+
+
+_owner: Owner | None = None
+_owner_lock = threading.Lock()
+
+
+def base_dir() -> Path:
+    """Where every owner's temp root lives (shared by all sessions on the machine)."""
+    root = Path(os.environ.get(BASE_DIR_ENV) or Path(tempfile.gettempdir()) / "js7ha")
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def session_id() -> str:
+    """The session id, created once and exported so xdist workers inherit it."""
+    sid = os.environ.get(SESSION_ENV)
+    if not sid:
+        sid = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        os.environ[SESSION_ENV] = sid
+    return sid
+
+
+def owner() -> Owner:
+    global _owner
+    with _owner_lock:
+        if _owner is None or _owner.pid != os.getpid():
+            pid = os.getpid()
+            start = process_start_time(pid)
+            assert start is not None
+            _owner = Owner(session_id(), pid, start)
+        return _owner
+
+
+def labels() -> dict[str, str]:
+    me = owner()
+    return {SESSION_ENV: me.session, OWNER_ENV: me.label}
+
+
+_root: Path | None = None
+_reaper: subprocess.Popen[bytes] | None = None
+
+
+def temp_root() -> Path:
+    """This owner's private temp folder, removed when the owner ends (by
+    ``cleanup()``, or by the reaper if the owner dies). Starting it also starts
+    the reaper."""
+    global _root, _reaper
+    me = owner()
+    with _owner_lock:
+        if _root is not None and _root.exists():
+            return _root
+        _root = base_dir() / f"{me.session}.{me.pid}.{me.start_time}"
+        _root.mkdir(parents=True, exist_ok=True)
+        _reaper = subprocess.Popen(
+            [sys.executable, "-m", "harness.reaper", "--owner", me.label, "--root", str(_root)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=(_root / "reaper.log").open("ab"),
+            start_new_session=True,
+            env={**os.environ, SESSION_ENV: me.session},
+        )
+        atexit.register(cleanup)
+        return _root
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    log_path: Path | None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start a labelled child in its own process group (so a signal to the group
+    reaches its descendants and a Ctrl-C to the terminal does not), with stdout
+    and stderr appended to ``log_path``."""
+    temp_root()  # make sure the reaper watches before anything can leak
+    full_env = {**os.environ, **(env or {}), **labels()}
+    out = log_path.open("ab") if log_path is not None else subprocess.DEVNULL
+    # PDEATHSIG fires when the *thread* that forked exits, so only set it when
+    # forking from the main thread, which lives as long as the process.
+    main = threading.current_thread() is threading.main_thread()
+    try:
+        return subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=full_env,
+            start_new_session=True,
+            preexec_fn=_set_pdeathsig if main else None,  # noqa: PLW1509
+        )
+    finally:
+        if log_path is not None:
+            out.close()  # type: ignore[union-attr]
+
+
+def signal_group(pid: int, sig: int) -> bool:
+    """Send ``sig`` to the process group led by ``pid``; False if it is gone."""
+    try:
+        os.killpg(pid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def labelled_processes(session: str | None = None) -> dict[int, tuple[str, str]]:
+    """{pid: (session, owner label)} of every live process carrying our labels."""
+    found: dict[int, tuple[str, str]] = {}
+    me = os.getpid()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            raw = Path(entry.path, "environ").read_bytes()
+        except OSError:
+            continue
+        if OWNER_ENV.encode() not in raw:
+            continue
+        env = dict(
+            item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item
+        )
+        sess, lab = env.get(SESSION_ENV, ""), env.get(OWNER_ENV, "")
+        if lab and (session is None or sess == session):
+            found[int(entry.name)] = (sess, lab)
+    return found
+
+
+def stop_postgres_under(root: Path) -> None:
+    """Immediate shutdown (SIGQUIT) of every PostgreSQL cluster whose data dir
+    lies under ``root``, so no postmaster, shared memory or socket is left."""
+    for pidfile in root.glob("**/postmaster.pid"):
+        try:
+            pid = int(pidfile.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGQUIT)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and process_start_time(pid) is not None:
+            time.sleep(0.05)
+
+
+def kill_owned_by(label: str) -> int:
+    """SIGKILL every process (and its group) labelled with owner ``label``."""
+    victims = [pid for pid, (_, lab) in labelled_processes().items() if lab == label]
+    for pid in victims:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return len(victims)
+
+
+def reap_owner(label: str, root: Path | None) -> None:
+    """Everything the reaper does once the owner ``label`` is gone."""
+    if root is not None and root.exists():
+        stop_postgres_under(root)
+    kill_owned_by(label)
+    if root is not None:
+        shutil.rmtree(root, ignore_errors=True)
+    from harness import ports  # local import: ports imports this module
+
+    ports.release_owned_by(label)
+
+
+def sweep() -> list[str]:
+    """Clean up after every owner on this machine that died without doing so
+    itself. Safe to run while other sessions are live: only dead owners'
+    processes and folders are touched. Returns the labels swept."""
+    dead: set[str] = set()
+    for _, (_, lab) in labelled_processes().items():
+        if not label_alive(lab):
+            dead.add(lab)
+    roots: dict[str, Path] = {}
+    for root in base_dir().iterdir():
+        parts = root.name.rsplit(".", 2)
+        if root.is_dir() and len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+            lab = f"{parts[1]}:{parts[2]}"
+            if not label_alive(lab):
+                dead.add(lab)
+                roots[lab] = root
+    for lab in sorted(dead):
+        reap_owner(lab, roots.get(lab))
+    return sorted(dead)
+
+
+_cleanups: list[tuple[str, object]] = []
+
+
+def register_cleanup(name: str, fn: object) -> None:
+    """Register a callable run by ``cleanup()`` in reverse order of registration."""
+    _cleanups.append((name, fn))
+
+
+def unregister_cleanup(fn: object) -> None:
+    for i in range(len(_cleanups) - 1, -1, -1):
+        if _cleanups[i][1] is fn:
+            del _cleanups[i]
+            return
+
+
+def cleanup() -> list[str]:
+    """Run every registered cleanup, last first; collect errors instead of
+    stopping at the first (as pytest's finalizers do). Then remove the temp root.
+    Safe to call twice."""
+    global _root
+    errors: list[str] = []
+    while _cleanups:
+        name, fn = _cleanups.pop()
+        try:
+            fn()  # type: ignore[operator]
+        except Exception as exc:  # noqa: BLE001 - every finalizer must get its turn
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+    if _root is not None and owner().pid == os.getpid():
+        stop_postgres_under(_root)
+        kill_owned_by(owner().label)
+        shutil.rmtree(_root, ignore_errors=True)
+        from harness import ports
+
+        ports.release_owned_by(owner().label)
+        _root = None
+    return errors

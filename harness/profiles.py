@@ -1,0 +1,97 @@
+"""Timing profiles.
+
+One owner for every duration the harness and the components use. A test never
+types a literal timeout: it takes it from the profile, so the same suite runs
+tight against the reference components (``reference``) and with the seeds'
+own numbers (``js7-documented``), whose checks then use the documented bounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from harness.errors import ConfigError
+
+
+def _frozen(d: dict[str, Any]) -> MappingProxyType[str, Any]:
+    return MappingProxyType(dict(d))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Durations in seconds.
+
+    ``startup_deadline``: a node must answer its health endpoint within it.
+    ``stop_deadline``: a SIGTERM'd node must be gone within it (then SIGKILL).
+    ``heal_deadline``: after a fault heals, the topology must be healthy again.
+    ``op_timeout``: one client request; past it the outcome is *info*.
+    ``poll_interval``: how often a waiting loop re-checks its condition.
+    ``components``: timing settings handed to the components' configs
+    (heartbeats, take-over intervals...), keyed by setting name.
+    """
+
+    name: str
+    startup_deadline: float
+    stop_deadline: float
+    heal_deadline: float
+    op_timeout: float
+    poll_interval: float
+    components: MappingProxyType[str, Any] = field(default_factory=lambda: _frozen({}))
+
+    def with_(self, **changes: Any) -> Profile:
+        return replace(self, **changes)
+
+
+REFERENCE = Profile(
+    name="reference",
+    startup_deadline=30.0,
+    stop_deadline=10.0,
+    heal_deadline=30.0,
+    op_timeout=5.0,
+    poll_interval=0.05,
+    components=_frozen(
+        {
+            # Controller cluster (JS7-FACTS 3): tight so fail-over takes ~1 s.
+            "controller.cluster.heartbeat": 0.25,
+            "controller.cluster.heartbeat_timeout": 1.0,
+            # JOC cluster service (JS7-FACTS 4).
+            "joc.cluster.polling_interval": 0.5,
+            "joc.cluster.heart_beat_exceeded_interval": 2.0,
+            # JobScheduler 1.x (JS7-FACTS 6).
+            "js1.heartbeat_period": 1.0,
+            "js1.heartbeat_timeout": 2.0,
+        }
+    ),
+)
+
+JS7_DOCUMENTED = Profile(
+    name="js7-documented",
+    startup_deadline=120.0,
+    stop_deadline=60.0,
+    heal_deadline=300.0,
+    op_timeout=30.0,
+    poll_interval=0.25,
+    components=_frozen(
+        {
+            "controller.cluster.heartbeat": 3.0,
+            "controller.cluster.heartbeat_timeout": 10.0,
+            "joc.cluster.polling_interval": 30.0,
+            "joc.cluster.heart_beat_exceeded_interval": 60.0,
+            "js1.heartbeat_period": 60.0,
+            "js1.heartbeat_timeout": 60.0,
+        }
+    ),
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (REFERENCE, JS7_DOCUMENTED)}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown profile {name!r}; choose one of {', '.join(sorted(PROFILES))}"
+        ) from None
