@@ -1,5 +1,20 @@
 """Checkers: pure functions from a history to a ``CheckResult``."""
 
 from harness.checkers.base import CheckResult, Validity, compose, merge_validity
+from harness.checkers.exactly_once import exactly_once
+from harness.checkers.failover_time import failover_time, failover_times, percentile
+from harness.checkers.no_loss import no_loss
+from harness.checkers.single_active import single_active
 
-__all__ = ["CheckResult", "Validity", "compose", "merge_validity"]
+__all__ = [
+    "CheckResult",
+    "Validity",
+    "compose",
+    "exactly_once",
+    "failover_time",
+    "failover_times",
+    "merge_validity",
+    "no_loss",
+    "percentile",
+    "single_active",
+]
