@@ -45,6 +45,16 @@ class OpFailed(Exception):
         self.value = value
 
 
+def describe_error(exc: BaseException) -> str:
+    """``Type: message`` for the history; never raises (some client exceptions
+    fail in ``__str__`` when built without their connection details)."""
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not lose the outcome
+        text = repr(exc.args)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def classify(exc: BaseException) -> Literal["fail", "info"] | None:
     """How a client exception maps onto an operation's outcome.
 
@@ -155,7 +165,7 @@ class History:
         except BaseException as exc:
             kind = classify(exc)
             if not op.done:
-                err = f"{type(exc).__name__}: {exc}"
+                err = describe_error(exc)
                 if kind == "fail":
                     op.fail(err, getattr(exc, "value", None))
                 else:
@@ -174,9 +184,7 @@ class History:
         return fid
 
     def fault_stop(self, fault_id: int, name: str, value: Any = None) -> None:
-        self.append(
-            {"kind": "fault", "type": "stop", "f": name, "value": value, "fault": fault_id}
-        )
+        self.append({"kind": "fault", "type": "stop", "f": name, "value": value, "fault": fault_id})
 
     def close(self) -> None:
         with self._lock:

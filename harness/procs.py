@@ -21,6 +21,10 @@ most certain:
    owner's temp root, SIGKILLs every process still carrying the owner's label,
    and removes the temp root. ``sweep()`` at the next session start does the
    same for any owner that is dead, in case even the reaper was killed.
+
+PostgreSQL rewrites its own environment block to show process titles, so its
+processes cannot be found by label; they are found through the
+``postmaster.pid`` of every data dir under the owner's temp root instead.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,28 +50,31 @@ OWNER_ENV = "JS7HA_OWNER"
 BASE_DIR_ENV = "JS7HA_TMP"
 
 _PR_SET_PDEATHSIG = 1
+_prctl: Callable[..., int] | None
 try:
-    _libc: ctypes.CDLL | None = ctypes.CDLL("libc.so.6", use_errno=True)
-    _prctl = _libc.prctl
+    _prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
 except OSError:  # not glibc Linux: layer 2 is unavailable, layers 1 and 3 remain
-    _libc = None
+    _prctl = None
 
 
 def _set_pdeathsig() -> None:
     # Runs in the child between fork and exec: only an already-resolved C call.
-    if _libc is not None:
+    if _prctl is not None:
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def process_start_time(pid: int) -> int | None:
     """The kernel's start time of ``pid`` in clock ticks (field 22 of
-    /proc/pid/stat), or None if the process does not exist."""
+    /proc/pid/stat), or None if the process does not exist or is a zombie
+    (dead, only waiting to be reaped — where PID 1 does not reap, forever)."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
     # The command name may contain spaces and parentheses: split after the last ')'.
     fields = raw[raw.rindex(")") + 2 :].split()
+    if fields[0] in ("Z", "X"):
+        return None
     return int(fields[19])
 
 
@@ -167,10 +174,13 @@ def spawn(
     log_path: Path | None,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
+    user: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start a labelled child in its own process group (so a signal to the group
     reaches its descendants and a Ctrl-C to the terminal does not), with stdout
-    and stderr appended to ``log_path``."""
+    and stderr appended to ``log_path``. ``user``: run as that account (the
+    credentials change happens before the death signal is set, which the
+    kernel would otherwise clear)."""
     temp_root()  # make sure the reaper watches before anything can leak
     full_env = {**os.environ, **(env or {}), **labels()}
     out = log_path.open("ab") if log_path is not None else subprocess.DEVNULL
@@ -186,11 +196,19 @@ def spawn(
             cwd=cwd,
             env=full_env,
             start_new_session=True,
-            preexec_fn=_set_pdeathsig if main else None,  # noqa: PLW1509
+            user=user,
+            group=_primary_group(user) if user else None,
+            preexec_fn=_set_pdeathsig if main else None,
         )
     finally:
         if log_path is not None:
             out.close()  # type: ignore[union-attr]
+
+
+def _primary_group(user: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(user).pw_gid
 
 
 def signal_group(pid: int, sig: int) -> bool:

@@ -1,0 +1,119 @@
+"""The HTTP base every reference component shares.
+
+What must hold for every API: a malformed, unauthorised or failing request
+gets an HTTP status and a JSON problem ``{"TYPE":"Problem","code":…,
+"message":…}`` — never a traceback — and a component stops on SIGTERM by
+running its shutdown hooks (a graceful stop), while SIGKILL is the crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+log = logging.getLogger("js7.web")
+
+
+class Problem(Exception):
+    """A request that cannot be served, with its JS7-style problem code."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+    def to_json(self) -> dict[str, Any]:
+        return {"TYPE": "Problem", "code": self.code, "message": self.message, **self.extra}
+
+
+def problem_response(p: Problem) -> web.Response:
+    return web.json_response(p.to_json(), status=p.status)
+
+
+_STATUS_CODES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+}
+
+
+@web.middleware
+async def problem_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Problem as p:
+        return problem_response(p)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _STATUS_CODES.get(exc.status, f"Http{exc.status}")
+        return problem_response(Problem(exc.status, code, exc.reason or code))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        # A bug, not bad input: log it with its traceback, answer a problem.
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return problem_response(Problem(500, "InternalError", f"{type(exc).__name__}: {exc}"))
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request body as JSON, or a 400 problem saying what is wrong with it."""
+    try:
+        raw = await request.read()
+    except Exception as exc:  # noqa: BLE001 - client went away or sent garbage
+        raise Problem(400, "BadRequest", f"cannot read request body: {exc}") from None
+    if not raw:
+        raise Problem(400, "BadRequest", "request body is empty, JSON expected")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Problem(400, "InvalidJson", f"request body is not valid JSON: {exc}") from None
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """Log lines as JS7 writes them: ``2022-01-27T00:00:08,669 WARN logger - text``."""
+    handler = logging.StreamHandler(sys.stderr)
+    fmt = logging.Formatter(
+        "%(asctime)s,%(msecs)03d %(levelname)s %(name)s - %(message)s", datefmt="%Y-%m-%dT%H:%M:%S"
+    )
+    handler.setFormatter(fmt)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.addLevelName(logging.WARNING, "WARN")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+async def serve(app: web.Application, host: str, port: int) -> None:
+    """Serve ``app`` until SIGTERM or SIGINT, then shut down gracefully
+    (``on_shutdown``/``on_cleanup`` hooks run)."""
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    log.info("listening on http://%s:%d", host, port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+        log.info("stopping on signal")
+    finally:
+        await runner.cleanup()
+        log.info("stopped")

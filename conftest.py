@@ -1,0 +1,3 @@
+"""Registers the js7ha harness plugin for every test under this tree."""
+
+pytest_plugins = ["harness.pytest_plugin"]

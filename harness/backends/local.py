@@ -1,0 +1,396 @@
+"""The local backend: every node is an OS process on this machine.
+
+Each node runs ``python -m <module> --data-dir DIR`` in its own process group,
+with a JS7-like data dir ``DIR/{config,state,logs}`` under the test's work
+folder and its stdout/stderr captured to ``DIR/logs/<role>.log``. Ports come
+from ``harness.ports`` (race-free across xdist workers). Every link of the
+topology is a proxy on the shared Toxiproxy-compatible server, and the
+database is the worker's ``PostgresServer`` with a fresh database per test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from harness import ports, procs
+from harness.backends.base import CutMode, DbOutageMode, Direction, NodeState
+from harness.components import ComponentSpec, NodeContext, component
+from harness.errors import BackendError, ConfigError, NodeStartError, NodeStateError
+from harness.netproxy.control import LinkControl
+from harness.postgres import PostgresServer
+from harness.profiles import Profile
+from harness.topology import DATABASE_NODE, Topology
+
+log = logging.getLogger(__name__)
+HOST = "127.0.0.1"
+
+
+@dataclass
+class _Node:
+    spec: ComponentSpec
+    ctx: NodeContext
+    proc: subprocess.Popen[bytes] | None = None
+    state: NodeState = NodeState.STOPPED
+    starts: int = 0
+    log_path: Path = field(default_factory=Path)
+
+
+class LocalBackend:
+    name = "local"
+
+    def __init__(
+        self,
+        topology: Topology,
+        profile: Profile,
+        workdir: Path,
+        links: LinkControl,
+        postgres: PostgresServer | None = None,
+    ) -> None:
+        if topology.database is not None and postgres is None:
+            raise ConfigError("the topology has a database but no PostgreSQL server was given")
+        self.topology = topology
+        self.profile = profile
+        self.workdir = workdir
+        self.links = links
+        self.postgres = postgres
+        self.dbname: str | None = None
+        self._nodes: dict[str, _Node] = {}
+        self._link_listen: dict[str, str] = {}
+        self._ports: list[int] = []
+        self._http: aiohttp.ClientSession | None = None
+        self._torn_down = False
+
+    # -- setup -----------------------------------------------------------
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            timeout = aiohttp.ClientTimeout(total=min(2.0, self.profile.op_timeout))
+            self._http = aiohttp.ClientSession(timeout=timeout)
+        return self._http
+
+    async def deploy(self) -> None:
+        topo = self.topology
+        node_ports = ports.reserve(len(topo.nodes))
+        link_ports = ports.reserve(len(topo.all_links)) if topo.all_links else []
+        self._ports = node_ports + link_ports
+        port_of = {n.name: p for n, p in zip(topo.nodes, node_ports, strict=True)}
+        if topo.database is not None:
+            assert self.postgres is not None
+            self.dbname = f"t_{uuid.uuid4().hex[:12]}"
+            await asyncio.to_thread(self.postgres.create_database, self.dbname)
+            port_of[DATABASE_NODE] = self.postgres.port
+        for link, lport in zip(topo.all_links, link_ports, strict=True):
+            listen = await self.links.create(
+                link.name, upstream=f"{HOST}:{port_of[link.target]}", listen=f"{HOST}:{lport}"
+            )
+            self._link_listen[link.name] = listen
+        for node in topo.nodes:
+            spec = component(node.role)
+            data_dir = self.workdir / node.name
+            for sub in ("config", "state", "logs"):
+                (data_dir / sub).mkdir(parents=True, exist_ok=True)
+            peers = {
+                lk.target: self._link_listen[lk.name]
+                for lk in topo.outgoing(node.name)
+                if lk.target != DATABASE_NODE
+            }
+            db_url = None
+            if topo.database is not None and node.name in topo.database.clients:
+                assert self.postgres is not None and self.dbname is not None
+                h, _, p = self._link_listen[f"{node.name}--{DATABASE_NODE}"].rpartition(":")
+                db_url = self.postgres.url(self.dbname, host=h, port=int(p))
+            ctx = NodeContext(
+                node=node,
+                topology=topo,
+                profile=self.profile,
+                data_dir=data_dir,
+                host=HOST,
+                port=port_of[node.name],
+                peers=peers,
+                database_url=db_url,
+            )
+            self._nodes[node.name] = _Node(spec, ctx, log_path=data_dir / "logs" / spec.log_file)
+        await asyncio.gather(*(self.start(n.name) for n in topo.nodes))
+
+    def _node(self, name: str) -> _Node:
+        try:
+            return self._nodes[name]
+        except KeyError:
+            raise ConfigError(f"no node {name!r} in this deployment") from None
+
+    # -- node life cycle -------------------------------------------------
+
+    async def start(self, node: str) -> None:
+        n = self._node(node)
+        if n.state is not NodeState.STOPPED:
+            raise NodeStateError(f"cannot start {node}: it is {n.state.value}")
+        n.spec.write_config(n.ctx)
+        n.ctx.state_dir.mkdir(parents=True, exist_ok=True)
+        n.starts += 1
+        with n.log_path.open("ab") as f:
+            f.write(f"--- js7ha: start #{n.starts} of {node} at {time.time():.3f} ---\n".encode())
+        n.proc = procs.spawn(
+            n.spec.argv(sys.executable, n.ctx),
+            log_path=n.log_path,
+            cwd=n.ctx.data_dir,
+            env={"PYTHONUNBUFFERED": "1"},
+        )
+        n.state = NodeState.RUNNING
+        deadline = time.monotonic() + self.profile.startup_deadline
+        why = "not probed yet"
+        while time.monotonic() < deadline:
+            if n.proc.poll() is not None:
+                n.state = NodeState.STOPPED
+                raise NodeStartError(
+                    node,
+                    f"process exited with status {n.proc.returncode}",
+                    self.logs(node, tail=40),
+                )
+            why = await self.healthy(node)
+            if not why:
+                return
+            await asyncio.sleep(self.profile.poll_interval)
+        raise NodeStartError(
+            node,
+            f"health endpoint did not answer within {self.profile.startup_deadline}s (last: {why})",
+            self.logs(node, tail=40),
+        )
+
+    async def _wait_exit(self, n: _Node, timeout: float) -> bool:
+        assert n.proc is not None
+        end = time.monotonic() + timeout
+        while n.proc.poll() is None:
+            if time.monotonic() >= end:
+                return False
+            await asyncio.sleep(min(0.01, self.profile.poll_interval))
+        return True
+
+    async def _reap(self, n: _Node) -> None:
+        """After the leader exited, make sure none of its group lingers (a job's
+        child, say), then mark the node stopped."""
+        assert n.proc is not None
+        procs.signal_group(n.proc.pid, signal.SIGKILL)
+        n.state = NodeState.STOPPED
+
+    async def stop(self, node: str) -> int | None:
+        n = self._node(node)
+        if n.state is NodeState.STOPPED or n.proc is None:
+            return None
+        if n.state is NodeState.PAUSED:
+            await self.resume(node)
+        n.proc.send_signal(signal.SIGTERM)
+        if not await self._wait_exit(n, self.profile.stop_deadline):
+            log.warning("%s did not stop within %ss, killing it", node, self.profile.stop_deadline)
+            procs.signal_group(n.proc.pid, signal.SIGKILL)
+            await self._wait_exit(n, 10)
+        await self._reap(n)
+        return n.proc.returncode
+
+    async def kill(self, node: str, sig: int = signal.SIGKILL) -> None:
+        n = self._node(node)
+        if n.state is NodeState.STOPPED or n.proc is None:
+            raise NodeStateError(f"cannot signal {node}: it is stopped")
+        procs.signal_group(n.proc.pid, sig)
+        if sig == signal.SIGKILL:
+            if not await self._wait_exit(n, 10):
+                raise BackendError(f"{node} survived SIGKILL for 10 s")
+            await self._reap(n)
+        elif sig == signal.SIGSTOP:
+            n.state = NodeState.PAUSED
+        elif sig == signal.SIGCONT:
+            n.state = NodeState.RUNNING
+
+    async def pause(self, node: str) -> None:
+        n = self._node(node)
+        if n.state is not NodeState.RUNNING:
+            raise NodeStateError(f"cannot pause {node}: it is {n.state.value}")
+        await self.kill(node, signal.SIGSTOP)
+
+    async def resume(self, node: str) -> None:
+        n = self._node(node)
+        if n.state is not NodeState.PAUSED:
+            raise NodeStateError(f"cannot resume {node}: it is {n.state.value}")
+        await self.kill(node, signal.SIGCONT)
+
+    async def restart(self, node: str) -> None:
+        await self.stop(node)
+        await self.start(node)
+
+    async def wipe_state(self, node: str) -> None:
+        n = self._node(node)
+        if n.state is not NodeState.STOPPED:
+            raise NodeStateError(f"cannot wipe {node}'s state while it is {n.state.value}")
+        state = n.ctx.state_dir
+        if state.exists():
+            for entry in state.iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+
+    def state(self, node: str) -> NodeState:
+        n = self._node(node)
+        if n.state is not NodeState.STOPPED and n.proc is not None and n.proc.poll() is not None:
+            n.state = NodeState.STOPPED  # it died on its own
+        return n.state
+
+    def pid(self, node: str) -> int | None:
+        n = self._node(node)
+        return n.proc.pid if n.proc is not None and n.proc.poll() is None else None
+
+    def data_dir(self, node: str) -> Path:
+        return self._node(node).ctx.data_dir
+
+    def url(self, node: str) -> str:
+        n = self._node(node)
+        return f"http://{n.ctx.host}:{n.ctx.port}"
+
+    def logs(self, node: str, tail: int | None = None) -> str:
+        if node not in self._nodes:
+            self.topology.node(node)  # ConfigError for a name outside the topology
+            return ""  # deploy failed before preparing this node: it never ran
+        try:
+            text = self._nodes[node].log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        if tail is None:
+            return text
+        return "\n".join(text.splitlines()[-tail:])
+
+    async def healthy(self, node: str) -> str:
+        n = self._node(node)
+        if self.state(node) is not NodeState.RUNNING:
+            return self.state(node).value
+        try:
+            async with self._client().get(self.url(node) + n.spec.health_path) as resp:
+                if resp.status == 200:
+                    return ""
+                return f"health answered HTTP {resp.status}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return f"{type(exc).__name__}: {exc}".strip(": ")
+
+    # -- network ---------------------------------------------------------
+
+    def link_address(self, link: str) -> str:
+        return self._link_listen[link]
+
+    def _check_links(self, links: Sequence[str]) -> None:
+        unknown = [lk for lk in links if lk not in self._link_listen]
+        if unknown:
+            raise ConfigError(f"unknown links: {', '.join(unknown)}")
+
+    async def cut(
+        self, links: Sequence[str], direction: Direction = "both", mode: CutMode = "drop"
+    ) -> None:
+        self._check_links(links)
+        await asyncio.gather(*(self.links.cut(lk, direction, mode) for lk in links))
+
+    async def heal(self, links: Sequence[str]) -> None:
+        self._check_links(links)
+        await asyncio.gather(*(self.links.heal(lk) for lk in links))
+
+    async def add_toxic(
+        self,
+        link: str,
+        type: str,
+        *,
+        stream: str = "downstream",
+        toxicity: float = 1.0,
+        attributes: dict[str, object] | None = None,
+        toxic_name: str | None = None,
+    ) -> str:
+        self._check_links([link])
+        return await self.links.add_toxic(
+            link,
+            type,
+            stream=stream,
+            toxicity=toxicity,
+            attributes=dict(attributes or {}),
+            toxic_name=toxic_name,
+        )
+
+    async def remove_toxic(self, link: str, toxic_name: str) -> None:
+        self._check_links([link])
+        await self.links.remove_toxic(link, toxic_name)
+
+    async def connection_counts(self) -> dict[str, int]:
+        counts = await self.links.connection_counts()
+        return {lk: counts.get(lk, 0) for lk in self._link_listen}
+
+    # -- database --------------------------------------------------------
+
+    def _db_links(self) -> list[str]:
+        return [lk for lk in self._link_listen if lk.endswith(f"--{DATABASE_NODE}")]
+
+    async def db_outage_begin(self, mode: DbOutageMode) -> None:
+        if self.postgres is None:
+            raise ConfigError("this topology has no database")
+        if mode == "stop":
+            await asyncio.to_thread(self.postgres.stop_immediate)
+        elif mode == "hang":
+            self.postgres.pause()
+        elif mode == "cut":
+            await self.cut(self._db_links(), "both", "drop")
+        else:
+            raise ConfigError(f"unknown db outage mode {mode!r}")
+
+    async def db_outage_end(self, mode: DbOutageMode) -> None:
+        if self.postgres is None:
+            return
+        if mode == "stop":
+            await asyncio.to_thread(self.postgres.start)
+        elif mode == "hang":
+            self.postgres.resume()
+        elif mode == "cut":
+            await self.heal(self._db_links())
+
+    # -- teardown --------------------------------------------------------
+
+    async def teardown(self) -> None:
+        if self._torn_down:
+            return
+        self._torn_down = True
+        errors: list[str] = []
+        for name in reversed(list(self._nodes)):
+            n = self._nodes[name]
+            if n.proc is not None and n.proc.poll() is None:
+                procs.signal_group(n.proc.pid, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    await asyncio.to_thread(n.proc.wait, 10)
+            n.state = NodeState.STOPPED
+        for lk in reversed(list(self._link_listen)):
+            try:
+                await self.links.delete(lk)
+            except Exception as exc:  # noqa: BLE001 - every resource gets its turn
+                errors.append(f"link {lk}: {exc}")
+        if self.postgres is not None and self.dbname is not None:
+            try:
+                if self.postgres.paused:
+                    self.postgres.resume()
+                if not self.postgres.running:
+                    await asyncio.to_thread(self.postgres.start)
+                await asyncio.to_thread(self.postgres.drop_database, self.dbname)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(f"database {self.dbname}: {exc}")
+        if self._http is not None:
+            await self._http.close()
+        ports.release(self._ports)
+        if errors:
+            raise BackendError("teardown incomplete: " + "; ".join(errors))
+
+    def env_info(self) -> dict[str, str]:
+        return {"backend": self.name, "python": sys.version.split()[0], "pid": str(os.getpid())}

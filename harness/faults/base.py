@@ -1,0 +1,88 @@
+"""One interface for every fault.
+
+A fault is an async context manager: entering it checks the topology's health
+(a failure there is a ``HealthCheckError`` — a harness problem, the
+experiment never started), records the start of its window in the history and
+injects it; leaving it heals it, records the end of the window and, when the
+block succeeded, checks that the topology is healthy again. Healing is
+idempotent: ``await fault.heal()`` inside the block ends the fault early and
+the exit then does nothing more.
+"""
+
+from __future__ import annotations
+
+import abc
+from types import TracebackType
+from typing import Any, ClassVar
+
+from harness.deployment import Deployment
+from harness.errors import ConfigError
+
+
+class Fault(abc.ABC):
+    name: ClassVar[str]
+
+    def __init__(self, dep: Deployment, *, check_health: bool = True) -> None:
+        self.dep = dep
+        self.check_health = check_health
+        self._fault_id: int | None = None
+        self._active = False
+        self._healed = False
+
+    # -- what each family provides --------------------------------------
+
+    def available(self) -> str:
+        """'' if this fault can be injected into this deployment, else why not."""
+        return ""
+
+    @abc.abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """What the history records about this fault (JSON-serialisable)."""
+
+    @abc.abstractmethod
+    async def inject(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _heal(self) -> None:
+        """Undo the fault. Must tolerate a partial injection."""
+
+    # -- the common protocol -------------------------------------------
+
+    @property
+    def fault_id(self) -> int | None:
+        return self._fault_id
+
+    async def heal(self) -> None:
+        if not self._active or self._healed:
+            return
+        self._healed = True
+        try:
+            await self._heal()
+        finally:
+            assert self._fault_id is not None
+            self.dep.history.fault_stop(self._fault_id, self.name, self.describe())
+
+    async def __aenter__(self) -> Fault:
+        why = self.available()
+        if why:
+            raise ConfigError(f"fault {self.name} is not available here: {why}")
+        if self.check_health:
+            await self.dep.wait_healthy("pre-check", deadline=self.dep.profile.startup_deadline)
+        self._fault_id = self.dep.history.fault_start(self.name, self.describe())
+        self._active = True
+        try:
+            await self.inject()
+        except BaseException:
+            await self.heal()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.heal()
+        if exc_type is None and self.check_health:
+            await self.dep.wait_healthy("post-check")

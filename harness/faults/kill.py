@@ -1,0 +1,53 @@
+"""``kill``: SIGKILL (or another signal) to nodes — a crash. Healing restarts them."""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+from harness.backends.base import NodeState
+from harness.deployment import Deployment
+from harness.faults.base import Fault
+
+
+class Kill(Fault):
+    name = "kill"
+
+    def __init__(
+        self,
+        dep: Deployment,
+        *nodes: str,
+        sig: int = signal.SIGKILL,
+        restart: bool = True,
+        check_health: bool = True,
+    ) -> None:
+        super().__init__(dep, check_health=check_health)
+        self.nodes = nodes
+        self.sig = sig
+        self.restart = restart
+
+    def available(self) -> str:
+        missing = [n for n in self.nodes if n not in self.dep.nodes]
+        return f"unknown nodes {missing}" if missing else ""
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "nodes": list(self.nodes),
+            "signal": signal.Signals(self.sig).name,
+            "restart": self.restart,
+        }
+
+    async def inject(self) -> None:
+        for n in self.nodes:
+            await self.dep.backend.kill(n, self.sig)
+
+    async def _heal(self) -> None:
+        if not self.restart:
+            return
+        for n in self.nodes:
+            if self.dep.backend.state(n) is NodeState.STOPPED:
+                await self.dep.backend.start(n)
+
+
+def kill(dep: Deployment, *nodes: str, restart: bool = True, check_health: bool = True) -> Kill:
+    return Kill(dep, *nodes, restart=restart, check_health=check_health)

@@ -1,0 +1,271 @@
+"""The js7ha pytest plugin: options, markers, fixtures, artifacts, cleanup.
+
+Options: ``--backend`` (local|docker), ``--profile`` (reference|
+js7-documented), ``--seed``, ``--keep-artifacts``, ``--artifacts-dir``.
+Marker: ``@pytest.mark.guarantee("CTL-FAILOVER", ...)``.
+
+Fixtures: ``deploy`` (an async factory: ``dep = await deploy(topology)``; every
+deployment is torn down in reverse order after the test, even on failure),
+``history``, ``artifacts``, ``profile``, ``rng`` (seeded per test), and the
+per-process servers ``proxy_server``/``link_control``/``postgres_server``.
+
+Cleanup: every process is labelled with the session id (see
+``harness.procs``); the session's start sweeps what dead sessions left;
+``pytest_unconfigure`` and ``atexit`` stop the rest; the reaper covers a
+hard kill.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness import ports, procs
+from harness.backends.local import LocalBackend
+from harness.deployment import Deployment
+from harness.errors import ConfigError
+from harness.history import History
+from harness.netproxy.control import LinkControl, ProxyServer
+from harness.postgres import PostgresServer
+from harness.profiles import PROFILES, Profile, get_profile
+from harness.topology import Topology
+
+GUARANTEE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
+
+
+@dataclass(frozen=True)
+class Options:
+    backend: str
+    profile: Profile
+    seed: int
+    keep_artifacts: bool
+    artifacts_dir: Path
+    session: str
+
+
+OPTIONS = pytest.StashKey[Options]()
+REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+ARTIFACTS = pytest.StashKey[Path]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("js7ha", "js7ha conformance harness")
+    g.addoption(
+        "--backend",
+        choices=("local", "docker"),
+        default="local",
+        help="where nodes run: local processes (default) or Docker containers",
+    )
+    g.addoption(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="reference",
+        help="timing profile: tight 'reference' or the seeds' 'js7-documented'",
+    )
+    g.addoption(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed for every random choice (default: derived from the session id)",
+    )
+    g.addoption(
+        "--keep-artifacts",
+        action="store_true",
+        help="keep each test's artifacts (history, node logs) also when it passes",
+    )
+    g.addoption(
+        "--artifacts-dir",
+        type=Path,
+        default=None,
+        help="where artifacts go (default: <rootdir>/reports/out/artifacts)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "guarantee(*ids): the documented guarantee ids (GUARANTEES.md) this test checks"
+    )
+    session = procs.session_id()
+    if not hasattr(config, "workerinput"):
+        # Only the controller sweeps: workers start while siblings already run.
+        procs.sweep()
+    if config.getoption("backend") == "docker":
+        raise pytest.UsageError(
+            "--backend=docker is not available yet (the Docker backend "
+            "is its own work item); use --backend=local"
+        )
+    seed = config.getoption("seed")
+    if seed is None:
+        seed = int(hashlib.sha256(session.encode()).hexdigest()[:8], 16)
+    artifacts = config.getoption("artifacts_dir") or config.rootpath / "reports/out/artifacts"
+    config.stash[OPTIONS] = Options(
+        backend=config.getoption("backend"),
+        profile=get_profile(config.getoption("profile")),
+        seed=seed,
+        keep_artifacts=config.getoption("keep_artifacts"),
+        artifacts_dir=Path(artifacts) / session,
+        session=session,
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    errors = procs.cleanup()
+    if errors:
+        print("js7ha cleanup errors:\n  " + "\n  ".join(errors))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    o = config.stash[OPTIONS]
+    return f"js7ha: backend={o.backend} profile={o.profile.name} seed={o.seed} session={o.session}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for mark in item.iter_markers("guarantee"):
+            if not mark.args:
+                raise pytest.UsageError(f"{item.nodeid}: @guarantee needs at least one id")
+            for gid in mark.args:
+                if not isinstance(gid, str) or not GUARANTEE_ID.match(gid):
+                    raise pytest.UsageError(f"{item.nodeid}: bad guarantee id {gid!r}")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    rep = yield
+    item.stash.setdefault(REPORTS, {})[rep.when] = rep
+    path = item.stash.get(ARTIFACTS, None)
+    if rep.failed and path is not None:
+        rep.sections.append(("js7ha artifacts", str(path)))
+    return rep
+
+
+def _failed(item: pytest.Item) -> bool:
+    return any(r.failed for r in item.stash.get(REPORTS, {}).values())
+
+
+def _slug(nodeid: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[:150]
+
+
+# -- fixtures ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def js7ha_options(pytestconfig: pytest.Config) -> Options:
+    return pytestconfig.stash[OPTIONS]
+
+
+@pytest.fixture(scope="session")
+def profile(js7ha_options: Options) -> Profile:
+    return js7ha_options.profile
+
+
+@pytest.fixture
+def rng(js7ha_options: Options, request: pytest.FixtureRequest) -> random.Random:
+    """A random source seeded from ``--seed`` and the test id: the same seed
+    replays the same choices in every test, whatever else ran."""
+    return random.Random(f"{js7ha_options.seed}:{request.node.nodeid}")
+
+
+@pytest.fixture(scope="session")
+def proxy_server() -> Iterator[ProxyServer]:
+    root = procs.temp_root()
+    # start() registers the server with procs.cleanup() for the Ctrl-C path.
+    # start() registers the server with procs.cleanup() for the Ctrl-C path.
+    server = ProxyServer.start(log_path=root / "netproxy.log", port=ports.reserve_one())
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def link_control(proxy_server: ProxyServer) -> LinkControl:
+    return LinkControl(proxy_server)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(profile: Profile) -> Iterator[PostgresServer]:
+    root = procs.temp_root() / "postgres"
+    server = PostgresServer.start_new(
+        root, ports.reserve_one(), deadline=max(60.0, profile.startup_deadline)
+    )
+    close = server.close  # one bound method, so unregister finds what was registered
+    procs.register_cleanup("postgres", close)
+    yield server
+    procs.unregister_cleanup(close)
+    close()
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest, js7ha_options: Options) -> Iterator[Path]:
+    """This test's artifact folder; kept when the test fails or with --keep-artifacts."""
+    path = js7ha_options.artifacts_dir / _slug(request.node.nodeid)
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    request.node.stash[ARTIFACTS] = path
+    yield path
+    if not (js7ha_options.keep_artifacts or _failed(request.node)):
+        shutil.rmtree(path, ignore_errors=True)
+        parent = path.parent
+        if parent.exists() and not any(parent.iterdir()):
+            parent.rmdir()
+
+
+@pytest.fixture
+def history(artifacts: Path) -> Iterator[History]:
+    h = History(artifacts / "history.jsonl")
+    yield h
+    h.close()
+
+
+Deploy = Callable[..., Awaitable[Deployment]]
+
+
+@pytest.fixture
+async def deploy(
+    request: pytest.FixtureRequest,
+    js7ha_options: Options,
+    history: History,
+    artifacts: Path,
+    link_control: LinkControl,
+) -> AsyncIterator[Deploy]:
+    """``dep = await deploy(topology, profile=None)``: start a topology on the
+    selected backend and return its ``Deployment``. Torn down after the test,
+    last deployed first, with node logs copied into the artifacts."""
+    deployments: list[Deployment] = []
+    workdirs: list[Path] = []
+
+    async def _deploy(topology: Topology, *, profile: Profile | None = None) -> Deployment:
+        prof = profile or js7ha_options.profile
+        pg = request.getfixturevalue("postgres_server") if topology.database else None
+        workdir = procs.temp_root() / "nodes" / f"{_slug(request.node.name)}-{len(workdirs)}"
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdirs.append(workdir)
+        if js7ha_options.backend != "local":
+            raise ConfigError(f"backend {js7ha_options.backend!r} is not available")
+        backend = LocalBackend(topology, prof, workdir, link_control, pg)
+        dep = Deployment(backend, history, artifacts)
+        deployments.append(dep)
+        await backend.deploy()
+        return dep
+
+    yield _deploy
+    errors: list[BaseException] = []
+    for i, dep in reversed(list(enumerate(deployments))):
+        try:
+            dep.collect_logs(artifacts / (f"logs-{i}" if i else "logs"))
+            await dep.aclose()
+        except Exception as exc:  # noqa: BLE001 - every deployment gets torn down
+            errors.append(exc)
+    for w in workdirs:
+        shutil.rmtree(w, ignore_errors=True)
+    if errors:
+        raise errors[0]
