@@ -173,7 +173,9 @@ async def test_healing_twice_is_harmless_and_early_heal_ends_the_window(deploy):
 
 
 async def test_a_failed_pre_check_is_a_harness_error_and_records_no_window(deploy, profile):
-    dep = await deploy(triangle(), profile=profile.with_(startup_deadline=0.5))
+    dep = await deploy(triangle())
+    # Start-up used the normal deadline; only the pre-check wait is shortened.
+    dep.backend.profile = profile.with_(startup_deadline=0.5)
     await dep.backend.pause("a")
     with pytest.raises(HealthCheckError, match="pre-check failed: a: paused"):
         async with faults.kill(dep, "b"):
