@@ -15,6 +15,7 @@ import abc
 from types import TracebackType
 from typing import Any, ClassVar
 
+from harness.backends.base import NodeState
 from harness.deployment import Deployment
 from harness.errors import ConfigError
 
@@ -86,3 +87,11 @@ class Fault(abc.ABC):
         await self.heal()
         if exc_type is None and self.check_health:
             await self.dep.wait_healthy("post-check")
+
+
+async def start_stopped(dep: Deployment, nodes: tuple[str, ...]) -> None:
+    """Heal step shared by the faults that take nodes down: start each one
+    that is (still) stopped — a partial injection left the others running."""
+    for n in nodes:
+        if dep.backend.state(n) is NodeState.STOPPED:
+            await dep.backend.start(n)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from harness.backends.base import NodeState
 from harness.deployment import Deployment
-from harness.faults.base import Fault
+from harness.faults.base import Fault, start_stopped
 
 
 class Kill(Fault):
@@ -42,11 +41,8 @@ class Kill(Fault):
             await self.dep.backend.kill(n, self.sig)
 
     async def _heal(self) -> None:
-        if not self.restart:
-            return
-        for n in self.nodes:
-            if self.dep.backend.state(n) is NodeState.STOPPED:
-                await self.dep.backend.start(n)
+        if self.restart:
+            await start_stopped(self.dep, self.nodes)
 
 
 def kill(dep: Deployment, *nodes: str, restart: bool = True, check_health: bool = True) -> Kill:

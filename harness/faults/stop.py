@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.backends.base import NodeState
 from harness.deployment import Deployment
-from harness.faults.base import Fault
+from harness.faults.base import Fault, start_stopped
 
 
 class Stop(Fault):
@@ -32,11 +31,8 @@ class Stop(Fault):
             self.exit_codes[n] = await self.dep.backend.stop(n)
 
     async def _heal(self) -> None:
-        if not self.restart:
-            return
-        for n in self.nodes:
-            if self.dep.backend.state(n) is NodeState.STOPPED:
-                await self.dep.backend.start(n)
+        if self.restart:
+            await start_stopped(self.dep, self.nodes)
 
 
 def stop(dep: Deployment, *nodes: str, restart: bool = True, check_health: bool = True) -> Stop:

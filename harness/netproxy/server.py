@@ -116,40 +116,38 @@ def _lookup(obj: dict[str, Any], key: str) -> tuple[bool, Any]:
     return False, None
 
 
-def _field_str(obj: dict[str, Any], key: str, struct: str) -> str | None:
+def _field(obj: dict[str, Any], key: str, struct: str, go_type: str) -> Any:
+    """The field ``key`` (matched case-insensitively, as Go's decoder does) or
+    None; a value of the wrong JSON type is the 400 Go's decoder would give."""
     found, value = _lookup(obj, key)
     if not found or value is None:
         return None
-    if not isinstance(value, str):
+    ok = {
+        "string": isinstance(value, str),
+        "bool": isinstance(value, bool),
+        "float32": isinstance(value, int | float) and not isinstance(value, bool),
+    }[go_type]
+    if not ok:
         raise _bad_body(
             f"json: cannot unmarshal {_kind(value)} into Go struct field {struct}.{key} "
-            "of type string"
+            f"of type {go_type}"
         )
+    return value
+
+
+def _field_str(obj: dict[str, Any], key: str, struct: str) -> str | None:
+    value: str | None = _field(obj, key, struct, "string")
     return value
 
 
 def _field_bool(obj: dict[str, Any], key: str, struct: str) -> bool | None:
-    found, value = _lookup(obj, key)
-    if not found or value is None:
-        return None
-    if not isinstance(value, bool):
-        raise _bad_body(
-            f"json: cannot unmarshal {_kind(value)} into Go struct field {struct}.{key} "
-            "of type bool"
-        )
+    value: bool | None = _field(obj, key, struct, "bool")
     return value
 
 
 def _field_float(obj: dict[str, Any], key: str, struct: str) -> float | None:
-    found, value = _lookup(obj, key)
-    if not found or value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _bad_body(
-            f"json: cannot unmarshal {_kind(value)} into Go struct field {struct}.{key} "
-            "of type float32"
-        )
-    return float(value)
+    value = _field(obj, key, struct, "float32")
+    return None if value is None else float(value)
 
 
 def _object(value: object, go_type: str) -> dict[str, Any]:
