@@ -18,6 +18,7 @@ hard kill.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 import shutil
@@ -29,6 +30,7 @@ import pytest
 
 from harness import ports, procs
 from harness.backends.local import LocalBackend
+from harness.checkers.base import CheckResult
 from harness.deployment import Deployment
 from harness.errors import ConfigError
 from harness.history import History
@@ -224,6 +226,52 @@ def history(artifacts: Path) -> Iterator[History]:
     h = History(artifacts / "history.jsonl")
     yield h
     h.close()
+
+
+class Results:
+    """A test's checker results and measurements, written to
+    ``results.json`` in its artifacts as they are added (the report reads them)."""
+
+    def __init__(self, path: Path, guarantees: list[str]) -> None:
+        self.path = path
+        self.guarantees = guarantees
+        self.checks: list[dict[str, object]] = []
+        self.measurements: dict[str, object] = {}
+        self._write()
+
+    def add(self, result: CheckResult) -> CheckResult:
+        self.checks.append(result.to_json())
+        self._write()
+        return result
+
+    def measure(self, name: str, value: object) -> None:
+        self.measurements[name] = value
+        self._write()
+
+    def _write(self) -> None:
+        doc = {
+            "guarantees": self.guarantees,
+            "checks": self.checks,
+            "measurements": self.measurements,
+        }
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=2, default=_jsonable))
+        tmp.replace(self.path)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, CheckResult):
+        return value.to_json()
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value, key=repr)
+    return repr(value)
+
+
+@pytest.fixture
+def results(request: pytest.FixtureRequest, artifacts: Path) -> Results:
+    """Record checker results: ``assert results.add(no_loss(h)), ...``."""
+    ids = [g for m in request.node.iter_markers("guarantee") for g in m.args]
+    return Results(artifacts / "results.json", ids)
 
 
 Deploy = Callable[..., Awaitable[Deployment]]
