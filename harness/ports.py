@@ -10,6 +10,7 @@ handing a port out we check that it can be bound right now.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import os
@@ -23,6 +24,7 @@ from harness.errors import BackendError
 
 _lock = threading.Lock()
 _mine: set[int] = set()
+_atexit_registered = False
 
 
 def _band() -> tuple[int, int]:
@@ -75,7 +77,12 @@ def _try_reserve(port: int, label: str) -> bool:
 
 def reserve(count: int = 1) -> list[int]:
     """Reserve ``count`` distinct ports for this owner until ``release`` or its end."""
+    global _atexit_registered
     label = procs.owner().label
+    if not _atexit_registered:
+        # Even an owner that never made a temp root gives its ports back.
+        atexit.register(release_owned_by, label)
+        _atexit_registered = True
     low, high = _band()
     rng = random.Random()
     got: list[int] = []
@@ -114,6 +121,18 @@ def release(ports: list[int]) -> None:
                 if path.read_text().strip() == label:
                     path.unlink()
             _mine.discard(port)
+
+
+def sweep_dead() -> int:
+    """Remove reservations whose owner is dead; returns how many."""
+    removed = 0
+    for path in _dir().iterdir():
+        with contextlib.suppress(OSError):
+            holder = path.read_text().strip()
+            if not procs.label_alive(holder):
+                path.unlink()
+                removed += 1
+    return removed
 
 
 def release_owned_by(label: str) -> None:

@@ -298,6 +298,9 @@ def sweep() -> list[str]:
                 roots[lab] = root
     for lab in sorted(dead):
         reap_owner(lab, roots.get(lab))
+    from harness import ports
+
+    ports.sweep_dead()
     return sorted(dead)
 
 

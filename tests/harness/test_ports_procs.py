@@ -58,17 +58,19 @@ def test_concurrent_processes_never_get_the_same_port(tmp_path):
 
 
 def test_a_dead_owners_reservation_is_taken_over():
-    dead = subprocess.run(
-        [sys.executable, "-c", "from harness import ports; print(ports.reserve_one())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    port = int(dead.stdout)
-    # The reservation file outlived its (exited) owner...
-    assert (procs.base_dir() / "ports" / str(port)).exists()
+    port = ports.reserve_one()
+    ports.release([port])
+    # An owner that died without its atexit (SIGKILL) leaves its reservation:
+    (procs.base_dir() / "ports" / str(port)).write_text("999999999:1")
     assert ports._try_reserve(port, procs.owner().label)
     ports.release([port])
+
+
+def test_sweep_removes_reservations_of_dead_owners():
+    path = procs.base_dir() / "ports" / "1"  # a port nobody would reserve
+    path.write_text("999999999:1")  # a label no live process can have
+    assert ports.sweep_dead() >= 1
+    assert not path.exists()
 
 
 def test_spawned_processes_carry_labels_and_their_own_group(tmp_path):
