@@ -101,9 +101,29 @@ def component(role: str) -> ComponentSpec:
     return spec
 
 
+def nest(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Expand dotted keys (``{"js7.web.http.port": 1}``) into nested objects.
+
+    Needed because JSON keys are always quoted, and HOCON reads a quoted
+    ``"a.b"`` as one key named ``a.b``, not as the path ``a`` → ``b``."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        value = nest(value) if isinstance(value, Mapping) else thaw(value)
+        *parents, last = key.split(".")
+        target = out
+        for p in parents:
+            target = target.setdefault(p, {})
+        if isinstance(value, dict) and isinstance(target.get(last), dict):
+            target[last].update(value)
+        else:
+            target[last] = value
+    return out
+
+
 def write_json_config(path: Path, data: Mapping[str, Any]) -> None:
-    """Write config data as JSON, which is valid HOCON (so pyhocon reads it)."""
+    """Write config data as JSON, which is valid HOCON (so pyhocon reads it).
+    Dotted keys become nested objects (see ``nest``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(thaw(data), indent=2, sort_keys=True) + "\n")
+    tmp.write_text(json.dumps(nest(data), indent=2, sort_keys=True) + "\n")
     tmp.replace(path)

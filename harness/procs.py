@@ -220,6 +220,44 @@ def signal_group(pid: int, sig: int) -> bool:
         return False
 
 
+NODE_ENV = "JS7HA_NODE"
+
+
+def _environ(pid: str) -> dict[str, str] | None:
+    try:
+        raw = Path("/proc", pid, "environ").read_bytes()
+    except OSError:
+        return None
+    return dict(
+        item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item
+    )
+
+
+def processes_with(key: str, value: str) -> list[int]:
+    """Live processes whose environment has ``key=value`` (inherited labels
+    reach every descendant, also those that left the process group)."""
+    needle = f"{key}={value}\0".encode()
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            raw = Path(entry.path, "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in raw + b"\0" and process_start_time(int(entry.name)) is not None:
+            found.append(int(entry.name))
+    return found
+
+
+def kill_with(key: str, value: str) -> int:
+    victims = processes_with(key, value)
+    for pid in victims:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return len(victims)
+
+
 def labelled_processes(session: str | None = None) -> dict[int, tuple[str, str]]:
     """{pid: (session, owner label)} of every live process carrying our labels."""
     found: dict[int, tuple[str, str]] = {}

@@ -28,6 +28,8 @@ class Profile:
     ``heal_deadline``: after a fault heals, the topology must be healthy again.
     ``op_timeout``: one client request; past it the outcome is *info*.
     ``poll_interval``: how often a waiting loop re-checks its condition.
+    ``schedule_tolerance``: how late a scheduled start may be and still be
+    "on time".
     ``components``: timing settings handed to the components' configs
     (heartbeats, take-over intervals...), keyed by setting name.
     """
@@ -38,6 +40,7 @@ class Profile:
     heal_deadline: float
     op_timeout: float
     poll_interval: float
+    schedule_tolerance: float
     components: MappingProxyType[str, Any] = field(default_factory=lambda: _frozen({}))
 
     def with_(self, **changes: Any) -> Profile:
@@ -51,6 +54,7 @@ REFERENCE = Profile(
     heal_deadline=30.0,
     op_timeout=5.0,
     poll_interval=0.05,
+    schedule_tolerance=1.0,
     components=_frozen(
         {
             # Controller cluster (JS7-FACTS 3): tight so fail-over takes ~1 s.
@@ -73,6 +77,7 @@ JS7_DOCUMENTED = Profile(
     heal_deadline=300.0,
     op_timeout=30.0,
     poll_interval=0.25,
+    schedule_tolerance=5.0,
     components=_frozen(
         {
             "controller.cluster.heartbeat": 3.0,

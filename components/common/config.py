@@ -93,6 +93,12 @@ class Config:
     def boolean(self, key: str, default: Any = _MISSING) -> bool:
         return self.get(key, _bool, default)
 
+    def string_list(self, key: str, default: Any = _MISSING) -> list[str]:
+        value = self._get(key, default)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigProblem(self.source, key, f"must be a list of strings, got {value!r}")
+        return list(value)
+
     def mapping(self, key: str, default: Any = _MISSING) -> dict[str, Any]:
         value = self._get(key, default)
         if isinstance(value, ConfigTree):

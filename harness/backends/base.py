@@ -102,6 +102,10 @@ class Backend(Protocol):
         """Client connections accepted so far per link (proves which paths
         were used)."""
 
+    async def outbound_connections(self, node: str) -> list[str]:
+        """TCP connections the node's processes opened themselves (not the
+        ones they accepted), as readable strings; [] when none."""
+
     async def db_outage_begin(self, mode: DbOutageMode) -> None:
         """Take the database away: ``stop`` (immediate shutdown), ``hang``
         (freeze the server), ``cut`` (cut every client link to it)."""

@@ -147,7 +147,7 @@ class LocalBackend:
             n.spec.argv(sys.executable, n.ctx),
             log_path=n.log_path,
             cwd=n.ctx.data_dir,
-            env={"PYTHONUNBUFFERED": "1"},
+            env={"PYTHONUNBUFFERED": "1", procs.NODE_ENV: self._node_label(node)},
         )
         n.state = NodeState.RUNNING
         deadline = time.monotonic() + self.profile.startup_deadline
@@ -179,11 +179,16 @@ class LocalBackend:
             await asyncio.sleep(min(0.01, self.profile.poll_interval))
         return True
 
+    def _node_label(self, node: str) -> str:
+        return str(self._node(node).ctx.data_dir)
+
     async def _reap(self, n: _Node) -> None:
-        """After the leader exited, make sure none of its group lingers (a job's
-        child, say), then mark the node stopped."""
+        """After the leader exited, make sure nothing of the node lingers — its
+        group, and processes that left the group but carry the node's label
+        (a job in a session of its own) — then mark the node stopped."""
         assert n.proc is not None
         procs.signal_group(n.proc.pid, signal.SIGKILL)
+        procs.kill_with(procs.NODE_ENV, str(n.ctx.data_dir))
         n.state = NodeState.STOPPED
 
     async def stop(self, node: str) -> int | None:
@@ -206,6 +211,8 @@ class LocalBackend:
             raise NodeStateError(f"cannot signal {node}: it is stopped")
         procs.signal_group(n.proc.pid, sig)
         if sig == signal.SIGKILL:
+            # A crash takes everything of the node, also what left its group.
+            procs.kill_with(procs.NODE_ENV, self._node_label(node))
             if not await self._wait_exit(n, 10):
                 raise BackendError(f"{node} survived SIGKILL for 10 s")
             await self._reap(n)
@@ -327,6 +334,13 @@ class LocalBackend:
         self._check_links([link])
         await self.links.remove_toxic(link, toxic_name)
 
+    async def outbound_connections(self, node: str) -> list[str]:
+        """TCP connections the node's processes (its jobs included) opened."""
+        from harness import sockets
+
+        pids = procs.processes_with(procs.NODE_ENV, self._node_label(node))
+        return [str(c) for c in sockets.outbound(pids)]
+
     async def connection_counts(self) -> dict[str, int]:
         counts = await self.links.connection_counts()
         return {lk: counts.get(lk, 0) for lk in self._link_listen}
@@ -367,6 +381,7 @@ class LocalBackend:
         errors: list[str] = []
         for name in reversed(list(self._nodes)):
             n = self._nodes[name]
+            procs.kill_with(procs.NODE_ENV, str(n.ctx.data_dir))
             if n.proc is not None and n.proc.poll() is None:
                 procs.signal_group(n.proc.pid, signal.SIGKILL)
                 with contextlib.suppress(subprocess.TimeoutExpired):
