@@ -1,0 +1,98 @@
+"""Users, passwords and sessions, as JS7 nodes have them.
+
+Users come from the node's HOCON config (``private.conf``)::
+
+    js7.auth.users {
+      Controller { password = "sha512:<hex>" }   # or "plain:<text>"
+      History = "plain:secret"                    # the short form
+    }
+
+``POST …/api/session`` with ``{"TYPE":"Login","userAndPassword":{"userId",
+"password"}}`` answers ``{"sessionToken": …}``; every other request (but
+``/health``) must carry it in the ``x-js7-session`` header. Tokens live in
+memory: a restarted node forgets them and clients log in again (a 401 tells
+them to).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from components.common.config import Config, ConfigProblem
+from components.common.web import Problem, read_json
+
+SESSION_HEADER = "x-js7-session"
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    password: str  # "plain:..." or "sha512:<hex>"
+
+    def check(self, password: str) -> bool:
+        scheme, _, stored = self.password.partition(":")
+        if scheme == "plain":
+            return hmac.compare_digest(stored.encode(), password.encode())
+        if scheme == "sha512":
+            digest = hashlib.sha512(password.encode()).hexdigest()
+            return hmac.compare_digest(stored.lower(), digest)
+        return False
+
+
+def load_users(cfg: Config, key: str = "js7.auth.users") -> dict[str, User]:
+    users: dict[str, User] = {}
+    for uid, value in cfg.mapping(key, {}).items():
+        pw = value.get("password") if isinstance(value, Mapping) else value
+        if not isinstance(pw, str) or pw.partition(":")[0] not in ("plain", "sha512"):
+            raise ConfigProblem(
+                cfg.source, f"{key}.{uid}", 'must be "plain:<password>" or "sha512:<hex digest>"'
+            )
+        users[uid] = User(uid, pw)
+    return users
+
+
+class Sessions:
+    """In-memory session tokens of one node."""
+
+    def __init__(self, users: Mapping[str, User]) -> None:
+        self.users = dict(users)
+        self._tokens: dict[str, str] = {}
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """``POST …/api/session``: ``Login`` or ``Logout``."""
+        body = await read_json(request)
+        kind = body.get("TYPE") if isinstance(body, dict) else None
+        if kind == "Logout":
+            self._tokens.pop(request.headers.get(SESSION_HEADER, ""), None)
+            return web.json_response({"TYPE": "Accepted"})
+        if kind != "Login":
+            raise Problem(400, "UnknownCommand", 'expected {"TYPE":"Login"} or {"TYPE":"Logout"}')
+        return web.json_response({"sessionToken": self.login(body.get("userAndPassword"))})
+
+    def login(self, uap: Any) -> str:
+        if not isinstance(uap, dict) or not isinstance(uap.get("userId"), str):
+            raise Problem(400, "MissingField", "userAndPassword.userId and .password are required")
+        user = self.users.get(uap["userId"])
+        password = uap.get("password")
+        if user is None or not isinstance(password, str) or not user.check(password):
+            raise Problem(401, "InvalidLogin", "Login: unknown user or invalid password")
+        token = secrets.token_urlsafe(24)
+        self._tokens[token] = user.id
+        return token
+
+    def user_of(self, request: web.Request) -> str:
+        """The user id of the request's session, or a 401 problem."""
+        token = request.headers.get(SESSION_HEADER)
+        if not token:
+            raise Problem(401, "Unauthorized", f"login required: send the {SESSION_HEADER} header")
+        user = self._tokens.get(token)
+        if user is None:
+            raise Problem(401, "InvalidSessionToken", "Invalid session token (log in again)")
+        return user

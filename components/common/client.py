@@ -1,0 +1,132 @@
+"""A client for the JS7 node APIs (Controller and Agent): login, commands,
+batches and the event stream. Used by the Controller's Agent drivers, by the
+JOC History Service and by the harness's own workloads.
+
+Errors are split by cause: ``ProblemError`` — the node answered with a
+problem (the request was understood and refused); ``aiohttp``/``OSError``
+exceptions — the node could not be reached or the answer was lost.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+
+from components.common.auth import SESSION_HEADER
+
+
+class ProblemError(Exception):
+    """The node answered with a JS7 problem."""
+
+    def __init__(self, status: int, code: str, message: str, body: dict[str, Any]) -> None:
+        super().__init__(f"HTTP {status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.body = body
+
+
+class NodeClient:
+    """One logged-in session to one node. Re-logs in once on a 401 (a node
+    that restarted has forgotten its sessions)."""
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        base_url: str,
+        prefix: str,
+        user: str,
+        password: str,
+    ) -> None:
+        self.http = http
+        self.base = base_url.rstrip("/")
+        self.prefix = prefix
+        self.user = user
+        self.password = password
+        self._token: str | None = None
+
+    def url(self, path: str) -> str:
+        return f"{self.base}{self.prefix}{path}"
+
+    async def login(self) -> None:
+        body = {
+            "TYPE": "Login",
+            "userAndPassword": {"userId": self.user, "password": self.password},
+        }
+        async with self.http.post(self.url("/session"), json=body) as resp:
+            data = await _json_or_problem(resp)
+        self._token = data["sessionToken"]
+
+    async def _headers(self) -> dict[str, str]:
+        if self._token is None:
+            await self.login()
+        assert self._token is not None
+        return {SESSION_HEADER: self._token}
+
+    async def command(self, cmd: dict[str, Any], timeout: float | None = None) -> Any:
+        for attempt in (1, 2):
+            to = aiohttp.ClientTimeout(total=timeout) if timeout else None
+            async with self.http.post(
+                self.url("/command"), json=cmd, headers=await self._headers(), timeout=to
+            ) as resp:
+                if resp.status == 401 and attempt == 1:
+                    self._token = None
+                    continue
+                return await _json_or_problem(resp)
+        raise AssertionError("unreachable")
+
+    async def get(self, path: str) -> Any:
+        for attempt in (1, 2):
+            async with self.http.get(self.url(path), headers=await self._headers()) as resp:
+                if resp.status == 401 and attempt == 1:
+                    self._token = None
+                    continue
+                return await _json_or_problem(resp)
+        raise AssertionError("unreachable")
+
+    async def events(
+        self,
+        after: int,
+        *,
+        timeout: float = 5.0,
+        limit: int | None = None,
+        heartbeat: float | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """One long-poll request: the stamped events after ``after`` (possibly
+        none). Heartbeat lines are skipped."""
+        params = {"after": str(after), "timeout": str(timeout)}
+        if limit is not None:
+            params["limit"] = str(limit)
+        if heartbeat is not None:
+            params["heartbeat"] = str(heartbeat)
+        for attempt in (1, 2):
+            to = aiohttp.ClientTimeout(total=None, sock_read=timeout + (heartbeat or timeout) + 10)
+            async with self.http.get(
+                self.url("/event"), params=params, headers=await self._headers(), timeout=to
+            ) as resp:
+                if resp.status == 401 and attempt == 1:
+                    self._token = None
+                    continue
+                if resp.status != 200:
+                    await _json_or_problem(resp)
+                async for raw in resp.content:
+                    line = raw.strip()
+                    if line:
+                        yield json.loads(line)
+                return
+
+
+async def _json_or_problem(resp: aiohttp.ClientResponse) -> Any:
+    text = await resp.text()
+    try:
+        data = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        data = None
+    if resp.status >= 400:
+        if isinstance(data, dict) and data.get("TYPE") == "Problem":
+            raise ProblemError(resp.status, str(data.get("code")), str(data.get("message")), data)
+        raise ProblemError(resp.status, f"Http{resp.status}", text[:500], {})
+    return data

@@ -1,0 +1,342 @@
+"""What the Controller and the Agent share: a journaled node with JS7's
+session, event and command API.
+
+Routes under ``<prefix>`` (``/controller/api`` or ``/agent/api``):
+
+* ``POST <prefix>/session`` — Login/Logout (see ``auth``);
+* ``GET <prefix>/event?after=&timeout=&limit=&heartbeat=`` — NDJSON stamped
+  events after ``after``. If there are none yet it waits up to ``timeout``
+  seconds (sending an empty line every ``heartbeat`` seconds) and then
+  answers with whatever arrived — possibly nothing. A client simply asks
+  again with the last eventId it got.
+* ``POST <prefix>/command`` — ``{"TYPE": …}`` dispatched to the node's
+  handlers; ``ReleaseEvents`` is built in.
+
+What must hold: events are deleted only when *every* user listed in
+``js7.journal.users-allowed-to-release-events`` has released them (a user
+that never released counts as 0) and every extra constraint (a passive
+cluster node's acknowledgement) allows it; bad input gets a 4xx problem and
+leaves the journal untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from components.common.auth import Sessions, load_users
+from components.common.config import Config, ConfigProblem
+from components.common.journal import EventSeqTorn, Journal, UnknownEventId
+from components.common.web import Problem, problem_middleware, read_json
+
+log = logging.getLogger("js7.node")
+
+Command = dict[str, Any]
+Handler = Callable[[str, Command], Awaitable[dict[str, Any] | None]]
+MAX_TIMEOUT = 3600.0
+
+
+def load_node_config(data_dir: Path, name: str) -> Config:
+    cfg_dir = data_dir / "config"
+    return Config.load(cfg_dir / f"{name}.conf", cfg_dir / "private.conf")
+
+
+_SECONDS = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)?$")
+
+
+def query_seconds(request: web.Request, name: str, default: float | None) -> float | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    m = _SECONDS.match(raw.strip())
+    if not m:
+        raise Problem(
+            400, "InvalidParameter", f"{name}={raw!r} is not a duration (e.g. 10 or 0.5s)"
+        )
+    value = float(m.group(1)) / (1000.0 if m.group(2) == "ms" else 1.0)
+    return min(value, MAX_TIMEOUT)
+
+
+def query_int(request: web.Request, name: str, default: int | None, minimum: int) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Problem(400, "InvalidParameter", f"{name}={raw!r} is not a number") from None
+    if value < minimum:
+        raise Problem(400, "InvalidParameter", f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def journal_problem(exc: EventSeqTorn | UnknownEventId) -> Problem:
+    code = "EventSeqTorn" if isinstance(exc, EventSeqTorn) else "UnknownEventId"
+    return Problem(400, code, str(exc))
+
+
+def body_str(cmd: Command, key: str) -> str:
+    value = cmd.get(key)
+    if not isinstance(value, str) or not value:
+        raise Problem(
+            400, "MissingField", f"{cmd.get('TYPE')}: field '{key}' (a string) is required"
+        )
+    return value
+
+
+def body_int(cmd: Command, key: str, minimum: int = 0) -> int:
+    value = cmd.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise Problem(
+            400, "MissingField", f"{cmd.get('TYPE')}: field '{key}' must be an integer >= {minimum}"
+        )
+    return value
+
+
+class JournaledNode:
+    """Base of Controller and Agent. Subclasses register command handlers in
+    ``self.commands`` and routes in ``add_routes``."""
+
+    prefix = "/api"
+
+    def __init__(self, data_dir: Path, cfg: Config, journal: Journal) -> None:
+        self.data_dir = data_dir
+        self.cfg = cfg
+        self.journal = journal
+        self.sessions = Sessions(load_users(cfg))
+        self.release_users = cfg.string_list("js7.journal.users-allowed-to-release-events", [])
+        self.release_constraints: list[Callable[[], int]] = []
+        self.commands: dict[str, Handler] = {
+            "ReleaseEvents": self._release_events,
+            "Batch": self._batch,
+            "NoOperation": self._no_operation,
+        }
+        self._compacting: asyncio.Task[None] | None = None
+        self.started_at = time.time()
+
+    # -- HTTP ------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[problem_middleware], client_max_size=16 * 1024**2)
+        app.router.add_get("/health", self.health)
+        app.router.add_post(f"{self.prefix}/session", self.sessions.handle)
+        app.router.add_get(f"{self.prefix}/event", self.events)
+        app.router.add_post(f"{self.prefix}/command", self.command)
+        self.add_routes(app)
+        return app
+
+    def add_routes(self, app: web.Application) -> None:
+        """Subclasses add their own routes."""
+
+    def journal_info(self) -> dict[str, Any]:
+        """What a client may want to know about the journal (an extension of
+        JS7's overview): the oldest available and the last eventId, and the
+        bytes it takes on disk — to see events held, released and compacted."""
+        size = 0
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                size += Path(str(self.journal.path) + suffix).stat().st_size
+        return {
+            "tornEventId": self.journal.torn_event_id,
+            "lastEventId": self.journal.last_event_id,
+            "fileSize": size,
+            "released": {u: self.journal.meta(f"released.{u}", 0) for u in self.release_users},
+        }
+
+    async def health(self, _: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "eventId": self.journal.last_event_id})
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        self.sessions.user_of(request)
+        after = query_int(request, "after", None, 0)
+        if after is None:
+            raise Problem(
+                400, "MissingParameter", "query parameter 'after' (an EventId) is required"
+            )
+        timeout = query_seconds(request, "timeout", 0.0) or 0.0
+        limit = query_int(request, "limit", None, 1)
+        heartbeat = query_seconds(request, "heartbeat", None)
+        if heartbeat is not None and heartbeat <= 0:
+            raise Problem(400, "InvalidParameter", "heartbeat must be positive")
+        try:
+            lines = self.journal.read(after, limit)
+        except (EventSeqTorn, UnknownEventId) as exc:
+            raise journal_problem(exc) from None
+        resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await resp.prepare(request)
+        deadline = time.monotonic() + timeout
+        while not lines:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            step = min(left, heartbeat) if heartbeat else left
+            if await self.journal.wait_for_event(after, step):
+                try:
+                    lines = self.journal.read(after, limit)
+                except (EventSeqTorn, UnknownEventId):
+                    break  # released meanwhile: the client's next request gets the problem
+            elif heartbeat and deadline - time.monotonic() > 0:
+                await resp.write(b"\n")
+        if lines:
+            await resp.write(("\n".join(lines) + "\n").encode())
+        await resp.write_eof()
+        return resp
+
+    async def command(self, request: web.Request) -> web.Response:
+        user = self.sessions.user_of(request)
+        body = await read_json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("TYPE"), str):
+            raise Problem(400, "InvalidCommand", 'a command is a JSON object {"TYPE": "...", ...}')
+        handler = self.commands.get(body["TYPE"])
+        if handler is None:
+            raise Problem(400, "UnknownCommand", f"Unknown command TYPE: {body['TYPE']}")
+        result = await handler(user, body)
+        return web.json_response(result if result is not None else {"TYPE": "Accepted"})
+
+    # Commands about one order each, whose handlers serialise per order: a run
+    # of them in a Batch may execute concurrently, so their journal writes
+    # share group commits instead of queueing one transaction after another.
+    concurrent_commands: frozenset[str] = frozenset()
+
+    async def _batch(self, user: str, cmd: Command) -> dict[str, Any]:
+        """Several commands in one request; each gets its own response (a
+        problem in one does not stop the others). Commands take effect in
+        order, except that a run of consecutive ``concurrent_commands`` of one
+        TYPE executes together."""
+        commands = cmd.get("commands")
+        if not isinstance(commands, list):
+            raise Problem(400, "MissingField", "Batch: 'commands' must be a list")
+        responses: list[Any] = []
+        i = 0
+        while i < len(commands):
+            j = i + 1
+            kind = commands[i].get("TYPE") if isinstance(commands[i], dict) else None
+            if kind in self.concurrent_commands:
+                while (
+                    j < len(commands)
+                    and isinstance(commands[j], dict)
+                    and commands[j].get("TYPE") == kind
+                ):
+                    j += 1
+            responses += await asyncio.gather(*(self._one(user, c) for c in commands[i:j]))
+            i = j
+        return {"TYPE": "Batch.Response", "responses": responses}
+
+    async def _one(self, user: str, sub: Any) -> Any:
+        if not isinstance(sub, dict) or not isinstance(sub.get("TYPE"), str):
+            return Problem(400, "InvalidCommand", "not a command").to_json()
+        handler = self.commands.get(sub["TYPE"]) if sub["TYPE"] != "Batch" else None
+        if handler is None:
+            return Problem(400, "UnknownCommand", f"Unknown command TYPE: {sub['TYPE']}").to_json()
+        try:
+            return await handler(user, sub) or {"TYPE": "Accepted"}
+        except Problem as p:
+            return p.to_json()
+
+    async def _no_operation(self, user: str, cmd: Command) -> None:
+        return None
+
+    # -- releasing events ------------------------------------------------
+
+    async def _release_events(self, user: str, cmd: Command) -> dict[str, Any] | None:
+        if user not in self.release_users:
+            raise Problem(
+                403,
+                "UserIsNotEnabledToReleaseEvents",
+                f"User '{user}' is not enabled to release events",
+            )
+        until = body_int(cmd, "untilEventId")
+        if until > self.journal.last_event_id:
+            raise Problem(400, "UnknownEventId", f"untilEventId={until} is after the last event")
+        before = int(self.journal.meta(f"released.{user}", 0))
+        if until < before:
+            raise Problem(
+                400,
+                "ReverseReleaseEvents",
+                f"Attempt to release events in reverse: untilEventId={until} < {before}",
+            )
+        if until > before:
+            await self.journal.persist([], meta={f"released.{user}": until})
+            self.schedule_compaction()
+        return None
+
+    def releasable(self) -> int:
+        """The highest eventId every release user and constraint allows deleting."""
+        if not self.release_users:
+            return 0
+        r = min(int(self.journal.meta(f"released.{u}", 0)) for u in self.release_users)
+        for constraint in self.release_constraints:
+            r = min(r, constraint())
+        return r
+
+    def schedule_compaction(self) -> None:
+        """Compact soon, but at most one compaction at a time (a burst of
+        ReleaseEvents becomes one delete)."""
+        if self._compacting is None or self._compacting.done():
+            self._compacting = asyncio.create_task(self._compact())
+
+    async def _compact(self) -> None:
+        await asyncio.sleep(0.05)
+        until = self.releasable()
+        if until > self.journal.torn_event_id:
+            n = await self.journal.release(until)
+            log.debug("released %d events until %d", n, until)
+
+
+class Runnable(JournaledNode):
+    """What ``run_main`` needs of a node class."""
+
+    shutdown_requested: asyncio.Event
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+
+def run_main(node_cls: type[Runnable], conf_name: str, journal_name: str) -> None:
+    """``python -m components.<role> --data-dir DIR``: read
+    ``DIR/config/<conf_name>.conf`` + ``private.conf`` (a bad setting stops the
+    node at once with a message naming it), open the journal in ``DIR/state``,
+    serve until SIGTERM/SIGINT or a ``ShutDown`` command, stop gracefully."""
+    from components.common.config import data_dir_args, die
+    from components.common.web import serve, setup_logging
+
+    args = data_dir_args(f"python -m components.{conf_name}")
+    setup_logging()
+    try:
+        cfg = load_node_config(args.data_dir, conf_name)
+        host = cfg.string("js7.web.http.host", "127.0.0.1")
+        port = cfg.port("js7.web.http.port")
+        load_users(cfg)
+        cfg.string_list("js7.journal.users-allowed-to-release-events", [])
+    except ConfigProblem as p:
+        die(p)
+
+    async def run() -> None:
+        (args.data_dir / "state").mkdir(parents=True, exist_ok=True)
+        journal = await Journal.open(args.data_dir / "state" / journal_name)
+        try:
+            node = node_cls(args.data_dir, cfg, journal)
+        except ConfigProblem as p:
+            await journal.close()
+            die(p)
+        await node.start()
+        server = asyncio.create_task(serve(node.app(), host, port))
+        stop = asyncio.create_task(node.shutdown_requested.wait())
+        await asyncio.wait({server, stop}, return_when=asyncio.FIRST_COMPLETED)
+        server.cancel()
+        stop.cancel()
+        await asyncio.gather(server, stop, return_exceptions=True)
+        await node.stop()
+
+    asyncio.run(run())
