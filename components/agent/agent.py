@@ -1,0 +1,463 @@
+"""The Agent's core: attached orders, their journal, and their job steps.
+
+What must hold:
+
+* every transition of an order is journaled *before* anything acts on it
+  (a step starts only after ``OrderProcessingStarted`` is committed);
+* attached orders keep running — and fresh orders whose ``scheduledFor`` is
+  due start — with no Controller connected: the Agent needs nobody;
+* at a position whose job belongs to another Agent (or at the end of the
+  workflow) the order becomes ``OrderDetachable`` and waits for the
+  Controller's ``DetachOrder``;
+* after a restart, a step that was running is reported ``OrderProcessed``
+  with outcome ``Disrupted(ProcessLost)`` and run again;
+* the Agent never opens a connection to a Controller (it has no client).
+
+Each order is driven by one task; transitions of one order are serialised by
+its lock, so a command (mark, detach) and the driver never overwrite each
+other's changes. A journal write that fails stops the Agent (fail-stop): it
+never acts on state it could not persist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from components.agent.jobs import Step
+from components.common.config import Config
+from components.common.journal import Event, EventSeqTorn, Journal, UnknownEventId
+from components.common.node import Command, Runnable, body_str, journal_problem
+from components.common.web import Problem
+from components.common.workflow import Workflow, parse_position, position_json
+
+log = logging.getLogger("js7.agent.Agent")
+VERSION = "2.5.0-js7ha"
+ORDER = "order"
+WORKFLOW = "workflow"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Agent(Runnable):
+    prefix = "/agent/api"
+    concurrent_commands = frozenset({"AttachOrder", "DetachOrder", "MarkOrder"})
+
+    def __init__(self, data_dir: Path, cfg: Config, journal: Journal) -> None:
+        super().__init__(data_dir, cfg, journal)
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.workflows: dict[str, Workflow] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._wake: dict[str, asyncio.Event] = {}
+        self._drivers: dict[str, asyncio.Task[None]] = {}
+        self._steps: dict[str, Step] = {}
+        self._stopping = False
+        self.shutdown_requested = asyncio.Event()
+        self.commands.update(
+            {
+                "DedicateAgentDirector": self._dedicate,
+                "CoupleController": self._couple,
+                "AttachItem": self._attach_item,
+                "AttachOrder": self._attach_order,
+                "DetachOrder": self._detach_order,
+                "MarkOrder": self._mark_order,
+                "ShutDown": self._shutdown,
+            }
+        )
+
+    # -- life cycle --------------------------------------------------------
+
+    @property
+    def agent_path(self) -> str | None:
+        path = self.journal.meta("agentPath")
+        return str(path) if path else None
+
+    async def start(self) -> None:
+        for key, raw in self.journal.state(WORKFLOW).items():
+            self.workflows[key] = Workflow.from_json(raw)
+        self.orders = {k: dict(v) for k, v in self.journal.state(ORDER).items()}
+        lost = [oid for oid, o in self.orders.items() if o["state"] == "processing"]
+        for oid in lost:
+            # The step's process died with the previous Agent run: say so, then
+            # run it again (the order is back to "ready" at the same position).
+            await self._set(
+                oid,
+                [
+                    {
+                        "TYPE": "OrderProcessed",
+                        "outcome": {"TYPE": "Disrupted", "reason": {"TYPE": "ProcessLost"}},
+                    }
+                ],
+                {**self.orders[oid], "state": "ready"},
+            )
+        if lost:
+            log.warning(
+                "%d orders had a running step when the Agent stopped: ProcessLost", len(lost)
+            )
+        for oid in self.orders:
+            self._ensure_driver(oid)
+        log.info(
+            "Agent %s started with %d orders, %d workflows, last eventId %d",
+            self.agent_path or "(not dedicated)",
+            len(self.orders),
+            len(self.workflows),
+            self.journal.last_event_id,
+        )
+
+    async def stop(self) -> None:
+        """Graceful stop: running steps are killed (they will be ProcessLost
+        after the restart), drivers end, the journal is closed cleanly."""
+        self._stopping = True
+        for step in list(self._steps.values()):
+            step.kill()
+        for task in list(self._drivers.values()):
+            task.cancel()
+        await asyncio.gather(*self._drivers.values(), return_exceptions=True)
+        await self.journal.close()
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get(self.prefix, self.overview)
+        app.router.add_get(f"{self.prefix}/order", self.list_orders)
+
+    async def overview(self, request: web.Request) -> web.Response:
+        self.sessions.user_of(request)
+        return web.json_response(
+            {
+                "id": self.agent_path,
+                "version": VERSION,
+                "startedAt": int(self.started_at * 1000),
+                "isTerminating": self._stopping,
+                "agentRunId": self.journal.meta("agentRunId"),
+                "controllerId": self.journal.meta("controllerId"),
+                "orderCount": len(self.orders),
+                "eventId": self.journal.last_event_id,
+                "pid": os.getpid(),
+                "journal": self.journal_info(),
+            }
+        )
+
+    async def list_orders(self, request: web.Request) -> web.Response:
+        self.sessions.user_of(request)
+        return web.json_response({"orders": list(self.orders.values())})
+
+    # -- persistence -------------------------------------------------------
+
+    def _lock(self, oid: str) -> asyncio.Lock:
+        lock = self._locks.get(oid)
+        if lock is None:
+            lock = self._locks[oid] = asyncio.Lock()
+        return lock
+
+    async def _set(self, oid: str, events: list[Event], new: dict[str, Any] | None) -> None:
+        """Journal ``events`` of order ``oid`` together with its new state
+        (None: the order leaves this Agent), then make the state current."""
+        try:
+            await self.journal.persist([{"Key": oid, **e} for e in events], [(ORDER, oid, new)])
+        except Exception:
+            log.critical(
+                "journal write failed: the Agent stops rather than act unjournaled", exc_info=True
+            )
+            os._exit(70)
+        if new is None:
+            self.orders.pop(oid, None)
+            self._locks.pop(oid, None)
+            self._wake.pop(oid, None)
+        else:
+            self.orders[oid] = new
+
+    def _ensure_driver(self, oid: str) -> None:
+        task = self._drivers.get(oid)
+        if task is None or task.done():
+            self._drivers[oid] = asyncio.create_task(self._drive(oid), name=f"order:{oid}")
+
+    def _wake_up(self, oid: str) -> None:
+        self._wake.setdefault(oid, asyncio.Event()).set()
+
+    async def _sleep_until_woken(self, oid: str, seconds: float | None) -> None:
+        ev = self._wake.setdefault(oid, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ev.wait(), seconds)
+        ev.clear()
+
+    # -- driving an order --------------------------------------------------
+
+    async def _drive(self, oid: str) -> None:
+        try:
+            while not self._stopping:
+                step, wait = await self._next(oid)
+                if step is not None:
+                    await self._run_step(oid, step)
+                elif wait is not False:
+                    await self._sleep_until_woken(oid, wait)
+                else:
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("order %s: driver failed", oid)
+        finally:
+            if self._drivers.get(oid) is asyncio.current_task():
+                del self._drivers[oid]
+
+    async def _next(self, oid: str) -> tuple[Step | None, float | bool | None]:
+        """Take the next transition of the order, under its lock. Returns
+        (a step to run, or None; and if None: seconds to wait for a wake-up,
+        None to wait indefinitely, False when there is nothing more to do)."""
+        async with self._lock(oid):
+            o = self.orders.get(oid)
+            if o is None or o["state"] in ("detachable", "processing"):
+                return None, False
+            mark = o.get("mark")
+            if mark == "cancel":
+                await self._set(oid, [{"TYPE": "OrderDetachable"}], {**o, "state": "detachable"})
+                return None, False
+            if o["state"] == "suspended":
+                if mark == "resume":
+                    await self._set(
+                        oid,
+                        [{"TYPE": "OrderResumed"}],
+                        {**o, "state": o.get("resumeState", "ready"), "mark": None},
+                    )
+                    return None, 0
+                return None, None
+            if mark == "suspend":
+                await self._set(
+                    oid,
+                    [{"TYPE": "OrderSuspended"}],
+                    {**o, "state": "suspended", "mark": None, "resumeState": o["state"]},
+                )
+                return None, 0
+            events: list[Event] = []
+            if o["state"] == "fresh":
+                due = o.get("scheduledFor")
+                if due is not None and now_ms() < due:
+                    return None, (due - now_ms()) / 1000
+                events.append({"TYPE": "OrderStarted"})
+                o = {**o, "state": "ready"}
+            wf = self.workflows[o["workflowKey"]]
+            if wf.agent_at(o["position"]) != self.agent_path:
+                await self._set(
+                    oid, [*events, {"TYPE": "OrderDetachable"}], {**o, "state": "detachable"}
+                )
+                return None, False
+            job = wf.jobs[o["position"]]
+            # One transaction for "started" and "processing started": fewer
+            # sequential commits per order, same meaning.
+            await self._set(
+                oid, [*events, {"TYPE": "OrderProcessingStarted"}], {**o, "state": "processing"}
+            )
+            env = {
+                "JS7_ORDER_ID": oid,
+                "JS7_WORKFLOW_PATH": wf.path,
+                "JS7_WORKFLOW_POSITION": str(o["position"]),
+                "JS7_AGENT_PATH": self.agent_path or "",
+            }
+            step = Step(job.executable, env, o.get("arguments") or {}, self._output(oid))
+            self._steps[oid] = step
+            return step, None
+
+    def _output(self, oid: str) -> Callable[[str, str], Awaitable[None]]:
+        async def on_output(stream: str, chunk: str) -> None:
+            kind = "OrderStdoutWritten" if stream == "stdout" else "OrderStderrWritten"
+            try:
+                await self.journal.persist([{"Key": oid, "TYPE": kind, "chunk": chunk}])
+            except Exception:
+                log.critical("journal write failed", exc_info=True)
+                os._exit(70)
+
+        return on_output
+
+    async def _run_step(self, oid: str, step: Step) -> None:
+        try:
+            result = await step.run()
+        finally:
+            self._steps.pop(oid, None)
+        if self._stopping:
+            return  # the step will be ProcessLost after the restart
+        async with self._lock(oid):
+            o = self.orders[oid]
+            events: list[Event] = [{"TYPE": "OrderProcessed", "outcome": result}]
+            if result["TYPE"] == "Succeeded":
+                nxt = o["position"] + 1
+                events.append({"TYPE": "OrderMoved", "to": position_json(nxt)})
+                new = {**o, "state": "ready", "position": nxt, "outcome": result}
+                wf = self.workflows[o["workflowKey"]]
+                if wf.agent_at(nxt) != self.agent_path and not o.get("mark"):
+                    # The next step is another Agent's (or the end): detachable
+                    # in the same transaction.
+                    events.append({"TYPE": "OrderDetachable"})
+                    new["state"] = "detachable"
+            else:
+                events.append({"TYPE": "OrderDetachable"})
+                new = {**o, "state": "detachable", "outcome": result}
+            await self._set(oid, events, new)
+
+    # -- commands ----------------------------------------------------------
+
+    def _need_dedicated(self) -> str:
+        path = self.agent_path
+        if path is None:
+            raise Problem(
+                400, "AgentNotDedicated", "the Agent has not been dedicated to a Controller"
+            )
+        return path
+
+    async def _dedicate(self, user: str, cmd: Command) -> dict[str, Any]:
+        agent_path = body_str(cmd, "agentPath")
+        controller_id = body_str(cmd, "controllerId")
+        known = self.journal.meta("controllerId")
+        if known is not None and known != controller_id:
+            raise Problem(
+                400, "AgentAlreadyDedicated", f"Agent is already dedicated to Controller '{known}'"
+            )
+        if known is not None and self.agent_path != agent_path:
+            raise Problem(
+                400,
+                "AgentPathMismatch",
+                f"Agent is dedicated as '{self.agent_path}', not '{agent_path}'",
+            )
+        run_id = self.journal.meta("agentRunId")
+        if run_id is None:
+            run_id = uuid.uuid4().hex
+            await self.journal.persist(
+                [
+                    {
+                        "TYPE": "AgentDedicated",
+                        "agentPath": agent_path,
+                        "agentRunId": run_id,
+                        "controllerId": controller_id,
+                    }
+                ],
+                meta={"agentPath": agent_path, "agentRunId": run_id, "controllerId": controller_id},
+            )
+            log.info("dedicated as %s to Controller %s", agent_path, controller_id)
+        return {
+            "TYPE": "DedicateAgentDirector.Response",
+            "agentRunId": run_id,
+            "agentEventId": self.journal.last_event_id,
+        }
+
+    async def _couple(self, user: str, cmd: Command) -> dict[str, Any]:
+        self._need_dedicated()
+        run_id = body_str(cmd, "agentRunId")
+        if run_id != self.journal.meta("agentRunId"):
+            raise Problem(
+                400,
+                "AgentRunIdMismatch",
+                "the Agent's run id differs: it was reset or dedicated anew",
+            )
+        event_id = cmd.get("eventId")
+        if isinstance(event_id, bool) or not isinstance(event_id, int) or event_id < 0:
+            raise Problem(400, "MissingField", "CoupleController: 'eventId' must be an EventId")
+        try:
+            self.journal.read(event_id, 1)
+        except (EventSeqTorn, UnknownEventId) as exc:
+            raise journal_problem(exc) from None
+        return {"TYPE": "CoupleController.Response", "orderIds": sorted(self.orders)}
+
+    async def _attach_item(self, user: str, cmd: Command) -> None:
+        wf = Workflow.from_json(cmd.get("item"))
+        if wf.key in self.workflows:
+            return
+        await self.journal.persist(
+            [{"TYPE": "ItemAttachedToMe", "item": wf.raw}], [(WORKFLOW, wf.key, wf.raw)]
+        )
+        self.workflows[wf.key] = wf
+
+    async def _attach_order(self, user: str, cmd: Command) -> None:
+        self._need_dedicated()
+        order = cmd.get("order")
+        if not isinstance(order, dict):
+            raise Problem(400, "MissingField", "AttachOrder: 'order' object is required")
+        oid = body_str(order, "id")
+        wp = order.get("workflowPosition")
+        if not isinstance(wp, dict) or not isinstance(wp.get("workflowId"), dict):
+            raise Problem(400, "MissingField", "AttachOrder: order.workflowPosition is required")
+        wid = wp["workflowId"]
+        key = f"{wid.get('path')}~{wid.get('versionId')}"
+        if key not in self.workflows:
+            raise Problem(400, "UnknownItemPath", f"Workflow:{key} is unknown to this Agent")
+        position = parse_position(wp.get("position"))
+        scheduled = order.get("scheduledFor")
+        if scheduled is not None and (
+            isinstance(scheduled, bool) or not isinstance(scheduled, int)
+        ):
+            raise Problem(400, "InvalidOrder", "scheduledFor must be epoch milliseconds")
+        async with self._lock(oid):
+            if oid in self.orders:
+                return  # a repeated AttachOrder (the Controller retried): already here
+            state = "fresh" if order.get("state", "Fresh") == "Fresh" else "ready"
+            new = {
+                "id": oid,
+                "workflowKey": key,
+                "position": position,
+                "state": state,
+                "scheduledFor": scheduled,
+                "arguments": order.get("arguments") or {},
+                "mark": order.get("mark"),
+            }
+            await self._set(
+                oid,
+                [
+                    {
+                        "TYPE": "OrderAttachedToAgent",
+                        "workflowPosition": {
+                            "workflowId": wid,
+                            "position": position_json(position),
+                        },
+                        "state": {"TYPE": "Fresh" if state == "fresh" else "Ready"},
+                        "scheduledFor": scheduled,
+                        "arguments": new["arguments"],
+                    }
+                ],
+                new,
+            )
+        self._ensure_driver(oid)
+
+    async def _detach_order(self, user: str, cmd: Command) -> None:
+        self._need_dedicated()
+        oid = body_str(cmd, "orderId")
+        async with self._lock(oid):
+            o = self.orders.get(oid)
+            if o is None:
+                raise Problem(400, "UnknownOrder", f"Unknown OrderId: {oid}")
+            if o["state"] != "detachable":
+                raise Problem(400, "OrderNotDetachable", f"Order '{oid}' is {o['state']}")
+            await self._set(oid, [{"TYPE": "OrderDetached"}], None)
+
+    async def _mark_order(self, user: str, cmd: Command) -> None:
+        self._need_dedicated()
+        oid = body_str(cmd, "orderId")
+        mark = cmd.get("mark")
+        if mark not in ("cancel", "suspend", "resume"):
+            raise Problem(400, "InvalidMark", "mark must be cancel, suspend or resume")
+        event = {
+            "cancel": "OrderCancellationMarked",
+            "suspend": "OrderSuspensionMarked",
+            "resume": "OrderResumptionMarked",
+        }[mark]
+        async with self._lock(oid):
+            o = self.orders.get(oid)
+            if o is None:
+                raise Problem(400, "UnknownOrder", f"Unknown OrderId: {oid}")
+            if o.get("mark") != mark:
+                await self._set(oid, [{"TYPE": event}], {**o, "mark": mark})
+        step = self._steps.get(oid)
+        if mark == "cancel" and cmd.get("kill") is True and step is not None:
+            step.kill()
+        self._wake_up(oid)
+        self._ensure_driver(oid)
+
+    async def _shutdown(self, user: str, cmd: Command) -> None:
+        self.shutdown_requested.set()

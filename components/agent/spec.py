@@ -1,0 +1,34 @@
+"""Harness plug-in for the ``agent`` role.
+
+Node config keys (``Node("agent-1", "agent", {...})``): ``release_users``
+(default ``["Controller"]``).
+"""
+
+from __future__ import annotations
+
+from harness.clients.js7 import users_conf
+from harness.components import ComponentSpec, NodeContext, write_json_config
+
+
+def write_config(ctx: NodeContext) -> None:
+    conf = dict(ctx.node.config)
+    write_json_config(
+        ctx.config_dir / "agent.conf",
+        {
+            "js7.web.http.host": ctx.host,
+            "js7.web.http.port": ctx.port,
+            # Written as given: a wrong type must reach the node, which refuses it.
+            "js7.journal.users-allowed-to-release-events": conf.get(
+                "release_users", ["Controller"]
+            ),
+        },
+    )
+    write_json_config(
+        ctx.config_dir / "private.conf",
+        {
+            "js7.auth.users": users_conf("Controller", "Harness"),
+        },
+    )
+
+
+SPEC = ComponentSpec(role="agent", module="components.agent", write_config=write_config)

@@ -1,0 +1,281 @@
+"""The Controller's connection to one Agent.
+
+The Controller connects to the Agent — never the other way round. One
+coupling, while it lasts, runs three loops:
+
+* *reader*: long-polls the Agent's events after the last Agent eventId the
+  Controller has journaled, hands each batch to the Controller (which
+  journals the mirrored events together with the new Agent eventId in one
+  transaction), and only then lets the releaser acknowledge them;
+* *sender*: sends the commands the Controller's state calls for
+  (``AttachItem``, ``AttachOrder``, ``DetachOrder``, ``MarkOrder``) in batches;
+* *releaser*: sends ``ReleaseEvents`` for what has been journaled.
+
+What must hold: no Agent event is released before the Controller journaled
+it; a status-changing command is never lost — the pending sets are derived
+from the journaled order states again at every coupling, so a command sent
+into an outage (or before a restart) is sent again; the connection is retried
+with capped exponential backoff for as long as an outage lasts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from components.common.client import NodeClient, ProblemError
+
+if TYPE_CHECKING:
+    from components.controller.controller import Controller
+
+log = logging.getLogger("js7.controller.AgentDriver")
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class DriverConfig:
+    event_timeout: float
+    heartbeat: float
+    reconnect_max_delay: float
+    release_delay: float
+
+
+class CouplingLost(Exception):
+    pass
+
+
+class AgentDriver:
+    def __init__(
+        self, controller: Controller, path: str, uri: str, password: str, config: DriverConfig
+    ) -> None:
+        self.controller = controller
+        self.path = path
+        self.uri = uri
+        self.password = password
+        self.config = config
+        self.coupled = False
+        self.last_problem: str | None = None
+        self.couplings = 0
+        self.pending_attach: set[str] = set()
+        self.pending_detach: set[str] = set()
+        self.pending_mark: set[str] = set()
+        self._items_sent: set[str] = set()
+        self._work = asyncio.Event()
+        self._journaled_event_id = 0
+        self._released = 0
+        self._task: asyncio.Task[None] | None = None
+
+    # -- what the Controller calls ----------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"agent-driver:{self.path}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def attach(self, oid: str) -> None:
+        self.pending_attach.add(oid)
+        self._work.set()
+
+    def detach(self, oid: str) -> None:
+        self.pending_detach.add(oid)
+        self._work.set()
+
+    def mark(self, oid: str) -> None:
+        self.pending_mark.add(oid)
+        self._work.set()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "uri": self.uri,
+            "coupled": self.coupled,
+            "couplings": self.couplings,
+            "problem": self.last_problem,
+            "agentRunId": self.controller.journal.meta(f"agent.{self.path}.runId"),
+            "eventId": self.controller.journal.meta(f"agent.{self.path}.eventId", 0),
+            "pendingCommands": len(self.pending_attach)
+            + len(self.pending_detach)
+            + len(self.pending_mark),
+        }
+
+    # -- the connection loop ------------------------------------------------
+
+    async def _run(self) -> None:
+        delay = 0.05
+        timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_connect=5)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            while True:
+                client = NodeClient(http, self.uri, "/agent/api", "Controller", self.password)
+                try:
+                    await self._couple(client)
+                    delay = 0.05
+                    await self._coupled(client)
+                except asyncio.CancelledError:
+                    raise
+                except (
+                    aiohttp.ClientError,
+                    OSError,
+                    TimeoutError,
+                    ProblemError,
+                    CouplingLost,
+                ) as exc:
+                    self.last_problem = f"{type(exc).__name__}: {exc}"
+                except Exception as exc:  # a bug must not end the retrying for good
+                    log.exception("Agent %s: unexpected error", self.path)
+                    self.last_problem = f"{type(exc).__name__}: {exc}"
+                if self.coupled:
+                    log.warning("Agent %s: coupling lost: %s", self.path, self.last_problem)
+                self.coupled = False
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.config.reconnect_max_delay)
+
+    async def _couple(self, client: NodeClient) -> None:
+        journal = self.controller.journal
+        run_id = journal.meta(f"agent.{self.path}.runId")
+        if run_id is None:
+            resp = await client.command(
+                {
+                    "TYPE": "DedicateAgentDirector",
+                    "agentPath": self.path,
+                    "controllerId": self.controller.controller_id,
+                }
+            )
+            run_id = resp["agentRunId"]
+            await self.controller.agent_dedicated(self.path, run_id)
+        event_id = int(journal.meta(f"agent.{self.path}.eventId", 0))
+        resp = await client.command(
+            {
+                "TYPE": "CoupleController",
+                "agentPath": self.path,
+                "agentRunId": run_id,
+                "eventId": event_id,
+            }
+        )
+        self._journaled_event_id = event_id
+        self._released = 0
+        self._items_sent.clear()
+        attached = set(resp.get("orderIds", []))
+        self.pending_attach, self.pending_detach, self.pending_mark = (
+            self.controller.pending_for_agent(self.path, attached)
+        )
+        self.coupled = True
+        self.couplings += 1
+        self.last_problem = None
+        log.info(
+            "Agent %s coupled (run %s, after eventId %d, %d orders there)",
+            self.path,
+            run_id,
+            event_id,
+            len(attached),
+        )
+
+    async def _coupled(self, client: NodeClient) -> None:
+        self._work.set()
+        tasks = [
+            asyncio.create_task(self._reader(client)),
+            asyncio.create_task(self._sender(client)),
+            asyncio.create_task(self._releaser(client)),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for t in done:
+                t.result()
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _reader(self, client: NodeClient) -> None:
+        after = self._journaled_event_id
+        while True:
+            batch: list[dict[str, Any]] = []
+            async for event in client.events(
+                after,
+                timeout=self.config.event_timeout,
+                limit=1000,
+                heartbeat=self.config.heartbeat,
+            ):
+                batch.append(event)
+            if batch:
+                await self.controller.agent_events(self.path, batch)
+                after = batch[-1]["eventId"]
+                self._journaled_event_id = after
+
+    async def _releaser(self, client: NodeClient) -> None:
+        while True:
+            await asyncio.sleep(self.config.release_delay)
+            until = self._journaled_event_id
+            if until > self._released:
+                await client.command({"TYPE": "ReleaseEvents", "untilEventId": until})
+                self._released = until
+
+    async def _sender(self, client: NodeClient) -> None:
+        while True:
+            await self._work.wait()
+            self._work.clear()
+            while True:
+                commands, sent = self._next_batch()
+                if not commands:
+                    break
+                resp = await client.command({"TYPE": "Batch", "commands": commands})
+                self._settle(sent, resp.get("responses", []))
+
+    def _next_batch(self) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+        c = self.controller
+        commands: list[dict[str, Any]] = []
+        sent: list[tuple[str, str]] = []
+        for oid in list(self.pending_attach)[:BATCH]:
+            cmd = c.attach_order_command(oid, self.path)
+            if cmd is None:
+                self.pending_attach.discard(oid)
+                continue
+            wf_key = cmd["order"]["workflowKey"]
+            if wf_key not in self._items_sent:
+                commands.append({"TYPE": "AttachItem", "item": c.workflows[wf_key].raw})
+                sent.append(("item", wf_key))
+            del cmd["order"]["workflowKey"]
+            commands.append(cmd)
+            sent.append(("attach", oid))
+        for oid in list(self.pending_detach)[:BATCH]:
+            commands.append({"TYPE": "DetachOrder", "orderId": oid})
+            sent.append(("detach", oid))
+        for oid in list(self.pending_mark)[:BATCH]:
+            cmd = c.mark_command(oid)
+            if cmd is None:
+                self.pending_mark.discard(oid)
+                continue
+            commands.append(cmd)
+            sent.append(("mark", oid))
+        return commands, sent
+
+    def _settle(self, sent: list[tuple[str, str]], responses: list[Any]) -> None:
+        for (kind, key), resp in zip(sent, responses, strict=False):
+            problem = (
+                resp.get("code")
+                if isinstance(resp, dict) and resp.get("TYPE") == "Problem"
+                else None
+            )
+            if kind == "item":
+                if problem is None:
+                    self._items_sent.add(key)
+                continue
+            pending = {
+                "attach": self.pending_attach,
+                "detach": self.pending_detach,
+                "mark": self.pending_mark,
+            }[kind]
+            if problem is None or problem in ("UnknownOrder", "OrderNotDetachable"):
+                # Done — or overtaken by events the reader will bring (the order
+                # was already detached, or is not detachable yet and will say so).
+                pending.discard(key)
+            else:
+                log.warning("Agent %s: %s %s refused: %s", self.path, kind, key, resp)
+                pending.discard(key)
+                self.last_problem = f"{kind} {key}: {problem}"

@@ -1,0 +1,47 @@
+"""A topology outside pytest: for benchmarks and for trying things by hand.
+
+``async with standalone(topology) as dep:`` starts the proxy server (and
+PostgreSQL when the topology has a database), deploys the topology on the
+local backend and tears everything down afterwards — also on Ctrl-C, through
+the same process hygiene as the test runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from harness import ports, procs
+from harness.backends.local import LocalBackend
+from harness.deployment import Deployment
+from harness.history import History
+from harness.netproxy.control import LinkControl, ProxyServer
+from harness.postgres import PostgresServer
+from harness.profiles import REFERENCE, Profile
+from harness.topology import Topology
+
+
+@contextlib.asynccontextmanager
+async def standalone(
+    topology: Topology, profile: Profile = REFERENCE, history: History | None = None
+) -> AsyncIterator[Deployment]:
+    procs.sweep()
+    root = procs.temp_root()
+    server = ProxyServer.start(log_path=root / "netproxy.log", port=ports.reserve_one())
+    pg: PostgresServer | None = None
+    try:
+        if topology.database is not None:
+            pg = PostgresServer.start_new(root / "postgres", ports.reserve_one())
+        backend = LocalBackend(topology, profile, Path(root / "nodes"), LinkControl(server), pg)
+        dep = Deployment(backend, history or History())
+        try:
+            await backend.deploy()
+            yield dep
+        finally:
+            await dep.aclose()
+    finally:
+        if pg is not None:
+            pg.close()
+        server.close()
+        procs.cleanup()

@@ -1,0 +1,83 @@
+"""Workloads: orders submitted at a rate, and the final reads, all recorded
+in the history in the shape the checkers read.
+
+* ``add`` operations: value = the order id; ok when the Controller answered,
+  fail when it answered with a problem, info when the answer was lost.
+* ``read`` operations (the final read): value = list of order ids that
+  reached ``OrderFinished`` according to the Controller's events.
+* ``run`` operations: value = an order id whose job left its side effect
+  (one line per execution in a runs file the job appends to).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from components.common.client import NodeClient, ProblemError
+from harness.history import History, OpFailed
+
+
+async def add_orders(
+    history: History,
+    client: NodeClient,
+    workflow: str,
+    ids: Sequence[str],
+    *,
+    rate: float | None = None,
+    concurrency: int = 8,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Submit ``ids`` as AddOrder commands, at most ``rate`` per second."""
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for i in ids:
+        queue.put_nowait(i)
+    t0 = time.monotonic()
+    sent = 0
+
+    async def worker(process: int) -> None:
+        nonlocal sent
+        while True:
+            try:
+                oid = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if rate:
+                due = t0 + sent / rate
+                sent += 1
+                if due > time.monotonic():
+                    await asyncio.sleep(due - time.monotonic())
+            async with history.op(process, "add", oid) as op:
+                try:
+                    await client.command(
+                        {"TYPE": "AddOrder", "id": oid, "workflowPath": workflow, **(extra or {})}
+                    )
+                except ProblemError as exc:
+                    raise OpFailed(exc.code) from None
+                op.node = client.base
+
+    await asyncio.gather(*(worker(p) for p in range(concurrency)))
+
+
+async def read_all_events(
+    client: NodeClient, after: int = 0, timeout: float = 0.5
+) -> list[dict[str, Any]]:
+    """Every event after ``after`` that the node holds, in order."""
+    out: list[dict[str, Any]] = []
+    while True:
+        batch = [e async for e in client.events(after, timeout=0, limit=10_000)]
+        if not batch:
+            return out
+        out.extend(batch)
+        after = batch[-1]["eventId"]
+
+
+def runs_from_file(history: History, path: Path) -> list[str]:
+    """Record each line of a runs file (one per job execution) as a ``run`` op."""
+    lines = path.read_text().split() if path.exists() else []
+    for oid in lines:
+        history.invoke("jobs", "run", oid).ok()
+    return lines

@@ -1,0 +1,337 @@
+"""The reference Controller and Agent over their real HTTP APIs."""
+
+import asyncio
+import json
+import signal
+import time
+
+import aiohttp
+import pytest
+
+from components.common.client import ProblemError
+from harness.clients.js7 import (
+    agent_client,
+    controller_client,
+    deploy_workflow,
+    order_events,
+    types,
+    wait_coupled,
+    wait_order_state,
+)
+from harness.errors import NodeStartError
+from harness.js7topo import controller_and_agents, internal_workflow, shell_workflow
+from harness.topology import Node, Topology
+from harness.workload import read_all_events
+
+CROSS = shell_workflow("cross", ("agent-1", "echo one-$JS7_ORDER_ID"), ("agent-2", "echo two"))
+
+
+async def test_an_order_across_two_agents_has_js7s_event_sequence(deploy):
+    dep = await deploy(controller_and_agents(2))
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(ctl, CROSS)
+    await ctl.command({"TYPE": "AddOrder", "id": "o1", "workflowPath": "cross"})
+    await wait_order_state(dep, "o1", ("finished",))
+    evs = await order_events(ctl, "o1")
+    step = [
+        "OrderProcessingStarted",
+        "OrderStdoutWritten",
+        "OrderProcessed",
+        "OrderMoved",
+        "OrderDetachable",
+        "OrderDetached",
+    ]
+    assert types(evs) == [
+        *("OrderAdded", "OrderAttachable", "OrderAttached", "OrderStarted"),
+        *step,
+        *("OrderAttachable", "OrderAttached"),
+        *step,
+        "OrderFinished",
+    ]
+    assert [e["agentPath"] for e in evs if e["TYPE"] == "OrderAttached"] == ["agent-1", "agent-2"]
+    out = [e["chunk"] for e in evs if e["TYPE"] == "OrderStdoutWritten"]
+    assert out == ["one-o1\n", "two\n"]
+    ids = [e["eventId"] for e in evs]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    # The Agents hold nothing of it any more.
+    for a in ("agent-1", "agent-2"):
+        assert (await agent_client(dep, a).get("/order"))["orders"] == []
+
+
+async def test_failed_cancelled_and_suspended_orders(deploy):
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(
+        ctl,
+        internal_workflow("fail", ("agent-1", "js7ha.Fail")),
+        shell_workflow("slow", ("agent-1", "sleep 30")),
+        shell_workflow("two", ("agent-1", "echo a"), ("agent-1", "echo b")),
+    )
+    await ctl.command({"TYPE": "AddOrder", "id": "f", "workflowPath": "fail"})
+    failed = await wait_order_state(dep, "f", ("failed",))
+    assert failed["outcome"]["namedValues"]["returnCode"] == 1
+
+    await ctl.command({"TYPE": "AddOrder", "id": "s", "workflowPath": "slow"})
+    await dep.wait_for(
+        "slow order processing",
+        lambda: order_events(ctl, "s"),
+        accept=lambda evs: "OrderProcessingStarted" in types(evs),
+    )
+    t0 = time.monotonic()
+    await ctl.command({"TYPE": "CancelOrders", "orderIds": ["s"], "mode": {"kill": True}})
+    await wait_order_state(dep, "s", ("cancelled",))
+    assert time.monotonic() - t0 < 10, "kill must not wait for the 30 s job"
+
+    await ctl.command(
+        {
+            "TYPE": "AddOrder",
+            "id": "p",
+            "workflowPath": "two",
+            "scheduledFor": int(time.time() * 1000) + 60_000,
+        }
+    )
+    await wait_order_state(dep, "p", ("attached",))
+    await ctl.command({"TYPE": "SuspendOrders", "orderIds": ["p"]})
+    await dep.wait_for(
+        "suspended",
+        lambda: order_events(ctl, "p"),
+        accept=lambda evs: "OrderSuspended" in types(evs),
+    )
+    await ctl.command({"TYPE": "ResumeOrders", "orderIds": ["p"]})
+    await dep.wait_for(
+        "resumed", lambda: order_events(ctl, "p"), accept=lambda evs: "OrderResumed" in types(evs)
+    )
+
+
+async def test_a_running_step_is_process_lost_after_an_agent_restart_and_runs_again(
+    deploy, tmp_path
+):
+    marker = tmp_path / "runs"
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(
+        ctl,
+        shell_workflow(
+            "w", ("agent-1", f"echo run >> {marker}; test $(wc -l < {marker}) -ge 2 || sleep 30")
+        ),
+    )
+    await ctl.command({"TYPE": "AddOrder", "id": "o", "workflowPath": "w"})
+    await dep.wait_for("first run started", lambda: asyncio.sleep(0, marker.exists()))
+    await dep.backend.kill("agent-1")
+    await dep.backend.start("agent-1")
+    await wait_order_state(dep, "o", ("finished",))
+    evs = await order_events(ctl, "o")
+    processed = [e["outcome"] for e in evs if e["TYPE"] == "OrderProcessed"]
+    assert processed[0] == {"TYPE": "Disrupted", "reason": {"TYPE": "ProcessLost"}}
+    assert processed[1]["TYPE"] == "Succeeded"
+    assert types(evs).count("OrderProcessingStarted") == 2
+    assert marker.read_text().count("run") == 2
+
+
+async def test_long_poll_waits_for_the_next_event_and_sends_heartbeats(deploy):
+    dep = await deploy(controller_and_agents(2))
+    ctl = controller_client(dep, "controller")
+    await wait_coupled(dep)  # coupling journals AgentDedicated: let it happen first
+    last = (await ctl.get(""))["eventId"]
+    url = ctl.url(f"/event?after={last}&timeout=1.2&heartbeat=0.2")
+    t0 = time.monotonic()
+    async with dep.http.get(url, headers={"x-js7-session": ctl._token}) as r:
+        body = await r.read()
+    waited = time.monotonic() - t0
+    assert r.headers["Content-Type"].startswith("application/x-ndjson")
+    assert body.strip() == b"" and body.count(b"\n") >= 3  # heartbeats while nothing came
+    assert 1.1 <= waited < 5
+
+    async def add_later():
+        await asyncio.sleep(0.5)
+        await deploy_workflow(ctl, CROSS)
+
+    task = asyncio.create_task(add_later())
+    t0 = time.monotonic()
+    got = [e async for e in ctl.events(last, timeout=10)]
+    await task
+    assert got and got[0]["TYPE"] == "ItemAdded"
+    assert 0.4 <= time.monotonic() - t0 < 5
+
+
+async def test_release_events_only_by_listed_users_and_never_in_reverse(deploy):
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    history = controller_client(dep, "controller", user="History")
+    await deploy_workflow(ctl, CROSS.copy() | {"instructions": CROSS["instructions"][:1]})
+    events = await read_all_events(ctl)
+    middle = events[len(events) // 2]["eventId"]
+    with pytest.raises(ProblemError) as err:
+        await ctl.command({"TYPE": "ReleaseEvents", "untilEventId": middle})
+    assert err.value.code == "UserIsNotEnabledToReleaseEvents"
+    await history.command({"TYPE": "ReleaseEvents", "untilEventId": middle})
+    with pytest.raises(ProblemError) as err:
+        await history.command({"TYPE": "ReleaseEvents", "untilEventId": middle - 1})
+    assert err.value.code == "ReverseReleaseEvents"
+
+    async def torn():
+        try:
+            await read_all_events(ctl, after=0)
+            return None
+        except ProblemError as exc:
+            return exc
+
+    problem = await dep.wait_for("events released", torn, accept=lambda e: e is not None)
+    assert problem.code == "EventSeqTorn"
+    assert f"Oldest available EventId is {middle}" in problem.message
+    remaining = [e["eventId"] for e in await read_all_events(ctl, after=middle)]
+    kept = [e["eventId"] for e in events if e["eventId"] > middle]
+    assert remaining[: len(kept)] == kept  # (and later events may have followed)
+
+
+BAD_COMMANDS = [
+    ({"TYPE": "NoSuchCommand"}, 400, "UnknownCommand"),
+    ({"no": "type"}, 400, "InvalidCommand"),
+    ({"TYPE": "AddOrder"}, 400, "MissingField"),
+    ({"TYPE": "AddOrder", "id": "x", "workflowPath": "nope"}, 400, "UnknownItemPath"),
+    (
+        {"TYPE": "AddOrder", "id": "x", "workflowPath": "cross", "scheduledFor": "soon"},
+        400,
+        "InvalidOrder",
+    ),
+    ({"TYPE": "AddOrder", "id": "dup", "workflowPath": "cross"}, 409, "DuplicateOrder"),
+    (
+        {"TYPE": "UpdateItems", "items": [shell_workflow("w9", ("agent-99", "true"))]},
+        400,
+        "UnknownItemPath",
+    ),
+    ({"TYPE": "UpdateItems", "items": [{"TYPE": "Workflow", "path": "w"}]}, 400, "InvalidWorkflow"),
+    ({"TYPE": "CancelOrders", "orderIds": ["ghost"]}, 400, "UnknownOrder"),
+    ({"TYPE": "ReleaseEvents", "untilEventId": -1}, 403, "UserIsNotEnabledToReleaseEvents"),
+]
+
+
+async def test_bad_input_gets_a_problem_and_leaves_the_journal_unchanged(deploy):
+    dep = await deploy(controller_and_agents(2))
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(ctl, CROSS)
+    await ctl.command({"TYPE": "AddOrder", "id": "dup", "workflowPath": "cross"})
+    await wait_order_state(dep, "dup", ("finished",))
+    before = await read_all_events(ctl)
+    for cmd, status, code in BAD_COMMANDS:
+        with pytest.raises(ProblemError) as err:
+            await ctl.command(cmd)
+        assert (err.value.status, err.value.code) == (status, code), cmd
+        assert err.value.body["TYPE"] == "Problem" and err.value.message
+    base = dep.url("controller") + "/controller/api"
+    await ctl.login()
+    auth = {"x-js7-session": ctl._token}
+    raw_cases = [
+        ("POST", "/command", b"{not json", auth, 400, "InvalidJson"),
+        ("POST", "/command", b"", auth, 400, "BadRequest"),
+        ("POST", "/command", b'{"TYPE":"NoOperation"}', {}, 401, "Unauthorized"),
+        (
+            "POST",
+            "/command",
+            b'{"TYPE":"NoOperation"}',
+            {"x-js7-session": "forged"},
+            401,
+            "InvalidSessionToken",
+        ),
+        ("GET", f"/event?after={before[-1]['eventId'] + 10**9}", auth, 400, "UnknownEventId"),
+        ("GET", "/event?after=0&limit=-1", auth, 400, "InvalidParameter"),
+        ("GET", "/event?after=abc", auth, 400, "InvalidParameter"),
+        ("GET", "/event", auth, 400, "MissingParameter"),
+        (
+            "POST",
+            "/session",
+            b'{"TYPE":"Login","userAndPassword":{"userId":"History","password":"wrong"}}',
+            {},
+            401,
+            "InvalidLogin",
+        ),
+        ("GET", "/no/such/path", auth, 404, "NotFound"),
+    ]
+    for case in raw_cases:
+        if case[0] == "GET":
+            method, path, headers, status, code = case
+            data = None
+        else:
+            method, path, data, headers, status, code = case
+        async with dep.http.request(method, base + path, data=data, headers=headers) as r:
+            body = await r.json(content_type=None)
+        assert (r.status, body.get("code")) == (status, code), (path, body)
+        assert body["TYPE"] == "Problem" and "Traceback" not in json.dumps(body)
+    after = await read_all_events(ctl)
+    assert [e for e in after if e["TYPE"] != "ControllerReady"] == [
+        e for e in before if e["TYPE"] != "ControllerReady"
+    ]
+    assert "Traceback" not in dep.backend.logs("controller")
+
+
+async def test_agent_refuses_order_commands_before_dedication_and_bad_sessions(deploy):
+    dep = await deploy(Topology.build([Node("agent-1", "agent")]))
+    agent = agent_client(dep, "agent-1", user="Controller")
+    with pytest.raises(ProblemError) as err:
+        await agent.command({"TYPE": "AttachOrder", "order": {"id": "x"}})
+    assert err.value.code == "AgentNotDedicated"
+    r = await agent.command(
+        {"TYPE": "DedicateAgentDirector", "agentPath": "agent-1", "controllerId": "js7"}
+    )
+    with pytest.raises(ProblemError) as err:
+        await agent.command(
+            {"TYPE": "DedicateAgentDirector", "agentPath": "agent-1", "controllerId": "other"}
+        )
+    assert err.value.code == "AgentAlreadyDedicated"
+    with pytest.raises(ProblemError) as err:
+        await agent.command(
+            {
+                "TYPE": "CoupleController",
+                "agentPath": "agent-1",
+                "agentRunId": "wrong",
+                "eventId": 0,
+            }
+        )
+    assert err.value.code == "AgentRunIdMismatch"
+    ok = await agent.command(
+        {
+            "TYPE": "CoupleController",
+            "agentPath": "agent-1",
+            "agentRunId": r["agentRunId"],
+            "eventId": 0,
+        }
+    )
+    assert ok["orderIds"] == []
+    with pytest.raises(ProblemError) as err:
+        await agent.command(
+            {
+                "TYPE": "AttachOrder",
+                "order": {
+                    "id": "x",
+                    "workflowPosition": {
+                        "workflowId": {"path": "w", "versionId": "1"},
+                        "position": [0],
+                    },
+                },
+            }
+        )
+    assert err.value.code == "UnknownItemPath"
+
+
+async def test_a_bad_setting_stops_the_node_at_start_naming_it(deploy):
+    topo = Topology.build([Node("agent-1", "agent", {"release_users": "not-a-list"})])
+    with pytest.raises(NodeStartError) as err:
+        await deploy(topo)
+    assert "js7.journal.users-allowed-to-release-events" in str(err.value)
+
+
+async def test_graceful_stop_and_sigkill_keep_the_journal(deploy):
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(ctl, shell_workflow("w", ("agent-1", "echo hi")))
+    await ctl.command({"TYPE": "AddOrder", "id": "a", "workflowPath": "w"})
+    await wait_order_state(dep, "a", ("finished",))
+    before = [e for e in await read_all_events(ctl) if e["TYPE"] != "ControllerReady"]
+    assert await dep.backend.stop("controller") == 0
+    await dep.backend.start("controller")
+    await dep.backend.kill("controller", signal.SIGKILL)
+    await dep.backend.start("controller")
+    after = [e for e in await read_all_events(ctl) if e["TYPE"] != "ControllerReady"]
+    assert after[: len(before)] == before
+    with pytest.raises(aiohttp.ClientResponseError):
+        await dep.get_json("controller", "/controller/api/order")  # needs a session
