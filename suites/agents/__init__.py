@@ -1,0 +1,1 @@
+"""AGT-*: Agents work on without a Controller and never connect to one."""

@@ -1,0 +1,189 @@
+"""AGT-AUTONOMY, AGT-CROSS-AGENT, AGT-SCHEDULED (seed 001).
+
+"Agents keep executing attached orders without a Controller, journal state
+transitions and log output, and forward them later"; "an Agent proceeds only
+to the nodes assigned to it"; "Agents know when to run orders they received".
+"""
+
+import time
+
+import pytest
+
+from harness import faults
+from harness.checkers import CheckResult, compose, exactly_once, no_loss
+from harness.clients.js7 import (
+    agent_client,
+    controller_client,
+    deploy_workflow,
+    order_events,
+    types,
+    wait_all_orders,
+)
+from harness.js7topo import controller_and_agents, shell_workflow
+from harness.workload import add_orders, read_all_events, runs_from_file
+
+
+async def final_read(history, ctl):
+    """The final read: ids whose OrderFinished is in the Controller's journal."""
+    async with history.op("final", "read") as op:
+        events = await read_all_events(ctl)
+        op.ok([e["Key"] for e in events if e["TYPE"] == "OrderFinished"])
+    return events
+
+
+async def agent_orders(dep, agent):
+    return (await agent_client(dep, agent).get("/order"))["orders"]
+
+
+@pytest.mark.guarantee("AGT-AUTONOMY")
+async def test_agent_finishes_attached_orders_while_the_controller_is_down(
+    deploy, history, results, tmp_path
+):
+    runs = tmp_path / "runs"
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(
+        ctl,
+        shell_workflow(
+            "autonomy",
+            ("agent-1", f"sleep 1; echo out-$JS7_ORDER_ID; echo $JS7_ORDER_ID >> {runs}"),
+        ),
+    )
+    ids = [f"auto-{i}" for i in range(20)]
+    await add_orders(history, ctl, "autonomy", ids)
+    await dep.wait_for(
+        "orders attached to the Agent",
+        lambda: agent_orders(dep, "agent-1"),
+        accept=lambda os_: len(os_) == len(ids),
+    )
+    async with faults.kill(dep, "controller"):
+        # Nobody is there to take results: the Agent must still run every step.
+        done = await dep.wait_for(
+            "every order processed on the Agent without a Controller",
+            lambda: agent_orders(dep, "agent-1"),
+            accept=lambda os_: (
+                len(os_) == len(ids) and all(o["state"] == "detachable" for o in os_)
+            ),
+        )
+        results.measure("orders processed while the Controller was down", len(done))
+    await wait_all_orders(dep, ids)
+    events = await final_read(history, ctl)
+    runs_from_file(history, runs)
+    stdout = {e["Key"]: e["chunk"] for e in events if e["TYPE"] == "OrderStdoutWritten"}
+    missing_output = sorted(i for i in ids if stdout.get(i) != f"out-{i}\n")
+    forwarded = CheckResult(
+        not missing_output, {"missing-or-wrong-stdout": missing_output}, "log-output-forwarded"
+    )
+    result = compose(no_loss(history.records), exactly_once(history.records), forwarded)
+    assert results.add(result), result.explain()
+
+
+@pytest.mark.guarantee("AGT-CROSS-AGENT")
+async def test_an_order_waits_at_the_agent_boundary_until_the_controller_returns(
+    deploy, history, results
+):
+    dep = await deploy(controller_and_agents(2))
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(
+        ctl,
+        shell_workflow("cross", ("agent-1", "sleep 0.5; echo first"), ("agent-2", "echo second")),
+    )
+    ids = [f"cross-{i}" for i in range(10)]
+    await add_orders(history, ctl, "cross", ids)
+    await dep.wait_for(
+        "orders attached to agent-1",
+        lambda: agent_orders(dep, "agent-1"),
+        accept=lambda os_: len(os_) == len(ids),
+    )
+    async with faults.kill(dep, "controller"):
+        await dep.wait_for(
+            "every order at the boundary of agent-1",
+            lambda: agent_orders(dep, "agent-1"),
+            accept=lambda os_: (
+                len(os_) == len(ids) and all(o["state"] == "detachable" for o in os_)
+            ),
+        )
+        # agent-1 proceeds to no node of agent-2: agent-2 has seen nothing.
+        crossed = await agent_orders(dep, "agent-2")
+        agent2 = agent_client(dep, "agent-2")
+        # Everything agent-2 journaled since the Controller last released (nothing
+        # can be released while the Controller is down).
+        held_from = (await agent2.get(""))["journal"]["tornEventId"]
+        agent2_events = await read_all_events(agent2, after=held_from)
+    await wait_all_orders(dep, ids)
+    await final_read(history, ctl)
+    wrong_sequence = []
+    for oid in ids:
+        seq = [
+            t
+            for t in types(await order_events(ctl, oid))
+            if t in ("OrderAttached", "OrderDetachable", "OrderDetached", "OrderFinished")
+        ]
+        if seq != [
+            "OrderAttached",
+            "OrderDetachable",
+            "OrderDetached",
+            "OrderAttached",
+            "OrderDetachable",
+            "OrderDetached",
+            "OrderFinished",
+        ]:
+            wrong_sequence.append((oid, seq))
+    boundary = CheckResult(
+        not crossed
+        and not any(e["TYPE"] == "OrderAttachedToAgent" for e in agent2_events)
+        and not wrong_sequence,
+        {
+            "orders-on-agent-2-while-controller-down": [o["id"] for o in crossed],
+            "agent-2-events-while-controller-down": [e["TYPE"] for e in agent2_events],
+            "wrong-attach-detach-sequence": wrong_sequence,
+        },
+        "agent-boundary",
+    )
+    result = compose(no_loss(history.records), boundary)
+    assert results.add(result), result.explain()
+
+
+@pytest.mark.guarantee("AGT-SCHEDULED")
+async def test_scheduled_orders_start_on_time_with_the_controller_down(
+    deploy, history, results, profile
+):
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(ctl, shell_workflow("sched", ("agent-1", "echo ran")))
+    due = int(time.time() * 1000) + 4000
+    ids = [f"sched-{i}" for i in range(5)]
+    await add_orders(history, ctl, "sched", ids, extra={"scheduledFor": due})
+    await dep.wait_for(
+        "scheduled orders attached",
+        lambda: agent_orders(dep, "agent-1"),
+        accept=lambda os_: len(os_) == len(ids) and all(o["state"] == "fresh" for o in os_),
+    )
+    async with faults.kill(dep, "controller"):
+        await dep.wait_for(
+            "scheduled orders processed",
+            lambda: agent_orders(dep, "agent-1"),
+            accept=lambda os_: all(o["state"] == "detachable" for o in os_),
+            deadline=(due / 1000 - time.time()) + profile.heal_deadline,
+        )
+        # The Agent's own record of when each step started (read while the
+        # Controller is down, so nothing has been released yet).
+        agent = agent_client(dep, "agent-1")
+        held_from = (await agent.get(""))["journal"]["tornEventId"]
+        starts = {
+            e["Key"]: e["timestamp"]
+            for e in await read_all_events(agent, after=held_from)
+            if e["TYPE"] == "OrderProcessingStarted"
+        }
+    await wait_all_orders(dep, ids)
+    await final_read(history, ctl)
+    lateness = {oid: (starts[oid] - due) / 1000 for oid in ids if oid in starts}
+    results.measure("start lateness seconds (max)", max(lateness.values(), default=None))
+    bad = {oid: s for oid, s in lateness.items() if not 0 <= s <= profile.schedule_tolerance}
+    on_time = CheckResult(
+        not bad and len(lateness) == len(ids),
+        {"lateness": lateness, "early-or-late": bad, "tolerance": profile.schedule_tolerance},
+        "on-time",
+    )
+    result = compose(no_loss(history.records), on_time)
+    assert results.add(result), result.explain()

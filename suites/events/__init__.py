@@ -1,0 +1,1 @@
+"""EVT-*: events stay in the journal until the receiver acknowledges them."""
