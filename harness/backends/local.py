@@ -49,6 +49,15 @@ class _Node:
     log_path: Path = field(default_factory=Path)
 
 
+def _proc_state(pid: int) -> str | None:
+    """The one-letter state of /proc/<pid>/stat (R, S, T, Z, ...), None if gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2]
+
+
 class LocalBackend:
     name = "local"
 
@@ -217,6 +226,13 @@ class LocalBackend:
                 raise BackendError(f"{node} survived SIGKILL for 10 s")
             await self._reap(n)
         elif sig == signal.SIGSTOP:
+            # Signals are delivered asynchronously: return only once the
+            # kernel reports the process stopped, so "paused" is true.
+            end = time.monotonic() + 5
+            while _proc_state(n.proc.pid) not in ("T", "t", None):
+                if time.monotonic() > end:
+                    raise BackendError(f"{node} did not stop on SIGSTOP within 5 s")
+                await asyncio.sleep(0.005)
             n.state = NodeState.PAUSED
         elif sig == signal.SIGCONT:
             n.state = NodeState.RUNNING
