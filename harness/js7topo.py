@@ -64,3 +64,47 @@ def internal_workflow(path: str, *steps: tuple[str, str], version: str = "1") ->
             for agent, cls in steps
         ],
     }
+
+
+def controller_cluster(
+    agents: int = 1,
+    *,
+    backup_is_backup: bool = True,
+    controller_config: dict[str, Any] | None = None,
+) -> Topology:
+    """A Primary and a Backup Controller, a Cluster Watch Agent (``watch``)
+    and ``agents`` Agents; each Controller has links to the other, the Watch
+    and every Agent. ``backup_is_backup=False`` leaves out the Backup's
+    ``is-backup`` setting (seed 002's misconfiguration)."""
+    names = [f"agent-{i}" for i in range(1, agents + 1)]
+    extra = controller_config or {}
+    nodes = [
+        Node(
+            "primary",
+            "controller",
+            {**extra, "cluster": {"role": "primary", "peer": "backup", "watch": "watch"}},
+        ),
+        Node(
+            "backup",
+            "controller",
+            {
+                **extra,
+                "cluster": {
+                    "role": "backup",
+                    "peer": "primary",
+                    "watch": "watch",
+                    "is_backup": backup_is_backup,
+                },
+            },
+        ),
+        Node("watch", "agent"),
+        *[Node(a, "agent") for a in names],
+    ]
+    links = [
+        Link("primary", "backup"),
+        Link("backup", "primary"),
+        Link("primary", "watch"),
+        Link("backup", "watch"),
+    ]
+    links += [Link(c, a) for c in ("primary", "backup") for a in names]
+    return Topology.build(nodes, links)

@@ -34,10 +34,11 @@ from typing import Any
 from aiohttp import web
 
 from components.agent.jobs import Step
+from components.agent.watch import ClusterWatch
 from components.common.config import Config
 from components.common.journal import Event, EventSeqTorn, Journal, UnknownEventId
 from components.common.node import Command, Runnable, body_str, journal_problem
-from components.common.web import Problem
+from components.common.web import Problem, read_json
 from components.common.workflow import Workflow, parse_position, position_json
 
 log = logging.getLogger("js7.agent.Agent")
@@ -64,6 +65,7 @@ class Agent(Runnable):
         self._steps: dict[str, Step] = {}
         self._stopping = False
         self.shutdown_requested = asyncio.Event()
+        self.watch = ClusterWatch(journal)
         self.commands.update(
             {
                 "DedicateAgentDirector": self._dedicate,
@@ -72,6 +74,7 @@ class Agent(Runnable):
                 "AttachOrder": self._attach_order,
                 "DetachOrder": self._detach_order,
                 "MarkOrder": self._mark_order,
+                "ConfirmClusterNodeLoss": self._confirm_node_loss,
                 "ShutDown": self._shutdown,
             }
         )
@@ -129,6 +132,23 @@ class Agent(Runnable):
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(self.prefix, self.overview)
         app.router.add_get(f"{self.prefix}/order", self.list_orders)
+        app.router.add_post(f"{self.prefix}/clusterWatch", self.cluster_watch)
+        app.router.add_get(f"{self.prefix}/clusterWatch", self.cluster_watch_status)
+
+    async def cluster_watch(self, request: web.Request) -> web.Response:
+        self.sessions.user_of(request)
+        body = await read_json(request)
+        if not isinstance(body, dict):
+            raise Problem(400, "InvalidCommand", "a ClusterWatch command is a JSON object")
+        result = await self.watch.handle(body)
+        return web.json_response(result or {"TYPE": "Accepted"})
+
+    async def cluster_watch_status(self, request: web.Request) -> web.Response:
+        self.sessions.user_of(request)
+        return web.json_response(self.watch.status())
+
+    async def _confirm_node_loss(self, user: str, cmd: Command) -> None:
+        await self.watch.confirm_node_loss(cmd)
 
     async def overview(self, request: web.Request) -> web.Response:
         self.sessions.user_of(request)

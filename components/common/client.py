@@ -66,6 +66,24 @@ class NodeClient:
         assert self._token is not None
         return {SESSION_HEADER: self._token}
 
+    async def token(self) -> str:
+        return (await self._headers())[SESSION_HEADER]
+
+    def forget_token(self) -> None:
+        self._token = None
+
+    async def command_path(self, path: str, body: dict[str, Any]) -> Any:
+        """POST ``body`` to ``<prefix><path>`` (e.g. ``/cluster/command``)."""
+        for attempt in (1, 2):
+            async with self.http.post(
+                self.url(path), json=body, headers=await self._headers()
+            ) as resp:
+                if resp.status == 401 and attempt == 1:
+                    self._token = None
+                    continue
+                return await _json_or_problem(resp)
+        raise AssertionError("unreachable")
+
     async def command(self, cmd: dict[str, Any], timeout: float | None = None) -> Any:
         for attempt in (1, 2):
             to = aiohttp.ClientTimeout(total=timeout) if timeout else None

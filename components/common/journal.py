@@ -211,6 +211,14 @@ class _Apply:
 
 
 @dataclass(slots=True, eq=False)
+class _Install:
+    position: int
+    state: list[tuple[str, str, str]]  # encoded values
+    meta: list[tuple[str, str]]
+    future: asyncio.Future[None]
+
+
+@dataclass(slots=True, eq=False)
 class _Release:
     until: int
     future: asyncio.Future[int]
@@ -229,7 +237,7 @@ class _Stop:
     future: asyncio.Future[None] | None
 
 
-_Request: TypeAlias = _Persist | _Apply | _Release | _Stop
+_Request: TypeAlias = _Persist | _Apply | _Install | _Release | _Stop
 
 
 def _stamp(event_id: int, timestamp: int, body: str) -> str:
@@ -606,6 +614,44 @@ class Journal:
         self._submit(req)
         await req.future
 
+    def snapshot(self) -> dict[str, Any]:
+        """The whole materialised state and meta at ``position`` (=
+        ``last_event_id``), consistent because memory changes only between
+        event-loop steps. With ``install_snapshot`` a node that cannot
+        replicate event by event (it is behind the torn id, or its own tail
+        diverged) takes over another node's journal."""
+        return {
+            "position": self.last_event_id,
+            "state": {kind: dict(entries) for kind, entries in self._state.items()},
+            "meta": {k: v for k, v in self._meta.items() if k not in _RESERVED_META},
+        }
+
+    async def install_snapshot(self, snapshot: Mapping[str, Any]) -> None:
+        """Replace everything — events, commits, state, meta — by ``snapshot``
+        in one transaction. Afterwards ``last_event_id == torn_event_id ==
+        position``: replication continues with ``commits_after(position)``."""
+        self._check_usable()
+        try:
+            position = snapshot["position"]
+            if not isinstance(position, int) or position < 0:
+                raise ValueError("position must be a non-negative int")
+            state = [
+                (str(kind), str(key), _json_text(value, "state", kind, key))
+                for kind, entries in snapshot["state"].items()
+                for key, value in entries.items()
+            ]
+            meta = [
+                (str(k), _json_text(v, "meta", k))
+                for k, v in snapshot["meta"].items()
+                if k not in _RESERVED_META
+            ]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"malformed snapshot: {exc}") from None
+        assert self._loop is not None
+        req = _Install(position, state, meta, self._loop.create_future())
+        self._submit(req)
+        await req.future
+
     @staticmethod
     def _decode_commit(commit: Mapping[str, Any]) -> _ReplicatedCommit:
         try:
@@ -813,6 +859,18 @@ class Journal:
         if not req.future.done():
             req.future.set_result(None)
 
+    def _on_installed(self, req: _Install) -> None:
+        self._state = {}
+        self._meta = {}
+        self._apply_changes(list(req.state), list(req.meta))
+        self.last_event_id = self.torn_event_id = req.position
+        self._meta["last_event_id"] = self._meta["torn_event_id"] = req.position
+        self._ids, self._lines = [], []
+        self._floor = req.position
+        self._wake()
+        if not req.future.done():
+            req.future.set_result(None)
+
     def _on_released(self, torn: int) -> None:
         self.torn_event_id = torn
         self._meta["torn_event_id"] = torn
@@ -918,6 +976,9 @@ class Journal:
                 elif isinstance(head, _Apply):
                     backlog.popleft()
                     self._w_apply(conn, head)
+                elif isinstance(head, _Install):
+                    backlog.popleft()
+                    self._w_install(conn, head)
                 elif isinstance(head, _Release):
                     backlog.popleft()
                     job = self._w_job
@@ -1158,6 +1219,29 @@ class Journal:
         self.stats["events"] += len(event_rows)
         req.applied = todo
         self._post(self._on_applied, req)
+
+    def _w_install(self, conn: sqlite3.Connection, req: _Install) -> None:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for table in ("events", "commits", "state"):
+                conn.execute(f"DELETE FROM {table}")
+            conn.execute("DELETE FROM meta WHERE key <> 'schema_version'")
+            _write_rows(conn, "INSERT INTO state(kind, key, value)", 3, req.state)
+            meta = [
+                *req.meta,
+                ("last_event_id", str(req.position)),
+                ("torn_event_id", str(req.position)),
+            ]
+            _write_rows(conn, "INSERT INTO meta(key, value)", 2, meta)
+            self._w_commit(conn)
+        except _WriterStop:
+            raise
+        except Exception as exc:  # noqa: BLE001 - handed to the caller
+            self._w_fail(conn, [req.future], exc)
+            return
+        self._w_last = self._w_torn = req.position
+        self._gen.advance_to(req.position)
+        self._post(self._on_installed, req)
 
     def _w_release_step(self, conn: sqlite3.Connection, job: _ReleaseJob) -> bool:
         """Delete one chunk; True when the job is done (and its futures resolved)."""

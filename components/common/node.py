@@ -166,8 +166,9 @@ class JournaledNode:
         heartbeat = query_seconds(request, "heartbeat", None)
         if heartbeat is not None and heartbeat <= 0:
             raise Problem(400, "InvalidParameter", "heartbeat must be positive")
+        self.check_event_access()
         try:
-            lines = self.journal.read(after, limit)
+            lines = self._visible(self.journal.read(after, limit))
         except (EventSeqTorn, UnknownEventId) as exc:
             raise journal_problem(exc) from None
         resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
@@ -178,9 +179,9 @@ class JournaledNode:
             if left <= 0:
                 break
             step = min(left, heartbeat) if heartbeat else left
-            if await self.journal.wait_for_event(after, step):
+            if await self.wait_visible(after, step):
                 try:
-                    lines = self.journal.read(after, limit)
+                    lines = self._visible(self.journal.read(after, limit))
                 except (EventSeqTorn, UnknownEventId):
                     break  # released meanwhile: the client's next request gets the problem
             elif heartbeat and deadline - time.monotonic() > 0:
@@ -189,6 +190,25 @@ class JournaledNode:
             await resp.write(("\n".join(lines) + "\n").encode())
         await resp.write_eof()
         return resp
+
+    def check_event_access(self) -> None:
+        """Subclasses refuse the event API where it must not be served."""
+
+    def visible_until(self) -> int:
+        """The last eventId clients may see (a cluster shows only what its
+        passive node acknowledged)."""
+        return self.journal.last_event_id
+
+    def _visible(self, lines: list[str]) -> list[str]:
+        until = self.visible_until()
+        if until >= self.journal.last_event_id:
+            return lines
+        # Lines start with {"eventId":<n>, (the journal writes eventId first).
+        return [ln for ln in lines if int(ln[11 : ln.index(",")]) <= until]
+
+    async def wait_visible(self, after: int, timeout: float) -> bool:
+        """True as soon as an event after ``after`` is visible."""
+        return await self.journal.wait_for_event(after, timeout)
 
     async def command(self, request: web.Request) -> web.Response:
         user = self.sessions.user_of(request)
@@ -205,6 +225,7 @@ class JournaledNode:
     # of them in a Batch may execute concurrently, so their journal writes
     # share group commits instead of queueing one transaction after another.
     concurrent_commands: frozenset[str] = frozenset()
+    release_as_event = False
 
     async def _batch(self, user: str, cmd: Command) -> dict[str, Any]:
         """Several commands in one request; each gets its own response (a
@@ -264,7 +285,14 @@ class JournaledNode:
                 f"Attempt to release events in reverse: untilEventId={until} < {before}",
             )
         if until > before:
-            await self.journal.persist([], meta={f"released.{user}": until})
+            # As an event where it must replicate (a Controller cluster): a
+            # persist without events is not shipped to the passive node.
+            events = (
+                [{"TYPE": "JournalEventsReleased", "userId": user, "untilEventId": until}]
+                if self.release_as_event
+                else []
+            )
+            await self.journal.persist(events, meta={f"released.{user}": until})
             self.schedule_compaction()
         return None
 

@@ -137,6 +137,8 @@ class AgentDriver:
                 delay = min(delay * 2, self.config.reconnect_max_delay)
 
     async def _couple(self, client: NodeClient) -> None:
+        if not self.controller.may_act():
+            raise CouplingLost("this Controller node is not (surely) active")
         journal = self.controller.journal
         run_id = journal.meta(f"agent.{self.path}.runId")
         if run_id is None:
@@ -203,6 +205,8 @@ class AgentDriver:
                 heartbeat=self.config.heartbeat,
             ):
                 batch.append(event)
+            if not self.controller.may_act():
+                raise CouplingLost("this Controller node is not (surely) active any more")
             if batch:
                 await self.controller.agent_events(self.path, batch)
                 after = batch[-1]["eventId"]

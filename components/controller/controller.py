@@ -32,6 +32,7 @@ from components.common.node import Command, Runnable, body_str
 from components.common.web import Problem
 from components.common.workflow import Workflow, parse_position, position_json
 from components.controller.agent_driver import AgentDriver, DriverConfig
+from components.controller.cluster import Cluster
 
 log = logging.getLogger("js7.controller.Controller")
 VERSION = "2.5.0-js7ha"
@@ -67,6 +68,7 @@ class Tx:
 class Controller(Runnable):
     prefix = "/controller/api"
     concurrent_commands = frozenset({"AddOrder"})
+    release_as_event = True
 
     def __init__(self, data_dir: Path, cfg: Config, journal: Journal) -> None:
         super().__init__(data_dir, cfg, journal)
@@ -101,11 +103,27 @@ class Controller(Runnable):
                 "ShutDown": self._shutdown,
             }
         )
+        self.commands["ClusterSwitchOver"] = self._switch_over
         self.shutdown_requested = asyncio.Event()
+        self.graceful_stop = True
+        self.cluster = Cluster(self, cfg)
+        self.release_constraints.append(self.cluster.releasable)
 
     # -- life cycle --------------------------------------------------------
 
     async def start(self) -> None:
+        await self.cluster.start()
+        log.info(
+            "Controller %s: cluster node %s is %s",
+            self.controller_id,
+            self.cluster.own_id,
+            self.cluster.role,
+        )
+
+    async def activate(self) -> None:
+        """Become the active Controller: load the journaled state, start
+        driving the Agents."""
+        self.workflows = {}
         for key, raw in self.journal.state(WORKFLOW).items():
             wf = Workflow.from_json(raw)
             self.workflows[key] = wf
@@ -130,10 +148,40 @@ class Controller(Runnable):
             len(self.drivers),
         )
 
+    async def deactivate(self) -> None:
+        """Stop acting (switch-over): the Agents are left to the new active."""
+        for d in self.drivers.values():
+            await d.stop()
+        self.orders = {}
+
     async def stop(self) -> None:
+        await self.cluster.stop(graceful=self.graceful_stop)
         for d in self.drivers.values():
             await d.stop()
         await self.journal.close()
+
+    def check_event_access(self) -> None:
+        self.cluster.require_active()
+
+    def visible_until(self) -> int:
+        return self.cluster.visible_until()
+
+    async def wait_visible(self, after: int, timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while True:
+            if self.visible_until() > after and self.journal.last_event_id > after:
+                return True
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            if self.visible_until() < self.journal.last_event_id:
+                await self.cluster.changed(left)  # waiting for the passive's ack
+            else:
+                await self.journal.wait_for_event(after, left)
+
+    def may_act(self) -> bool:
+        """Drive Agents only while sure to be the active node."""
+        return self.cluster.is_active
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(self.prefix, self.overview)
@@ -141,6 +189,9 @@ class Controller(Runnable):
         app.router.add_get(f"{self.prefix}/order/{{id}}", self.get_order)
         app.router.add_get(f"{self.prefix}/agent", self.list_agents)
         app.router.add_get(f"{self.prefix}/cluster", self.cluster_state)
+        app.router.add_post(f"{self.prefix}/cluster/command", self.cluster.command)
+        app.router.add_get(f"{self.prefix}/journal", self.cluster.pull)
+        app.router.add_get(f"{self.prefix}/journal/snapshot", self.cluster.snapshot)
 
     async def overview(self, request: web.Request) -> web.Response:
         self.sessions.user_of(request)
@@ -152,21 +203,25 @@ class Controller(Runnable):
                 "startedAt": int(self.started_at * 1000),
                 "orderCount": len(self.orders),
                 "eventId": self.journal.last_event_id,
-                "isActive": True,
+                "isActive": self.cluster.is_active,
                 "pid": os.getpid(),
                 "journal": self.journal_info(),
             }
         )
 
     async def list_orders(self, request: web.Request) -> web.Response:
+        """Committed order states only: the working copy runs ahead of the
+        journal by one commit, and a client must never see what a crash
+        could take back."""
         self.sessions.user_of(request)
         state = request.query.get("state")
-        orders = [o for o in self.orders.values() if state is None or o["state"] == state]
+        committed = self.journal.state(ORDER)
+        orders = [o for o in committed.values() if state is None or o["state"] == state]
         return web.json_response({"orders": orders, "eventId": self.journal.last_event_id})
 
     async def get_order(self, request: web.Request) -> web.Response:
         self.sessions.user_of(request)
-        o = self.orders.get(request.match_info["id"])
+        o = self.journal.get(ORDER, request.match_info["id"])
         if o is None:
             raise Problem(404, "UnknownOrder", f"Unknown OrderId: {request.match_info['id']}")
         return web.json_response(o)
@@ -176,8 +231,15 @@ class Controller(Runnable):
         return web.json_response({"agents": [d.status() for d in self.drivers.values()]})
 
     async def cluster_state(self, request: web.Request) -> web.Response:
+        """Both nodes answer: the cluster state and whether *this* node is
+        the active one — how clients find the active node."""
         self.sessions.user_of(request)
-        return web.json_response({"TYPE": "Empty", "isActive": True})
+        return web.json_response(self.cluster.info())
+
+    async def command(self, request: web.Request) -> web.Response:
+        self.sessions.user_of(request)
+        self.cluster.require_active()
+        return await super().command(request)
 
     # -- journal -----------------------------------------------------------
 
@@ -191,13 +253,16 @@ class Controller(Runnable):
 
     async def _commit(self, tx: Tx) -> None:
         try:
-            await self.journal.persist(tx.events, tx.changes, tx.meta or None)
+            stamped = await self.journal.persist(tx.events, tx.changes, tx.meta or None)
         except Exception:
             log.critical(
                 "journal write failed: the Controller stops rather than act unjournaled",
                 exc_info=True,
             )
             os._exit(70)
+        if stamped:
+            # Coupled: nothing acts on the commit before the passive has it.
+            await self.cluster.wait_replicated(stamped[-1]["eventId"])
         for action, oid in tx.after:
             o = self.orders.get(oid)
             if o is None or o.get("agent") not in self.drivers:
@@ -459,8 +524,22 @@ class Controller(Runnable):
             if o["state"] in TERMINAL:
                 self._order(tx, oid, [{"TYPE": "OrderDeleted"}], None)
             else:
-                self._order(tx, oid, [], {**o, "deleteWhenTerminated": True})
+                self._order(
+                    tx, oid, [{"TYPE": "OrderDeletionMarked"}], {**o, "deleteWhenTerminated": True}
+                )
         await self._commit(tx)
 
     async def _shutdown(self, user: str, cmd: Command) -> None:
+        action = cmd.get("clusterAction")
+        if isinstance(action, dict):
+            action = action.get("TYPE")
+        if action not in (None, "Switchover", "Failover"):
+            raise Problem(400, "InvalidCommand", "clusterAction must be Switchover or Failover")
+        if action == "Switchover":
+            await self.cluster.switch_over(cmd)
+        elif action == "Failover":
+            self.graceful_stop = False  # stop as if crashed: the passive fails over
         self.shutdown_requested.set()
+
+    async def _switch_over(self, user: str, cmd: Command) -> None:
+        await self.cluster.switch_over(cmd)

@@ -21,6 +21,8 @@ PASSWORDS = {
     "History": "history-secret",
     "JOC": "joc-secret",
     "Harness": "harness-secret",
+    # How the two nodes of a Controller cluster log into each other.
+    "Cluster": "cluster-secret",
 }
 
 

@@ -1,0 +1,175 @@
+"""The Cluster Watch, as an Agent runs it in the seeds' JS7 version.
+
+Both Controller cluster nodes send it heartbeats carrying their view of the
+cluster state; before a node emits ``ClusterFailedOver`` (the passive takes
+over) or ``ClusterPassiveLost`` (the active goes on alone) it must obtain the
+Watch's consent. What must hold:
+
+* consent to a fail-over only if the Watch knows the cluster as ``Coupled``
+  with the failed node active and the requester passive, and has not heard
+  the active for the heartbeat timeout — else ``ClusterWatchActiveStillAlive``
+  or ``ClusterWatchRequestDoesNotMatch``;
+* consent to ``PassiveLost`` only to the node the Watch knows as active;
+* every consent changes the Watch's known state at once (and is journaled),
+  so of two nodes asking for conflicting consents only the first can win;
+  a heartbeat with an older cluster state never undoes it;
+* a Watch that has learnt nothing (fresh, or its state was wiped) refuses with
+  ``UntaughtClusterWatch`` until the active's heartbeat teaches it or a user
+  sends ``ConfirmClusterNodeLoss`` for the lost node.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from components.common.journal import Journal
+from components.common.node import Command, body_str
+from components.common.web import Problem
+
+log = logging.getLogger("js7.cluster.watch.ClusterWatch")
+META = "clusterWatch"
+
+
+class ClusterWatch:
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.heard: dict[str, float] = {}  # node id -> monotonic time of last heartbeat
+        self.confirmed_loss: set[str] = set()
+
+    @property
+    def known(self) -> dict[str, Any] | None:
+        value = self.journal.meta(META)
+        return dict(value) if isinstance(value, dict) else None
+
+    async def _learn(self, state: dict[str, Any]) -> None:
+        await self.journal.persist(
+            [{"TYPE": "ClusterWatchStateChanged", "clusterState": state}], meta={META: state}
+        )
+
+    def status(self) -> dict[str, Any]:
+        now = time.monotonic()
+        return {
+            "known": self.known,
+            "heardSecondsAgo": {n: round(now - t, 3) for n, t in self.heard.items()},
+        }
+
+    async def heartbeat(self, cmd: Command) -> dict[str, Any]:
+        node = body_str(cmd, "from")
+        state = cmd.get("clusterState")
+        if not isinstance(state, dict) or not isinstance(state.get("activeId"), str):
+            raise Problem(400, "MissingField", "ClusterWatchHeartbeat: clusterState is required")
+        self.heard[node] = time.monotonic()
+        known = self.known
+        newer = known is None or int(state.get("generation", 0)) > int(known.get("generation", 0))
+        # Only the active's own view teaches the Watch; a passive's view is a copy.
+        if node == state["activeId"] and newer:
+            await self._learn({**state, "timeout": float(cmd.get("heartbeatTimeout", 10.0))})
+            known = self.known
+        return {
+            "TYPE": "ClusterWatchHeartbeat.Response",
+            "activeId": known.get("activeId") if known else None,
+            "clusterStateType": known.get("TYPE") if known else None,
+            "generation": known.get("generation", 0) if known else 0,
+        }
+
+    async def consent(self, cmd: Command) -> dict[str, Any]:
+        node = body_str(cmd, "from")
+        event = cmd.get("event")
+        if not isinstance(event, dict) or event.get("TYPE") not in (
+            "ClusterFailedOver",
+            "ClusterPassiveLost",
+        ):
+            raise Problem(
+                400, "MissingField", "event must be ClusterFailedOver or ClusterPassiveLost"
+            )
+        known = self.known
+        state = cmd.get("clusterState")
+        if (
+            isinstance(state, dict)
+            and known is not None
+            and int(state.get("generation", 0)) > int(known.get("generation", 0))
+        ):
+            # The requester's state is newer than what the Watch heard: a copy
+            # of the active's own journal (the passive replicates it), so it is
+            # what the active decided. Learn it before judging the request.
+            await self._learn({**known, **state, "timeout": known.get("timeout", 10.0)})
+            known = self.known
+        now = time.monotonic()
+        if event["TYPE"] == "ClusterFailedOver":
+            failed = body_str(event, "failedActiveId")
+            if known is None:
+                if failed not in self.confirmed_loss:
+                    raise Problem(
+                        400,
+                        "UntaughtClusterWatch",
+                        "ClusterWatch has not yet been taught the cluster state: "
+                        f"ConfirmClusterNodeLoss for '{failed}' is required",
+                    )
+                self.confirmed_loss.discard(failed)
+            else:
+                if (
+                    known.get("TYPE") != "Coupled"
+                    or known.get("activeId") != failed
+                    or node == failed
+                ):
+                    raise Problem(
+                        400,
+                        "ClusterWatchRequestDoesNotMatch",
+                        f"{node} asks to fail over from {failed}, but the ClusterWatch "
+                        f"knows the cluster as {known.get('TYPE')} with "
+                        f"{known.get('activeId')} active",
+                    )
+                timeout = float(known.get("timeout", 10.0))
+                silent = now - self.heard.get(failed, 0.0)
+                if silent < timeout and failed not in self.confirmed_loss:
+                    raise Problem(
+                        400,
+                        "ClusterWatchActiveStillAlive",
+                        f"ClusterWatch still hears the active node {failed} ({silent:.2f}s ago)",
+                    )
+                self.confirmed_loss.discard(failed)
+            new = {
+                **(known or {}),
+                "TYPE": "FailedOver",
+                "activeId": node,
+                "generation": int((known or {}).get("generation", 0)) + 1,
+                "consented": True,
+            }
+        else:
+            if known is None:
+                raise Problem(
+                    400,
+                    "UntaughtClusterWatch",
+                    "ClusterWatch has not yet been taught the cluster state",
+                )
+            if known.get("activeId") != node or known.get("TYPE") != "Coupled":
+                raise Problem(
+                    400,
+                    "ClusterWatchRequestDoesNotMatch",
+                    f"{node} asks to lose its passive, but the ClusterWatch knows "
+                    f"{known.get('activeId')} as active ({known.get('TYPE')})",
+                )
+            new = {
+                **known,
+                "TYPE": "PassiveLost",
+                "generation": int(known.get("generation", 0)) + 1,
+                "consented": True,
+            }
+        await self._learn(new)
+        log.info("consent to %s for %s", event["TYPE"], node)
+        return {"TYPE": "ClusterWatchConsent", "activeId": new["activeId"]}
+
+    async def confirm_node_loss(self, cmd: Command) -> None:
+        lost = body_str(cmd, "lostNodeId")
+        self.confirmed_loss.add(lost)
+        log.warning("a user confirmed the loss of cluster node %s", lost)
+
+    async def handle(self, cmd: Command) -> dict[str, Any] | None:
+        kind = cmd.get("TYPE")
+        if kind == "ClusterWatchHeartbeat":
+            return await self.heartbeat(cmd)
+        if kind == "ClusterWatchConsent":
+            return await self.consent(cmd)
+        raise Problem(400, "UnknownCommand", f"Unknown ClusterWatch command TYPE: {kind}")

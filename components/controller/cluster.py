@@ -1,0 +1,721 @@
+"""The Controller cluster: an active and a passive node, and a Cluster Watch.
+
+Configuration (JS7-FACTS §3): the Primary has ``js7.journal.cluster.nodes
+{ Primary: uri, Backup: uri }``, the Backup has
+``js7.journal.cluster.node.is-backup = yes``; both name the Watch in
+``js7.journal.cluster.watches`` and the timing in
+``js7.journal.cluster.heartbeat`` / ``heartbeat-timeout``.
+``js7.journal.cluster.peer-uri`` (optional) is how *this* node reaches the
+other one, where that differs from the appointed URI (a proxy in between).
+
+Replication: the passive pulls ``GET /controller/api/journal?position=P``
+(each pull returns at the latest after one heartbeat interval) and applies
+the commits to its own journal. The position of each pull is what the
+passive has durably applied: the pull *is* the acknowledgement. While
+Coupled, a commit of the active completes (the client gets its answer, the
+events become visible on the event API, Agents get commands) only after the
+passive acknowledged it — so a fail-over loses nothing that was ever
+acknowledged.
+
+What must hold (never two actives):
+
+* the passive fails over only from ``Coupled``, after hearing nothing from the
+  active for the heartbeat timeout, and only with the Watch's consent;
+* the active, while Coupled, counts as active only while its *lease* holds:
+  a pull of the passive within the heartbeat timeout. The passive's silence
+  timer starts at the last byte it got, which is after the last pull the
+  active saw, so the lease has run out before the passive may even ask;
+* an active that loses its passive needs the Watch's consent to go on alone
+  (``ClusterPassiveLost``); refused, it halts. An active told by the Watch
+  that another node is active halts.
+* a node that restarts believing itself active first asks the other node
+  (or the Watch); if it was replaced it rejoins as passive from a snapshot,
+  dropping whatever it had journaled and never got acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+
+from components.common.auth import SESSION_HEADER
+from components.common.client import NodeClient, ProblemError
+from components.common.config import Config, ConfigProblem
+from components.common.journal import EventSeqTorn, UnknownEventId
+from components.common.node import Command, journal_problem, query_int
+from components.common.web import Problem
+
+if TYPE_CHECKING:
+    from components.controller.controller import Controller
+
+log = logging.getLogger("js7.cluster.Cluster")
+common_log = logging.getLogger("js7.cluster.ClusterCommon")
+META = "cluster"
+IDS = ("Primary", "Backup")
+NOT_ACTIVE = "ClusterNodeIsNotActive"
+
+
+def halt(reason: str) -> None:
+    """Stop at once: a node that may no longer be active must not act."""
+    log.error("HALT: %s", reason)
+    logging.shutdown()
+    os._exit(99)
+
+
+class Cluster:
+    def __init__(self, controller: Controller, cfg: Config) -> None:
+        self.c = controller
+        self.journal = controller.journal
+        self.is_backup = cfg.boolean("js7.journal.cluster.node.is-backup", False)
+        self.own_id = "Backup" if self.is_backup else "Primary"
+        self.peer_id = "Primary" if self.is_backup else "Backup"
+        nodes = cfg.mapping("js7.journal.cluster.nodes", {})
+        for k, v in nodes.items():
+            if k not in IDS or not isinstance(v, str):
+                raise ConfigProblem(
+                    cfg.source,
+                    f"js7.journal.cluster.nodes.{k}",
+                    "must be Primary or Backup with a URI string",
+                )
+        if nodes and self.is_backup:
+            raise ConfigProblem(
+                cfg.source,
+                "js7.journal.cluster.nodes",
+                "is configured on the Primary only, not on a backup node",
+            )
+        self.nodes: dict[str, str] = dict(nodes)
+        self.peer_uri_override = cfg.string("js7.journal.cluster.peer-uri", "")
+        self.watches = cfg.string_list("js7.journal.cluster.watches", [])
+        self.heartbeat = cfg.seconds("js7.journal.cluster.heartbeat", 3.0)
+        self.timeout = cfg.seconds("js7.journal.cluster.heartbeat-timeout", 10.0)
+        if self.timeout <= self.heartbeat:
+            raise ConfigProblem(
+                cfg.source,
+                "js7.journal.cluster.heartbeat-timeout",
+                "must be longer than js7.journal.cluster.heartbeat",
+            )
+        pw = cfg.string("js7.auth.cluster.password", "plain:")
+        self.password = pw.removeprefix("plain:")
+        self.watch_password = cfg.string("js7.auth.cluster-watch.password", "plain:").removeprefix(
+            "plain:"
+        )
+        self.role = "inactive"  # active | passive | inactive
+        self.problem: str | None = None
+        self.acked = 0
+        self.last_pull = time.monotonic()
+        self._ack_event = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._role_task: asyncio.Task[None] | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._couple_sent_for = 0
+        self._prepared_at = 0
+        self._stopping = False
+
+    # -- state -----------------------------------------------------------
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.nodes) or self.is_backup or META in self._meta_keys()
+
+    def _meta_keys(self) -> set[str]:
+        return {META} if self.journal.meta(META) is not None else set()
+
+    @property
+    def state(self) -> dict[str, Any]:
+        value = self.journal.meta(META)
+        return dict(value) if isinstance(value, dict) else {"TYPE": "Empty"}
+
+    @property
+    def coupled(self) -> bool:
+        return self.state.get("TYPE") == "Coupled"
+
+    def peer_uri(self) -> str | None:
+        if self.peer_uri_override:
+            return self.peer_uri_override
+        uri = (self.state.get("idToUri") or self.nodes).get(self.peer_id)
+        return str(uri) if uri else None
+
+    def lease_valid(self) -> bool:
+        return not self.coupled or time.monotonic() - self.last_pull < self.timeout
+
+    @property
+    def is_active(self) -> bool:
+        """What this node says about itself: active, and sure of it."""
+        return self.role == "active" and self.lease_valid()
+
+    def require_active(self) -> None:
+        if self.role != "active":
+            raise Problem(503, NOT_ACTIVE, "This cluster node is not active")
+
+    def visible_until(self) -> int:
+        """Events after this are not acknowledged by the passive yet and must
+        not be shown (a fail-over could lose them)."""
+        if self.role == "active" and self.coupled:
+            return self.acked
+        return self.journal.last_event_id
+
+    def releasable(self) -> int:
+        if self.state.get("TYPE") in ("Coupled", "PreparedToBeCoupled"):
+            return self.acked
+        return self.journal.last_event_id
+
+    def info(self) -> dict[str, Any]:
+        st = self.state
+        return {
+            "TYPE": st.get("TYPE", "Empty"),
+            "setting": {"idToUri": st.get("idToUri", self.nodes), "activeId": st.get("activeId")},
+            "activeId": st.get("activeId"),
+            "nodeId": self.own_id,
+            "role": self.role,
+            "isActive": self.is_active,
+            "isBackup": self.is_backup,
+            "ackedEventId": self.acked,
+            "lastEventId": self.journal.last_event_id,
+            "problem": self.problem,
+        }
+
+    async def _event(self, event: dict[str, Any], new_state: dict[str, Any]) -> int:
+        """Journal a cluster event together with the new cluster state, whose
+        ``generation`` counts cluster events (the Watch orders states by it).
+        Returns the event's id."""
+        st = {**new_state, "generation": int(self.state.get("generation", 0)) + 1}
+        stamped = await self.journal.persist([event], meta={META: st})
+        log.info("%s -> %s (generation %d)", event["TYPE"], st["TYPE"], st["generation"])
+        self._pulse()
+        if self.role == "active" or st.get("activeId") == self.own_id:
+            # Tell the Watch now, not at the next heartbeat: a Watch that does
+            # not know the cluster is Coupled would refuse a fail-over.
+            self._spawn(self._watch_heartbeat())
+        return int(stamped[-1]["eventId"])
+
+    # -- life cycle ------------------------------------------------------
+
+    def client(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    connect=self.timeout,
+                    sock_connect=self.timeout,
+                    sock_read=self.timeout,
+                )
+            )
+        return self._http
+
+    def peer_client(self) -> NodeClient | None:
+        uri = self.peer_uri()
+        if uri is None:
+            return None
+        return NodeClient(self.client(), uri, "/controller/api", "Cluster", self.password)
+
+    async def start(self) -> None:
+        """Decide this node's role from its journal and, where needed, from
+        the other node or the Watch."""
+        st = self.state
+        if not self.configured:
+            await self.c.activate()  # a plain, unclustered Controller
+            self.role = "active"
+            return
+        if self.is_backup and st.get("TYPE") == "Empty":
+            if self.journal.meta("initiallyStartedAt") is not None:
+                self.problem = (
+                    "this node has its own journal and cannot become a backup "
+                    "(delete its state directory)"
+                )
+                log.warning(self.problem)
+            self.role = "passive"  # waits for ClusterStartBackupNode
+            return
+        if (
+            st.get("activeId", self.own_id) == self.own_id
+            and not self.is_backup
+            and st.get("TYPE") == "Empty"
+        ):
+            await self._become_active(restarted=False)
+            return
+        if st.get("activeId") == self.own_id:
+            self._role_task = asyncio.create_task(self._confirm_then_activate())
+        else:
+            self._become_passive()
+
+    async def stop(self, graceful: bool) -> None:
+        self._stopping = True
+        if graceful and self.role == "active" and self.coupled:
+            # A normal shutdown: the passive must know, so it does not fail over.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._shut_down_event(), self.timeout)
+        for t in [*self._tasks, *([self._role_task] if self._role_task else [])]:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
+
+    async def _shut_down_event(self) -> None:
+        await self._event(
+            {"TYPE": "ClusterActiveNodeShutDown"}, {**self.state, "TYPE": "ActiveShutDown"}
+        )
+        await self.wait_replicated(self.journal.last_event_id)
+
+    def _spawn(self, coro: Any) -> None:
+        self._tasks.append(asyncio.create_task(coro))
+
+    async def _confirm_then_activate(self) -> None:
+        """Restarted believing itself active: make sure nobody replaced it."""
+        delay = 0.05
+        while True:
+            peer = await self._ask_peer()
+            if peer is not None:
+                if peer.get("isActive") or (
+                    peer.get("activeId") == self.peer_id and peer.get("role") == "active"
+                ):
+                    log.warning("the other node is active: rejoining as passive")
+                    await self._rejoin()
+                    return
+                await self._become_active(restarted=True)
+                return
+            if self.state.get("TYPE") != "Coupled":
+                # Never coupled since: the other node cannot have taken over.
+                await self._become_active(restarted=True)
+                return
+            watch = await self._watch_heartbeat()
+            if (
+                watch is not None
+                and watch.get("activeId") == self.own_id
+                and watch.get("clusterStateType") == "Coupled"
+            ):
+                await self._become_active(restarted=True)
+                return
+            if watch is not None and watch.get("activeId") == self.peer_id:
+                await self._rejoin()
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.heartbeat)
+
+    async def _ask_peer(self) -> dict[str, Any] | None:
+        peer = self.peer_client()
+        if peer is None:
+            return None
+        try:
+            result: dict[str, Any] = await peer.get("/cluster")
+            return result
+        except (aiohttp.ClientError, OSError, TimeoutError, ProblemError):
+            return None
+
+    async def _become_active(self, restarted: bool) -> None:
+        self.role = "active"
+        self.last_pull = time.monotonic()
+        st = self.state
+        if st.get("TYPE") == "Empty" and self.nodes:
+            await self._event(
+                {"TYPE": "ClusterNodesAppointed", "idToUri": self.nodes, "activeId": self.own_id},
+                {"TYPE": "NodesAppointed", "idToUri": self.nodes, "activeId": self.own_id},
+            )
+        elif restarted and st.get("TYPE") in ("ActiveShutDown", "Coupled", "PreparedToBeCoupled"):
+            await self._event(
+                {"TYPE": "ClusterActiveNodeRestarted"},
+                {**st, "TYPE": "PassiveLost", "activeId": self.own_id},
+            )
+        await self.c.activate()
+        self._spawn(self._appoint_backup())
+        self._spawn(self._lease_monitor())
+        self._spawn(self._watch_heartbeats())
+
+    def _become_passive(self) -> None:
+        self.role = "passive"
+        self._spawn(self._replicate())
+        self._spawn(self._watch_heartbeats())
+
+    async def _rejoin(self) -> None:
+        """Drop everything of our own and follow the active from its snapshot."""
+        self.role = "passive"
+        peer = self.peer_client()
+        assert peer is not None
+        snap = await peer.get("/journal/snapshot")
+        await self.journal.install_snapshot(snap)
+        log.info("installed the active node's snapshot at %d", snap["position"])
+        self._become_passive()
+
+    # -- active side -----------------------------------------------------
+
+    async def _appoint_backup(self) -> None:
+        """While NodesAppointed: ClusterStartBackupNode to the Backup, retried."""
+        delay = 0.1
+        while self.role == "active" and self.state.get("TYPE") == "NodesAppointed":
+            peer = self.peer_client()
+            if peer is None:
+                return
+            try:
+                await peer.command_path(
+                    "/cluster/command",
+                    {
+                        "TYPE": "ClusterStartBackupNode",
+                        "setting": {"idToUri": self.state.get("idToUri"), "activeId": self.own_id},
+                        "fileEventId": self.journal.last_event_id,
+                    },
+                )
+                return
+            except ProblemError as exc:
+                msg = (
+                    f"'ClusterStartBackupNode' command failed with HTTP {exc.status} "
+                    f"{_reason(exc.status)}: POST => {exc.code}: {exc.message}"
+                )
+                common_log.warning(msg)
+                self.problem = msg
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                self.problem = f"'ClusterStartBackupNode' failed: {type(exc).__name__}: {exc}"
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def wait_replicated(self, position: int) -> None:
+        """While Coupled: until the passive acknowledged ``position`` (or the
+        cluster stops being Coupled, with the Watch's consent)."""
+        while self.role == "active" and self.coupled and self.acked < position:
+            await self.changed()
+        if self.role != "active":
+            raise Problem(503, NOT_ACTIVE, "This cluster node is not active any more")
+
+    def _pulse(self) -> None:
+        """Wake every waiter: the acknowledged position or the state changed."""
+        ev, self._ack_event = self._ack_event, asyncio.Event()
+        ev.set()
+
+    async def changed(self, timeout: float | None = None) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ack_event.wait(), timeout)
+
+    async def _lease_monitor(self) -> None:
+        """Coupled and no pull for the timeout: the passive is lost — with the
+        Watch's consent; refused, this node halts."""
+        while self.role == "active":
+            await asyncio.sleep(self.heartbeat / 2)
+            if not self.coupled or time.monotonic() - self.last_pull < self.timeout:
+                continue
+            log.warning(
+                "passive node silent for %.1fs: asking the ClusterWatch",
+                time.monotonic() - self.last_pull,
+            )
+            result = await self._ask_consent({"TYPE": "ClusterPassiveLost", "id": self.peer_id})
+            if result is True:
+                await self._event(
+                    {"TYPE": "ClusterPassiveLost", "id": self.peer_id},
+                    {**self.state, "TYPE": "PassiveLost"},
+                )
+                self._pulse()
+            elif isinstance(result, str):
+                halt(f"ClusterWatch refused ClusterPassiveLost: {result}")
+
+    async def pull(self, request: web.Request) -> web.StreamResponse:
+        """``GET /controller/api/journal?position=P``: the passive's pull."""
+        user = self.c.sessions.user_of(request)
+        if user != "Cluster":
+            raise Problem(403, "Forbidden", "only the cluster peer may read the journal")
+        self.require_active()
+        position = query_int(request, "position", None, 0)
+        if position is None:
+            raise Problem(400, "MissingParameter", "query parameter 'position' is required")
+        try:
+            commits = self.journal.commits_after(position, 1000)
+        except (EventSeqTorn, UnknownEventId) as exc:
+            raise journal_problem(exc) from None
+        self.last_pull = time.monotonic()
+        if position > self.acked:
+            self.acked = position
+            self._pulse()
+        st = self.state
+        if st.get("TYPE") in ("NodesAppointed", "PassiveLost", "FailedOver", "SwitchedOver"):
+            self._prepared_at = await self._event(
+                {"TYPE": "ClusterCouplingPrepared", "activeId": self.own_id},
+                {**st, "TYPE": "PreparedToBeCoupled", "activeId": self.own_id},
+            )
+            commits = self.journal.commits_after(position, 1000)
+        resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await resp.prepare(request)
+        if not commits and await self.journal.wait_for_event(position, self.heartbeat):
+            with contextlib.suppress(EventSeqTorn, UnknownEventId):
+                commits = self.journal.commits_after(position, 1000)
+        if commits:
+            await resp.write(
+                "".join(json.dumps(c, separators=(",", ":")) + "\n" for c in commits).encode()
+            )
+        await resp.write_eof()
+        return resp
+
+    async def snapshot(self, request: web.Request) -> web.Response:
+        user = self.c.sessions.user_of(request)
+        if user != "Cluster":
+            raise Problem(403, "Forbidden", "only the cluster peer may read the snapshot")
+        self.require_active()
+        return web.json_response(self.journal.snapshot())
+
+    # -- passive side ----------------------------------------------------
+
+    async def _replicate(self) -> None:
+        last_heard = time.monotonic()
+        delay = 0.05
+        while self.role == "passive" and not self._stopping:
+            peer = self.peer_client()
+            if peer is None:
+                await asyncio.sleep(self.heartbeat)  # backup before ClusterStartBackupNode
+                continue
+            try:
+                commits = await self._pull_once(peer)
+                last_heard = time.monotonic()
+                delay = 0.05
+                self.problem = None
+                if commits:
+                    await self.journal.apply_replicated(commits)
+                await self._after_replication(peer)
+                continue
+            except ProblemError as exc:
+                last_heard = time.monotonic()  # the active answered: it is alive
+                if exc.code in ("EventSeqTorn", "UnknownEventId"):
+                    await self._rejoin_from_snapshot(peer)
+                    continue
+                self.problem = f"pull: {exc}"
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                self.problem = f"pull: {type(exc).__name__}: {exc}"
+            silent = time.monotonic() - last_heard >= self.timeout
+            if silent and self.coupled and await self._fail_over():
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.heartbeat)
+
+    async def _pull_once(self, peer: NodeClient) -> list[dict[str, Any]]:
+        headers = {SESSION_HEADER: await peer.token()}
+        url = peer.url(f"/journal?position={self.journal.last_event_id}")
+        async with self.client().get(url, headers=headers) as resp:
+            if resp.status == 401:
+                peer.forget_token()
+                raise ProblemError(401, "InvalidSessionToken", "log in again", {})
+            if resp.status != 200:
+                body = await resp.json(content_type=None)
+                raise ProblemError(
+                    resp.status, str(body.get("code")), str(body.get("message")), body
+                )
+            return [json.loads(line) async for line in resp.content if line.strip()]
+
+    async def _rejoin_from_snapshot(self, peer: NodeClient) -> None:
+        snap = await peer.get("/journal/snapshot")
+        await self.journal.install_snapshot(snap)
+        log.info("behind the active's journal: installed its snapshot at %d", snap["position"])
+
+    async def _after_replication(self, peer: NodeClient) -> None:
+        self.c.schedule_compaction()  # what the consumers released on the active
+        st = self.state
+        if st.get("TYPE") == "SwitchedOver" and st.get("activeId") == self.own_id:
+            log.info("switched over: this node is active now")
+            await self._take_over()
+            return
+        if (
+            st.get("TYPE") == "PreparedToBeCoupled"
+            and st.get("activeId") == self.peer_id
+            and int(st.get("generation", 0)) > self._couple_sent_for
+        ):
+            try:
+                await peer.command_path(
+                    "/cluster/command",
+                    {"TYPE": "ClusterCouple", "activeId": self.peer_id, "passiveId": self.own_id},
+                )
+                self._couple_sent_for = int(st.get("generation", 0))
+            except ProblemError as exc:
+                log.warning("ClusterCouple refused: %s", exc)
+
+    async def _fail_over(self) -> bool:
+        failed = self.state.get("activeId", self.peer_id)
+        result = await self._ask_consent(
+            {"TYPE": "ClusterFailedOver", "failedActiveId": failed, "activatedId": self.own_id}
+        )
+        if result is not True:
+            log.warning("no fail-over: %s", result or "ClusterWatch unreachable")
+            return False
+        await self._event(
+            {
+                "TYPE": "ClusterFailedOver",
+                "failedActiveId": failed,
+                "activatedId": self.own_id,
+                "position": self.journal.last_event_id,
+            },
+            {**self.state, "TYPE": "FailedOver", "activeId": self.own_id},
+        )
+        log.warning("FAILED OVER from %s: this node is active now", failed)
+        await self._take_over()
+        return True
+
+    async def _take_over(self) -> None:
+        for t in self._tasks:
+            if t is not asyncio.current_task():
+                t.cancel()
+        self._tasks = [t for t in self._tasks if t is asyncio.current_task()]
+        self.role = "active"
+        self.acked = 0
+        self.last_pull = time.monotonic()
+        await self.c.activate()
+        self._spawn(self._lease_monitor())
+        self._spawn(self._watch_heartbeats())
+
+    # -- the Watch ---------------------------------------------------------
+
+    def _watch_client(self) -> NodeClient | None:
+        if not self.watches:
+            return None
+        return NodeClient(
+            self.client(), self.watches[0], "/agent/api", "Controller", self.watch_password
+        )
+
+    async def _watch_post(self, body: dict[str, Any]) -> Any:
+        watch = self._watch_client()
+        if watch is None:
+            raise ProblemError(400, "NoClusterWatch", "no ClusterWatch configured", {})
+        return await watch.command_path("/clusterWatch", body)
+
+    async def _watch_heartbeat(self) -> dict[str, Any] | None:
+        try:
+            result: dict[str, Any] = await self._watch_post(
+                {
+                    "TYPE": "ClusterWatchHeartbeat",
+                    "from": self.own_id,
+                    "clusterState": self.state,
+                    "heartbeatTimeout": self.timeout,
+                }
+            )
+            return result
+        except (aiohttp.ClientError, OSError, TimeoutError, ProblemError):
+            return None
+
+    async def _watch_heartbeats(self) -> None:
+        while not self._stopping:
+            reply = await self._watch_heartbeat()
+            if (
+                reply is not None
+                and self.role == "active"
+                and reply.get("activeId") not in (None, self.own_id)
+                and int(reply.get("generation", 0)) > int(self.state.get("generation", 0))
+            ):
+                halt(f"the ClusterWatch knows {reply.get('activeId')} as active")
+            await asyncio.sleep(self.heartbeat)
+
+    async def _ask_consent(self, event: dict[str, Any]) -> bool | str | None:
+        """True: consent; a problem text: refused; None: Watch unreachable."""
+        try:
+            await self._watch_post(
+                {
+                    "TYPE": "ClusterWatchConsent",
+                    "from": self.own_id,
+                    "event": event,
+                    "clusterState": self.state,
+                }
+            )
+            return True
+        except ProblemError as exc:
+            if exc.code == "NoClusterWatch":
+                return None
+            return f"{exc.code}: {exc.message}"
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            return None
+
+    # -- commands ----------------------------------------------------------
+
+    async def command(self, request: web.Request) -> web.Response:
+        """``POST /controller/api/cluster/command``."""
+        from components.common.web import read_json
+
+        self.c.sessions.user_of(request)
+        cmd = await read_json(request)
+        if not isinstance(cmd, dict) or not isinstance(cmd.get("TYPE"), str):
+            raise Problem(400, "InvalidCommand", 'a command is {"TYPE": ...}')
+        handler = {
+            "ClusterStartBackupNode": self._start_backup_node,
+            "ClusterCouple": self._couple,
+            "ClusterSwitchOver": self.switch_over,
+        }.get(cmd["TYPE"])
+        if handler is None:
+            raise Problem(400, "UnknownCommand", f"Unknown cluster command TYPE: {cmd['TYPE']}")
+        await handler(cmd)
+        return web.json_response({"TYPE": "Accepted"})
+
+    async def _start_backup_node(self, cmd: Command) -> None:
+        if not self.is_backup:
+            raise Problem(
+                400,
+                "ClusterNodeIsNotBackup",
+                "The cluster node to be appointed is not configured as a backup node",
+            )
+        if (
+            self.journal.meta("initiallyStartedAt") is not None
+            and self.state.get("TYPE") == "Empty"
+        ):
+            raise Problem(
+                400,
+                "PrimaryClusterNodeMayNotBecomeBackup",
+                "This cluster node has its own journal and may not become a backup node",
+            )
+        setting = cmd.get("setting")
+        if not isinstance(setting, dict) or not isinstance(setting.get("idToUri"), dict):
+            raise Problem(400, "MissingField", "ClusterStartBackupNode: setting.idToUri required")
+        if self.role == "passive" and self.state.get("TYPE") == "Empty":
+            # Learn the cluster setting; replication then brings the real state.
+            await self.journal.persist(
+                [],
+                meta={
+                    META: {
+                        "TYPE": "NodesAppointed",
+                        "idToUri": setting["idToUri"],
+                        "activeId": setting.get("activeId", self.peer_id),
+                        "generation": 0,
+                    }
+                },
+            )
+            if not any(t for t in self._tasks if not t.done()):
+                self._become_passive()
+            log.info("appointed as backup node of %s", setting.get("activeId"))
+
+    async def _couple(self, cmd: Command) -> None:
+        self.require_active()
+        st = self.state
+        if st.get("TYPE") == "Coupled":
+            return
+        if st.get("TYPE") != "PreparedToBeCoupled":
+            raise Problem(400, "ClusterCoupleNotPrepared", f"cluster is {st.get('TYPE')}")
+        if self.acked < self._prepared_at:
+            raise Problem(400, "ClusterCoupleNotPrepared", "passive has not replicated enough")
+        await self._event(
+            {"TYPE": "ClusterCoupled", "activeId": self.own_id}, {**st, "TYPE": "Coupled"}
+        )
+        self.last_pull = time.monotonic()
+
+    async def switch_over(self, cmd: Command) -> None:
+        self.require_active()
+        if not self.coupled:
+            raise Problem(
+                400,
+                "ClusterSwitchOverButNotCoupled",
+                "Switchover is possible only for an active node in a coupled cluster",
+            )
+        await self._event(
+            {"TYPE": "ClusterSwitchedOver", "activatedId": self.peer_id},
+            {**self.state, "TYPE": "SwitchedOver", "activeId": self.peer_id},
+        )
+        # The passive takes over once it has the event; we follow it.
+        self.role = "passive"
+        for t in self._tasks:
+            t.cancel()
+        self._tasks = []
+        await self.c.deactivate()
+        self._become_passive()
+        log.info("switched over to %s", self.peer_id)
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""

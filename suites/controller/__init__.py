@@ -1,0 +1,1 @@
+"""CTL-*: the Controller active/passive cluster with its Cluster Watch."""
