@@ -31,6 +31,12 @@ class Deployment:
         self.history = history
         self.artifacts = artifacts
         self._http: aiohttp.ClientSession | None = None
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Run ``closer`` (last registered first) when the deployment closes:
+        clients with sessions of their own tie their life to it."""
+        self._closers.append(closer)
 
     @property
     def topology(self) -> Topology:
@@ -124,6 +130,8 @@ class Deployment:
 
     async def aclose(self) -> None:
         try:
+            while self._closers:
+                await self._closers.pop()()
             if self._http is not None:
                 await self._http.close()
         finally:

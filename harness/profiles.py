@@ -32,6 +32,9 @@ class Profile:
     "on time".
     ``components``: timing settings handed to the components' configs
     (heartbeats, take-over intervals...), keyed by setting name.
+    ``bounds``: seconds a guarantee allows, by guarantee id (the checks take
+    their bound from here: the documented figure in ``js7-documented``, the
+    reference target in ``reference``).
     """
 
     name: str
@@ -42,6 +45,13 @@ class Profile:
     poll_interval: float
     schedule_tolerance: float
     components: MappingProxyType[str, Any] = field(default_factory=lambda: _frozen({}))
+    bounds: MappingProxyType[str, float] = field(default_factory=lambda: _frozen({}))
+
+    def bound(self, guarantee: str) -> float:
+        try:
+            return float(self.bounds[guarantee])
+        except KeyError:
+            raise ConfigError(f"profile {self.name} has no bound for {guarantee}") from None
 
     def with_(self, **changes: Any) -> Profile:
         return replace(self, **changes)
@@ -68,6 +78,14 @@ REFERENCE = Profile(
             "js1.heartbeat_timeout": 2.0,
         }
     ),
+    bounds=_frozen(
+        {
+            "CTL-FAILOVER": 2.0,
+            "CTL-COUPLING": 5.0,
+            "CTL-RECOVERY": 10.0,
+            "CTL-RECOVERY-2": 10.0,
+        }
+    ),
 )
 
 JS7_DOCUMENTED = Profile(
@@ -86,6 +104,14 @@ JS7_DOCUMENTED = Profile(
             "joc.cluster.heart_beat_exceeded_interval": 60.0,
             "js1.heartbeat_period": 60.0,
             "js1.heartbeat_timeout": 60.0,
+        }
+    ),
+    bounds=_frozen(
+        {
+            "CTL-FAILOVER": 3.0,  # the seed: "around 3s"
+            "CTL-COUPLING": 60.0,
+            "CTL-RECOVERY": 120.0,  # seed 002: "not coupled after approx. 120s"
+            "CTL-RECOVERY-2": 60.0,  # seed 002: "should occur within 60s"
         }
     ),
 )

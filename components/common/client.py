@@ -85,10 +85,14 @@ class NodeClient:
         raise AssertionError("unreachable")
 
     async def command(self, cmd: dict[str, Any], timeout: float | None = None) -> Any:
+        # Pass a timeout only when given: aiohttp reads an explicit None as
+        # "no timeout at all", not as "the session's default".
+        extra: dict[str, Any] = {}
+        if timeout:
+            extra["timeout"] = aiohttp.ClientTimeout(total=timeout)
         for attempt in (1, 2):
-            to = aiohttp.ClientTimeout(total=timeout) if timeout else None
             async with self.http.post(
-                self.url("/command"), json=cmd, headers=await self._headers(), timeout=to
+                self.url("/command"), json=cmd, headers=await self._headers(), **extra
             ) as resp:
                 if resp.status == 401 and attempt == 1:
                     self._token = None

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.client_exceptions import ClientConnectionResetError
 
 from components.common.auth import Sessions, load_users
 from components.common.config import Config, ConfigProblem
@@ -173,6 +174,21 @@ class JournaledNode:
             raise journal_problem(exc) from None
         resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await resp.prepare(request)
+        try:
+            await self._stream(resp, after, limit, timeout, heartbeat, lines)
+        except (ConnectionResetError, ClientConnectionResetError):
+            pass  # the client went away: normal for a long poll, nothing to report
+        return resp
+
+    async def _stream(
+        self,
+        resp: web.StreamResponse,
+        after: int,
+        limit: int | None,
+        timeout: float,
+        heartbeat: float | None,
+        lines: list[str],
+    ) -> None:
         deadline = time.monotonic() + timeout
         while not lines:
             left = deadline - time.monotonic()
@@ -189,7 +205,6 @@ class JournaledNode:
         if lines:
             await resp.write(("\n".join(lines) + "\n").encode())
         await resp.write_eof()
-        return resp
 
     def check_event_access(self) -> None:
         """Subclasses refuse the event API where it must not be served."""

@@ -152,8 +152,16 @@ class Cluster:
         return self.role == "active" and self.lease_valid()
 
     def require_active(self) -> None:
+        """Commands need a node that is active *and* sure of it: an active
+        whose lease ran out may already have been replaced."""
         if self.role != "active":
             raise Problem(503, NOT_ACTIVE, "This cluster node is not active")
+        if not self.lease_valid():
+            raise Problem(
+                503,
+                NOT_ACTIVE,
+                "This cluster node has not heard its passive node: not sure to be active",
+            )
 
     def visible_until(self) -> int:
         """Events after this are not acknowledged by the passive yet and must

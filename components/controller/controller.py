@@ -252,6 +252,10 @@ class Controller(Runnable):
             self.orders[oid] = new
 
     async def _commit(self, tx: Tx) -> None:
+        if not tx.events and (tx.changes or tx.meta):
+            # Only commits with events replicate to the passive node: a state
+            # change must never travel without one.
+            tx.events.append({"TYPE": "ControllerStateChanged"})
         try:
             stamped = await self.journal.persist(tx.events, tx.changes, tx.meta or None)
         except Exception:
@@ -423,7 +427,7 @@ class Controller(Runnable):
                 tx.changes.append((WORKFLOW, wf.key, wf.raw))
             latest[wf.path] = wf.key
         tx.meta["workflow.latest"] = latest
-        if tx.events:
+        if tx.events or latest != self.latest:
             await self._commit(tx)
             for wf in parsed:
                 self.workflows[wf.key] = wf

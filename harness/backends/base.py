@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import enum
 import signal
-from collections.abc import Sequence
-from typing import Literal, Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from harness.profiles import Profile
 from harness.topology import Topology
@@ -61,6 +61,9 @@ class Backend(Protocol):
 
     async def restart(self, node: str) -> None:
         """``stop`` then ``start``."""
+
+    def reconfigure(self, node: str, config: Mapping[str, Any]) -> None:
+        """New node config for a stopped node, used from its next start."""
 
     async def wipe_state(self, node: str) -> None:
         """Delete the contents of the node's ``state/`` (the node must be stopped)."""

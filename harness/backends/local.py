@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -20,9 +21,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -33,7 +35,7 @@ from harness.errors import BackendError, ConfigError, NodeStartError, NodeStateE
 from harness.netproxy.control import LinkControl
 from harness.postgres import PostgresServer
 from harness.profiles import Profile
-from harness.topology import DATABASE_NODE, Topology
+from harness.topology import DATABASE_NODE, Node, Topology
 
 log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
@@ -252,6 +254,14 @@ class LocalBackend:
     async def restart(self, node: str) -> None:
         await self.stop(node)
         await self.start(node)
+
+    def reconfigure(self, node: str, config: Mapping[str, Any]) -> None:
+        """Give a stopped node new node config (an operator editing its config
+        files); it takes effect at the next start."""
+        n = self._node(node)
+        if n.state is not NodeState.STOPPED:
+            raise NodeStateError(f"cannot reconfigure {node} while it is {n.state.value}")
+        n.ctx = dataclasses.replace(n.ctx, node=Node(n.ctx.node.name, n.ctx.node.role, config))
 
     async def wipe_state(self, node: str) -> None:
         n = self._node(node)

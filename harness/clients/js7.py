@@ -7,10 +7,15 @@ partition, so it can always ask each node what it thinks.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
-from components.common.client import NodeClient
+import aiohttp
+
+from components.common.client import NodeClient, ProblemError
 from harness.deployment import Deployment
+from harness.history import History
 from harness.workload import read_all_events
 
 # user -> password. "Controller" is how a Controller logs into its Agents,
@@ -100,3 +105,133 @@ async def wait_coupled(dep: Deployment, node: str = "controller") -> None:
 
 def types(events: list[dict[str, Any]]) -> list[str]:
     return [e["TYPE"] for e in events]
+
+
+class ClusterClient:
+    """Talks to whichever Controller node says it is active — found, as JS7's
+    clients do, by asking every node ``GET /controller/api/cluster``.
+
+    ``timeout``: per request (default: the profile's op_timeout). A node's
+    claim to be active is backed by its lease, so the first node that claims
+    it is taken without waiting for a silent (paused, cut-off) other node."""
+
+    def __init__(
+        self,
+        dep: Deployment,
+        nodes: tuple[str, ...] = ("primary", "backup"),
+        user: str = "Harness",
+        timeout: float | None = None,
+    ) -> None:
+        self.dep = dep
+        self._http = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=timeout or dep.profile.op_timeout)
+        )
+        dep.on_close(self.aclose)
+        self.clients = {
+            n: NodeClient(self._http, dep.url(n), "/controller/api", user, PASSWORDS[user])
+            for n in nodes
+        }
+        self.current: str | None = None
+
+    async def aclose(self) -> None:
+        await self._http.close()
+
+    async def _state(self, n: str) -> dict[str, Any] | None:
+        try:
+            result: dict[str, Any] = await self.clients[n].get("/cluster")
+            return result
+        except (ProblemError, aiohttp.ClientError, OSError, TimeoutError):
+            return None
+
+    async def states(self) -> dict[str, dict[str, Any] | None]:
+        answers = await asyncio.gather(*(self._state(n) for n in self.clients))
+        return dict(zip(self.clients, answers, strict=True))
+
+    async def find_active(self) -> str | None:
+        async def probe(n: str) -> tuple[str, dict[str, Any] | None]:
+            return n, await self._state(n)
+
+        tasks = [asyncio.ensure_future(probe(n)) for n in self.clients]
+        try:
+            for fut in asyncio.as_completed(tasks):
+                node, state = await fut
+                if state and state.get("isActive"):
+                    self.current = node
+                    return node
+        finally:
+            for t in tasks:
+                t.cancel()
+        self.current = None
+        return None
+
+    async def command(self, cmd: dict[str, Any]) -> tuple[str, Any]:
+        """Send to the active node; rediscover it once if the cached one is not."""
+        for attempt in (1, 2):
+            node = self.current or await self.find_active()
+            if node is None:
+                raise ProblemError(503, "NoActiveClusterNode", "no node says it is active", {})
+            try:
+                return node, await self.clients[node].command(cmd)
+            except ProblemError as exc:
+                if exc.code != "ClusterNodeIsNotActive" or attempt == 2:
+                    raise
+                self.current = None
+            except (aiohttp.ClientError, OSError, TimeoutError):
+                self.current = None  # ask again next time: it may have been replaced
+                raise
+        raise AssertionError("unreachable")
+
+    def client(self, node: str) -> NodeClient:
+        return self.clients[node]
+
+
+async def observe_active(
+    history: History,
+    client: ClusterClient,
+    stop: asyncio.Event,
+    interval: float,
+    role: str = "controller",
+) -> int:
+    """Sample every node's own claim to be active until ``stop``; each sample
+    is an ``observe-active`` op for ``single_active``. Returns the rounds."""
+    rounds = 0
+    while not stop.is_set():
+        for node, state in (await client.states()).items():
+            op = history.invoke("observer", "observe-active", {"role": role, "node": node})
+            op.node = node
+            if state is None:
+                op.info("unreachable")
+            else:
+                op.ok({"role": role, "node": node, "active": bool(state.get("isActive"))})
+        rounds += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+    return rounds
+
+
+async def wait_cluster(
+    dep: Deployment,
+    client: ClusterClient,
+    types: tuple[str, ...] = ("Coupled",),
+    deadline: float | None = None,
+) -> dict[str, dict[str, Any] | None]:
+    """Until every node reports one of ``types`` and exactly one is active,
+    and the Cluster Watch knows it too."""
+
+    async def probe() -> dict[str, Any]:
+        states = await client.states()
+        watch = await agent_client(dep, "watch").get("/clusterWatch")
+        return {"states": states, "watch": watch}
+
+    def ok(r: dict[str, Any]) -> bool:
+        states = r["states"].values()
+        known = (r["watch"] or {}).get("known") or {}
+        return (
+            all(s and s.get("TYPE") in types for s in states)
+            and sum(bool(s and s.get("isActive")) for s in states) == 1
+            and known.get("TYPE") in types
+        )
+
+    result = await dep.wait_for(f"cluster {types}", probe, accept=ok, deadline=deadline)
+    states: dict[str, dict[str, Any] | None] = result["states"]
+    return states
