@@ -1,0 +1,128 @@
+"""What the Controller cluster suites share: a topology with a workflow, a
+load of orders sent to whichever node is active, a sampler of every node's
+own claim to be active, and the final checks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from components.common.client import ProblemError
+from harness.checkers import CheckResult, compose, no_loss, single_active
+from harness.clients.js7 import ClusterClient, observe_active, wait_cluster
+from harness.deployment import Deployment
+from harness.history import History, OpFailed
+from harness.js7topo import controller_cluster, internal_workflow
+from harness.workload import read_all_events
+
+WORKFLOW = internal_workflow("ha", ("agent-1", "js7ha.Echo"))
+
+
+async def coupled_cluster(deploy: Any, **kw: Any) -> tuple[Deployment, ClusterClient]:
+    dep = await deploy(controller_cluster(1, **kw))
+    # Requests time out after the cluster's own heartbeat timeout: a client
+    # stuck longer on a dead node would measure itself, not the fail-over.
+    client = ClusterClient(
+        dep, timeout=dep.profile.components["controller.cluster.heartbeat_timeout"]
+    )
+    await wait_cluster(dep, client)
+    _, _ = await client.command({"TYPE": "UpdateItems", "items": [WORKFLOW]})
+    return dep, client
+
+
+@dataclass
+class Load:
+    """Orders at a steady rate to the active node, plus the active sampler."""
+
+    history: History
+    client: ClusterClient
+    rate: float
+    interval: float
+    prefix: str = "o"
+    workers: int = 4
+    sent: int = 0
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    async def _orders(self, process: int) -> None:
+        while not self._stop.is_set():
+            oid = f"{self.prefix}-{self.sent}"
+            self.sent += 1
+            async with self.history.op(process, "add", oid) as op:
+                try:
+                    node, _ = await self.client.command(
+                        {"TYPE": "AddOrder", "id": oid, "workflowPath": "ha"}
+                    )
+                except ProblemError as exc:
+                    if exc.code in ("DuplicateOrder",):
+                        raise  # a bug in the test, not an outcome
+                    if exc.status >= 500 or exc.code in (
+                        "ClusterNodeIsNotActive",
+                        "NoActiveClusterNode",
+                    ):
+                        raise OpFailed(exc.code) from None  # refused before acting
+                    raise OpFailed(exc.code) from None
+                op.node = node
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.workers / self.rate)
+
+    async def __aenter__(self) -> Load:
+        # Several client processes, as in Jepsen: one stuck on a dead node
+        # does not stop the others.
+        self._tasks = [asyncio.create_task(self._orders(p)) for p in range(self.workers)]
+        self._tasks.append(
+            asyncio.create_task(
+                observe_active(self.history, self.client, self._stop, self.interval)
+            )
+        )
+        return self
+
+    def check(self) -> None:
+        """Raise at once if a load task died (a bug, not an outcome)."""
+        for t in self._tasks:
+            if t.done() and t.exception() is not None:
+                raise RuntimeError("a load task failed") from t.exception()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._stop.set()
+        await asyncio.gather(*self._tasks)
+        for t in self._tasks:
+            t.result()
+
+
+async def final_read(dep: Deployment, client: ClusterClient, history: History) -> None:
+    """Once the cluster is whole again: the OrderFinished ids on the active."""
+    await wait_cluster(dep, client)
+    ids = [
+        inv["value"] for inv in history.records if inv.get("f") == "add" and inv["type"] == "invoke"
+    ]
+
+    async def finished() -> list[str]:
+        node = await client.find_active()
+        assert node is not None
+        events = await read_all_events(client.client(node))
+        return [e["Key"] for e in events if e["TYPE"] == "OrderFinished"]
+
+    # Acknowledged orders must all finish; wait until the finished set stops
+    # growing towards them (bounded by the deadline), then read once for real.
+    acked = {inv["value"] for inv, done in _pairs(history) if done and done["type"] == "ok"}
+    await dep.wait_for(
+        "acknowledged orders finished", finished, accept=lambda got: acked <= set(got)
+    )
+    async with history.op("final", "read") as op:
+        op.ok(await finished())
+    del ids
+
+
+def _pairs(history: History) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    from harness.history import completed_ops
+
+    return [p for p in completed_ops(history.records) if p[0].get("f") == "add"]
+
+
+def cluster_checks(history: History, *extra: CheckResult) -> CheckResult:
+    return compose(
+        no_loss(history.records), single_active(history.records, role="controller"), *extra
+    )
