@@ -1,0 +1,258 @@
+"""What the JS1-* suites share: topologies, a thin HTTP client, the status
+observer that feeds ``single_active``/``failover_time``, and the step check
+over the engine's task history.
+
+Timing comes from the profile: ``js1.heartbeat_period`` (P) and
+``js1.heartbeat_timeout`` (T); the documented take-over bound is T + P.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any
+
+import aiohttp
+
+from harness.checkers import CheckResult
+from harness.deployment import Deployment
+from harness.history import History, OpFailed
+from harness.profiles import Profile
+from harness.topology import Database, Node, Topology
+
+ROLE = "jobscheduler1"
+
+
+def period(profile: Profile) -> float:
+    return float(profile.components["js1.heartbeat_period"])
+
+
+def timeout(profile: Profile) -> float:
+    return float(profile.components["js1.heartbeat_timeout"])
+
+
+def takeover_bound(profile: Profile) -> float:
+    """JS1-TAKEOVER: a backup is active within heartbeat timeout + one period."""
+    return timeout(profile) + period(profile)
+
+
+def passive_cluster(
+    precedences: Sequence[int | None] = (None,), *, sid: str = "js1", max_tasks: int = 4
+) -> Topology:
+    """``primary`` (-exclusive) plus one backup per entry of ``precedences``
+    (``backup-1``, ``backup-2``…; None: the default precedence)."""
+    nodes = [Node("primary", ROLE, {"id": sid, "exclusive": True, "max_tasks": max_tasks})]
+    for i, prec in enumerate(precedences, 1):
+        cfg: dict[str, Any] = {"id": sid, "exclusive": True, "backup": True, "max_tasks": max_tasks}
+        if prec is not None:
+            cfg["precedence"] = prec
+        nodes.append(Node(f"backup-{i}", ROLE, cfg))
+    return Topology.build(nodes, database=Database(clients=tuple(n.name for n in nodes)))
+
+
+def active_cluster(n: int, *, sid: str = "js1", max_tasks: int = 2) -> Topology:
+    nodes = [
+        Node(f"member-{i}", ROLE, {"id": sid, "distributed": True, "max_tasks": max_tasks})
+        for i in range(1, n + 1)
+    ]
+    return Topology.build(nodes, database=Database(clients=tuple(n.name for n in nodes)))
+
+
+class ProblemAnswer(Exception):
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(f"HTTP {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+class Js1:
+    """The suites' client of a cluster: every call names the member it asks."""
+
+    def __init__(self, dep: Deployment) -> None:
+        self.dep = dep
+
+    async def request(self, method: str, node: str, path: str, body: Any = None) -> Any:
+        async with self.dep.http.request(method, self.dep.url(node) + path, json=body) as resp:
+            data = await resp.json(content_type=None)
+            if resp.status >= 400:
+                raise ProblemAnswer(resp.status, data)
+            return data
+
+    async def get(self, node: str, path: str) -> Any:
+        return await self.request("GET", node, path)
+
+    async def post(self, node: str, path: str, body: Any = None) -> Any:
+        return await self.request("POST", node, path, body)
+
+    async def put(self, node: str, path: str, body: Any) -> Any:
+        return await self.request("PUT", node, path, body)
+
+    async def status(self, node: str) -> dict[str, Any]:
+        return dict(await self.get(node, "/status"))
+
+    async def tasks(self, node: str, **query: str) -> list[dict[str, Any]]:
+        q = "&".join(f"{k}={v}" for k, v in query.items())
+        return list((await self.get(node, "/tasks" + (f"?{q}" if q else "")))["tasks"])
+
+    async def orders(self, node: str) -> list[dict[str, Any]]:
+        return list((await self.get(node, "/orders"))["orders"])
+
+    async def events(self, node: str) -> list[dict[str, Any]]:
+        return list((await self.get(node, "/cluster/events"))["events"])
+
+    async def job(self, node: str, name: str, **body: Any) -> None:
+        await self.put(node, f"/jobs/{name}", body)
+
+    async def chain(
+        self, node: str, name: str, nodes: list[dict[str, Any]], distributed: bool = False
+    ) -> None:
+        await self.put(node, f"/job_chains/{name}", {"nodes": nodes, "distributed": distributed})
+
+    async def add_order(
+        self, history: History, node: str, chain: str, order_id: str, **extra: Any
+    ) -> None:
+        """Add an order, recorded as an ``add`` operation (value: the order id)."""
+        async with history.op(node, "add", order_id) as op:
+            try:
+                await self.post(node, "/orders", {"job_chain": chain, "id": order_id, **extra})
+            except ProblemAnswer as exc:
+                if exc.status < 500:
+                    raise OpFailed(str(exc.body)) from None
+                raise
+            op.node = node
+
+    async def wait_role(
+        self, node: str, role: str, deadline: float, what: str | None = None
+    ) -> dict[str, Any]:
+        return await self.dep.wait_for(
+            what or f"{node} {role}",
+            lambda: self.status(node),
+            accept=lambda s: s["role"] == role,
+            deadline=deadline,
+        )
+
+
+@contextlib.asynccontextmanager
+async def observe(dep: Deployment, history: History) -> AsyncIterator[None]:
+    """Sample every running member's ``/status`` each poll interval while the
+    block runs. Per member an ``observe-active`` operation (for
+    ``single_active``); per round one ``active`` operation that is ``ok`` with
+    ``node`` = the active member when exactly one member said it is active
+    (for ``failover_time``), ``fail`` otherwise."""
+    client = Js1(dep)
+    stop = asyncio.Event()
+
+    async def sample(node: str) -> str | None:
+        async with history.op(node, "observe-active", {"role": ROLE, "node": node}) as op:
+            st = await client.status(node)
+            active = st["role"] == "active"
+            op.ok({"role": ROLE, "node": node, "active": active, "as": st["role"]}, node=node)
+            return node if active else None
+        return None
+
+    async def loop() -> None:
+        while not stop.is_set():
+            nodes = dep.expected_up()
+            op = history.invoke("observer", "active")
+            seen = await asyncio.gather(*(sample(n) for n in nodes))
+            active = [n for n in seen if n]
+            if len(active) == 1:
+                op.ok(active[0], node=active[0])
+            else:
+                op.fail("no active member" if not active else f"several active: {active}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), dep.profile.poll_interval)
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def watch(dep: Deployment, seconds: float) -> None:
+    """Let an observation run for ``seconds`` (a window to watch, not a wait
+    for a condition: the guarantee is about what does *not* happen in it)."""
+    await asyncio.sleep(seconds)
+
+
+def step_key(t: dict[str, Any]) -> str:
+    return f"{t['job_chain']}/{t['order_id']}#{t['run_no']}/{t['state']}"
+
+
+def check_steps(
+    tasks: Iterable[dict[str, Any]],
+    expected: Iterable[str],
+    *,
+    disrupted_members: Iterable[str] = (),
+    name: str = "steps",
+) -> CheckResult:
+    """Every expected step ran and completed; each ran exactly once — except a
+    step whose earlier runs were all *disrupted* (task row marked
+    ``disrupted``/``killed`` or never ended) on a member in
+    ``disrupted_members`` (one that was killed, fenced or stopped mid-step):
+    such a step may run again, at least once, and must then complete once.
+
+    Details: ``missing`` (never completed), ``duplicated`` (completed more
+    than once), ``unexplained-reruns`` (a run before the last that was not a
+    disruption on a disrupted member), ``rerun-after-disruption`` (the
+    documented at-least-once cases), ``unexpected`` (steps nobody expected).
+    """
+    allowed = set(disrupted_members)
+    runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for t in tasks:
+        runs[step_key(t)].append(t)
+    expected_set = set(expected)
+    completed = Counter(k for k, rs in runs.items() for r in rs if r["result"] == "ok")
+    missing = sorted(k for k in expected_set if completed[k] == 0)
+    duplicated = {k: c for k, c in completed.items() if c > 1}
+    unexplained: dict[str, list[dict[str, Any]]] = {}
+    reruns: dict[str, list[str]] = {}
+    for k, rs in runs.items():
+        if len(rs) < 2:
+            continue
+        rs = sorted(rs, key=lambda r: r["id"])
+        earlier = rs[:-1]
+        bad = [
+            r
+            for r in earlier
+            if not (
+                r["cluster_member_id"] in allowed
+                and (r["result"] in ("disrupted", "killed") or r["end_time"] is None)
+            )
+        ]
+        if bad:
+            unexplained[k] = [_brief(r) for r in rs]
+        else:
+            reruns[k] = [f"{r['cluster_member_id']}:{r['result']}" for r in rs]
+    unexpected = sorted(set(runs) - expected_set)
+    details: dict[str, Any] = {
+        "expected-count": len(expected_set),
+        "task-count": sum(len(rs) for rs in runs.values()),
+        "missing": missing,
+        "duplicated": duplicated,
+        "unexplained-reruns": unexplained,
+        "rerun-after-disruption": reruns,
+        "unexpected": unexpected,
+    }
+    valid = not (missing or duplicated or unexplained or unexpected)
+    return CheckResult(valid, details, name)
+
+
+def _brief(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: r[k] for k in ("id", "cluster_member_id", "result", "start_time", "end_time")}
+
+
+async def all_finished(client: Js1, node: str, ids: Iterable[str]) -> list[dict[str, Any]]:
+    wanted = set(ids)
+    return [o for o in await client.orders(node) if o["id"] in wanted and o["finished"]]
+
+
+async def safe_status(client: Js1, node: str) -> dict[str, Any] | None:
+    try:
+        return await client.status(node)
+    except (aiohttp.ClientError, TimeoutError, ProblemAnswer):
+        return None
