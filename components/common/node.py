@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -345,6 +346,10 @@ class Runnable(JournaledNode):
     async def stop(self) -> None:
         raise NotImplementedError
 
+    async def before_shutdown(self) -> None:
+        """Runs while the node still serves HTTP, before a graceful stop (a
+        cluster node hands over here: its peer must still be able to pull)."""
+
 
 def run_main(node_cls: type[Runnable], conf_name: str, journal_name: str) -> None:
     """``python -m components.<role> --data-dir DIR``: read
@@ -374,9 +379,18 @@ def run_main(node_cls: type[Runnable], conf_name: str, journal_name: str) -> Non
             await journal.close()
             die(p)
         await node.start()
-        server = asyncio.create_task(serve(node.app(), host, port))
+        server = asyncio.create_task(serve(node.app(), host, port, handle_signals=False))
         stop = asyncio.create_task(node.shutdown_requested.wait())
-        await asyncio.wait({server, stop}, return_when=asyncio.FIRST_COMPLETED)
+        shutdown = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, shutdown.set)
+        wait_signal = asyncio.create_task(shutdown.wait())
+        await asyncio.wait({server, stop, wait_signal}, return_when=asyncio.FIRST_COMPLETED)
+        wait_signal.cancel()
+        if shutdown.is_set():
+            log.info("stopping on signal")
+        await node.before_shutdown()
         server.cancel()
         stop.cancel()
         await asyncio.gather(server, stop, return_exceptions=True)

@@ -99,18 +99,20 @@ def setup_logging(level: int = logging.INFO) -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
-async def serve(app: web.Application, host: str, port: int) -> None:
-    """Serve ``app`` until SIGTERM or SIGINT, then shut down gracefully
-    (``on_shutdown``/``on_cleanup`` hooks run)."""
+async def serve(app: web.Application, host: str, port: int, *, handle_signals: bool = True) -> None:
+    """Serve ``app`` until SIGTERM or SIGINT (or cancellation, when the caller
+    handles signals itself), then shut down gracefully (``on_shutdown`` /
+    ``on_cleanup`` hooks run)."""
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
     log.info("listening on http://%s:%d", host, port)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    if handle_signals:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
         log.info("stopping on signal")

@@ -154,7 +154,7 @@ class Cluster:
     def require_active(self) -> None:
         """Commands need a node that is active *and* sure of it: an active
         whose lease ran out may already have been replaced."""
-        if self.role != "active":
+        if self.role != "active" or self.state.get("activeId", self.own_id) != self.own_id:
             raise Problem(503, NOT_ACTIVE, "This cluster node is not active")
         if not self.lease_valid():
             raise Problem(
@@ -254,6 +254,8 @@ class Cluster:
             self._become_passive()
 
     async def stop(self, graceful: bool) -> None:
+        if self._stopping:
+            return
         self._stopping = True
         if graceful and self.role == "active" and self.coupled:
             # A normal shutdown: the passive must know, so it does not fail over.
@@ -381,13 +383,15 @@ class Cluster:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
+    # States in which the passive node is meant to have every commit.
+    _ACKED_STATES = ("Coupled", "SwitchedOver", "ActiveShutDown")
+
     async def wait_replicated(self, position: int) -> None:
-        """While Coupled: until the passive acknowledged ``position`` (or the
-        cluster stops being Coupled, with the Watch's consent)."""
-        while self.role == "active" and self.coupled and self.acked < position:
+        """Until the passive acknowledged ``position``, in every state where it
+        is meant to have everything; only a consented ``PassiveLost`` lets a
+        commit complete without it."""
+        while self.acked < position and self.state.get("TYPE") in self._ACKED_STATES:
             await self.changed()
-        if self.role != "active":
-            raise Problem(503, NOT_ACTIVE, "This cluster node is not active any more")
 
     def _pulse(self) -> None:
         """Wake every waiter: the acknowledged position or the state changed."""
@@ -699,6 +703,11 @@ class Cluster:
         self.last_pull = time.monotonic()
 
     async def switch_over(self, cmd: Command) -> None:
+        """Hand the active role to the coupled passive. From the switch event
+        on no command is accepted here; the passive applies everything up to
+        it and takes over; once it says so, every earlier commit is known to
+        be there (so the commits waiting for that complete), and this node
+        follows it as the passive."""
         self.require_active()
         if not self.coupled:
             raise Problem(
@@ -706,11 +715,20 @@ class Cluster:
                 "ClusterSwitchOverButNotCoupled",
                 "Switchover is possible only for an active node in a coupled cluster",
             )
-        await self._event(
+        position = await self._event(
             {"TYPE": "ClusterSwitchedOver", "activatedId": self.peer_id},
             {**self.state, "TYPE": "SwitchedOver", "activeId": self.peer_id},
         )
-        # The passive takes over once it has the event; we follow it.
+        end = time.monotonic() + 4 * self.timeout
+        while time.monotonic() < end:
+            peer = await self._ask_peer()
+            if peer is not None and peer.get("isActive"):
+                self.acked = max(self.acked, position)
+                self._pulse()
+                break
+            await asyncio.sleep(self.heartbeat / 4)
+        else:
+            log.error("the other node did not take over within %.1fs", 4 * self.timeout)
         self.role = "passive"
         for t in self._tasks:
             t.cancel()

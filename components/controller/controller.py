@@ -154,8 +154,11 @@ class Controller(Runnable):
             await d.stop()
         self.orders = {}
 
-    async def stop(self) -> None:
+    async def before_shutdown(self) -> None:
         await self.cluster.stop(graceful=self.graceful_stop)
+
+    async def stop(self) -> None:
+        await self.cluster.stop(graceful=False)  # (idempotent: the handover is done)
         for d in self.drivers.values():
             await d.stop()
         await self.journal.close()

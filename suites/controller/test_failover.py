@@ -6,10 +6,9 @@ profile's bound; every acknowledged order finishes; never two actives."""
 import pytest
 
 from harness import faults
-from harness.backends.base import NodeState
 from harness.checkers import failover_time
 
-from .workload import Load, cluster_checks, coupled_cluster, final_read
+from .workload import Load, cluster_checks, coupled_cluster, final_read, settle
 
 
 def _fault(kind, dep, node):
@@ -46,13 +45,8 @@ async def test_the_passive_takes_over_with_every_acknowledged_order(
                 accept=lambda n: n >= 5,
             )
         # A paused or isolated old active halts as soon as it learns it was
-        # replaced (from the Watch): wait for that, then bring it back — it
-        # rejoins as the passive node.
-        await dep.wait_for(
-            "the old active halted or passive", lambda: _halted_or_passive(dep, client, active)
-        )
-        if dep.backend.state(active) is NodeState.STOPPED:
-            await dep.backend.start(active)
+        # replaced; it comes back as the passive node.
+        await settle(dep, client)
     await final_read(dep, client, history)
     ft = failover_time(history.records, fault=fault.fault_id, f="add", bound=bound)
     results.measure(f"fail-over seconds ({kind})", ft.details.get("seconds"))
@@ -68,10 +62,3 @@ async def _acked_by(history, node, load=None):
         for r in history.records
         if r.get("f") == "add" and r["type"] == "ok" and r.get("node") == node
     )
-
-
-async def _halted_or_passive(dep, client, node):
-    if dep.backend.state(node) is NodeState.STOPPED:
-        return True
-    state = (await client.states()).get(node)
-    return bool(state and state.get("role") == "passive")

@@ -1,0 +1,129 @@
+"""CTL-NOT-BACKUP and CTL-RECOVERY (seed 002).
+
+A Secondary started without ``is-backup`` runs standalone; the Primary's
+``ClusterStartBackupNode`` is refused with HTTP 400 ``ClusterNodeIsNotBackup``
+and its log carries the seed's exact line. Both documented recovery
+procedures, performed step by step, couple the cluster within their bounds."""
+
+import re
+import time
+
+import pytest
+
+from components.common.client import ProblemError
+from harness.checkers import CheckResult
+from harness.clients.js7 import ClusterClient, wait_cluster
+from harness.js7topo import controller_cluster
+
+SEED_LINE = re.compile(
+    r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d{3} WARN js7\.cluster\.ClusterCommon - "
+    r"'ClusterStartBackupNode' command failed with HTTP 400 Bad Request: POST => "
+    r"ClusterNodeIsNotBackup: The cluster node to be appointed is not configured as a "
+    r"backup node$",
+    re.M,
+)
+
+
+async def misconfigured(deploy):
+    dep = await deploy(controller_cluster(1, backup_is_backup=False))
+    await dep.wait_for("the Primary logs the refusal", lambda: _log_has(dep, "primary", SEED_LINE))
+    return dep
+
+
+async def _log_has(dep, node, pattern):
+    return bool(pattern.search(dep.backend.logs(node)))
+
+
+@pytest.mark.guarantee("CTL-NOT-BACKUP")
+async def test_secondary_without_is_backup_is_refused_with_the_seeds_message(deploy, results):
+    dep = await misconfigured(deploy)
+    client = ClusterClient(dep)
+    try:
+        await client.clients["backup"].command_path(
+            "/cluster/command",
+            {
+                "TYPE": "ClusterStartBackupNode",
+                "setting": {"idToUri": {"Primary": "http://x", "Backup": "http://y"}},
+            },
+        )
+        answer = None
+    except ProblemError as exc:
+        answer = (exc.status, exc.code, exc.message)
+    lines = SEED_LINE.findall(dep.backend.logs("primary"))
+    states = await client.states()
+    result = CheckResult(
+        answer
+        == (
+            400,
+            "ClusterNodeIsNotBackup",
+            "The cluster node to be appointed is not configured as a backup node",
+        )
+        and bool(lines)
+        and states["primary"]["TYPE"] == "NodesAppointed",
+        {
+            "backup-answer": answer,
+            "primary-log-lines": lines[:2],
+            "primary-state": states["primary"]["TYPE"],
+        },
+        "not-backup",
+    )
+    assert results.add(result), result.explain()
+
+
+@pytest.mark.guarantee("CTL-RECOVERY")
+async def test_first_recovery_procedure_couples_within_its_bound(deploy, results, profile):
+    dep = await misconfigured(deploy)
+    client = ClusterClient(dep)
+    be = dep.backend
+    # The seed's steps: shut down the Secondary, delete its state, (fix the
+    # setting), start it, re-submit the registration (our Primary repeats
+    # ClusterStartBackupNode by itself until it is accepted).
+    await be.stop("backup")
+    await be.wipe_state("backup")
+    node = dep.topology.node("backup")
+    be.reconfigure(
+        "backup", {**node.config, "cluster": {**node.config["cluster"], "is_backup": True}}
+    )
+    t0 = time.monotonic()
+    await be.start("backup")
+    await wait_cluster(dep, client, deadline=profile.bound("CTL-RECOVERY") + 30)
+    seconds = time.monotonic() - t0
+    results.measure("coupled seconds after procedure 1", round(seconds, 3))
+    result = CheckResult(
+        seconds <= profile.bound("CTL-RECOVERY"),
+        {"seconds": seconds, "bound": profile.bound("CTL-RECOVERY")},
+        "recovery-1",
+    )
+    assert results.add(result), result.explain()
+
+
+@pytest.mark.guarantee("CTL-RECOVERY")
+async def test_second_recovery_procedure_with_the_watch_reset(deploy, results, profile):
+    dep = await misconfigured(deploy)
+    client = ClusterClient(dep)
+    be = dep.backend
+    node = dep.topology.node("backup")
+    # Procedure 2: shut down the Primary; delete the Secondary's state; shut
+    # down the Cluster Watch Agent and delete its state; start the Watch, then
+    # the Primary (and the Secondary, now with its setting).
+    await be.stop("primary")
+    await be.stop("backup")
+    await be.wipe_state("backup")
+    be.reconfigure(
+        "backup", {**node.config, "cluster": {**node.config["cluster"], "is_backup": True}}
+    )
+    await be.stop("watch")
+    await be.wipe_state("watch")
+    t0 = time.monotonic()
+    await be.start("watch")
+    await be.start("primary")
+    await be.start("backup")
+    await wait_cluster(dep, client, deadline=profile.bound("CTL-RECOVERY-2") + 30)
+    seconds = time.monotonic() - t0
+    results.measure("coupled seconds after procedure 2", round(seconds, 3))
+    result = CheckResult(
+        seconds <= profile.bound("CTL-RECOVERY-2"),
+        {"seconds": seconds, "bound": profile.bound("CTL-RECOVERY-2")},
+        "recovery-2",
+    )
+    assert results.add(result), result.explain()

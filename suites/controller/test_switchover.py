@@ -1,0 +1,66 @@
+"""Switch-over and normal shutdown of the Controller cluster (seed 001,
+JS7-FACTS §3), counted under CTL-FAILOVER: ``ClusterSwitchOver`` only when
+Coupled; a normal stop of the active is ``ActiveShutDown`` — no fail-over,
+and the same node is active after its restart; no order lost throughout."""
+
+import pytest
+
+from components.common.client import ProblemError
+from harness import faults
+from harness.checkers import CheckResult, compose
+from harness.clients.js7 import wait_cluster
+
+from .workload import Load, cluster_checks, coupled_cluster, final_read
+
+
+@pytest.mark.guarantee("CTL-FAILOVER")
+async def test_switch_over_hands_over_and_normal_stop_does_not_fail_over(
+    deploy, history, results, profile
+):
+    dep, client = await coupled_cluster(deploy)
+    assert await client.find_active() == "primary"
+    async with Load(history, client, rate=30, interval=profile.poll_interval, prefix="sw"):
+        await client.command({"TYPE": "ClusterSwitchOver"})
+        await wait_cluster(dep, client)
+        after_switch = await client.find_active()
+        # A normal stop of the active: the passive must NOT take over.
+        async with faults.stop(dep, after_switch or "backup"):
+            states = await client.states()
+            during_stop = {n: (s or {}).get("isActive") for n, s in states.items()}
+            shut_down_type = (states["primary"] or {}).get("TYPE")
+        await wait_cluster(dep, client)
+        after_restart = await client.find_active()
+    # Lose the passive: the active goes on alone (PassiveLost, with the
+    # Watch's consent) and must refuse a switch-over.
+    passive = "primary" if after_restart == "backup" else "backup"
+    async with faults.stop(dep, passive):
+        await dep.wait_for(
+            "the active alone",
+            client.states,
+            accept=lambda st: any(
+                (s or {}).get("TYPE") == "PassiveLost" and s.get("isActive") for s in st.values()
+            ),
+        )
+        try:
+            await client.command({"TYPE": "ClusterSwitchOver"})
+            not_coupled = None
+        except ProblemError as exc:
+            not_coupled = exc.code
+    await final_read(dep, client, history)
+    checks = CheckResult(
+        after_switch == "backup"
+        and not any(during_stop.values())
+        and shut_down_type == "ActiveShutDown"
+        and after_restart == "backup"
+        and not_coupled == "ClusterSwitchOverButNotCoupled",
+        {
+            "active-after-switch-over": after_switch,
+            "active-during-normal-stop": during_stop,
+            "passive-saw": shut_down_type,
+            "active-after-restart": after_restart,
+            "switch-over-when-not-coupled": not_coupled,
+        },
+        "switch-over-and-shutdown",
+    )
+    result = compose(cluster_checks(history), checks)
+    assert results.add(result), result.explain()
