@@ -1,0 +1,168 @@
+"""CTL-COUPLING, CTL-PERSISTED-COMMANDS, CTL-RECONNECT, CTL-NO-DBMS (seed 001).
+
+"Cluster members couple and synchronise automatically"; "status-change
+requests to an unavailable partner are stored persistently and retried";
+"a caller retries the connection for the whole outage"; "the Controller needs
+no DBMS"."""
+
+import time
+
+import pytest
+
+from harness import faults
+from harness.checkers import CheckResult, compose, exactly_once, no_loss
+from harness.clients.js7 import (
+    ClusterClient,
+    controller_client,
+    deploy_workflow,
+    wait_all_orders,
+    wait_cluster,
+    wait_coupled,
+)
+from harness.js7topo import controller_and_agents, controller_cluster, shell_workflow
+from harness.topology import Database, Link, Node, Topology
+from harness.workload import add_orders, read_all_events, runs_from_file
+
+
+async def finished_read(history, ctl):
+    async with history.op("final", "read") as op:
+        op.ok([e["Key"] for e in await read_all_events(ctl) if e["TYPE"] == "OrderFinished"])
+
+
+@pytest.mark.guarantee("CTL-COUPLING")
+async def test_nodes_couple_by_themselves_and_again_after_a_restart(deploy, results, profile):
+    bound = profile.bound("CTL-COUPLING")
+    t0 = time.monotonic()
+    dep = await deploy(controller_cluster(1))
+    client = ClusterClient(dep)
+    await wait_cluster(dep, client, deadline=bound + profile.heal_deadline)
+    first = time.monotonic() - t0
+    timings = {"initial": first}
+    for node in ("backup", "primary"):  # passive, then (after switch) the other
+        t0 = time.monotonic()
+        async with faults.stop(dep, node):
+            pass
+        await wait_cluster(dep, client, deadline=bound + profile.heal_deadline)
+        timings[f"after restart of {node}"] = time.monotonic() - t0
+    for k, v in timings.items():
+        results.measure(f"coupled seconds ({k})", round(v, 3))
+    result = CheckResult(
+        all(v <= bound for v in timings.values()),
+        {"seconds": timings, "bound": bound},
+        "coupling-time",
+    )
+    assert results.add(result), result.explain()
+
+
+@pytest.mark.guarantee("CTL-PERSISTED-COMMANDS")
+async def test_commands_for_an_unavailable_agent_survive_a_controller_restart(
+    deploy, history, results, tmp_path
+):
+    runs = tmp_path / "runs"
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(ctl, shell_workflow("p", ("agent-1", f"echo $JS7_ORDER_ID >> {runs}")))
+    await wait_coupled(dep)
+    ids = [f"pc-{i}" for i in range(10)]
+    async with faults.kill(dep, "agent-1", check_health=False):
+        # The Agent is down: AttachOrder cannot be delivered...
+        await add_orders(history, ctl, "p", ids)
+        # ...and the Controller itself crashes and restarts before it is back.
+        await dep.backend.kill("controller")
+        await dep.backend.start("controller")
+        status = (await ctl.get("/agent"))["agents"][0]
+        # Status information is not queued: it says at once the Agent is away.
+        results.measure("agent status while away", status["problem"])
+    await wait_all_orders(dep, ids)
+    await finished_read(history, ctl)
+    runs_from_file(history, runs)
+    away = CheckResult(
+        status["coupled"] is False and bool(status["problem"]),
+        {"agent-status-during-outage": status},
+        "status-not-queued",
+    )
+    result = compose(no_loss(history.records), exactly_once(history.records), away)
+    assert results.add(result), result.explain()
+
+
+@pytest.mark.guarantee("CTL-RECONNECT")
+@pytest.mark.parametrize("outage", [0.5, 3.0, 12.0])
+async def test_the_controller_reconnects_after_any_outage(
+    deploy, history, results, profile, outage
+):
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(ctl, shell_workflow("r", ("agent-1", "echo r")))
+    await wait_coupled(dep)
+    ids = [f"rc-{i}" for i in range(6)]
+    async with faults.partition(dep, ["controller--agent-1"]):
+        await add_orders(history, ctl, "r", ids[:3])
+        t_cut = time.monotonic()
+        await dep.wait_for(
+            "the coupling noticed lost",
+            lambda: ctl.get("/agent"),
+            accept=lambda r: not r["agents"][0]["coupled"],
+            deadline=outage + profile.heal_deadline,
+        )
+        left = outage - (time.monotonic() - t_cut)
+        if left > 0:
+            # The outage's length is the experiment, not a wait for a condition.
+            import asyncio
+
+            await asyncio.sleep(left)
+    healed = time.monotonic()
+    await wait_coupled(dep)
+    reconnect = time.monotonic() - healed
+    await add_orders(history, ctl, "r", ids[3:])
+    await wait_all_orders(dep, ids)
+    await finished_read(history, ctl)
+    results.measure(f"reconnect seconds after a {outage}s outage", round(reconnect, 3))
+    limit = profile.components.get("controller.agent-driver.reconnect-max-delay", 1.0) + 2.0
+    result = compose(
+        no_loss(history.records),
+        CheckResult(reconnect <= limit, {"seconds": reconnect, "bound": limit}, "reconnect-time"),
+    )
+    assert results.add(result), result.explain()
+
+
+@pytest.mark.guarantee("CTL-NO-DBMS")
+async def test_controllers_and_agents_need_no_database(deploy, history, results):
+    """A database in the topology (for some other client) is stopped: orders
+    keep finishing, and no Controller or Agent process ever holds a
+    connection to it."""
+    base = controller_cluster(1)
+    topo = Topology.build(
+        [*base.nodes, Node("db-user", "echo")], base.links, Database(clients=("db-user",))
+    )
+    dep = await deploy(topo)
+    client = ClusterClient(dep)
+    await wait_cluster(dep, client)
+    _, _ = await client.command(
+        {"TYPE": "UpdateItems", "items": [shell_workflow("nd", ("agent-1", "echo nd"))]}
+    )
+    node, _ = None, None
+    ids = [f"nd-{i}" for i in range(10)]
+    pg_port = str(dep.backend.postgres.port)  # type: ignore[attr-defined]
+    db_link = dep.backend.link_address("db-user--postgres").rsplit(":", 1)[1]
+    seen = []
+    async with faults.db_outage(dep, "stop"):
+        for oid in ids:
+            async with history.op("client", "add", oid) as op:
+                node, _ = await client.command(
+                    {"TYPE": "AddOrder", "id": oid, "workflowPath": "nd"}
+                )
+                op.node = node
+        await wait_all_orders(dep, ids, node=node or "primary")
+        for n in ("primary", "backup", "watch", "agent-1"):
+            seen += [
+                c
+                for c in await dep.backend.outbound_connections(n)
+                if c.endswith((f":{pg_port} (ESTABLISHED)", f":{db_link} (ESTABLISHED)"))
+            ]
+    await finished_read(history, controller_client(dep, node or "primary"))
+    result = compose(
+        no_loss(history.records),
+        CheckResult(not seen, {"connections-to-the-database": seen}, "no-dbms"),
+    )
+    assert results.add(result), result.explain()
+    assert Link("db-user", "postgres").name in {lk.name for lk in dep.topology.all_links}
