@@ -221,17 +221,41 @@ class PostgresServer:
     def stop_immediate(self) -> None:
         self.stop("immediate")
 
+    def _server_pids(self) -> list[int]:
+        """The postmaster and every process it forked. A signal to its process
+        group is not enough: PostgreSQL puts each backend in a session of its
+        own (setsid), so open connections would go on being served."""
+        assert self._proc is not None
+        root = self._proc.pid
+        pids = [root]
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == root:
+                pids.append(int(entry.name))
+        return pids
+
+    def _signal_all(self, sig: int) -> None:
+        for pid in self._server_pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+
     def pause(self) -> None:
-        """Freeze the whole server: the postmaster and all its backends."""
+        """Freeze the whole server: the postmaster and all its backends, so
+        new connections *and* open ones hang."""
         if self._proc is None or self.paused:
             return
-        procs.signal_group(self._proc.pid, signal.SIGSTOP)
+        self._signal_all(signal.SIGSTOP)
         self.paused = True
 
     def resume(self) -> None:
         if self._proc is None or not self.paused:
             return
-        procs.signal_group(self._proc.pid, signal.SIGCONT)
+        self._signal_all(signal.SIGCONT)
         self.paused = False
 
     def close(self) -> None:

@@ -56,5 +56,10 @@ def compose(*results: CheckResult, name: str = "composed") -> CheckResult:
     kept in ``details`` by name (or position when unnamed)."""
     details: dict[str, Any] = {}
     for i, r in enumerate(results):
-        details[r.name or f"check-{i}"] = r
+        key = r.name or f"check-{i}"
+        n = 2
+        while key in details:  # two checks of one name: keep both, never drop one
+            key = f"{r.name or 'check'}#{n}"
+            n += 1
+        details[key] = r
     return CheckResult(merge_validity(r.valid for r in results), details, name)

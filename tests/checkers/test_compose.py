@@ -83,3 +83,14 @@ def test_public_surface() -> None:
         assert name in checkers.__all__
         assert callable(getattr(checkers, name))
     assert {"CheckResult", "Validity", "compose", "merge_validity"} <= set(checkers.__all__)
+
+
+def test_compose_keeps_both_results_of_the_same_name():
+    from harness.checkers import CheckResult, compose
+
+    a = CheckResult(True, {}, "no-loss")
+    b = CheckResult(False, {"lost": [1]}, "no-loss")
+    result = compose(a, b)
+    assert result.valid is False
+    assert set(result.details) == {"no-loss", "no-loss#2"}
+    assert result.details["no-loss#2"] is b

@@ -1,5 +1,7 @@
 """The throwaway PostgreSQL server, for real."""
 
+import threading
+
 import psycopg
 import pytest
 
@@ -26,13 +28,21 @@ def test_fresh_database_per_call_and_data_survives_an_immediate_restart(postgres
         pg.drop_database(name)
 
 
-def test_paused_server_hangs_connections_until_resumed(postgres_server):
+def test_paused_server_hangs_new_and_open_connections_until_resumed(postgres_server):
     pg = postgres_server
     with psycopg.connect(pg.admin_url(), autocommit=True) as open_conn:
+        open_conn.execute("SET statement_timeout = 0")
         pg.pause()
         try:
             with pytest.raises(psycopg.OperationalError):
                 psycopg.connect(pg.admin_url(), connect_timeout=1)
+            # An open connection hangs too (its backend is frozen): a query
+            # does not answer within a second.
+            done = threading.Event()
+            threading.Thread(
+                target=lambda: (open_conn.execute("SELECT 1"), done.set()), daemon=True
+            ).start()
+            assert not done.wait(1.0), "an open connection was served during the pause"
         finally:
             pg.resume()
-        assert open_conn.execute("SELECT 1").fetchone() == (1,)
+        assert done.wait(10), "the open connection did not come back after resume"
