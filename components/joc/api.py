@@ -1,0 +1,925 @@
+"""The JOC REST API under ``/joc/api`` (JS7-FACTS 5): ``POST`` + JSON, the
+session in header ``X-Access-Token``; field names as in the public JS7 API
+schemas (``sos-berlin/js7-api-schemas``), js7ha extensions marked as such.
+
+What must hold: no request without a valid session gets past the door (401),
+none without the permission its route needs (403), bad input is a 400 problem
+naming the field — never a traceback; a standby serves every operation but the
+live feed and running logs, which it refuses with the problem ``JocStandby``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import datetime as dt
+import json
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import psycopg
+from aiohttp import web
+
+from components.common.auth import User
+from components.common.client import ProblemError
+from components.common.config import ConfigProblem
+from components.common.web import Problem, problem_middleware, read_json
+from components.joc.app import Joc
+from components.joc.config import parse_schedule
+from components.joc.controllers import NoActiveController
+from components.joc.db import DatabaseUnavailable
+
+PREFIX = "/joc/api"
+TOKEN_HEADER = "X-Access-Token"
+Body = dict[str, Any]
+Conn = psycopg.AsyncConnection[Any]
+HISTORY_STATE = {
+    "FINISHED": ("SUCCESSFUL", 6),
+    "FAILED": ("FAILED", 2),
+    "CANCELLED": ("FAILED", 2),
+    "RUNNING": ("INCOMPLETE", 1),
+    "PENDING": ("INCOMPLETE", 1),
+}
+
+
+def delivery() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso(t: dt.datetime | None) -> str | None:
+    if t is None:
+        return None
+    return t.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def standby_problem(what: str) -> Problem:
+    return Problem(
+        409, "JocStandby", f"{what} is only available on the active JOC Cockpit instance"
+    )
+
+
+# -- request field helpers -------------------------------------------------
+
+
+def field_str(body: Body, key: str, required: bool = True) -> str | None:
+    v = body.get(key)
+    if v is None and not required:
+        return None
+    if not isinstance(v, str) or not v:
+        raise Problem(400, "InvalidField", f"'{key}' must be a non-empty string")
+    return v
+
+
+def field_int(body: Body, key: str, default: int, minimum: int = 0) -> int:
+    v = body.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+        raise Problem(400, "InvalidField", f"'{key}' must be an integer >= {minimum}")
+    return v
+
+
+def field_list(body: Body, key: str, item: type = str) -> list[Any] | None:
+    v = body.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, list) or not all(isinstance(x, item) for x in v):
+        raise Problem(400, "InvalidField", f"'{key}' must be a list of {item.__name__}")
+    return v
+
+
+_REL = re.compile(r"^([+-]?\d+)([smhdw])$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_date(body: Body, key: str) -> dt.datetime | None:
+    """ISO-8601 or JS7's relative form (``-2h``, ``-1d``; ``0d`` = today 00:00 UTC)."""
+    v = body.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        raise Problem(400, "InvalidField", f"'{key}' must be a date string")
+    now = dt.datetime.now(dt.UTC)
+    m = _REL.match(v.strip())
+    if m:
+        if m.group(2) in "dw":
+            base = now.replace(hour=0, minute=0, second=0, microsecond=0)
+            return base + dt.timedelta(seconds=int(m.group(1)) * _UNIT[m.group(2)])
+        return now + dt.timedelta(seconds=int(m.group(1)) * _UNIT[m.group(2)])
+    try:
+        t = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError:
+        raise Problem(400, "InvalidField", f"'{key}' is not an ISO-8601 date: {v!r}") from None
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def parse_scheduled_for(value: Any, tz: str) -> int | None:
+    """``scheduledFor`` of ``orders/add``: ``now``, ``now + N`` (seconds), an
+    ISO-8601 date (in ``timeZone``) or — js7ha extension — epoch milliseconds."""
+    if value is None or value == "now":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str):
+        m = re.match(r"^now\s*\+\s*(\d+)$", value.strip())
+        if m:
+            return int((time.time() + int(m.group(1))) * 1000)
+        try:
+            t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            if t.tzinfo is None:
+                from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+                try:
+                    t = t.replace(tzinfo=ZoneInfo(tz))
+                except (ZoneInfoNotFoundError, ValueError):
+                    raise Problem(400, "InvalidField", f"unknown timeZone {tz!r}") from None
+            return int(t.timestamp() * 1000)
+    raise Problem(
+        400, "InvalidField", f"scheduledFor {value!r}: use now, 'now + N', or an ISO date"
+    )
+
+
+# -- sessions --------------------------------------------------------------
+
+
+@dataclass
+class Session:
+    account: str
+    permissions: frozenset[str]
+    expires: float
+
+
+Handler = Callable[[web.Request, Body, Session | None], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str
+    permission: str | None  # None: no session needed
+    handler: Handler
+    summary: str
+    fields: tuple[str, ...] = ()
+    method: str = "POST"
+
+
+class Api:
+    def __init__(self, joc: Joc) -> None:
+        self.joc = joc
+        self.cfg = joc.cfg
+        self.sessions: dict[str, Session] = {}
+        self._order_seq = 0
+        self.routes = [
+            Route("authentication/login", None, self.login, "Log in (Basic auth)"),
+            Route("authentication/logout", "", self.logout, "Log out"),
+            Route(
+                "orders/add",
+                "orders",
+                self.orders_add,
+                "Add orders",
+                ("controllerId", "orders", "auditLog"),
+            ),
+            Route(
+                "orders",
+                "view",
+                self.orders,
+                "Current state of orders (from the Controller)",
+                ("controllerId", "orderIds"),
+            ),
+            Route(
+                "orders/history",
+                "view",
+                self.orders_history,
+                "Order history",
+                ("controllerId", "dateFrom", "dateTo", "historyStates", "orderIds", "limit"),
+            ),
+            Route(
+                "tasks/history",
+                "view",
+                self.tasks_history,
+                "Task (job step) history",
+                ("controllerId", "dateFrom", "dateTo", "historyStates", "orderIds", "limit"),
+            ),
+            Route(
+                "order/log",
+                "view",
+                self.order_log,
+                "The log of an order",
+                ("controllerId", "historyId"),
+            ),
+            Route(
+                "controller/components",
+                "view",
+                self.components,
+                "JOC instances, Controller nodes, database and cluster state",
+                ("controllerId",),
+            ),
+            Route(
+                "controller/cluster/switchover",
+                "cluster",
+                self.controller_switchover,
+                "Controller cluster switch-over (active JOC only; Controller only when Coupled)",
+                ("controllerId",),
+            ),
+            Route(
+                "joc/cluster/switch_member",
+                "cluster",
+                self.switch_member,
+                "Make another JOC instance the active one",
+                ("memberId",),
+            ),
+            Route(
+                "joc/cluster/activity",
+                "view",
+                self.activity,
+                "js7ha: the services' own activity intervals with their epoch",
+            ),
+            Route(
+                "inventory/deployment/deploy",
+                "deploy",
+                self.deploy,
+                "js7ha: deploy workflows (JSON) to the Controller",
+                ("controllerId", "workflows"),
+            ),
+            Route(
+                "cleanup/settings",
+                "view",
+                self.cleanup_settings,
+                "js7ha: Cleanup retention, window and last run",
+            ),
+            Route(
+                "cleanup/run",
+                "cleanup",
+                self.cleanup_run,
+                "js7ha: run the Cleanup now (active JOC only)",
+            ),
+            Route(
+                "daily_plan/orders/generate",
+                "dailyplan",
+                self.dailyplan_generate,
+                "Plan and submit a day's orders",
+                ("controllerId", "dailyPlanDate", "schedules", "withSubmit"),
+            ),
+            Route(
+                "daily_plan/orders",
+                "view",
+                self.dailyplan_orders,
+                "Planned orders",
+                ("controllerId", "dailyPlanDate"),
+            ),
+            Route(
+                "events/history",
+                "view",
+                self.history_feed,
+                "Live feed of new history items, server-sent events (active JOC only)",
+                method="GET",
+            ),
+        ]
+
+    # -- app -----------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[problem_middleware], client_max_size=16 * 1024**2)
+        app.router.add_get("/health", self.health)
+        app.router.add_get(f"{PREFIX}/openapi.json", self.openapi)
+        for r in self.routes:
+            app.router.add_route(r.method, f"{PREFIX}/{r.path}", self._wrap(r))
+        return app
+
+    def _wrap(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            session = None
+            if route.permission is not None:
+                session = self._session(request)
+                if route.permission and route.permission not in session.permissions:
+                    raise Problem(
+                        403,
+                        "Forbidden",
+                        f"account '{session.account}' lacks the permission "
+                        f"'{route.permission}' for {route.path}",
+                    )
+            body: Body = {}
+            if route.method == "POST" and route.permission is not None:
+                raw = await read_json(request) if request.can_read_body else {}
+                if not isinstance(raw, dict):
+                    raise Problem(400, "InvalidJson", "the request body must be a JSON object")
+                body = raw
+                cid = body.get("controllerId")
+                if cid is not None and cid != self.cfg.controller_id:
+                    raise Problem(400, "UnknownController", f"unknown controllerId {cid!r}")
+            try:
+                return await route.handler(request, body, session)
+            except DatabaseUnavailable as exc:
+                raise Problem(503, "DatabaseUnavailable", f"the JOC database: {exc}") from None
+
+        return handle
+
+    def _session(self, request: web.Request) -> Session:
+        token = request.headers.get(TOKEN_HEADER) or request.query.get("accessToken")
+        if not token:
+            raise Problem(401, "Unauthenticated", f"header {TOKEN_HEADER} is missing")
+        s = self.sessions.get(token)
+        if s is None or s.expires < time.monotonic():
+            self.sessions.pop(token, None)
+            raise Problem(401, "Unauthenticated", "the access token is unknown or expired")
+        s.expires = time.monotonic() + self.cfg.session_timeout
+        return s
+
+    async def health(self, _: web.Request) -> web.Response:
+        if not self.joc.schema_ready:
+            raise Problem(503, "Starting", "waiting for the database")
+        return web.json_response(
+            {
+                "status": "ok",
+                "memberId": self.cfg.member_id,
+                "active": self.joc.cluster.is_active(),
+                "epoch": self.joc.cluster.active_epoch(),
+                "database": self.joc.db.status(),
+            }
+        )
+
+    async def openapi(self, _: web.Request) -> web.Response:
+        paths: dict[str, Any] = {}
+        for r in self.routes:
+            op: dict[str, Any] = {
+                "summary": r.summary,
+                "responses": {
+                    "200": {"description": "OK"},
+                    "400": {"$ref": "#/components/responses/Problem"},
+                    "401": {"$ref": "#/components/responses/Problem"},
+                    "403": {"$ref": "#/components/responses/Problem"},
+                },
+            }
+            if r.permission is None:
+                op["security"] = [{"basic": []}]
+            else:
+                op["x-permission"] = r.permission or "any"
+            if r.method == "POST" and r.fields:
+                op["requestBody"] = {
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object", "properties": {f: {} for f in r.fields}}
+                        }
+                    }
+                }
+            paths[f"{PREFIX}/{r.path}"] = {r.method.lower(): op}
+        doc = {
+            "openapi": "3.0.3",
+            "info": {"title": "js7ha reference JOC Cockpit API", "version": "1"},
+            "paths": paths,
+            "security": [{"accessToken": []}],
+            "components": {
+                "securitySchemes": {
+                    "accessToken": {"type": "apiKey", "in": "header", "name": TOKEN_HEADER},
+                    "basic": {"type": "http", "scheme": "basic"},
+                },
+                "responses": {
+                    "Problem": {
+                        "description": "a problem",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["TYPE", "code", "message"],
+                                    "properties": {
+                                        "TYPE": {"enum": ["Problem"]},
+                                        "code": {"type": "string"},
+                                        "message": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    }
+                },
+            },
+        }
+        return web.json_response(doc)
+
+    # -- authentication --------------------------------------------------------
+
+    async def login(self, request: web.Request, _: Body, __: Session | None) -> web.Response:
+        auth = request.headers.get("Authorization", "")
+        scheme, _sep, value = auth.partition(" ")
+        if scheme.lower() != "basic" or not value:
+            raise Problem(401, "Unauthenticated", "Basic authentication is required")
+        try:
+            user, _s, password = base64.b64decode(value, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise Problem(401, "Unauthenticated", "malformed Basic credentials") from None
+        account = self.cfg.accounts.get(user)
+        if account is None or not User(user, account.password).check(password):
+            raise Problem(401, "Unauthenticated", "wrong account or password")
+        token = secrets.token_urlsafe(24)
+        self.sessions[token] = Session(
+            user, account.permissions, time.monotonic() + self.cfg.session_timeout
+        )
+        return web.json_response(
+            {
+                "accessToken": token,
+                "account": user,
+                "sessionTimeout": int(self.cfg.session_timeout * 1000),
+                "isAuthenticated": True,
+                "permissions": sorted(account.permissions),
+                "memberId": self.cfg.member_id,
+            }
+        )
+
+    async def logout(self, request: web.Request, _: Body, __: Session | None) -> web.Response:
+        token = request.headers.get(TOKEN_HEADER, "")
+        self.sessions.pop(token, None)
+        return web.json_response({"isAuthenticated": False, "deliveryDate": delivery()})
+
+    # -- Controller forwarding -------------------------------------------------
+
+    async def _controller(self, fn: Callable[[Any], Awaitable[Any]]) -> Any:
+        try:
+            _, ctl = await self.joc.controllers.active()
+            return await fn(ctl)
+        except ProblemError as exc:
+            raise Problem(exc.status, exc.code, exc.message) from None
+        except NoActiveController as exc:
+            raise Problem(503, "ControllerUnreachable", str(exc)) from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            self.joc.controllers.forget()
+            raise Problem(503, "ControllerUnreachable", f"{type(exc).__name__}: {exc}") from None
+
+    async def orders_add(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+        orders = body.get("orders")
+        if not isinstance(orders, list) or not orders:
+            raise Problem(400, "InvalidField", "'orders' must be a non-empty list")
+        commands = []
+        ids = []
+        today = dt.datetime.now(dt.UTC).date().isoformat()
+        for i, o in enumerate(orders):
+            if not isinstance(o, dict):
+                raise Problem(400, "InvalidField", f"orders[{i}] must be an object")
+            path = field_str(o, "workflowPath")
+            name = field_str(o, "orderName", required=False) or "order"
+            oid = field_str(o, "orderId", required=False)  # js7ha extension
+            if oid is None:
+                self._order_seq += 1
+                oid = f"#{today}#T{int(time.time() * 1000)}{self._order_seq:04d}-{name}"
+            tz = o.get("timeZone", "Etc/UTC")
+            if not isinstance(tz, str):
+                raise Problem(400, "InvalidField", f"orders[{i}].timeZone must be a string")
+            args = o.get("arguments", {})
+            if not isinstance(args, dict):
+                raise Problem(400, "InvalidField", f"orders[{i}].arguments must be an object")
+            cmd: Body = {"TYPE": "AddOrder", "id": oid, "workflowPath": path, "arguments": args}
+            when = parse_scheduled_for(o.get("scheduledFor"), tz)
+            if when is not None:
+                cmd["scheduledFor"] = when
+            commands.append(cmd)
+            ids.append(oid)
+        answer = await self._controller(
+            lambda ctl: ctl.command({"TYPE": "Batch", "commands": commands})
+        )
+        responses = answer.get("responses", []) if isinstance(answer, dict) else []
+        problems = [
+            {"orderId": oid, **r}
+            for oid, r in zip(ids, responses, strict=False)
+            if isinstance(r, dict) and r.get("TYPE") == "Problem"
+        ]
+        added = [oid for oid in ids if oid not in {p["orderId"] for p in problems}]
+        if problems and not added:
+            p = problems[0]
+            raise Problem(400, str(p.get("code")), str(p.get("message")), orderId=p["orderId"])
+        out: Body = {"deliveryDate": delivery(), "orderIds": added}
+        if problems:
+            out["problems"] = problems
+        return web.json_response(out)
+
+    async def orders(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+        ids = field_list(body, "orderIds")
+        if ids is None:
+            raise Problem(400, "InvalidField", "'orderIds' must be a list of strings")
+
+        async def get(ctl: Any) -> list[Any]:
+            out = []
+            for oid in ids:
+                try:
+                    o = await ctl.get(f"/order/{oid}")
+                except ProblemError as exc:
+                    if exc.code == "UnknownOrder":
+                        continue
+                    raise
+                out.append(
+                    {
+                        "orderId": o["id"],
+                        "workflowId": {"path": o.get("workflowPath")},
+                        "state": {"_text": str(o.get("state", "")).upper()},
+                        "position": [o.get("position", 0)],
+                        "scheduledFor": o.get("scheduledFor"),
+                    }
+                )
+            return out
+
+        orders = await self._controller(get)
+        return web.json_response({"deliveryDate": delivery(), "orders": orders})
+
+    async def controller_switchover(
+        self, _: web.Request, body: Body, __: Session | None
+    ) -> web.Response:
+        if not self.joc.cluster.is_active():
+            raise standby_problem("controller/cluster/switchover")
+        await self._controller(lambda ctl: ctl.command({"TYPE": "ClusterSwitchOver"}))
+        return web.json_response({"deliveryDate": delivery()})
+
+    async def deploy(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+        workflows = field_list(body, "workflows", dict)
+        if not workflows:
+            raise Problem(400, "InvalidField", "'workflows' must be a non-empty list of objects")
+        await self._controller(lambda ctl: ctl.command({"TYPE": "UpdateItems", "items": workflows}))
+        return web.json_response({"deliveryDate": delivery()})
+
+    # -- history ------------------------------------------------------------------
+
+    def _filters(self, body: Body, alias: str, time_col: str) -> tuple[str, list[Any], int]:
+        where = [f"{alias}.CONTROLLER_ID = %s"]
+        params: list[Any] = [self.cfg.controller_id]
+        start, end = parse_date(body, "dateFrom"), parse_date(body, "dateTo")
+        if start is not None:
+            where.append(f"{alias}.{time_col} >= %s")
+            params.append(start)
+        if end is not None:
+            where.append(f"{alias}.{time_col} < %s")
+            params.append(end)
+        ids = field_list(body, "orderIds")
+        if ids is not None:
+            where.append(f"{alias}.ORDER_ID = ANY(%s)")
+            params.append(ids)
+        states = field_list(body, "historyStates")
+        if states is not None:
+            bad = set(states) - {"SUCCESSFUL", "FAILED", "INCOMPLETE"}
+            if bad:
+                raise Problem(400, "InvalidField", f"unknown historyStates {sorted(bad)}")
+            where.append(f"{alias}.HSTATE = ANY(%s)")
+            params.append(states)
+        limit = field_int(body, "limit", 10_000, 1)
+        return " AND ".join(where), params, limit
+
+    async def orders_history(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+        where, params, limit = self._filters(body, "o", "START_TIME")
+        hstate = (
+            "CASE WHEN STATE = 'FINISHED' THEN 'SUCCESSFUL' WHEN STATE IN ('FAILED','CANCELLED') "
+            "THEN 'FAILED' ELSE 'INCOMPLETE' END"
+        )
+        sql = f"""SELECT o.* FROM (SELECT *, {hstate} AS HSTATE FROM HISTORY_ORDERS) o
+                  WHERE {where} ORDER BY o.START_TIME DESC, o.ID DESC LIMIT %s"""
+
+        async def read(conn: Conn) -> list[dict[str, Any]]:
+            cur = await conn.execute(sql.encode(), [*params, limit])
+            cols = [d.name for d in cur.description or []]
+            return [dict(zip(cols, r, strict=True)) for r in await cur.fetchall()]
+
+        rows = await self.joc.db.run(read)
+        history = []
+        for r in rows:
+            text, severity = HISTORY_STATE.get(r["state"], ("INCOMPLETE", 1))
+            history.append(
+                {
+                    "controllerId": r["controller_id"],
+                    "orderId": r["order_id"],
+                    "workflow": r["workflow_path"],
+                    "workflowId": {
+                        "path": r["workflow_path"],
+                        "versionId": r["workflow_version_id"],
+                    },
+                    "historyId": r["id"],
+                    "plannedTime": iso(r["planned_time"]),
+                    "startTime": iso(r["start_time"]),
+                    "endTime": iso(r["end_time"]),
+                    "position": json.loads(r["position"]),
+                    "state": {"_text": text, "severity": severity},
+                    "orderState": {"_text": r["state"]},
+                    "agentPath": r["agent_path"],
+                    "error": r["error_text"] is not None,
+                    "errorText": r["error_text"],
+                    "endEventId": r["end_event_id"],  # js7ha extension
+                    "modified": iso(r["modified"]),  # js7ha extension (database clock)
+                }
+            )
+        return web.json_response({"deliveryDate": delivery(), "history": history})
+
+    async def tasks_history(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+        where, params, limit = self._filters(body, "s", "START_TIME")
+        hstate = (
+            "CASE WHEN STATE = 'SUCCESSFUL' THEN 'SUCCESSFUL' WHEN STATE = 'FAILED' THEN 'FAILED' "
+            "ELSE 'INCOMPLETE' END"
+        )
+        sql = f"""SELECT s.* FROM (SELECT *, {hstate} AS HSTATE FROM HISTORY_ORDER_STEPS) s
+                  WHERE {where} ORDER BY s.START_TIME DESC, s.ID DESC LIMIT %s"""
+
+        async def read(conn: Conn) -> list[dict[str, Any]]:
+            cur = await conn.execute(sql.encode(), [*params, limit])
+            cols = [d.name for d in cur.description or []]
+            return [dict(zip(cols, r, strict=True)) for r in await cur.fetchall()]
+
+        rows = await self.joc.db.run(read)
+        sev = {"SUCCESSFUL": 6, "FAILED": 2, "INCOMPLETE": 1}
+        history = [
+            {
+                "controllerId": r["controller_id"],
+                "job": r["job_name"],
+                "workflow": r["workflow_path"],
+                "orderId": r["order_id"],
+                "historyId": r["history_order_id"],
+                "taskId": r["id"],
+                "startTime": iso(r["start_time"]),
+                "endTime": iso(r["end_time"]),
+                "position": json.loads(r["position"]),
+                "state": {"_text": r["hstate"], "severity": sev[r["hstate"]]},
+                "agentUrl": r["agent_path"],
+                "exitCode": r["return_code"],
+                "error": r["error_text"] is not None,
+                "errorText": r["error_text"],
+            }
+            for r in rows
+        ]
+        return web.json_response({"deliveryDate": delivery(), "history": history})
+
+    async def order_log(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+        hid = body.get("historyId")
+        if isinstance(hid, bool) or not isinstance(hid, int):
+            raise Problem(400, "InvalidField", "'historyId' must be an integer")
+
+        async def read(conn: Conn) -> tuple[Any, list[Any]]:
+            cur = await conn.execute(
+                "SELECT ORDER_ID, END_EVENT_ID FROM HISTORY_ORDERS WHERE ID = %s", (hid,)
+            )
+            order = await cur.fetchone()
+            cur = await conn.execute(
+                """SELECT EVENT_ID, STREAM, CHUNK, STEP_ID FROM HISTORY_LOGS
+                   WHERE HISTORY_ORDER_ID = %s ORDER BY EVENT_ID""",
+                (hid,),
+            )
+            return order, list(await cur.fetchall())
+
+        order, logs = await self.joc.db.run(read)
+        if order is None:
+            raise Problem(404, "UnknownHistoryId", f"no order history with historyId {hid}")
+        complete = order[1] is not None
+        if not complete and not self.joc.cluster.is_active():
+            raise standby_problem("the running log of an unfinished order")
+        events = [
+            {
+                "eventId": r[0],
+                "logEvent": "OrderStdoutWritten" if r[1] == "stdout" else "OrderStderrWritten",
+                "taskId": r[3],
+                "chunk": r[2],
+            }
+            for r in logs
+        ]
+        return web.json_response(
+            {
+                "controllerId": self.cfg.controller_id,
+                "historyId": hid,
+                "orderId": order[0],
+                "complete": complete,
+                "logEvents": events,
+                "log": "".join(e["chunk"] for e in events),
+            }
+        )
+
+    async def history_feed(
+        self, request: web.Request, _: Body, __: Session | None
+    ) -> web.StreamResponse:
+        if not self.joc.cluster.is_active():
+            raise standby_problem("the live history feed")
+        q = self.joc.feed.subscribe()
+        resp = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await resp.prepare(request)
+        try:
+            await resp.write(b"retry: 1000\n\n")
+            while True:
+                try:
+                    item = await asyncio.wait_for(q.get(), 5.0)
+                except TimeoutError:
+                    await resp.write(b": keep-alive\n\n")
+                    continue
+                if item is None:
+                    await resp.write(b"event: JocStandby\ndata: {}\n\n")
+                    break
+                data = json.dumps(item, separators=(",", ":"))
+                await resp.write(f"event: {item['TYPE']}\ndata: {data}\n\n".encode())
+        except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+            pass
+        finally:
+            self.joc.feed.unsubscribe(q)
+        return resp
+
+    # -- cluster ------------------------------------------------------------------
+
+    async def components(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+        c = self.joc.cluster
+        exceeded = c.exceeded
+
+        async def read(conn: Conn) -> tuple[list[Any], Any]:
+            cur = await conn.execute(
+                """SELECT i.MEMBER_ID, i.URI, i.ORDERING, i.HEART_BEAT, i.STOPPED,
+                          now() - i.HEART_BEAT <= make_interval(secs => %s)
+                   FROM JOC_INSTANCES i ORDER BY i.ORDERING, i.MEMBER_ID""",
+                (exceeded,),
+            )
+            instances = list(await cur.fetchall())
+            cur = await conn.execute(
+                """SELECT MEMBER_ID, EPOCH, now() - HEART_BEAT <= make_interval(secs => %s)
+                   FROM JOC_CLUSTER WHERE ID = 'cluster'""",
+                (exceeded,),
+            )
+            return instances, await cur.fetchone()
+
+        me = self.cfg.member_id
+        jocs: list[dict[str, Any]] = []
+        try:
+            instances, cluster = await self.joc.db.run(read)
+        except DatabaseUnavailable:
+            instances, cluster = [], None
+        seen_me = False
+        for member, uri, ordering, hb, stopped, fresh in instances:
+            current = member == me
+            seen_me = seen_me or current
+            if current:
+                active = c.is_active()
+            else:
+                active = bool(cluster and cluster[0] == member and cluster[2])
+            jocs.append(
+                {
+                    "memberId": member,
+                    "url": uri,
+                    "ordering": ordering,
+                    "current": current,
+                    "lastHeartbeat": iso(hb),
+                    "clusterNodeState": {"_text": "active" if active else "inactive"},
+                    "componentState": {
+                        "_text": "operational" if fresh and not stopped else "unknown"
+                    },
+                }
+            )
+        if not seen_me:
+            jocs.append(
+                {
+                    "memberId": me,
+                    "url": self.joc.uri,
+                    "current": True,
+                    "clusterNodeState": {"_text": "active" if c.is_active() else "inactive"},
+                    "componentState": {"_text": "operational"},
+                }
+            )
+        states = await self.joc.controllers.probe_all()
+        controllers = []
+        cluster_state = None
+        for node in self.cfg.controllers:
+            st = states.get(node.name, {})
+            if st.get("isActive"):
+                cluster_state = st.get("TYPE")
+            controllers.append(
+                {
+                    "controllerId": self.cfg.controller_id,
+                    "nodeName": node.name,
+                    "url": node.uri,
+                    "isActive": bool(st.get("isActive")),
+                    "connectionState": {
+                        "_text": "established" if st.get("reachable") else "unreachable"
+                    },
+                    "clusterNodeState": {"_text": "active" if st.get("isActive") else "inactive"},
+                }
+            )
+        return web.json_response(
+            {
+                "deliveryDate": delivery(),
+                "jocs": jocs,
+                "controllers": controllers,
+                "database": self.joc.db.status(),
+                "clusterState": {"_text": cluster_state or "unknown"},
+                "historyService": self.joc.history.status(),  # js7ha extension
+                "epoch": c.active_epoch(),  # js7ha extension
+            }
+        )
+
+    async def switch_member(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+        target = field_str(body, "memberId")
+        assert target is not None
+        exceeded = self.joc.cluster.exceeded
+
+        async def check(conn: Conn) -> tuple[Any, Any]:
+            cur = await conn.execute(
+                """SELECT NOT STOPPED AND now() - HEART_BEAT <= make_interval(secs => %s)
+                   FROM JOC_INSTANCES WHERE MEMBER_ID = %s""",
+                (exceeded, target),
+            )
+            inst = await cur.fetchone()
+            cur = await conn.execute("SELECT MEMBER_ID FROM JOC_CLUSTER WHERE ID = 'cluster'")
+            return inst, await cur.fetchone()
+
+        inst, cluster = await self.joc.db.run(check)
+        if inst is None:
+            raise Problem(400, "UnknownMember", f"no JOC instance with memberId {target!r}")
+        if not inst[0]:
+            raise Problem(409, "MemberNotAlive", f"JOC instance {target} is not running")
+        if cluster is not None and cluster[0] == target:
+            raise Problem(409, "AlreadyActive", f"JOC instance {target} is already active")
+        try:
+            await self.joc.cluster.request_switch(target)
+        except ValueError as exc:
+            raise Problem(409, "AlreadyActive", str(exc)) from None
+        return web.json_response({"state": "SWITCH_MEMBER", "deliveryDate": delivery()})
+
+    async def activity(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+        exceeded = self.joc.cluster.exceeded
+
+        async def read(conn: Conn) -> tuple[list[Any], Any]:
+            cur = await conn.execute(
+                """SELECT MEMBER_ID, SERVICE, EPOCH, extract(epoch FROM ACTIVE_FROM),
+                          extract(epoch FROM ACTIVE_UNTIL), ENDED
+                   FROM JOC_SERVICE_ACTIVITY ORDER BY ACTIVE_FROM, ID"""
+            )
+            rows = list(await cur.fetchall())
+            cur = await conn.execute("SELECT extract(epoch FROM now())")
+            return rows, await cur.fetchone()
+
+        rows, now = await self.joc.db.run(read)
+        out = []
+        for member, service, epoch, t0, t1, ended in rows:
+            item = {
+                "memberId": member,
+                "service": service,
+                "epoch": epoch,
+                "activeFrom": float(t0),
+                "activeUntil": float(t1),
+                "ended": ended,
+            }
+            if service == "cluster" and not ended:
+                # The holder may have believed in its lease until then (see cluster.py).
+                item["leaseUntil"] = float(t1) + exceeded
+            out.append(item)
+        return web.json_response(
+            {"deliveryDate": delivery(), "dbNow": float(now[0]), "activity": out}
+        )
+
+    # -- cleanup and daily plan ------------------------------------------------------
+
+    async def cleanup_settings(self, _: web.Request, __: Body, ___: Session | None) -> web.Response:
+        return web.json_response({"deliveryDate": delivery(), **self.joc.cleanup.settings()})
+
+    async def cleanup_run(self, _: web.Request, __: Body, ___: Session | None) -> web.Response:
+        epoch = self.joc.cluster.active_epoch()
+        if epoch is None:
+            raise standby_problem("cleanup/run")
+        from components.joc.cluster import Fenced
+
+        try:
+            result = await self.joc.cleanup.run_once(epoch)
+        except Fenced:
+            raise standby_problem("cleanup/run") from None
+        return web.json_response({"deliveryDate": delivery(), **result})
+
+    async def dailyplan_generate(
+        self, _: web.Request, body: Body, __: Session | None
+    ) -> web.Response:
+        date_text = field_str(body, "dailyPlanDate")
+        try:
+            date = dt.date.fromisoformat(str(date_text))
+        except ValueError:
+            raise Problem(400, "InvalidField", "'dailyPlanDate' must be YYYY-MM-DD") from None
+        raw = body.get("schedules")
+        if raw is None:
+            schedules = list(self.joc.cfg.schedules)
+        else:
+            if not isinstance(raw, list) or not all(isinstance(s, dict) for s in raw):
+                raise Problem(400, "InvalidField", "'schedules' must be a list of objects")
+            try:
+                schedules = [
+                    parse_schedule(s, "request", f"schedules[{i}]") for i, s in enumerate(raw)
+                ]
+            except ConfigProblem as p:
+                raise Problem(400, "InvalidField", str(p).removeprefix("request: ")) from None
+        submit = body.get("withSubmit", True)
+        if not isinstance(submit, bool):
+            raise Problem(400, "InvalidField", "'withSubmit' must be a boolean")
+        try:
+            result = await self.joc.daily_plan.generate(date, schedules, submit=submit)
+        except NoActiveController as exc:
+            raise Problem(503, "ControllerUnreachable", str(exc)) from None
+        return web.json_response({"deliveryDate": delivery(), **result})
+
+    async def dailyplan_orders(
+        self, _: web.Request, body: Body, __: Session | None
+    ) -> web.Response:
+        text = body.get("dailyPlanDate")
+        date = None
+        if text is not None:
+            try:
+                date = dt.date.fromisoformat(str(text))
+            except ValueError:
+                raise Problem(400, "InvalidField", "'dailyPlanDate' must be YYYY-MM-DD") from None
+        orders = await self.joc.daily_plan.list(date)
+        return web.json_response({"deliveryDate": delivery(), "plannedOrders": orders})

@@ -1,0 +1,270 @@
+"""The database: schema, connections with hard deadlines, and the outage status.
+
+What must hold: no caller ever waits longer than its deadline for the
+database, whatever the outage looks like (server stopped, frozen, or the link
+black-holed); a connection that missed a deadline is abandoned, never reused;
+``status`` says whether the last attempt reached the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import psycopg
+
+log = logging.getLogger("js7.joc.db")
+T = TypeVar("T")
+
+SCHEMA_LOCK = 7_300_001  # pg_advisory_xact_lock key: instances create the schema one at a time
+
+# Names follow JS7 (JOC_CLUSTER, JOC_INSTANCES, JOC_VARIABLES, HISTORY_*); the
+# js7ha extensions are EPOCH (fencing) and JOC_SERVICE_ACTIVITY.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS JOC_CLUSTER (
+    ID                VARCHAR(10) PRIMARY KEY,
+    MEMBER_ID         VARCHAR(165),
+    HEART_BEAT        TIMESTAMPTZ,
+    SWITCH_MEMBER_ID  VARCHAR(165),
+    SWITCH_HEART_BEAT TIMESTAMPTZ,
+    EPOCH             BIGINT NOT NULL DEFAULT 0
+);
+INSERT INTO JOC_CLUSTER (ID, EPOCH) VALUES ('cluster', 0) ON CONFLICT (ID) DO NOTHING;
+CREATE TABLE IF NOT EXISTS JOC_INSTANCES (
+    MEMBER_ID   VARCHAR(165) PRIMARY KEY,
+    HEART_BEAT  TIMESTAMPTZ NOT NULL,
+    ORDERING    INTEGER NOT NULL DEFAULT 0,
+    URI         VARCHAR(255) NOT NULL,
+    STARTED_AT  TIMESTAMPTZ NOT NULL,
+    STOPPED     BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE TABLE IF NOT EXISTS JOC_VARIABLES (
+    NAME          VARCHAR(255) PRIMARY KEY,
+    NUMERIC_VALUE BIGINT,
+    TEXT_VALUE    TEXT
+);
+CREATE TABLE IF NOT EXISTS JOC_SERVICE_ACTIVITY (
+    ID          BIGSERIAL PRIMARY KEY,
+    MEMBER_ID   VARCHAR(165) NOT NULL,
+    SERVICE     VARCHAR(30) NOT NULL,
+    EPOCH       BIGINT NOT NULL,
+    ACTIVE_FROM TIMESTAMPTZ NOT NULL,
+    ACTIVE_UNTIL TIMESTAMPTZ NOT NULL,
+    ENDED       BOOLEAN NOT NULL DEFAULT FALSE,
+    UNIQUE (SERVICE, EPOCH)
+);
+CREATE SEQUENCE IF NOT EXISTS HISTORY_IDS;
+CREATE TABLE IF NOT EXISTS HISTORY_ORDERS (
+    ID                  BIGINT PRIMARY KEY,
+    CONTROLLER_ID       VARCHAR(100) NOT NULL,
+    ORDER_ID            VARCHAR(255) NOT NULL,
+    WORKFLOW_PATH       VARCHAR(255) NOT NULL,
+    WORKFLOW_VERSION_ID VARCHAR(255) NOT NULL,
+    START_EVENT_ID      BIGINT NOT NULL,
+    START_TIME          TIMESTAMPTZ NOT NULL,
+    PLANNED_TIME        TIMESTAMPTZ,
+    END_TIME            TIMESTAMPTZ,
+    END_EVENT_ID        BIGINT,
+    STATE               VARCHAR(20) NOT NULL,
+    POSITION            VARCHAR(50) NOT NULL,
+    AGENT_PATH          VARCHAR(255),
+    ERROR_TEXT          TEXT,
+    MODIFIED            TIMESTAMPTZ NOT NULL,
+    HASH                CHAR(64) NOT NULL UNIQUE
+);
+CREATE INDEX IF NOT EXISTS HISTORY_ORDERS_OPEN ON HISTORY_ORDERS (CONTROLLER_ID, ORDER_ID)
+    WHERE END_EVENT_ID IS NULL;
+CREATE INDEX IF NOT EXISTS HISTORY_ORDERS_START ON HISTORY_ORDERS (START_TIME);
+CREATE TABLE IF NOT EXISTS HISTORY_ORDER_STEPS (
+    ID               BIGINT PRIMARY KEY,
+    HISTORY_ORDER_ID BIGINT NOT NULL REFERENCES HISTORY_ORDERS (ID) ON DELETE CASCADE,
+    CONTROLLER_ID    VARCHAR(100) NOT NULL,
+    ORDER_ID         VARCHAR(255) NOT NULL,
+    WORKFLOW_PATH    VARCHAR(255) NOT NULL,
+    POSITION         VARCHAR(50) NOT NULL,
+    JOB_NAME         VARCHAR(255) NOT NULL,
+    AGENT_PATH       VARCHAR(255),
+    START_EVENT_ID   BIGINT NOT NULL,
+    START_TIME       TIMESTAMPTZ NOT NULL,
+    END_TIME         TIMESTAMPTZ,
+    END_EVENT_ID     BIGINT,
+    RETURN_CODE      INTEGER,
+    STATE            VARCHAR(20) NOT NULL,
+    ERROR_TEXT       TEXT,
+    HASH             CHAR(64) NOT NULL UNIQUE
+);
+CREATE INDEX IF NOT EXISTS HISTORY_ORDER_STEPS_ORDER ON HISTORY_ORDER_STEPS (HISTORY_ORDER_ID);
+CREATE TABLE IF NOT EXISTS HISTORY_LOGS (
+    ID               BIGSERIAL PRIMARY KEY,
+    HISTORY_ORDER_ID BIGINT NOT NULL REFERENCES HISTORY_ORDERS (ID) ON DELETE CASCADE,
+    STEP_ID          BIGINT,
+    EVENT_ID         BIGINT NOT NULL,
+    STREAM           VARCHAR(6) NOT NULL,
+    CHUNK            TEXT NOT NULL,
+    HASH             CHAR(64) NOT NULL UNIQUE
+);
+CREATE INDEX IF NOT EXISTS HISTORY_LOGS_ORDER ON HISTORY_LOGS (HISTORY_ORDER_ID);
+CREATE TABLE IF NOT EXISTS DPL_ORDERS (
+    ORDER_ID       VARCHAR(255) PRIMARY KEY,
+    CONTROLLER_ID  VARCHAR(100) NOT NULL,
+    SCHEDULE_NAME  VARCHAR(255) NOT NULL,
+    WORKFLOW_PATH  VARCHAR(255) NOT NULL,
+    PLAN_DATE      DATE NOT NULL,
+    SCHEDULED_FOR  TIMESTAMPTZ NOT NULL,
+    SUBMITTED      BOOLEAN NOT NULL DEFAULT FALSE,
+    SUBMIT_TIME    TIMESTAMPTZ,
+    CREATED        TIMESTAMPTZ NOT NULL
+);
+"""
+
+
+def _forget(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or did not answer within the deadline
+    (an outage, not a bug); ``__cause__`` holds what went wrong."""
+
+
+class Database:
+    """Connections to the shared database, each call bounded by a deadline.
+
+    A connection that failed or missed a deadline is dropped (closed in the
+    background without waiting), so a frozen server cannot hold up a caller.
+    """
+
+    def __init__(
+        self, url: str, timeout: float, pool_size: int = 4, idle_tx_timeout: float | None = None
+    ) -> None:
+        self.url = url
+        self.timeout = timeout
+        # Server-side limits, so that a client that stopped talking mid-way (a
+        # paused process, a cut link) cannot keep locks — above all the share
+        # lock on JOC_CLUSTER that a take-over waits for — longer than this.
+        ms = int(1000 * timeout)
+        idle = int(1000 * (idle_tx_timeout if idle_tx_timeout is not None else timeout))
+        self.options = (
+            f"-c statement_timeout={ms} -c lock_timeout={ms} "
+            f"-c idle_in_transaction_session_timeout={max(100, idle)}"
+        )
+        self.pool_size = pool_size
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self.last_ok: float | None = None  # monotonic time of the last success
+        self.last_error: str | None = None
+        self.version: str | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+
+    @property
+    def reachable(self) -> bool:
+        return self.last_error is None and self.last_ok is not None
+
+    def status(self) -> dict[str, Any]:
+        ok = self.reachable
+        return {
+            "dbms": "PostgreSQL",
+            "version": self.version,
+            "connectionState": {"_text": "established" if ok else "unreachable"},
+            "componentState": {"_text": "operational" if ok else "unavailable"},
+            "error": self.last_error,
+        }
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        conn = await psycopg.AsyncConnection.connect(
+            self.url,
+            connect_timeout=max(1, int(self.timeout)),
+            autocommit=True,
+            options=self.options,
+        )
+        if self.version is None:
+            self.version = str(conn.info.server_version)
+        return conn
+
+    def _drop(self, conn: psycopg.AsyncConnection[Any] | None) -> None:
+        if conn is None:
+            return
+
+        async def close() -> None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), self.timeout)
+
+        t = asyncio.get_running_loop().create_task(close())
+        self._background.add(t)
+        t.add_done_callback(self._background.discard)
+
+    async def run(
+        self,
+        fn: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]],
+        timeout: float | None = None,
+    ) -> T:
+        """``fn(conn)`` on a pooled autocommit connection, within ``timeout``.
+
+        Raises ``DatabaseUnavailable`` on a connection problem or a missed
+        deadline; a database error that is the caller's (a constraint, SQL)
+        propagates as the ``psycopg.Error`` it is, after the connection was
+        dropped."""
+        limit = self.timeout if timeout is None else timeout
+        holder: list[psycopg.AsyncConnection[Any]] = []
+
+        async def call() -> T:
+            conn = self._idle.pop() if self._idle else await self._connect()
+            holder.append(conn)
+            return await fn(conn)
+
+        task = asyncio.get_running_loop().create_task(call())
+        done, _ = await asyncio.wait({task}, timeout=limit)
+        if not done:
+            # Do not await the cancellation: psycopg may try to cancel the
+            # query over a new connection, which hangs as long as the outage.
+            # Whatever the abandoned call ends with is of no interest any more.
+            task.add_done_callback(_forget)
+            task.cancel()
+            self._drop(holder[0] if holder else None)
+            self._failed(f"no answer within {limit:.1f}s")
+            raise DatabaseUnavailable(f"the database did not answer within {limit:.1f}s")
+        conn = holder[0] if holder else None
+        try:
+            result = task.result()
+        except (psycopg.OperationalError, OSError) as exc:
+            self._drop(conn)
+            self._failed(f"{type(exc).__name__}: {exc}".strip())
+            raise DatabaseUnavailable(str(exc)) from exc
+        except BaseException:
+            self._drop(conn)
+            raise
+        assert conn is not None
+        if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            self._drop(conn)
+        elif len(self._idle) < self.pool_size:
+            self._idle.append(conn)
+        else:
+            self._drop(conn)
+        self.last_ok = time.monotonic()
+        if self.last_error is not None:
+            log.info("database reachable again")
+        self.last_error = None
+        return result
+
+    def _failed(self, why: str) -> None:
+        if self.last_error is None:
+            log.warning("database unavailable: %s", why)
+        self.last_error = why
+
+    async def ensure_schema(self) -> None:
+        async def create(conn: psycopg.AsyncConnection[Any]) -> None:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                await conn.execute(SCHEMA)
+
+        await self.run(create)
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 1.0)

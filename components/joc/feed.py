@@ -1,0 +1,39 @@
+"""The push feed: server-sent events announcing new history items.
+
+What must hold: a slow subscriber never slows History down — its queue is
+bounded and a subscriber that fell behind is dropped (it reconnects and reads
+the database); only the active instance publishes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+
+class Feed:
+    def __init__(self, queue_size: int = 10_000) -> None:
+        self.queue_size = queue_size
+        self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
+
+    def subscribe(self) -> asyncio.Queue[dict[str, Any] | None]:
+        q: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(self.queue_size)
+        self._subscribers.add(q)
+        return q
+
+    def unsubscribe(self, q: asyncio.Queue[dict[str, Any] | None]) -> None:
+        self._subscribers.discard(q)
+
+    def publish(self, item: dict[str, Any]) -> None:
+        for q in list(self._subscribers):
+            try:
+                q.put_nowait(item)
+            except asyncio.QueueFull:
+                self._subscribers.discard(q)
+
+    def close_all(self) -> None:
+        """End every subscription (this instance is no longer active)."""
+        for q in list(self._subscribers):
+            self._subscribers.discard(q)
+            with contextlib.suppress(asyncio.QueueFull):
+                q.put_nowait(None)

@@ -1,0 +1,492 @@
+"""The History Service: Controller events into ``HISTORY_*`` tables.
+
+What must hold (JS7-FACTS 1, with the *improve* item):
+
+* each batch of events is written in one transaction together with the
+  position (``JOC_VARIABLES``, ``NAME='history_<controllerId>'``) and the
+  fencing check — so after any crash, restart or JOC fail-over the service
+  resumes exactly after the last committed event: no gap, no duplicate;
+* events are released on the Controller (user ``History``) only after the
+  commit, so the stream can never be torn under History's feet;
+* a unique hash (controllerId + eventId + orderId [+ position]) on every
+  history row makes a duplicate impossible even if the above failed;
+* a replaced (fenced) active writes nothing: ``Fenced`` ends the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import aiohttp
+import psycopg
+
+from components.common.client import ProblemError
+from components.joc.cluster import Fenced, fence, open_activity
+from components.joc.controllers import ControllerLocator, NoActiveController
+from components.joc.db import Database, DatabaseUnavailable
+from components.joc.feed import Feed
+
+log = logging.getLogger("js7.joc.history")
+Conn = psycopg.AsyncConnection[Any]
+
+TERMINAL = {"OrderFinished": "FINISHED", "OrderFailed": "FAILED", "OrderCancelled": "CANCELLED"}
+
+
+def row_hash(controller_id: str, event_id: int, order_id: str, position: str = "") -> str:
+    text = f"{controller_id}\x1f{event_id}\x1f{order_id}\x1f{position}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def event_time(ev: dict[str, Any]) -> dt.datetime:
+    ms = ev.get("timestamp") or ev["eventId"] // 1000
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+
+
+def position_text(value: Any) -> str:
+    return json.dumps(value if value is not None else [0], separators=(",", ""))
+
+
+@dataclass
+class Cursor:
+    """What History needs to remember of an open (unfinished) order."""
+
+    id: int
+    workflow_path: str
+    position: str
+    agent: str | None = None
+    step_id: int | None = None
+
+
+@dataclass
+class Plan:
+    """The rows one batch of events turns into."""
+
+    new_orders: list[dict[str, Any]] = field(default_factory=list)
+    order_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    new_steps: list[dict[str, Any]] = field(default_factory=list)
+    step_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    logs: list[tuple[Any, ...]] = field(default_factory=list)
+    cursors: dict[str, Cursor | None] = field(default_factory=dict)  # None: order closed
+    terminated: list[dict[str, Any]] = field(default_factory=list)
+
+
+ORDER_UPDATE = """UPDATE HISTORY_ORDERS SET
+    STATE = COALESCE(%(state)s, STATE), POSITION = COALESCE(%(position)s, POSITION),
+    AGENT_PATH = COALESCE(%(agent)s, AGENT_PATH), END_TIME = COALESCE(%(end_time)s, END_TIME),
+    END_EVENT_ID = COALESCE(%(end_event_id)s, END_EVENT_ID),
+    ERROR_TEXT = COALESCE(%(error)s, ERROR_TEXT), MODIFIED = clock_timestamp()
+    WHERE ID = %(id)s"""
+STEP_UPDATE = """UPDATE HISTORY_ORDER_STEPS SET
+    END_TIME = %(end_time)s, END_EVENT_ID = %(end_event_id)s, RETURN_CODE = %(rc)s,
+    STATE = %(state)s, ERROR_TEXT = %(error)s WHERE ID = %(id)s"""
+ORDER_INSERT = """INSERT INTO HISTORY_ORDERS (ID, CONTROLLER_ID, ORDER_ID, WORKFLOW_PATH,
+    WORKFLOW_VERSION_ID, START_EVENT_ID, START_TIME, PLANNED_TIME, END_TIME, END_EVENT_ID, STATE,
+    POSITION, AGENT_PATH, ERROR_TEXT, MODIFIED, HASH)
+    VALUES (%(id)s, %(controller_id)s, %(order_id)s, %(workflow_path)s, %(version)s,
+    %(start_event_id)s, %(start_time)s, %(planned)s, %(end_time)s, %(end_event_id)s, %(state)s,
+    %(position)s, %(agent)s, %(error)s, clock_timestamp(), %(hash)s)
+    ON CONFLICT (HASH) DO NOTHING"""
+STEP_INSERT = """INSERT INTO HISTORY_ORDER_STEPS (ID, HISTORY_ORDER_ID, CONTROLLER_ID, ORDER_ID,
+    WORKFLOW_PATH, POSITION, JOB_NAME, AGENT_PATH, START_EVENT_ID, START_TIME, END_TIME,
+    END_EVENT_ID, RETURN_CODE, STATE, ERROR_TEXT, HASH)
+    VALUES (%(id)s, %(order)s, %(controller_id)s, %(order_id)s, %(workflow_path)s, %(position)s,
+    %(job)s, %(agent)s, %(start_event_id)s, %(start_time)s, %(end_time)s, %(end_event_id)s,
+    %(rc)s, %(state)s, %(error)s, %(hash)s)
+    ON CONFLICT (HASH) DO NOTHING"""
+LOG_INSERT = """INSERT INTO HISTORY_LOGS (HISTORY_ORDER_ID, STEP_ID, EVENT_ID, STREAM, CHUNK, HASH)
+    VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (HASH) DO NOTHING"""
+
+
+def _outcome(outcome: Any) -> tuple[str, int | None, str | None]:
+    """(step state, return code, error text) of a JS7 outcome."""
+    if not isinstance(outcome, dict):
+        return "INCOMPLETE", None, "no outcome"
+    rc = (outcome.get("namedValues") or {}).get("returnCode")
+    rc = rc if isinstance(rc, int) and not isinstance(rc, bool) else None
+    kind = outcome.get("TYPE")
+    if kind == "Succeeded":
+        return "SUCCESSFUL", rc, None
+    if kind == "Failed":
+        return "FAILED", rc, str(outcome.get("message") or f"returnCode {rc}")
+    return "INCOMPLETE", rc, json.dumps(outcome)
+
+
+class HistoryService:
+    """Runs while this instance is active (``run(epoch)``); ``status()`` for the API."""
+
+    def __init__(
+        self,
+        db: Database,
+        member_id: str,
+        controller_id: str,
+        locator: ControllerLocator,
+        feed: Feed,
+        *,
+        batch_limit: int = 1000,
+        long_poll: float = 1.0,
+        retry_delay: float = 0.2,
+        release_interval: float = 0.2,
+    ) -> None:
+        self.db = db
+        self.member_id = member_id
+        self.controller_id = controller_id
+        self.locator = locator
+        self.feed = feed
+        self.batch_limit = batch_limit
+        self.long_poll = long_poll
+        self.retry_delay = retry_delay
+        self.release_interval = release_interval
+        self.variable = f"history_{controller_id}"
+        self.position: int | None = None
+        self.released = 0
+        self.last_error: str | None = None
+        self.running_epoch: int | None = None
+        self.committed_batches = 0
+        self.start_position: int | None = None
+        # Rows the unique hash refused: a replay History should never attempt.
+        self.duplicates_skipped = 0
+        self._cursors: dict[str, Cursor] = {}
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "active": self.running_epoch is not None,
+            "epoch": self.running_epoch,
+            "position": self.position,
+            "released": self.released,
+            "batches": self.committed_batches,
+            "startPosition": self.start_position,
+            "duplicatesSkipped": self.duplicates_skipped,
+            "lastError": self.last_error,
+        }
+
+    async def load_position(self) -> int:
+        async def read(conn: Conn) -> int:
+            cur = await conn.execute(
+                "SELECT NUMERIC_VALUE FROM JOC_VARIABLES WHERE NAME = %s", (self.variable,)
+            )
+            row = await cur.fetchone()
+            return int(row[0]) if row and row[0] is not None else 0
+
+        return await self.db.run(read)
+
+    async def run(self, epoch: int) -> None:
+        """Until cancelled or fenced. Every outage is waited out and retried."""
+        self.running_epoch = epoch
+        self._cursors = {}  # another instance may have written meanwhile
+        try:
+            while True:
+                try:
+                    self.position = await self.load_position()
+                    break
+                except DatabaseUnavailable as exc:
+                    self.last_error = str(exc)
+                    await asyncio.sleep(self.retry_delay)
+            self.start_position = self.position
+            log.info("History Service started (epoch %d) at eventId %d", epoch, self.position)
+            await self._loop(epoch)
+        except Fenced as exc:
+            log.warning("History Service fenced, stops writing: %s", exc)
+        finally:
+            self.running_epoch = None
+
+    async def _loop(self, epoch: int) -> None:
+        last_release = 0.0
+        assert self.position is not None
+        while True:
+            try:
+                _, ctl = await self.locator.active()
+                events = [
+                    e
+                    async for e in ctl.events(
+                        self.position, timeout=self.long_poll, limit=self.batch_limit
+                    )
+                ]
+            except ProblemError as exc:
+                # EventSeqTorn/UnknownEventId: never skip ahead — a gap must stay visible.
+                self.last_error = f"{exc.code}: {exc.message}"
+                log.error("Controller refused the event stream: %s", self.last_error)
+                self.locator.forget()
+                await asyncio.sleep(self.retry_delay * 5)
+                continue
+            except (NoActiveController, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                self.locator.forget()
+                await asyncio.sleep(self.retry_delay)
+                continue
+            if not events:
+                continue
+            await self._commit(epoch, events)
+            self.position = events[-1]["eventId"]
+            if time.monotonic() - last_release >= self.release_interval:
+                last_release = time.monotonic()
+                await self._release(self.position)
+
+    async def _commit(self, epoch: int, events: list[dict[str, Any]]) -> None:
+        """Write the batch; retry through database outages (the events stay in
+        memory and on the Controller, which holds them until released)."""
+        while True:
+            try:
+                plan = await self.db.run(lambda c: self._write(c, epoch, events))
+                break
+            except DatabaseUnavailable as exc:
+                self.last_error = f"database: {exc}"
+                await asyncio.sleep(self.retry_delay)
+        for oid, cursor in plan.cursors.items():
+            if cursor is None:
+                self._cursors.pop(oid, None)
+            else:
+                self._cursors[oid] = cursor
+        self.committed_batches += 1
+        self.last_error = None
+        self.feed.publish(
+            {
+                "TYPE": "HistoryChanged",
+                "controllerId": self.controller_id,
+                "eventId": events[-1]["eventId"],
+                "terminated": plan.terminated,
+                "added": [o["order_id"] for o in plan.new_orders],
+            }
+        )
+
+    async def _release(self, until: int) -> None:
+        try:
+            _, ctl = await self.locator.active()
+            await ctl.command({"TYPE": "ReleaseEvents", "untilEventId": until})
+            self.released = until
+        except (ProblemError, NoActiveController, aiohttp.ClientError, OSError) as exc:
+            log.warning("ReleaseEvents until %d failed (retried later): %s", until, exc)
+        except TimeoutError:
+            log.warning("ReleaseEvents until %d timed out (retried later)", until)
+
+    async def _write(self, conn: Conn, epoch: int, events: list[dict[str, Any]]) -> Plan:
+        async with conn.transaction():
+            await fence(conn, self.member_id, epoch)
+            plan = await self._plan(conn, events)
+            skipped = 0
+            async with conn.cursor() as cur:
+                for sql, rows in (
+                    (ORDER_INSERT, plan.new_orders),
+                    (STEP_INSERT, plan.new_steps),
+                    (LOG_INSERT, plan.logs),
+                ):
+                    if rows:
+                        await cur.executemany(sql, rows)
+                        skipped += len(rows) - max(0, cur.rowcount)
+                if plan.step_updates:
+                    await cur.executemany(STEP_UPDATE, list(plan.step_updates.values()))
+                if plan.order_updates:
+                    await cur.executemany(ORDER_UPDATE, list(plan.order_updates.values()))
+            await conn.execute(
+                """INSERT INTO JOC_VARIABLES (NAME, NUMERIC_VALUE) VALUES (%s, %s)
+                   ON CONFLICT (NAME) DO UPDATE SET NUMERIC_VALUE = EXCLUDED.NUMERIC_VALUE""",
+                (self.variable, events[-1]["eventId"]),
+            )
+            await open_activity(conn, self.member_id, "history", epoch)
+            await conn.execute(
+                """UPDATE JOC_SERVICE_ACTIVITY SET ACTIVE_UNTIL = clock_timestamp()
+                   WHERE SERVICE = 'history' AND EPOCH = %s""",
+                (epoch,),
+            )
+        if skipped:
+            log.error("%d history rows were already written (refused by their hash)", skipped)
+            self.duplicates_skipped += skipped
+        return plan
+
+    async def _load_cursors(self, conn: Conn, order_ids: list[str]) -> dict[str, Cursor]:
+        if not order_ids:
+            return {}
+        cur = await conn.execute(
+            """SELECT DISTINCT ON (o.ORDER_ID) o.ORDER_ID, o.ID, o.WORKFLOW_PATH, o.POSITION,
+                      o.AGENT_PATH,
+                      (SELECT s.ID FROM HISTORY_ORDER_STEPS s
+                       WHERE s.HISTORY_ORDER_ID = o.ID AND s.END_EVENT_ID IS NULL
+                       ORDER BY s.ID DESC LIMIT 1)
+               FROM HISTORY_ORDERS o
+               WHERE o.CONTROLLER_ID = %s AND o.ORDER_ID = ANY(%s) AND o.END_EVENT_ID IS NULL
+               ORDER BY o.ORDER_ID, o.ID DESC""",
+            (self.controller_id, order_ids),
+        )
+        return {
+            r[0]: Cursor(int(r[1]), r[2], r[3], r[4], int(r[5]) if r[5] is not None else None)
+            for r in await cur.fetchall()
+        }
+
+    async def _plan(self, conn: Conn, events: list[dict[str, Any]]) -> Plan:
+        plan = Plan()
+        cid = self.controller_id
+        # Orders this batch continues but History has not in memory (after a
+        # restart or fail-over): one query for all of them.
+        added: set[str] = set()
+        missing: list[str] = []
+        needs_ids = 0
+        for ev in events:
+            oid, kind = ev.get("Key"), ev.get("TYPE")
+            if not isinstance(oid, str) or not str(kind).startswith("Order"):
+                continue
+            if kind in ("OrderAdded", "OrderProcessingStarted"):
+                needs_ids += 1
+            if kind == "OrderAdded":
+                added.add(oid)
+            elif oid not in added and oid not in self._cursors and oid not in missing:
+                missing.append(oid)
+        loaded = await self._load_cursors(conn, missing)
+        ids: list[int] = []
+        if needs_ids:
+            cur = await conn.execute(
+                "SELECT nextval('HISTORY_IDS') FROM generate_series(1, %s)", (needs_ids,)
+            )
+            ids = [int(r[0]) for r in await cur.fetchall()]
+        new_by_id: dict[int, dict[str, Any]] = {}
+        new_steps_by_id: dict[int, dict[str, Any]] = {}
+
+        def cursor_of(oid: str) -> Cursor | None:
+            if oid in plan.cursors:
+                return plan.cursors[oid]
+            c = self._cursors.get(oid) or loaded.get(oid)
+            return replace(c) if c is not None else None
+
+        def update_order(c: Cursor, **cols: Any) -> None:
+            if c.id in new_by_id:
+                new_by_id[c.id].update({k: v for k, v in cols.items() if v is not None})
+                return
+            u = plan.order_updates.setdefault(
+                c.id,
+                {
+                    "id": c.id,
+                    "state": None,
+                    "position": None,
+                    "agent": None,
+                    "end_time": None,
+                    "end_event_id": None,
+                    "error": None,
+                },
+            )
+            u.update({k: v for k, v in cols.items() if v is not None})
+
+        for ev in events:
+            oid, kind, eid = ev.get("Key"), ev.get("TYPE"), ev["eventId"]
+            if not isinstance(oid, str) or not str(kind).startswith("Order"):
+                continue
+            if kind == "OrderAdded":
+                wf = ev.get("workflowId") or {}
+                hid = ids.pop()
+                planned = ev.get("scheduledFor")
+                row = {
+                    "id": hid,
+                    "controller_id": cid,
+                    "order_id": oid,
+                    "workflow_path": str(wf.get("path", "")),
+                    "version": str(wf.get("versionId", "")),
+                    "start_event_id": eid,
+                    "start_time": event_time(ev),
+                    "planned": dt.datetime.fromtimestamp(planned / 1000, dt.UTC)
+                    if isinstance(planned, int)
+                    else None,
+                    "end_time": None,
+                    "end_event_id": None,
+                    "state": "PENDING",
+                    "position": position_text([0]),
+                    "agent": None,
+                    "error": None,
+                    "hash": row_hash(cid, eid, oid),
+                }
+                plan.new_orders.append(row)
+                new_by_id[hid] = row
+                plan.cursors[oid] = Cursor(hid, row["workflow_path"], row["position"])
+                continue
+            c = cursor_of(oid)
+            if c is None:
+                log.warning(
+                    "event %d %s for order %s without its OrderAdded: ignored", eid, kind, oid
+                )
+                continue
+            plan.cursors[oid] = c
+            if kind == "OrderAttached":
+                c.agent = ev.get("agentPath")
+                update_order(c, agent=c.agent)
+            elif kind == "OrderStarted":
+                update_order(c, state="RUNNING")
+            elif kind == "OrderProcessingStarted":
+                sid = ids.pop()
+                step = {
+                    "id": sid,
+                    "order": c.id,
+                    "controller_id": cid,
+                    "order_id": oid,
+                    "workflow_path": c.workflow_path,
+                    "position": c.position,
+                    "job": f"{c.workflow_path}:{c.position}",
+                    "agent": c.agent,
+                    "start_event_id": eid,
+                    "start_time": event_time(ev),
+                    "end_time": None,
+                    "end_event_id": None,
+                    "rc": None,
+                    "state": "RUNNING",
+                    "error": None,
+                    "hash": row_hash(cid, eid, oid, c.position),
+                }
+                plan.new_steps.append(step)
+                new_steps_by_id[sid] = step
+                c.step_id = sid
+            elif kind in ("OrderStdoutWritten", "OrderStderrWritten"):
+                stream = "stdout" if kind == "OrderStdoutWritten" else "stderr"
+                plan.logs.append(
+                    (
+                        c.id,
+                        c.step_id,
+                        eid,
+                        stream,
+                        str(ev.get("chunk", "")),
+                        row_hash(cid, eid, oid),
+                    )
+                )
+            elif kind == "OrderProcessed":
+                state, rc, error = _outcome(ev.get("outcome"))
+                if c.step_id is not None:
+                    end = {
+                        "id": c.step_id,
+                        "end_time": event_time(ev),
+                        "end_event_id": eid,
+                        "rc": rc,
+                        "state": state,
+                        "error": error,
+                    }
+                    if c.step_id in new_steps_by_id:
+                        new_steps_by_id[c.step_id].update(end)
+                    else:
+                        plan.step_updates[c.step_id] = end
+                c.step_id = None
+            elif kind == "OrderMoved":
+                c.position = position_text(ev.get("to"))
+                update_order(c, position=c.position)
+            elif kind in TERMINAL:
+                error = None
+                if kind == "OrderFailed":
+                    error = _outcome(ev.get("outcome"))[2]
+                update_order(
+                    c, state=TERMINAL[kind], end_time=event_time(ev), end_event_id=eid, error=error
+                )
+                plan.cursors[oid] = None
+                plan.terminated.append(
+                    {"orderId": oid, "historyId": c.id, "state": TERMINAL[kind], "endEventId": eid}
+                )
+            elif kind == "OrderDeleted":
+                plan.cursors[oid] = None
+        return plan
+
+
+async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task

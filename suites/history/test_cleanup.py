@@ -1,0 +1,114 @@
+"""Cleanup Service (seed 004): "By default the Cleanup Service will purge
+history items older than 90 days. The Cleanup Service can be configured for
+individual retention periods of history items."
+
+The retention is set to seconds here (the same code path as 90 days), so the
+boundary can be tested exactly: after a run with cut-off C (by the database's
+clock) every terminated order that started before C is gone with its steps,
+every one that started at or after C is still there, and the logs follow the
+(shorter) log retention the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from harness.checkers import CheckResult
+from harness.clients.js7 import controller_client, deploy_workflow, wait_all_orders
+from harness.workload import add_orders
+from suites.joc.support import (
+    JocClient,
+    JocProblem,
+    history_orders,
+    joc_cluster,
+    wait_history_terminated,
+    wait_one_active,
+    workflow,
+)
+
+ORDER_AGE, LOG_AGE = 6.0, 3.0
+CONFIG = {
+    "joc.cleanup.order-history-age": ORDER_AGE,
+    "joc.cleanup.order-log-age": LOG_AGE,
+    "joc.cleanup.period.begin": "00:00",
+    "joc.cleanup.period.end": "23:59:59",
+    "joc.cleanup.check-interval": 3600,  # only the runs this test asks for
+    "joc.cleanup.batch-size": 7,  # several batches per run
+}
+
+
+def _t(iso: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+@pytest.mark.guarantee("HIS-CLEANUP")
+async def test_cleanup_purges_exactly_what_is_older_than_the_retention(deploy, history, results):
+    dep = await deploy(joc_cluster(2, joc_config=CONFIG))
+    active = await wait_one_active(dep)
+    standby = next(n for n in ("joc-1", "joc-2") if n != active)
+    ctl = controller_client(dep, "controller", "Harness")
+    await deploy_workflow(ctl, workflow())
+    client = JocClient(dep, active)
+    waves = [[f"c{w}-{i}" for i in range(20)] for w in range(4)]
+    for w in waves:  # orders spread over ~8 s, so both cut-offs fall among them
+        await add_orders(history, ctl, "w", w, rate=20)
+        await asyncio.sleep(1.0)
+    ids = [i for w in waves for i in w]
+    await wait_all_orders(dep, ids)
+    await wait_history_terminated(dep, client, ids)
+    before = {r["orderId"]: r for r in await history_orders(client, ids)}
+    logs_before = {
+        oid: (await client.post("order/log", {"historyId": r["historyId"]}))["log"]
+        for oid, r in before.items()
+    }
+    try:
+        await JocClient(dep, standby).post("cleanup/run", {})
+        standby_answer = "ran"
+    except JocProblem as exc:
+        standby_answer = exc.code
+    run = await client.post("cleanup/run", {})
+    cut, log_cut = _t(run["orderHistoryCutoff"]), _t(run["orderLogCutoff"])
+    after = {r["orderId"]: r for r in await history_orders(client, ids)}
+    expect_gone = {o for o, r in before.items() if _t(r["startTime"]) < cut}
+    gone = set(before) - set(after)
+    steps_left = {
+        r["orderId"]
+        for r in (await client.post("tasks/history", {"orderIds": sorted(gone), "limit": 10**6}))[
+            "history"
+        ]
+    }
+    wrong_logs = []
+    for oid, r in after.items():
+        log = (await client.post("order/log", {"historyId": r["historyId"]}))["log"]
+        expect_log = "" if _t(r["startTime"]) < log_cut else logs_before[oid]
+        if log != expect_log:
+            wrong_logs.append(oid)
+    settings = await client.post("cleanup/settings", {})
+    details = {
+        "cutoff": run["orderHistoryCutoff"],
+        "log-cutoff": run["orderLogCutoff"],
+        "deleted": run["deleted"],
+        "purged-too-early": sorted(gone - expect_gone),
+        "kept-too-long": sorted(expect_gone - gone),
+        "steps-of-purged-orders": sorted(steps_left),
+        "wrong-logs": wrong_logs,
+        "kept": len(after),
+        "purged": len(gone),
+        "standby-cleanup": standby_answer,
+        "settings": {k: settings[k] for k in ("orderHistoryAge", "orderLogAge")},
+    }
+    ok = (
+        gone == expect_gone
+        and 0 < len(gone) < len(before)
+        and not steps_left
+        and not wrong_logs
+        and any(_t(r["startTime"]) < log_cut for r in after.values())
+        and run["deleted"]["orders"] == len(gone)
+        and standby_answer == "JocStandby"
+        and settings["orderHistoryAge"] == ORDER_AGE
+    )
+    result = results.add(CheckResult(ok, details, "his-cleanup"))
+    assert result, result.explain()

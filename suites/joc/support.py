@@ -1,0 +1,419 @@
+"""What the JOC and History suites share: the topology, a JOC API client and
+the observations the checkers read.
+
+The harness reaches every JOC instance directly (never through a proxy), so
+a test can always ask each instance what it believes about itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import aiohttp
+
+from components.joc.spec import ACCOUNTS
+from harness.deployment import Deployment
+from harness.history import History, OpFailed
+from harness.js7topo import shell_workflow
+from harness.topology import Database, Link, Node, Topology
+
+JOC_API = "/joc/api"
+ROLE = "joc"
+
+
+def joc_cluster(
+    jocs: int = 2,
+    *,
+    agents: int = 1,
+    joc_config: dict[str, Any] | None = None,
+) -> Topology:
+    """``controller``, ``agent-1..n``, ``joc-1..n``: every JOC instance is a
+    database client and has a link to the Controller."""
+    agent_names = [f"agent-{i}" for i in range(1, agents + 1)]
+    joc_names = [f"joc-{i}" for i in range(1, jocs + 1)]
+    nodes = [Node("controller", "controller")]
+    nodes += [Node(a, "agent") for a in agent_names]
+    nodes += [
+        Node(j, "joc", {"ordering": i, **(joc_config or {})}) for i, j in enumerate(joc_names)
+    ]
+    links = [Link("controller", a) for a in agent_names]
+    links += [Link(j, "controller") for j in joc_names]
+    return Topology.build(nodes, links, Database(clients=tuple(joc_names)))
+
+
+def joc_nodes(dep: Deployment) -> list[str]:
+    return [n.name for n in dep.topology.by_role(ROLE)]
+
+
+class JocProblem(Exception):
+    """The JOC API answered with a problem."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        self.status = status
+        self.body = body if isinstance(body, dict) else {"raw": body}
+        self.code = str(self.body.get("code"))
+        super().__init__(f"HTTP {status} {self.code}: {self.body.get('message')}")
+
+
+class JocClient:
+    """One session with one JOC instance; logs in again after a 401 (an
+    instance that restarted forgot its sessions)."""
+
+    def __init__(self, dep: Deployment, node: str, account: str = "root") -> None:
+        self.dep = dep
+        self.node = node
+        self.account = account
+        self.base = dep.url(node) + JOC_API
+        self.token: str | None = None
+
+    async def login(self) -> dict[str, Any]:
+        pw = ACCOUNTS[self.account][0]
+        basic = base64.b64encode(f"{self.account}:{pw}".encode()).decode()
+        async with self.dep.http.post(
+            f"{self.base}/authentication/login", headers={"Authorization": f"Basic {basic}"}
+        ) as r:
+            body = await r.json(content_type=None)
+            if r.status != 200:
+                raise JocProblem(r.status, body)
+        self.token = body["accessToken"]
+        return dict(body)
+
+    async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        for attempt in (1, 2):
+            if self.token is None:
+                await self.login()
+            assert self.token is not None
+            async with self.dep.http.post(
+                f"{self.base}/{path}", json=body or {}, headers={"X-Access-Token": self.token}
+            ) as r:
+                data = await r.json(content_type=None)
+                if r.status == 401 and attempt == 1:
+                    self.token = None
+                    continue
+                if r.status != 200:
+                    raise JocProblem(r.status, data)
+                return data
+        raise AssertionError("unreachable")
+
+
+async def health(dep: Deployment, node: str) -> dict[str, Any]:
+    async with dep.http.get(dep.url(node) + "/health") as r:
+        data: dict[str, Any] = await r.json(content_type=None)
+        return data
+
+
+async def active_members(dep: Deployment, nodes: Iterable[str] | None = None) -> list[str]:
+    """The instances that say they are active (asked directly, each about itself)."""
+    names = list(nodes) if nodes is not None else joc_nodes(dep)
+
+    async def ask(n: str) -> str | None:
+        try:
+            return n if (await health(dep, n)).get("active") else None
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            return None
+
+    return [n for n in await asyncio.gather(*(ask(n) for n in names)) if n]
+
+
+async def wait_one_active(
+    dep: Deployment, *, among: Iterable[str] | None = None, deadline: float | None = None
+) -> str:
+    names = list(among) if among is not None else None
+    found = await dep.wait_for(
+        "exactly one active JOC instance",
+        lambda: active_members(dep, names),
+        accept=lambda a: len(a) == 1,
+        deadline=deadline,
+    )
+    return found[0]
+
+
+async def wait_active(dep: Deployment, node: str, deadline: float | None = None) -> None:
+    """Until ``node`` is the one and only instance that says it is active."""
+    await dep.wait_for(
+        f"{node} the only active JOC instance",
+        lambda: active_members(dep),
+        accept=lambda a: a == [node],
+        deadline=deadline,
+    )
+
+
+class ActiveObserver:
+    """Samples every JOC instance's ``controller/components`` (its own entry,
+    ``current: true``) as ``observe-active`` operations for ``single_active``,
+    and the serving instance of each ``ok`` probe for ``failover_time``."""
+
+    def __init__(self, dep: Deployment, history: History, nodes: list[str] | None = None):
+        self.dep = dep
+        self.history = history
+        self.nodes = nodes or joc_nodes(dep)
+        self.clients = {n: JocClient(dep, n, "viewer") for n in self.nodes}
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.samples = 0
+        self.seen: dict[str, int] = {}  # node -> history index of its last active sample
+
+    async def _sample(self, node: str) -> None:
+        client = self.clients[node]
+        while not self._stop.is_set():
+            value = {"role": ROLE, "node": node}
+            async with self.history.op(node, "observe-active", value) as op:
+                op.node = node
+                try:
+                    comp = await client.post("controller/components", {})
+                except JocProblem as exc:
+                    raise OpFailed(exc.code) from None
+                me = next(j for j in comp["jocs"] if j.get("current"))
+                active = me["clusterNodeState"]["_text"] == "active"
+                self.samples += 1
+                op.ok({"role": ROLE, "node": node, "active": active}, node=node)
+                if active:
+                    # What failover_time reads: a service answered by an active instance.
+                    rec = self.history.invoke(node, "active-service", node).ok(node, node=node)
+                    self.seen[node] = rec["index"]
+            await asyncio.sleep(self.dep.profile.poll_interval)
+
+    async def wait_seen_active(self, node: str, since: int) -> None:
+        """Until a sample of ``node`` saying "active" was recorded after history
+        index ``since`` — so each round is observed before the next begins."""
+        await self.dep.wait_for(
+            f"a sample of {node} active",
+            lambda: asyncio.sleep(0, self.seen.get(node, -1)),
+            accept=lambda i: i > since,
+        )
+
+    def start(self) -> ActiveObserver:
+        self._tasks = [asyncio.create_task(self._sample(n)) for n in self.nodes]
+        return self
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def __aenter__(self) -> ActiveObserver:
+        return self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+def reported_history(history: History, activity: list[dict[str, Any]], service: str) -> None:
+    """Append the self-reported intervals to the history itself, so they are
+    kept with the test's artifacts and checked like any observation."""
+    recs = history.records
+    offset = recs[-1]["wall"] - recs[-1]["time"] if recs else 0.0
+    for a in activity:
+        if a["service"] != service:
+            continue
+        until = a.get("leaseUntil", a["activeUntil"])
+        value = {
+            "role": service,
+            "node": a["memberId"],
+            "active_from": round(a["activeFrom"] - offset, 6),
+            "active_until": round(until - offset, 6),
+            "epoch": a["epoch"],
+        }
+        history.invoke("db", "observe-active", value).ok(value, node=a["memberId"])
+
+
+def workflow(path: str = "w", script: str = "echo hello-$JS7_ORDER_ID") -> dict[str, Any]:
+    return shell_workflow(path, ("agent-1", script))
+
+
+# -- bounds ------------------------------------------------------------------
+
+# The documented bound (GUARANTEES.md) and the reference target, per profile.
+# harness.profiles carries no per-guarantee bounds yet, so they live here,
+# keyed by the profile's name.
+BOUNDS: dict[str, dict[str, float]] = {
+    "reference": {"JOC-FAILOVER": 5.0, "JOC-SWITCHOVER": 3.0, "HIS-LATENCY": 1.0},
+    "js7-documented": {"JOC-FAILOVER": 180.0, "JOC-SWITCHOVER": 180.0, "HIS-LATENCY": 3.0},
+}
+
+
+def bound(dep: Deployment, guarantee: str) -> float:
+    return BOUNDS[dep.profile.name][guarantee]
+
+
+# -- order workload through the JOC API ----------------------------------------
+
+
+async def add_orders(
+    history: History,
+    client: JocClient,
+    workflow_path: str,
+    ids: list[str],
+    *,
+    rate: float | None = None,
+    concurrency: int = 4,
+    scheduled_for: Any = None,
+) -> None:
+    """``orders/add`` one order per request (so each id has its own outcome),
+    recorded as ``add`` operations: ok when JOC answered the ids, fail on a
+    problem, info when the answer was lost."""
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for i in ids:
+        queue.put_nowait(i)
+    t0 = asyncio.get_running_loop().time()
+    sent = 0
+
+    async def worker(p: int) -> None:
+        nonlocal sent
+        while not queue.empty():
+            oid = queue.get_nowait()
+            if rate:
+                due = t0 + sent / rate
+                sent += 1
+                delay = due - asyncio.get_running_loop().time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            order: dict[str, Any] = {
+                "orderName": "t",
+                "orderId": oid,
+                "workflowPath": workflow_path,
+            }
+            if scheduled_for is not None:
+                order["scheduledFor"] = scheduled_for
+            async with history.op(f"add-{p}", "add", oid) as op:
+                try:
+                    r = await client.post("orders/add", {"orders": [order]})
+                except JocProblem as exc:
+                    if exc.status >= 500:
+                        raise aiohttp.ClientError(str(exc)) from None  # outcome unknown
+                    raise OpFailed(exc.code) from None
+                if oid not in r.get("orderIds", []):
+                    raise OpFailed("not added")
+                op.node = client.node
+
+    await asyncio.gather(*(worker(p) for p in range(concurrency)))
+
+
+async def add_orders_bulk(
+    client: JocClient,
+    workflow_path: str,
+    ids: list[str],
+    scheduled_for: Any = None,
+    chunk: int = 500,
+) -> None:
+    """Many orders in few requests (set-up, not recorded)."""
+    for k in range(0, len(ids), chunk):
+        orders = [
+            {
+                "orderId": oid,
+                "workflowPath": workflow_path,
+                **({"scheduledFor": scheduled_for} if scheduled_for is not None else {}),
+            }
+            for oid in ids[k : k + chunk]
+        ]
+        await client.post("orders/add", {"orders": orders})
+
+
+async def history_orders(client: JocClient, ids: list[str] | None = None) -> list[dict[str, Any]]:
+    body: dict[str, Any] = {"limit": 1_000_000}
+    if ids is not None:
+        body["orderIds"] = ids
+    result: list[dict[str, Any]] = (await client.post("orders/history", body))["history"]
+    return result
+
+
+async def wait_history_terminated(
+    dep: Deployment, client: JocClient, ids: list[str], deadline: float | None = None
+) -> list[dict[str, Any]]:
+    """Until every id has a terminated history row."""
+    want = set(ids)
+
+    async def probe() -> list[dict[str, Any]]:
+        return await history_orders(client, ids)
+
+    def done(rows: list[dict[str, Any]]) -> bool:
+        ended = {r["orderId"] for r in rows if r["endTime"] is not None}
+        return want <= ended
+
+    return await dep.wait_for(
+        f"history of {len(want)} orders", probe, accept=done, deadline=deadline
+    )
+
+
+async def final_read(history: History, client: JocClient, ids: list[str]) -> list[str]:
+    """The ``read`` operation ``no_loss`` needs: every history row's order id
+    (duplicates kept, so a duplicate row shows)."""
+    async with history.op("reader", "read") as op:
+        rows = await history_orders(client, ids)
+        value = [r["orderId"] for r in rows if r["orderState"]["_text"] == "FINISHED"]
+        op.ok(value, node=client.node)
+    return value
+
+
+async def activity(client: JocClient) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = (await client.post("joc/cluster/activity", {}))["activity"]
+    return result
+
+
+class FeedListener:
+    """Reads the active instance's live history feed (server-sent events) and
+    notes when each terminated order was announced (wall clock)."""
+
+    def __init__(self, dep: Deployment, node: str):
+        self.dep = dep
+        self.client = JocClient(dep, node, "viewer")
+        self.announced: dict[str, tuple[float, dict[str, Any]]] = {}
+        self.events = 0
+        self.ended: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def _run(self) -> None:
+        await self.client.login()
+        assert self.client.token is not None
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as http,
+            http.get(
+                f"{self.client.base}/events/history",
+                headers={"X-Access-Token": self.client.token},
+            ) as r,
+        ):
+            if r.status != 200:
+                self.ended = f"HTTP {r.status}: {await r.text()}"
+                self._ready.set()
+                return
+            self._ready.set()
+            kind = None
+            async for raw in r.content:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: ") and kind == "HistoryChanged":
+                    now = time.time()
+                    item = json.loads(line[6:])
+                    self.events += 1
+                    for t in item["terminated"]:
+                        self.announced.setdefault(t["orderId"], (now, t))
+                elif line.startswith("data: "):
+                    self.ended = kind
+                    return
+
+    async def start(self) -> FeedListener:
+        self._task = asyncio.create_task(self._run())
+        await asyncio.wait_for(self._ready.wait(), self.dep.profile.op_timeout)
+        if self.ended:
+            raise JocProblem(409, {"code": "FeedRefused", "message": self.ended})
+        return self
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def latencies(self) -> dict[str, float]:
+        """Per order: announcement time minus the Controller's event time
+        (``endEventId`` is epoch microseconds; same host, same clock)."""
+        return {
+            oid: round(at - t["endEventId"] / 1_000_000, 6)
+            for oid, (at, t) in self.announced.items()
+        }

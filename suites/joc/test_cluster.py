@@ -1,0 +1,229 @@
+"""JOC Cockpit cluster: fail-over, switch-over, single active (seeds 000, 001, 004).
+
+"Fail-over is an automated operation that occurs when the Primary JOC Cockpit
+is aborted or killed." — "Switch-over is an operation that is caused by user
+intervention in JOC Cockpit or by use of the JS7 - REST Web Service API. The
+procedure includes normal termination of an Active JOC Cockpit Instance." —
+"Only one instance of JOC Cockpit and of the History Service is active at a
+given point in time."
+
+How active-ness is observed: every instance is sampled directly over
+``/joc/api/controller/components`` (its own ``current`` entry) — the
+``observe-active`` operations ``single_active`` reads; an active sample is
+also an ``active-service`` operation served by that node, which
+``failover_times`` reads. The services' own records
+(``joc/cluster/activity``: the cluster lease and every History write, with
+their fencing epoch, on the database's clock) are checked the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from harness import faults
+from harness.checkers import CheckResult, compose, failover_times, no_loss, single_active
+from suites.joc.support import (
+    ActiveObserver,
+    JocClient,
+    activity,
+    add_orders,
+    add_orders_bulk,
+    bound,
+    final_read,
+    joc_cluster,
+    reported_history,
+    wait_active,
+    wait_history_terminated,
+    wait_one_active,
+    workflow,
+)
+
+ROUNDS = 5  # fail-overs / switch-overs per test: enough for a p99 over the rounds
+ACTIVE_ORDERS = 1000  # JOC-FAILOVER: orders started but not completed (target: 10,000)
+
+
+async def _setup(deploy, jocs: int = 2):
+    dep = await deploy(joc_cluster(jocs))
+    active = await wait_one_active(dep)
+    admin = JocClient(dep, active)
+    await admin.post("inventory/deployment/deploy", {"workflows": [workflow()]})
+    return dep, active
+
+
+def _handed_over(acts: list[dict], epochs: list[int]) -> CheckResult:
+    """Every old epoch ended by a hand-over (``ended``), not by expiry."""
+    cluster = {a["epoch"]: a for a in acts if a["service"] == "cluster"}
+    not_ended = [e for e in epochs if not cluster.get(e, {}).get("ended")]
+    return CheckResult(
+        not not_ended,
+        {"epochs": epochs, "not-handed-over": not_ended},
+        "handed-over-not-expired",
+    )
+
+
+@pytest.mark.guarantee("JOC-FAILOVER")
+async def test_a_killed_active_instance_fails_over_to_a_standby(deploy, history, results):
+    dep, active = await _setup(deploy)
+    client = JocClient(dep, active)
+    await add_orders_bulk(
+        client, "w", [f"later-{i}" for i in range(ACTIVE_ORDERS)], scheduled_for="now + 3600"
+    )
+    observer = ActiveObserver(dep, history).start()
+    for _ in range(ROUNDS):
+        old = await wait_one_active(dep)
+        async with faults.kill(dep, old):
+            new = await wait_one_active(dep, among=[n for n in observer.nodes if n != old])
+            await observer.wait_seen_active(new, since=len(history) - 1)
+    await observer.stop()
+    limit = bound(dep, "JOC-FAILOVER")
+    result = results.add(
+        compose(
+            failover_times(history.records, fault_name="kill", f="active-service", bound=limit),
+            single_active(history.records, role="joc"),
+            name="joc-failover",
+        )
+    )
+    results.measure("active-orders", ACTIVE_ORDERS)
+    results.measure("failover-p99-s", result.details["failover-times"].details["p99"])
+    assert result, result.explain()
+
+
+@pytest.mark.guarantee("JOC-SWITCHOVER-API")
+async def test_switch_member_makes_the_chosen_standby_active(deploy, history, results):
+    dep, _ = await _setup(deploy, jocs=3)
+    observer = ActiveObserver(dep, history).start()
+    old_epochs = []
+    for k in range(ROUNDS):
+        old = await wait_one_active(dep)
+        target = [n for n in observer.nodes if n != old][k % 2]
+        # Alternate which instance receives the request: the active or a standby.
+        via = old if k % 2 == 0 else target
+        old_epochs.append((await JocClient(dep, old).post("controller/components", {}))["epoch"])
+        fid = history.fault_start("switch_member", {"from": old, "to": target, "via": via})
+        async with history.op("user", "switch_member", target) as op:
+            r = await JocClient(dep, via).post("joc/cluster/switch_member", {"memberId": target})
+            assert r["state"] == "SWITCH_MEMBER"
+            op.node = via
+        await wait_active(dep, target)
+        await observer.wait_seen_active(target, since=len(history) - 1)
+        history.fault_stop(fid, "switch_member", {"from": old, "to": target})
+    await observer.stop()
+    acts = await activity(JocClient(dep, target))
+    result = results.add(
+        compose(
+            failover_times(
+                history.records,
+                fault_name="switch_member",
+                f="active-service",
+                bound=bound(dep, "JOC-SWITCHOVER"),
+            ),
+            single_active(history.records, role="joc"),
+            _handed_over(acts, old_epochs),
+            name="joc-switchover-api",
+        )
+    )
+    results.measure("switchover-p99-s", result.details["failover-times"].details["p99"])
+    assert result, result.explain()
+
+
+@pytest.mark.guarantee("JOC-SWITCHOVER-STOP")
+async def test_a_normal_stop_of_the_active_hands_over_to_a_standby(deploy, history, results):
+    dep, _ = await _setup(deploy)
+    observer = ActiveObserver(dep, history).start()
+    old_epochs = []
+    for _ in range(ROUNDS):
+        old = await wait_one_active(dep)
+        old_epochs.append((await JocClient(dep, old).post("controller/components", {}))["epoch"])
+        async with faults.stop(dep, old):
+            new = await wait_one_active(dep, among=[n for n in observer.nodes if n != old])
+            await observer.wait_seen_active(new, since=len(history) - 1)
+    await observer.stop()
+    acts = await activity(JocClient(dep, await wait_one_active(dep)))
+    result = results.add(
+        compose(
+            failover_times(
+                history.records,
+                fault_name="stop",
+                f="active-service",
+                bound=bound(dep, "JOC-SWITCHOVER"),
+            ),
+            single_active(history.records, role="joc"),
+            _handed_over(acts, old_epochs),
+            name="joc-switchover-stop",
+        )
+    )
+    results.measure("switchover-p99-s", result.details["failover-times"].details["p99"])
+    assert result, result.explain()
+
+
+@pytest.mark.guarantee("JOC-SINGLE-ACTIVE", "HIS-JOC-FAILOVER")
+async def test_never_two_active_instances_under_kills_pauses_partitions_and_db_outages(
+    deploy, history, results
+):
+    """Three instances, a stream of orders (so History writes all the time),
+    and in turn: the active paused past the exceeded interval (it wakes up
+    replaced: fenced), its links cut, killed, and each kind of database
+    outage. Checked: the samples, the cluster leases and every History
+    write — never two at once — and the order history complete, once each."""
+    dep, _ = await _setup(deploy, jocs=3)
+    nodes = [n.name for n in dep.topology.by_role("joc")]
+    exceeded = dep.profile.components["joc.cluster.heart_beat_exceeded_interval"]
+    observer = ActiveObserver(dep, history).start()
+    ids = [f"o-{i}" for i in range(300)]
+    stop_load = asyncio.Event()
+
+    async def load() -> None:
+        k = 0
+        while k < len(ids) and not stop_load.is_set():
+            target = await wait_one_active(dep, deadline=dep.profile.heal_deadline * 2)
+            await add_orders(history, JocClient(dep, target), "w", ids[k : k + 10])
+            k += 10
+            await asyncio.sleep(0.1)
+
+    loader = asyncio.create_task(load())
+    # Pause the active past the exceeded interval: a standby takes over; the
+    # paused one must not write when it wakes up.
+    old = await wait_one_active(dep)
+    async with faults.pause(dep, old):
+        await wait_one_active(dep, among=[n for n in nodes if n != old])
+        await asyncio.sleep(exceeded)
+    # Cut every link of the active (database and Controller).
+    old = await wait_one_active(dep)
+    async with faults.isolate(dep, old):
+        await wait_one_active(dep, among=[n for n in nodes if n != old])
+    old = await wait_one_active(dep)
+    async with faults.kill(dep, old):
+        await wait_one_active(dep, among=[n for n in nodes if n != old])
+    for mode in ("stop", "hang", "cut"):
+        await wait_one_active(dep)
+        async with faults.db_outage(dep, mode):
+            await asyncio.sleep(exceeded * 1.5)
+    await loader
+    stop_load.set()
+    await observer.stop()
+    active = await wait_one_active(dep)
+    client = JocClient(dep, active)
+    acknowledged = [
+        r["value"] for r in history.records if r.get("f") == "add" and r["type"] == "ok"
+    ]
+    await wait_history_terminated(dep, client, acknowledged)
+    await final_read(history, client, ids)
+    acts = await activity(client)
+    reported_history(history, acts, "cluster")
+    reported_history(history, acts, "history")
+    result = results.add(
+        compose(
+            single_active(history.records, role="joc"),
+            single_active(history.records, role="cluster"),
+            single_active(history.records, role="history"),
+            no_loss(history.records),
+            name="joc-single-active",
+        )
+    )
+    results.measure("samples", observer.samples)
+    results.measure(
+        "history-epochs", sorted({a["epoch"] for a in acts if a["service"] == "history"})
+    )
+    assert result, result.explain()

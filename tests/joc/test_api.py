@@ -1,0 +1,239 @@
+"""The JOC REST API's door: 401 without a session, 403 without the
+permission, 400 problems for bad input — always a JSON problem, never a
+traceback — and config errors that stop the instance naming the setting."""
+
+import base64
+import json
+import subprocess
+import sys
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from components.joc import config
+from components.joc.api import Api
+from components.joc.app import Joc
+from harness import ports
+from harness.components import write_json_config
+from harness.profiles import REFERENCE
+from harness.topology import Database, Link, Node, Topology
+
+
+def write_conf(data_dir, database_url, **overrides):
+    conf = {
+        "joc.cluster.member-id": "joc-t",
+        "joc.cluster.polling-interval": 0.2,
+        "joc.cluster.heart-beat-exceeded-interval": 1.0,
+        "joc.web.http.port": ports.reserve_one(),
+        "joc.database.url": database_url,
+        "joc.controllers": {"controller": {"uri": "http://127.0.0.1:9"}},
+        "joc.auth.roles": {"admin": {"permissions": ["*"]}, "viewer": {"permissions": ["view"]}},
+        **overrides,
+    }
+    write_json_config(data_dir / "config" / "joc.conf", conf)
+    write_json_config(
+        data_dir / "config" / "private.conf",
+        {
+            "joc.auth.accounts": {
+                "root": {"password": "plain:pw", "roles": ["admin"]},
+                "viewer": {"password": "plain:pw", "roles": ["viewer"]},
+            },
+            "joc.controller-users.history": {"password": "plain:x"},
+            "joc.controller-users.joc": {"password": "plain:x"},
+        },
+    )
+
+
+@pytest.fixture
+async def api(tmp_path, database_url):
+    write_conf(tmp_path, database_url)
+    joc = Joc(config.load(tmp_path))
+    await joc.start()
+    client = TestClient(TestServer(Api(joc).app()))
+    await client.start_server()
+    for _ in range(200):
+        if joc.schema_ready:
+            break
+        await __import__("asyncio").sleep(0.05)
+    yield client
+    await client.close()
+    await joc.stop()
+
+
+def basic(user, pw="pw"):
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()}
+
+
+async def login(client, user="root"):
+    r = await client.post("/joc/api/authentication/login", headers=basic(user))
+    assert r.status == 200
+    body = await r.json()
+    assert body["isAuthenticated"] is True and body["sessionTimeout"] > 0
+    return {"X-Access-Token": body["accessToken"]}
+
+
+async def problem(resp, status, code=None):
+    text = await resp.text()
+    assert resp.status == status, text
+    assert "Traceback" not in text
+    body = json.loads(text)
+    assert body["TYPE"] == "Problem" and body["message"], body
+    if code is not None:
+        assert body["code"] == code, body
+    return body
+
+
+async def test_unauthenticated_requests_get_401(api):
+    await problem(await api.post("/joc/api/orders/history", json={}), 401, "Unauthenticated")
+    await problem(
+        await api.post("/joc/api/orders/history", json={}, headers={"X-Access-Token": "nope"}),
+        401,
+        "Unauthenticated",
+    )
+    await problem(await api.post("/joc/api/authentication/login"), 401)
+    await problem(await api.post("/joc/api/authentication/login", headers=basic("root", "x")), 401)
+    await problem(
+        await api.post("/joc/api/authentication/login", headers={"Authorization": "Basic %%%"}),
+        401,
+    )
+    token = await login(api)
+    r = await api.post("/joc/api/authentication/logout", headers=token)
+    assert r.status == 200
+    await problem(await api.post("/joc/api/orders/history", json={}, headers=token), 401)
+
+
+async def test_unauthorised_requests_get_403(api):
+    viewer = await login(api, "viewer")
+    for path, body in [
+        ("orders/add", {"orders": [{"workflowPath": "w"}]}),
+        ("joc/cluster/switch_member", {"memberId": "x"}),
+        ("controller/cluster/switchover", {}),
+        ("inventory/deployment/deploy", {"workflows": [{}]}),
+        ("cleanup/run", {}),
+        ("daily_plan/orders/generate", {"dailyPlanDate": "2024-01-01"}),
+    ]:
+        await problem(await api.post(f"/joc/api/{path}", json=body, headers=viewer), 403)
+    r = await api.post("/joc/api/orders/history", json={}, headers=viewer)
+    assert r.status == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "code"),
+    [
+        ("orders/history", b"{not json", "InvalidJson"),
+        ("orders/history", b"[1,2]", "InvalidJson"),
+        ("orders/history", {"dateFrom": "yesterday-ish"}, "InvalidField"),
+        ("orders/history", {"limit": "ten"}, "InvalidField"),
+        ("orders/history", {"historyStates": ["GREAT"]}, "InvalidField"),
+        ("orders/history", {"controllerId": "other"}, "UnknownController"),
+        ("tasks/history", {"orderIds": "o1"}, "InvalidField"),
+        ("orders/add", {}, "InvalidField"),
+        ("orders/add", {"orders": [{"orderName": "x"}]}, "InvalidField"),
+        (
+            "orders/add",
+            {"orders": [{"workflowPath": "w", "scheduledFor": "someday"}]},
+            "InvalidField",
+        ),
+        ("orders/add", {"orders": [{"workflowPath": "w", "arguments": [1]}]}, "InvalidField"),
+        ("order/log", {"historyId": "1"}, "InvalidField"),
+        ("joc/cluster/switch_member", {}, "InvalidField"),
+        ("joc/cluster/switch_member", {"memberId": "nobody"}, "UnknownMember"),
+        ("daily_plan/orders/generate", {"dailyPlanDate": "2024-13-01"}, "InvalidField"),
+        (
+            "daily_plan/orders/generate",
+            {
+                "dailyPlanDate": "2024-01-01",
+                "schedules": [{"name": "s", "workflowPath": "w", "times": ["25:00"]}],
+            },
+            "InvalidField",
+        ),
+    ],
+)
+async def test_bad_input_is_a_400_problem(api, path, body, code):
+    token = await login(api)
+    if isinstance(body, bytes):
+        r = await api.post(f"/joc/api/{path}", data=body, headers=token)
+    else:
+        r = await api.post(f"/joc/api/{path}", json=body, headers=token)
+    await problem(r, 400, code)
+
+
+async def test_unknown_history_id_is_404_and_openapi_is_served(api):
+    token = await login(api)
+    await problem(
+        await api.post("/joc/api/order/log", json={"historyId": 42}, headers=token),
+        404,
+        "UnknownHistoryId",
+    )
+    r = await api.get("/joc/api/openapi.json")
+    doc = await r.json()
+    assert doc["openapi"].startswith("3.")
+    assert "/joc/api/orders/history" in doc["paths"]
+    assert "/joc/api/joc/cluster/switch_member" in doc["paths"]
+
+
+async def test_an_unreachable_controller_is_a_503_problem(api):
+    token = await login(api)
+    r = await api.post(
+        "/joc/api/orders/add", json={"orders": [{"workflowPath": "w"}]}, headers=token
+    )
+    await problem(r, 503, "ControllerUnreachable")
+
+
+@pytest.mark.parametrize(
+    ("override", "setting"),
+    [
+        ({"joc.cluster.member-id": None}, "joc.cluster.member-id"),
+        ({"joc.database.url": "mysql://x"}, "joc.database.url"),
+        (
+            {"joc.cluster.heart-beat-exceeded-interval": 0.3},
+            "joc.cluster.heart-beat-exceeded-interval",
+        ),
+        ({"joc.controllers": {}}, "joc.controllers"),
+        ({"joc.cleanup.order-history-age": "ninety"}, "joc.cleanup.order-history-age"),
+        ({"joc.cleanup.period.begin": "1am"}, "joc.cleanup.period.begin"),
+    ],
+)
+def test_a_config_error_stops_the_instance_naming_the_setting(tmp_path, override, setting):
+    write_conf(tmp_path, "postgresql://127.0.0.1:9/x", **override)
+    if override.get("joc.cluster.member-id", "") is None:
+        conf = json.loads((tmp_path / "config" / "joc.conf").read_text())
+        del conf["joc"]["cluster"]["member-id"]
+        (tmp_path / "config" / "joc.conf").write_text(json.dumps(conf))
+    p = subprocess.run(
+        [sys.executable, "-m", "components.joc", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert p.returncode == 2, p.stderr
+    assert setting in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+def test_the_spec_links_jocs_to_controllers_and_the_database(tmp_path):
+    from components.joc.spec import SPEC
+    from harness.components import NodeContext
+
+    topo = Topology.build(
+        [Node("controller", "controller"), Node("joc-1", "joc", {"joc.cleanup.batch-size": 5})],
+        [Link("joc-1", "controller")],
+        Database(clients=("joc-1",)),
+    )
+    ctx = NodeContext(
+        node=topo.node("joc-1"),
+        topology=topo,
+        profile=REFERENCE,
+        data_dir=tmp_path,
+        host="127.0.0.1",
+        port=1234,
+        peers={"controller": "127.0.0.1:5555"},
+        database_url="postgresql://u@127.0.0.1:6666/db",
+    )
+    SPEC.write_config(ctx)
+    cfg = config.load(tmp_path)
+    assert cfg.member_id == "joc-1" and cfg.port == 1234
+    assert [c.uri for c in cfg.controllers] == ["http://127.0.0.1:5555"]
+    assert cfg.database_url.endswith(":6666/db")
+    assert cfg.polling_interval == REFERENCE.components["joc.cluster.polling_interval"]
+    assert cfg.cleanup_batch_size == 5
+    assert cfg.cleanup_ages["order-history"] == 90 * 86400
