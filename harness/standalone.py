@@ -34,7 +34,7 @@ async def standalone(
         if topology.database is not None:
             pg = PostgresServer.start_new(root / "postgres", ports.reserve_one())
         backend = LocalBackend(topology, profile, Path(root / "nodes"), LinkControl(server), pg)
-        dep = Deployment(backend, history or History())
+        dep = Deployment(backend, history if history is not None else History())
         try:
             await backend.deploy()
             yield dep

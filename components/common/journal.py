@@ -89,6 +89,8 @@ StateChange: TypeAlias = tuple[str, str, Any | None]
 
 SCHEMA_VERSION = 1
 _RESERVED_META = frozenset({"schema_version", "last_event_id", "torn_event_id"})
+# Meta key: the position an installed snapshot starts commits at.
+REPLICATION_BASE = "journal.replicationBase"
 
 # Compact JSON, UTF-8 kept as is, NaN/Infinity refused (they are not JSON).
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -216,6 +218,8 @@ class _Install:
     state: list[tuple[str, str, str]]  # encoded values
     meta: list[tuple[str, str]]
     future: asyncio.Future[None]
+    torn: int = 0
+    lines: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True, eq=False)
@@ -563,7 +567,9 @@ class Journal:
             torn = self._disk_torn(reader)
             if position < torn:
                 raise EventSeqTorn(position, torn)
-            if position != torn and (
+            # After install_snapshot, its position is where commits start.
+            base = self._meta.get(REPLICATION_BASE)
+            if position not in (torn, base) and (
                 reader.execute("SELECT 1 FROM commits WHERE position=?", (position,)).fetchone()
                 is None
             ):
@@ -622,14 +628,20 @@ class Journal:
         diverged) takes over another node's journal."""
         return {
             "position": self.last_event_id,
+            "torn": self.torn_event_id,
+            # Every event still retained: a consumer that has not released them
+            # must find them on whichever node is active next.
+            "events": self.read(self.torn_event_id),
             "state": {kind: dict(entries) for kind, entries in self._state.items()},
             "meta": {k: v for k, v in self._meta.items() if k not in _RESERVED_META},
         }
 
     async def install_snapshot(self, snapshot: Mapping[str, Any]) -> None:
         """Replace everything — events, commits, state, meta — by ``snapshot``
-        in one transaction. Afterwards ``last_event_id == torn_event_id ==
-        position``: replication continues with ``commits_after(position)``."""
+        in one transaction. Afterwards ``last_event_id == position`` and the
+        snapshot's retained events (after its ``torn`` id) are readable as on
+        the node it came from; replication continues with
+        ``commits_after(position)``."""
         self._check_usable()
         try:
             position = snapshot["position"]
@@ -645,10 +657,26 @@ class Journal:
                 for k, v in snapshot["meta"].items()
                 if k not in _RESERVED_META
             ]
+            torn = snapshot.get("torn", position)
+            lines: list[tuple[int, str]] = []
+            for line in snapshot.get("events", []):
+                eid = json.loads(line)["eventId"]
+                if (
+                    not isinstance(eid, int)
+                    or eid <= torn
+                    or eid > position
+                    or (lines and eid <= lines[-1][0])
+                ):
+                    raise ValueError(f"event {eid!r} out of order or range")
+                lines.append((eid, line))
+            if not isinstance(torn, int) or not 0 <= torn <= position:
+                raise ValueError("torn must be an int between 0 and position")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"malformed snapshot: {exc}") from None
+        meta = [(k, v) for k, v in meta if k != REPLICATION_BASE]
+        meta.append((REPLICATION_BASE, str(position)))
         assert self._loop is not None
-        req = _Install(position, state, meta, self._loop.create_future())
+        req = _Install(position, state, meta, self._loop.create_future(), torn, lines)
         self._submit(req)
         await req.future
 
@@ -863,10 +891,13 @@ class Journal:
         self._state = {}
         self._meta = {}
         self._apply_changes(list(req.state), list(req.meta))
-        self.last_event_id = self.torn_event_id = req.position
-        self._meta["last_event_id"] = self._meta["torn_event_id"] = req.position
-        self._ids, self._lines = [], []
-        self._floor = req.position
+        self.last_event_id = req.position
+        self.torn_event_id = req.torn
+        self._meta["last_event_id"] = req.position
+        self._meta["torn_event_id"] = req.torn
+        self._ids = [eid for eid, _ in req.lines]
+        self._lines = [line for _, line in req.lines]
+        self._floor = req.torn
         self._wake()
         if not req.future.done():
             req.future.set_result(None)
@@ -1230,16 +1261,25 @@ class Journal:
             meta = [
                 *req.meta,
                 ("last_event_id", str(req.position)),
-                ("torn_event_id", str(req.position)),
+                ("torn_event_id", str(req.torn)),
             ]
             _write_rows(conn, "INSERT INTO meta(key, value)", 2, meta)
+            # Retained events come without their commits: replication from this
+            # node starts at the snapshot position (earlier pulls get a snapshot).
+            _write_rows(
+                conn,
+                "INSERT INTO events(event_id, line, commit_end)",
+                3,
+                [(eid, line, 1) for eid, line in req.lines],
+            )
             self._w_commit(conn)
         except _WriterStop:
             raise
         except Exception as exc:  # noqa: BLE001 - handed to the caller
             self._w_fail(conn, [req.future], exc)
             return
-        self._w_last = self._w_torn = req.position
+        self._w_last = req.position
+        self._w_torn = req.torn
         self._gen.advance_to(req.position)
         self._post(self._on_installed, req)
 

@@ -21,10 +21,13 @@ async def test_installed_snapshot_replaces_everything_and_replication_continues(
             active.commits_after(0)
         snap = active.snapshot()
         await passive.install_snapshot(snap)
-        assert passive.last_event_id == passive.torn_event_id == active.last_event_id
+        assert passive.last_event_id == active.last_event_id
+        # The events the active still retained are retained here too.
+        assert passive.torn_event_id == active.torn_event_id
+        assert passive.read(active.torn_event_id) == active.read(active.torn_event_id)
+        assert passive.commits_after(passive.last_event_id) == []
         assert dict(passive.state("order")) == dict(active.state("order"))
         assert passive.meta("m") == 19 and passive.get("order", "stray") is None
-        assert passive.read(passive.last_event_id) == []
         await active.persist([{"TYPE": "Y"}], [("order", "new", {"n": 99})])
         await passive.apply_replicated(active.commits_after(passive.last_event_id))
         assert passive.read(passive.torn_event_id) == active.read(passive.torn_event_id)
@@ -35,7 +38,8 @@ async def test_installed_snapshot_replaces_everything_and_replication_continues(
     reopened = await Journal.open(tmp_path / "p.sqlite")
     try:
         assert reopened.get("order", "new") == {"n": 99}
-        assert reopened.torn_event_id == snap["position"]
+        assert reopened.torn_event_id == snap["torn"]
+        assert len(reopened.read(snap["torn"])) == len(snap["events"]) + 1  # + the later "Y"
         assert reopened.last_event_id == active.last_event_id
     finally:
         await reopened.close()

@@ -1,0 +1,125 @@
+"""The Cluster Watch's consent rules, on a real journal (JS7-FACTS §3)."""
+
+import time
+
+import pytest
+
+from components.agent.watch import ClusterWatch
+from components.common.journal import Journal
+from components.common.web import Problem
+
+
+def coupled(gen=3, active="Primary"):
+    return {
+        "TYPE": "Coupled",
+        "activeId": active,
+        "generation": gen,
+        "idToUri": {"Primary": "p", "Backup": "b"},
+    }
+
+
+def failover(frm="Backup", failed="Primary", state=None):
+    return {
+        "TYPE": "ClusterWatchConsent",
+        "from": frm,
+        "clusterState": state or coupled(),
+        "event": {"TYPE": "ClusterFailedOver", "failedActiveId": failed, "activatedId": frm},
+    }
+
+
+@pytest.fixture
+async def watch(tmp_path):
+    j = await Journal.open(tmp_path / "w.sqlite")
+    yield ClusterWatch(j)
+    await j.close()
+
+
+async def teach(w, state=None, timeout=0.2):
+    await w.heartbeat(
+        {"from": "Primary", "clusterState": state or coupled(), "heartbeatTimeout": timeout}
+    )
+
+
+async def test_untaught_watch_refuses_until_a_user_confirms_the_loss(watch):
+    with pytest.raises(Problem) as err:
+        await watch.consent(failover())
+    assert err.value.code == "UntaughtClusterWatch"
+    await watch.confirm_node_loss({"lostNodeId": "Primary"})
+    assert (await watch.consent(failover()))["activeId"] == "Backup"
+    assert watch.known["TYPE"] == "FailedOver"
+
+
+async def test_no_fail_over_while_the_active_is_still_heard(watch):
+    await teach(watch, timeout=30)
+    with pytest.raises(Problem) as err:
+        await watch.consent(failover())
+    assert err.value.code == "ClusterWatchActiveStillAlive"
+
+
+async def test_fail_over_after_silence_and_only_once(watch):
+    await teach(watch, timeout=0.2)
+    watch.heard["Primary"] = time.monotonic() - 1  # silent for longer than the timeout
+    assert (await watch.consent(failover()))["activeId"] == "Backup"
+    # The old active now asks to lose its passive: refused (it halts then).
+    with pytest.raises(Problem) as err:
+        await watch.consent(
+            {
+                "TYPE": "ClusterWatchConsent",
+                "from": "Primary",
+                "clusterState": coupled(),
+                "event": {"TYPE": "ClusterPassiveLost", "id": "Backup"},
+            }
+        )
+    assert err.value.code == "ClusterWatchRequestDoesNotMatch"
+    # And its stale heartbeat cannot undo the consent.
+    reply = await watch.heartbeat({"from": "Primary", "clusterState": coupled()})
+    assert reply["activeId"] == "Backup"
+
+
+async def test_passive_lost_only_for_the_known_active_and_then_no_fail_over(watch):
+    await teach(watch)
+    with pytest.raises(Problem) as err:
+        await watch.consent(
+            {
+                "TYPE": "ClusterWatchConsent",
+                "from": "Backup",
+                "clusterState": coupled(),
+                "event": {"TYPE": "ClusterPassiveLost", "id": "Primary"},
+            }
+        )
+    assert err.value.code == "ClusterWatchRequestDoesNotMatch"
+    await watch.consent(
+        {
+            "TYPE": "ClusterWatchConsent",
+            "from": "Primary",
+            "clusterState": coupled(),
+            "event": {"TYPE": "ClusterPassiveLost", "id": "Backup"},
+        }
+    )
+    watch.heard["Primary"] = time.monotonic() - 100
+    with pytest.raises(Problem) as err:  # not Coupled any more: the passive may not take over
+        await watch.consent(failover())
+    assert err.value.code == "ClusterWatchRequestDoesNotMatch"
+
+
+async def test_a_newer_replicated_state_in_a_request_teaches_the_watch(watch):
+    await teach(watch, {**coupled(gen=2), "TYPE": "PreparedToBeCoupled"})
+    watch.heard["Primary"] = time.monotonic() - 100
+    # The passive's copy of the active's journal already says Coupled (gen 3).
+    assert (await watch.consent(failover(state=coupled(gen=3))))["activeId"] == "Backup"
+
+
+async def test_the_watch_remembers_across_a_restart_and_forgets_with_its_state(tmp_path):
+    j = await Journal.open(tmp_path / "w.sqlite")
+    await teach(ClusterWatch(j))
+    await j.close()
+    j = await Journal.open(tmp_path / "w.sqlite")
+    try:
+        assert ClusterWatch(j).known["TYPE"] == "Coupled"
+    finally:
+        await j.close()
+    fresh = await Journal.open(tmp_path / "other.sqlite")
+    try:
+        assert ClusterWatch(fresh).known is None
+    finally:
+        await fresh.close()
