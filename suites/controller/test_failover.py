@@ -6,7 +6,9 @@ profile's bound; every acknowledged order finishes; never two actives."""
 import pytest
 
 from harness import faults
-from harness.checkers import failover_time
+from harness.checkers import CheckResult, compose, failover_time, no_loss
+from harness.clients.js7 import wait_cluster
+from harness.workload import read_all_events
 
 from .workload import Load, cluster_checks, coupled_cluster, final_read, settle
 
@@ -62,3 +64,43 @@ async def _acked_by(history, node, load=None):
         for r in history.records
         if r.get("f") == "add" and r["type"] == "ok" and r.get("node") == node
     )
+
+
+@pytest.mark.guarantee("EVT-HOLD-UNTIL-ACK", "CTL-FAILOVER")
+async def test_unreleased_events_survive_fail_overs_to_a_rejoined_node(
+    deploy, history, results, profile
+):
+    """Nobody released: after a fail-over to the Backup, and another back to
+    the Primary (which had rejoined from a snapshot), every event since the
+    very first is still there."""
+    dep, client = await coupled_cluster(deploy)
+    first = await read_all_events(client.client("primary"))
+    async with Load(history, client, rate=30, interval=profile.poll_interval, prefix="held"):
+        for victim in ("primary", "backup"):
+            async with faults.kill(dep, victim, restart=False, check_health=False):
+                await dep.wait_for(
+                    "the other node active",
+                    client.find_active,
+                    accept=lambda n, v=victim: n not in (None, v),
+                )
+            await settle(dep, client)
+            # Only a coupled passive may take over: wait for the re-coupling.
+            await wait_cluster(dep, client)
+    await final_read(dep, client, history)
+    node = await client.find_active()
+    events = await read_all_events(client.client(node or "primary"))
+    ids = [e["eventId"] for e in events]
+    kept = CheckResult(
+        bool(events)
+        and events[0] == first[0]
+        and ids == sorted(set(ids))
+        and {e["eventId"] for e in first} <= set(ids),
+        {
+            "first-event-kept": bool(events) and events[0] == first[0],
+            "events": len(events),
+            "strictly-increasing": ids == sorted(set(ids)),
+        },
+        "held-across-fail-overs",
+    )
+    result = compose(no_loss(history.records), kept)
+    assert results.add(result), result.explain()
