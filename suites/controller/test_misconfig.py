@@ -30,6 +30,25 @@ async def misconfigured(deploy):
     return dep
 
 
+def fix_backup_setting(dep):
+    """The operator adds ``is-backup = yes`` to the stopped Secondary."""
+    node = dep.topology.node("backup")
+    dep.backend.reconfigure(
+        "backup", {**node.config, "cluster": {**node.config["cluster"], "is_backup": True}}
+    )
+
+
+async def coupled_within(dep, client, results, t0, bound_id, name):
+    """Wait for the cluster to couple; check the time since ``t0`` against
+    the profile's bound ``bound_id``."""
+    bound = dep.profile.bound(bound_id)
+    await wait_cluster(dep, client, deadline=bound + 30)
+    seconds = time.monotonic() - t0
+    results.measure(f"coupled seconds after {name}", round(seconds, 3))
+    result = CheckResult(seconds <= bound, {"seconds": seconds, "bound": bound}, name)
+    assert results.add(result), result.explain()
+
+
 async def _log_has(dep, node, pattern):
     return bool(pattern.search(dep.backend.logs(node)))
 
@@ -71,7 +90,7 @@ async def test_secondary_without_is_backup_is_refused_with_the_seeds_message(dep
 
 
 @pytest.mark.guarantee("CTL-RECOVERY")
-async def test_first_recovery_procedure_couples_within_its_bound(deploy, results, profile):
+async def test_first_recovery_procedure_couples_within_its_bound(deploy, results):
     dep = await misconfigured(deploy)
     client = ClusterClient(dep)
     be = dep.backend
@@ -80,50 +99,28 @@ async def test_first_recovery_procedure_couples_within_its_bound(deploy, results
     # ClusterStartBackupNode by itself until it is accepted).
     await be.stop("backup")
     await be.wipe_state("backup")
-    node = dep.topology.node("backup")
-    be.reconfigure(
-        "backup", {**node.config, "cluster": {**node.config["cluster"], "is_backup": True}}
-    )
+    fix_backup_setting(dep)
     t0 = time.monotonic()
     await be.start("backup")
-    await wait_cluster(dep, client, deadline=profile.bound("CTL-RECOVERY") + 30)
-    seconds = time.monotonic() - t0
-    results.measure("coupled seconds after procedure 1", round(seconds, 3))
-    result = CheckResult(
-        seconds <= profile.bound("CTL-RECOVERY"),
-        {"seconds": seconds, "bound": profile.bound("CTL-RECOVERY")},
-        "recovery-1",
-    )
-    assert results.add(result), result.explain()
+    await coupled_within(dep, client, results, t0, "CTL-RECOVERY", "procedure 1")
 
 
 @pytest.mark.guarantee("CTL-RECOVERY")
-async def test_second_recovery_procedure_with_the_watch_reset(deploy, results, profile):
+async def test_second_recovery_procedure_with_the_watch_reset(deploy, results):
     dep = await misconfigured(deploy)
     client = ClusterClient(dep)
     be = dep.backend
-    node = dep.topology.node("backup")
     # Procedure 2: shut down the Primary; delete the Secondary's state; shut
     # down the Cluster Watch Agent and delete its state; start the Watch, then
     # the Primary (and the Secondary, now with its setting).
     await be.stop("primary")
     await be.stop("backup")
     await be.wipe_state("backup")
-    be.reconfigure(
-        "backup", {**node.config, "cluster": {**node.config["cluster"], "is_backup": True}}
-    )
+    fix_backup_setting(dep)
     await be.stop("watch")
     await be.wipe_state("watch")
     t0 = time.monotonic()
     await be.start("watch")
     await be.start("primary")
     await be.start("backup")
-    await wait_cluster(dep, client, deadline=profile.bound("CTL-RECOVERY-2") + 30)
-    seconds = time.monotonic() - t0
-    results.measure("coupled seconds after procedure 2", round(seconds, 3))
-    result = CheckResult(
-        seconds <= profile.bound("CTL-RECOVERY-2"),
-        {"seconds": seconds, "bound": profile.bound("CTL-RECOVERY-2")},
-        "recovery-2",
-    )
-    assert results.add(result), result.explain()
+    await coupled_within(dep, client, results, t0, "CTL-RECOVERY-2", "procedure 2")
