@@ -1,0 +1,135 @@
+"""The catalog and the suites cannot drift apart.
+
+* every guarantee id a suite test carries is in the catalog;
+* every catalog entry lists exactly the suite modules whose tests carry it;
+  an entry no test checks must say ``status = "not-yet-checked"`` (and one
+  that says so must really be unchecked);
+* every id of GUARANTEES.md is in the catalog (when the design folder is there);
+* every quote is verbatim from its seed (when the seeds are there);
+* numeric bounds agree with ``harness/profiles.py`` where a profile has the id.
+"""
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harness.profiles import JS7_DOCUMENTED, REFERENCE
+from reports.catalog import (
+    ROOT,
+    load_catalog,
+    modules_by_guarantee,
+    scan_suites,
+    strip_params,
+)
+
+SHARED = ROOT.parent / "shared"
+CATALOG = load_catalog()
+SCAN = scan_suites()
+
+
+def test_the_scan_finds_the_suites_markers():
+    # A scan that silently found nothing would make every drift check vacuous.
+    assert len(SCAN) >= 20
+    assert (
+        "AGT-NO-CONNECT"
+        in SCAN["suites/agents/test_no_connect.py::test_agents_never_open_a_connection"]
+    )
+
+
+def test_every_marker_id_is_in_the_catalog():
+    unknown = {
+        test: [g for g in ids if g not in CATALOG.guarantees]
+        for test, ids in SCAN.items()
+        if any(g not in CATALOG.guarantees for g in ids)
+    }
+    assert not unknown, f"add these ids to suites/catalog.toml: {unknown}"
+
+
+def test_every_catalog_entry_lists_exactly_the_modules_that_check_it():
+    checked_by = modules_by_guarantee(SCAN)
+    wrong = {}
+    for g in CATALOG.guarantees.values():
+        actual = checked_by.get(g.id, set())
+        if g.checked and not actual:
+            wrong[g.id] = "no test checks it: mark it status = 'not-yet-checked'"
+        elif not g.checked and actual:
+            wrong[g.id] = f"marked not-yet-checked but checked in {sorted(actual)}"
+        elif set(g.suites) != actual:
+            wrong[g.id] = f"catalog lists {sorted(g.suites)}, the suites are {sorted(actual)}"
+    assert not wrong, wrong
+
+
+def test_only_not_yet_checked_entries_lack_a_test():
+    unchecked = {g.id for g in CATALOG.guarantees.values() if not g.checked}
+    without_test = set(CATALOG.guarantees) - set(modules_by_guarantee(SCAN))
+    assert without_test == unchecked
+
+
+@pytest.mark.skipif(
+    not (SHARED / "design/GUARANTEES.md").exists(), reason="no ../shared/design here"
+)
+def test_every_documented_guarantee_is_in_the_catalog():
+    text = (SHARED / "design/GUARANTEES.md").read_text()
+    ids = set(re.findall(r"^\| ([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+) \|", text, re.M))
+    assert len(ids) >= 30
+    assert ids - set(CATALOG.guarantees) == set()
+    assert set(CATALOG.guarantees) - ids == set()
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.mark.skipif(not (SHARED / "seeds").is_dir(), reason="no ../shared/seeds here")
+def test_quotes_are_verbatim_from_their_seed():
+    seeds = {p.name[:3]: _norm(p.read_text()) for p in (SHARED / "seeds").glob("*.txt")}
+    wrong = {}
+    for g in CATALOG.guarantees.values():
+        for part in g.quote_parts():
+            if not any(_norm(part) in seeds.get(s, "") for s in g.seeds):
+                wrong[g.id] = part
+    assert not wrong, f"not verbatim in the seeds they name: {wrong}"
+
+
+def test_numeric_bounds_agree_with_the_profiles():
+    wrong = {}
+    for g in CATALOG.guarantees.values():
+        for prof, bound in (
+            (REFERENCE, g.reference_bound_s),
+            (JS7_DOCUMENTED, g.documented_bound_s),
+        ):
+            if g.id in prof.bounds and bound != prof.bounds[g.id]:
+                wrong[f"{g.id}/{prof.name}"] = (bound, prof.bounds[g.id])
+    assert not wrong, f"catalog vs profile: {wrong}"
+
+
+def test_the_scan_reads_decorators_classes_and_pytestmark(tmp_path: Path):
+    suites = tmp_path / "suites" / "x"
+    suites.mkdir(parents=True)
+    (suites / "test_a.py").write_text(
+        textwrap.dedent(
+            """
+            import pytest
+            pytestmark = [pytest.mark.guarantee("MOD-ID")]
+
+            @pytest.mark.guarantee("A-ONE", "A-TWO")
+            @pytest.mark.parametrize("k", [1])
+            async def test_f(k): ...
+
+            @pytest.mark.guarantee("CLS-ID")
+            class TestC:
+                @pytest.mark.guarantee("M-ID")
+                def test_m(self): ...
+
+            def helper(): ...
+            """
+        )
+    )
+    scan = scan_suites(tmp_path / "suites", tmp_path)
+    assert scan == {
+        "suites/x/test_a.py::test_f": ["MOD-ID", "A-ONE", "A-TWO"],
+        "suites/x/test_a.py::TestC::test_m": ["MOD-ID", "CLS-ID", "M-ID"],
+    }
+    assert strip_params("suites/x/test_a.py::test_f[1-kill]") == "suites/x/test_a.py::test_f"
