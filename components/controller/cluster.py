@@ -163,6 +163,13 @@ class Cluster:
                 "This cluster node has not heard its passive node: not sure to be active",
             )
 
+    def require_serving(self) -> None:
+        """The journal is served while this node holds the active role — also
+        right after ``ClusterSwitchedOver``, when the state already names the
+        other node: that node must still pull the switch event to take over."""
+        if self.role != "active":
+            raise Problem(503, NOT_ACTIVE, "This cluster node is not active")
+
     def visible_until(self) -> int:
         """Events after this are not acknowledged by the passive yet and must
         not be shown (a fail-over could lose them)."""
@@ -428,7 +435,7 @@ class Cluster:
         user = self.c.sessions.user_of(request)
         if user != "Cluster":
             raise Problem(403, "Forbidden", "only the cluster peer may read the journal")
-        self.require_active()
+        self.require_serving()
         position = query_int(request, "position", None, 0)
         if position is None:
             raise Problem(400, "MissingParameter", "query parameter 'position' is required")
@@ -463,7 +470,7 @@ class Cluster:
         user = self.c.sessions.user_of(request)
         if user != "Cluster":
             raise Problem(403, "Forbidden", "only the cluster peer may read the snapshot")
-        self.require_active()
+        self.require_serving()
         return web.json_response(self.journal.snapshot())
 
     # -- passive side ----------------------------------------------------
