@@ -84,6 +84,10 @@ REFERENCE = Profile(
             "CTL-COUPLING": 5.0,
             "CTL-RECOVERY": 10.0,
             "CTL-RECOVERY-2": 10.0,
+            "JOC-FAILOVER": 5.0,
+            "JOC-SWITCHOVER": 3.0,
+            "HIS-LATENCY": 1.0,
+            "HIS-CTL-FAILOVER": 2.0,
         }
     ),
 )
@@ -112,6 +116,10 @@ JS7_DOCUMENTED = Profile(
             "CTL-COUPLING": 60.0,
             "CTL-RECOVERY": 120.0,  # seed 002: "not coupled after approx. 120s"
             "CTL-RECOVERY-2": 60.0,  # seed 002: "should occur within 60s"
+            "JOC-FAILOVER": 180.0,  # seed 000: "up to 2-3 minutes"
+            "JOC-SWITCHOVER": 180.0,  # seed 000: "as fail-over"
+            "HIS-LATENCY": 3.0,  # seed 004: "2-3 s at 30 tasks/s"
+            "HIS-CTL-FAILOVER": 10.0,  # seed 004: "within 10s"
         }
     ),
 )

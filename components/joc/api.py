@@ -32,7 +32,7 @@ from components.common.config import ConfigProblem
 from components.common.web import Problem, problem_middleware, read_json
 from components.joc.app import Joc
 from components.joc.config import parse_schedule
-from components.joc.controllers import NoActiveController
+from components.joc.controllers import NoActiveController, is_stale_active
 from components.joc.db import DatabaseUnavailable
 
 PREFIX = "/joc/api"
@@ -438,16 +438,30 @@ class Api:
     # -- Controller forwarding -------------------------------------------------
 
     async def _controller(self, fn: Callable[[Any], Awaitable[Any]]) -> Any:
-        try:
-            _, ctl = await self.joc.controllers.active()
-            return await fn(ctl)
-        except ProblemError as exc:
-            raise Problem(exc.status, exc.code, exc.message) from None
-        except NoActiveController as exc:
-            raise Problem(503, "ControllerUnreachable", str(exc)) from None
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            self.joc.controllers.forget()
-            raise Problem(503, "ControllerUnreachable", f"{type(exc).__name__}: {exc}") from None
+        """``fn`` on the active Controller node. A node that answers it is no
+        longer active (503 ``ClusterNodeIsNotActive``) or that refuses the
+        connection was replaced or is down: ask every node again and try once
+        more — ``fn`` was not acted on. A connection lost later is a 503: the
+        outcome is unknown, so it is not repeated."""
+        locator = self.joc.controllers
+        for attempt in (1, 2):
+            try:
+                _, ctl = await locator.active()
+                return await fn(ctl)
+            except ProblemError as exc:
+                if is_stale_active(exc) and attempt == 1:
+                    locator.forget()
+                    continue
+                raise Problem(exc.status, exc.code, exc.message) from None
+            except NoActiveController as exc:
+                raise Problem(503, "ControllerUnreachable", str(exc)) from None
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                locator.forget()
+                if isinstance(exc, aiohttp.ClientConnectorError) and attempt == 1:
+                    continue  # never reached the node: nothing was done
+                why = f"{type(exc).__name__}: {exc}"
+                raise Problem(503, "ControllerUnreachable", why) from None
+        raise AssertionError("unreachable")
 
     async def orders_add(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
         orders = body.get("orders")

@@ -51,6 +51,7 @@ class Joc:
         self.schema_ready = False
         self._tasks: list[asyncio.Task[None]] = []
         self._starter: asyncio.Task[None] | None = None
+        self._monitor: asyncio.Task[None] | None = None
         self.history: HistoryService
         self.cleanup: CleanupService
         self.daily_plan: DailyPlanService
@@ -59,9 +60,11 @@ class Joc:
     async def start(self) -> None:
         timeout = aiohttp.ClientTimeout(total=None, connect=2.0, sock_read=30.0)
         self.http = aiohttp.ClientSession(timeout=timeout)
-        probe = min(2.0, self.cfg.database_timeout)
+        probe = self.cfg.controller_probe_timeout
         c = self.cfg
-        self.controllers = ControllerLocator(self.http, list(c.controllers), *c.joc_user, probe)
+        self.controllers = ControllerLocator(
+            self.http, list(c.controllers), *c.joc_user, probe, report_problems=True
+        )
         history_locator = ControllerLocator(self.http, list(c.controllers), *c.history_user, probe)
         self.history = HistoryService(
             self.db,
@@ -71,6 +74,7 @@ class Joc:
             self.feed,
             batch_limit=c.history_batch_limit,
             long_poll=c.history_long_poll,
+            heartbeat=c.history_heartbeat,
             release_interval=c.history_release_interval,
         )
         self.cleanup = CleanupService(self.db, c.member_id, c)
@@ -83,6 +87,16 @@ class Joc:
             c.daily_plan_interval,
         )
         self._starter = asyncio.get_running_loop().create_task(self._start_cluster())
+        self._monitor = asyncio.get_running_loop().create_task(self._watch_controllers())
+
+    async def _watch_controllers(self) -> None:
+        """Every instance asks every Controller node for its cluster state
+        now and then, so a Controller cluster's problem (a refused
+        ``ClusterStartBackupNode``) shows in this instance's log too."""
+        interval = min(self.cfg.polling_interval, 5.0)
+        while True:
+            await self.controllers.probe_all()
+            await asyncio.sleep(interval)
 
     async def _start_cluster(self) -> None:
         """Create the schema (retried until the database answers), then join."""
@@ -118,6 +132,7 @@ class Joc:
         """SIGTERM: hand over to a standby (JS7: a normal stop is a switch-over)."""
         if self._starter is not None and not self._starter.done():
             await cancel_and_wait(self._starter)
+        await cancel_and_wait(self._monitor)
         if self.schema_ready:
             await self.cluster.stop()
         await self._on_standby()

@@ -53,6 +53,8 @@ class JocConfig:
     session_timeout: float
     history_batch_limit: int
     history_long_poll: float
+    history_heartbeat: float
+    controller_probe_timeout: float
     history_release_interval: float
     cleanup_ages: dict[str, float]  # kind -> seconds
     cleanup_period: tuple[str, str]  # UTC "HH:MM" begin, end
@@ -158,6 +160,8 @@ def load(data_dir: Path) -> JocConfig:
         session_timeout=cfg.seconds("joc.auth.session-timeout", 900.0),
         history_batch_limit=cfg.integer("joc.history.batch-limit", 1000),
         history_long_poll=cfg.seconds("joc.history.long-poll", 1.0),
+        history_heartbeat=cfg.seconds("joc.history.heartbeat", 0.5),
+        controller_probe_timeout=cfg.seconds("joc.controller.probe-timeout", 2.0),
         history_release_interval=cfg.seconds("joc.history.release-interval", 0.2),
         cleanup_ages=ages,
         cleanup_period=(

@@ -28,9 +28,10 @@ from typing import Any
 import aiohttp
 import psycopg
 
+from components.common.auth import SESSION_HEADER
 from components.common.client import ProblemError
 from components.joc.cluster import Fenced, fence, open_activity
-from components.joc.controllers import ControllerLocator, NoActiveController
+from components.joc.controllers import ControllerLocator, NoActiveController, is_stale_active
 from components.joc.db import Database, DatabaseUnavailable
 from components.joc.feed import Feed
 
@@ -134,6 +135,8 @@ class HistoryService:
         long_poll: float = 1.0,
         retry_delay: float = 0.2,
         release_interval: float = 0.2,
+        rediscover_delay: float = 0.1,
+        heartbeat: float = 0.5,
     ) -> None:
         self.db = db
         self.member_id = member_id
@@ -144,6 +147,12 @@ class HistoryService:
         self.long_poll = long_poll
         self.retry_delay = retry_delay
         self.release_interval = release_interval
+        self.rediscover_delay = rediscover_delay
+        self.heartbeat = heartbeat
+        # The Controller node History read its last batch from, and every
+        # change of it (wall clock of the first write from the new node).
+        self.controller_node: str | None = None
+        self.controller_switches: list[dict[str, Any]] = []
         self.variable = f"history_{controller_id}"
         self.position: int | None = None
         self.released = 0
@@ -165,6 +174,8 @@ class HistoryService:
             "startPosition": self.start_position,
             "duplicatesSkipped": self.duplicates_skipped,
             "lastError": self.last_error,
+            "controllerNode": self.controller_node,
+            "controllerSwitches": list(self.controller_switches),
         }
 
     async def load_position(self) -> int:
@@ -197,39 +208,91 @@ class HistoryService:
         finally:
             self.running_epoch = None
 
+    async def _read(self) -> tuple[str, list[dict[str, Any]]]:
+        """One long poll on the active Controller node, with heartbeats: a
+        node silent for longer than two heartbeats (killed, cut off, paused)
+        is given up at once, not after the poll's timeout."""
+        name, ctl = await self.locator.active()
+        params = {
+            "after": str(self.position or 0),
+            "timeout": str(self.long_poll),
+            "limit": str(self.batch_limit),
+            "heartbeat": str(self.heartbeat),
+        }
+        silence = 2 * self.heartbeat + 0.25
+        events: list[dict[str, Any]] = []
+        async with asyncio.timeout(self.locator.probe_timeout + silence):
+            headers = {SESSION_HEADER: await ctl.token()}
+            resp = await ctl.http.get(
+                ctl.url("/event"),
+                params=params,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
+            )
+        async with resp:
+            if resp.status != 200:
+                if resp.status == 401:
+                    ctl.forget_token()
+                body = await asyncio.wait_for(resp.json(content_type=None), silence)
+                body = body if isinstance(body, dict) else {}
+                raise ProblemError(
+                    resp.status, str(body.get("code")), str(body.get("message")), body
+                )
+            while True:
+                raw = await asyncio.wait_for(resp.content.readline(), silence)
+                if not raw:
+                    break
+                line = raw.strip()
+                if line:
+                    events.append(json.loads(line))
+        return name, events
+
     async def _loop(self, epoch: int) -> None:
         last_release = 0.0
+        failures = 0
         assert self.position is not None
         while True:
             try:
-                _, ctl = await self.locator.active()
-                events = [
-                    e
-                    async for e in ctl.events(
-                        self.position, timeout=self.long_poll, limit=self.batch_limit
-                    )
-                ]
+                node, events = await self._read()
+                failures = 0
             except ProblemError as exc:
-                # EventSeqTorn/UnknownEventId: never skip ahead — a gap must stay visible.
                 self.last_error = f"{exc.code}: {exc.message}"
-                log.error("Controller refused the event stream: %s", self.last_error)
                 self.locator.forget()
+                if is_stale_active(exc):
+                    # Switched or failed over: ask every node again, at once
+                    # (a node handing over still claims to be active for a
+                    # moment: then back off a little).
+                    log.info("Controller node no longer active: %s", self.last_error)
+                    failures += 1
+                    if failures > 1:
+                        await asyncio.sleep(self.rediscover_delay)
+                    continue
+                # EventSeqTorn/UnknownEventId: never skip ahead — a gap must stay visible.
+                log.error("Controller refused the event stream: %s", self.last_error)
                 await asyncio.sleep(self.retry_delay * 5)
                 continue
-            except (NoActiveController, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            except NoActiveController as exc:
+                self.last_error = str(exc)
+                await asyncio.sleep(self.rediscover_delay)
+                continue
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                # Connection lost: re-discover at once the first time (the
+                # active may have been replaced), then back off a little.
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 self.locator.forget()
-                await asyncio.sleep(self.retry_delay)
+                failures += 1
+                if failures > 1:
+                    await asyncio.sleep(self.rediscover_delay)
                 continue
             if not events:
                 continue
-            await self._commit(epoch, events)
+            await self._commit(epoch, events, node)
             self.position = events[-1]["eventId"]
             if time.monotonic() - last_release >= self.release_interval:
                 last_release = time.monotonic()
                 await self._release(self.position)
 
-    async def _commit(self, epoch: int, events: list[dict[str, Any]]) -> None:
+    async def _commit(self, epoch: int, events: list[dict[str, Any]], node: str = "") -> None:
         """Write the batch; retry through database outages (the events stay in
         memory and on the Controller, which holds them until released)."""
         while True:
@@ -246,10 +309,17 @@ class HistoryService:
                 self._cursors[oid] = cursor
         self.committed_batches += 1
         self.last_error = None
+        if node != self.controller_node:
+            self.controller_node = node
+            self.controller_switches.append(
+                {"node": node, "firstWrite": time.time(), "eventId": events[-1]["eventId"]}
+            )
+            del self.controller_switches[:-100]
         self.feed.publish(
             {
                 "TYPE": "HistoryChanged",
                 "controllerId": self.controller_id,
+                "controllerNode": node,  # js7ha extension: the node the events came from
                 "eventId": events[-1]["eventId"],
                 "terminated": plan.terminated,
                 "added": [o["order_id"] for o in plan.new_orders],
@@ -257,13 +327,19 @@ class HistoryService:
         )
 
     async def _release(self, until: int) -> None:
+        """Bounded like a probe: a node cut off must not hold History up (a
+        release is repeated with the next batch anyway)."""
         try:
             _, ctl = await self.locator.active()
-            await ctl.command({"TYPE": "ReleaseEvents", "untilEventId": until})
+            async with asyncio.timeout(self.locator.probe_timeout + 2 * self.heartbeat):
+                await ctl.command({"TYPE": "ReleaseEvents", "untilEventId": until})
             self.released = until
         except (ProblemError, NoActiveController, aiohttp.ClientError, OSError) as exc:
+            if is_stale_active(exc):
+                self.locator.forget()
             log.warning("ReleaseEvents until %d failed (retried later): %s", until, exc)
         except TimeoutError:
+            self.locator.forget()
             log.warning("ReleaseEvents until %d timed out (retried later)", until)
 
     async def _write(self, conn: Conn, epoch: int, events: list[dict[str, Any]]) -> Plan:

@@ -46,6 +46,11 @@ def write_config(ctx: NodeContext) -> None:
         "joc.database.timeout": min(2.0, ctx.profile.op_timeout),
         "joc.controller-id": conf.get("controller_id", "js7"),
         "joc.controllers": controllers,
+        # Follow a Controller fail-over at the Controller cluster's own pace:
+        # a silent node is given up after about half its heartbeat timeout.
+        "joc.controller.probe-timeout": timing.get("controller.cluster.heartbeat_timeout", 10.0)
+        / 2,
+        "joc.history.heartbeat": timing.get("controller.cluster.heartbeat", 3.0),
         "joc.auth.roles": {
             "administrator": {"permissions": ["*"]},
             "viewer": {"permissions": ["view"]},

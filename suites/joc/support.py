@@ -19,7 +19,7 @@ import aiohttp
 from components.joc.spec import ACCOUNTS
 from harness.deployment import Deployment
 from harness.history import History, OpFailed
-from harness.js7topo import shell_workflow
+from harness.js7topo import controller_cluster, shell_workflow
 from harness.topology import Database, Link, Node, Topology
 
 JOC_API = "/joc/api"
@@ -43,6 +43,20 @@ def joc_cluster(
     ]
     links = [Link("controller", a) for a in agent_names]
     links += [Link(j, "controller") for j in joc_names]
+    return Topology.build(nodes, links, Database(clients=tuple(joc_names)))
+
+
+def joc_and_controller_cluster(
+    jocs: int = 2, *, agents: int = 1, backup_is_backup: bool = True
+) -> Topology:
+    """The Controller cluster of ``harness.js7topo.controller_cluster``
+    (``primary``, ``backup``, ``watch``, ``agent-1..n``) and ``joc-1..n``,
+    each JOC instance a database client with a link to both Controller nodes
+    (so it finds the active one itself)."""
+    ctl = controller_cluster(agents, backup_is_backup=backup_is_backup)
+    joc_names = [f"joc-{i}" for i in range(1, jocs + 1)]
+    nodes = [*ctl.nodes, *(Node(j, "joc", {"ordering": i}) for i, j in enumerate(joc_names))]
+    links = [*ctl.links, *(Link(j, c) for j in joc_names for c in ("primary", "backup"))]
     return Topology.build(nodes, links, Database(clients=tuple(joc_names)))
 
 
@@ -227,17 +241,10 @@ def workflow(path: str = "w", script: str = "echo hello-$JS7_ORDER_ID") -> dict[
 
 # -- bounds ------------------------------------------------------------------
 
-# The documented bound (GUARANTEES.md) and the reference target, per profile.
-# harness.profiles carries no per-guarantee bounds yet, so they live here,
-# keyed by the profile's name.
-BOUNDS: dict[str, dict[str, float]] = {
-    "reference": {"JOC-FAILOVER": 5.0, "JOC-SWITCHOVER": 3.0, "HIS-LATENCY": 1.0},
-    "js7-documented": {"JOC-FAILOVER": 180.0, "JOC-SWITCHOVER": 180.0, "HIS-LATENCY": 3.0},
-}
-
 
 def bound(dep: Deployment, guarantee: str) -> float:
-    return BOUNDS[dep.profile.name][guarantee]
+    """The profile's bound for a guarantee (one owner: harness.profiles)."""
+    return dep.profile.bound(guarantee)
 
 
 # -- order workload through the JOC API ----------------------------------------
@@ -356,18 +363,32 @@ async def activity(client: JocClient) -> list[dict[str, Any]]:
 
 class FeedListener:
     """Reads the active instance's live history feed (server-sent events) and
-    notes when each terminated order was announced (wall clock)."""
+    notes when each terminated order was announced (wall clock). With a
+    ``history``, each announced History write is also a ``history-write``
+    operation (value: its last eventId) served by the Controller node the
+    events came from — what ``failover_time`` reads for HIS-CTL-FAILOVER."""
 
-    def __init__(self, dep: Deployment, node: str):
+    def __init__(self, dep: Deployment, node: str, history: History | None = None):
         self.dep = dep
+        self.history = history
         self.client = JocClient(dep, node, "viewer")
         self.announced: dict[str, tuple[float, dict[str, Any]]] = {}
         self.events = 0
+        self.writers: list[str | None] = []  # per announced write, its Controller node
         self.ended: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
     async def _run(self) -> None:
+        try:
+            await self._read()
+        except (aiohttp.ClientError, OSError) as exc:
+            # The instance went away (killed, stopped, torn down): the feed ends.
+            self.ended = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._ready.set()
+
+    async def _read(self) -> None:
         await self.client.login()
         assert self.client.token is not None
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
@@ -392,6 +413,11 @@ class FeedListener:
                     now = time.time()
                     item = json.loads(line[6:])
                     self.events += 1
+                    if self.history is not None:
+                        src = item.get("controllerNode")
+                        op = self.history.invoke("history", "history-write", item["eventId"])
+                        op.ok(item["eventId"], node=src)
+                        self.writers.append(src)
                     for t in item["terminated"]:
                         self.announced.setdefault(t["orderId"], (now, t))
                 elif line.startswith("data: "):
