@@ -448,7 +448,12 @@ class Cluster:
             self.acked = position
             self._pulse()
         st = self.state
-        if st.get("TYPE") in ("NodesAppointed", "PassiveLost", "FailedOver", "SwitchedOver"):
+        # Re-couple only as the node the state names active: right after a
+        # switch-over this node still serves pulls but the other one is active.
+        if (
+            st.get("TYPE") in ("NodesAppointed", "PassiveLost", "FailedOver", "SwitchedOver")
+            and st.get("activeId", self.own_id) == self.own_id
+        ):
             self._prepared_at = await self._event(
                 {"TYPE": "ClusterCouplingPrepared", "activeId": self.own_id},
                 {**st, "TYPE": "PreparedToBeCoupled", "activeId": self.own_id},

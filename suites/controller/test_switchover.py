@@ -9,6 +9,7 @@ from components.common.client import ProblemError
 from harness import faults
 from harness.checkers import CheckResult, compose
 from harness.clients.js7 import wait_cluster
+from harness.workload import read_all_events
 
 from .workload import Load, cluster_checks, coupled_cluster, final_read
 
@@ -47,6 +48,17 @@ async def test_switch_over_hands_over_and_normal_stop_does_not_fail_over(
         except ProblemError as exc:
             not_coupled = exc.code
     await final_read(dep, client, history)
+    # From the events: after the switch, every (re-)coupling names the new
+    # active — the old one must never couple the cluster back to itself.
+    events = await read_all_events(client.client(await client.find_active() or "backup"))
+    cluster = [e for e in events if e["TYPE"].startswith("Cluster")]
+    switch = next((i for i, e in enumerate(cluster) if e["TYPE"] == "ClusterSwitchedOver"), None)
+    undone = [
+        e
+        for e in cluster[(switch or 0) + 1 :]
+        if e["TYPE"] in ("ClusterCouplingPrepared", "ClusterCoupled")
+        and e.get("activeId") != after_switch
+    ][:1]
     checks = CheckResult(
         after_switch == "backup"
         and not any(during_stop.values())
@@ -59,6 +71,7 @@ async def test_switch_over_hands_over_and_normal_stop_does_not_fail_over(
             "passive-saw": shut_down_type,
             "active-after-restart": after_restart,
             "switch-over-when-not-coupled": not_coupled,
+            "coupling-back-after-switch": undone,
         },
         "switch-over-and-shutdown",
     )
