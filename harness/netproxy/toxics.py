@@ -630,6 +630,10 @@ class Side(asyncio.Protocol):
         self.holds = 0
         self.closing = False  # we closed it on purpose
         self.lost = False
+        # Data read before the link exists. pause_reading() in connection_made
+        # should prevent that, but CPython before 3.11.3 registers the reader
+        # after connection_made anyway: keep the bytes, never drop them.
+        self.early: list[bytes] = []
 
     # flow control ----------------------------------------------------------
 
@@ -659,7 +663,8 @@ class Side(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         link = self.out
-        if link is None:  # cannot happen while held; be safe
+        if link is None:
+            self.early.append(data)
             return
         n = len(data)
         link.stats.received += n
@@ -788,6 +793,10 @@ class Connection:
         )
         self.client.out = self.upstream.into = self.up
         self.upstream.out = self.client.into = self.down
+        for side in (self.client, self.upstream):
+            early, side.early = side.early, []
+            for data in early:
+                side.data_received(data)
         self.client.release(_HOLD_CONNECTING)
         self.upstream.release(_HOLD_CONNECTING)
 
