@@ -152,6 +152,12 @@ def _proxy(args: argparse.Namespace) -> int:
     return 0  # pragma: no cover - execv does not return
 
 
+def _images(args: argparse.Namespace) -> int:
+    from harness.images import main_build
+
+    return int(main_build(args.rest))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="js7ha", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -187,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     px.add_argument("--host", default="127.0.0.1")
     px.add_argument("--port", type=int, default=8474)
     px.set_defaults(fn=_proxy)
+    im = sub.add_parser("images", help="build the Docker backend's images (no registry needed)")
+    im.add_argument("action", choices=("build",))
+    im.add_argument("rest", nargs=argparse.REMAINDER, help="options for harness.images")
+    im.set_defaults(fn=_images)
     args = ap.parse_args(argv)
     return int(args.fn(args))
 

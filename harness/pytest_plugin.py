@@ -29,10 +29,10 @@ from pathlib import Path
 import pytest
 
 from harness import ports, procs
+from harness.backends.base import Backend
 from harness.backends.local import LocalBackend
 from harness.checkers.base import CheckResult
 from harness.deployment import Deployment
-from harness.errors import ConfigError
 from harness.history import History
 from harness.netproxy.control import LinkControl, ProxyServer
 from harness.postgres import PostgresServer
@@ -98,11 +98,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
         # Only the controller sweeps: workers start while siblings already run.
         procs.sweep()
-    if config.getoption("backend") == "docker":
-        raise pytest.UsageError(
-            "--backend=docker is not available yet (the Docker backend "
-            "is its own work item); use --backend=local"
-        )
+    if config.getoption("backend") == "docker" and not hasattr(config, "workerinput"):
+        from harness.backends import docker as docker_backend
+
+        docker_backend.sweep()  # containers and networks of dead runs
     seed = config.getoption("seed")
     if seed is None:
         seed = int(hashlib.sha256(session.encode()).hexdigest()[:8], 16)
@@ -119,6 +118,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     errors = procs.cleanup()
+    if config.getoption("backend") == "docker" and not hasattr(config, "workerinput"):
+        from harness.backends import docker as docker_backend
+
+        errors += docker_backend.remove_session()
     if errors:
         print("js7ha cleanup errors:\n  " + "\n  ".join(errors))
 
@@ -204,6 +207,14 @@ def postgres_server(profile: Profile) -> Iterator[PostgresServer]:
     yield server
     procs.unregister_cleanup(close)
     close()
+
+
+@pytest.fixture(scope="session")
+def docker_image() -> str:
+    """The project image for the Docker backend, built locally if needed."""
+    from harness import images
+
+    return images.ensure_image()
 
 
 @pytest.fixture
@@ -293,13 +304,18 @@ async def deploy(
 
     async def _deploy(topology: Topology, *, profile: Profile | None = None) -> Deployment:
         prof = profile or js7ha_options.profile
-        pg = request.getfixturevalue("postgres_server") if topology.database else None
         workdir = procs.temp_root() / "nodes" / f"{_slug(request.node.name)}-{len(workdirs)}"
         shutil.rmtree(workdir, ignore_errors=True)
         workdirs.append(workdir)
-        if js7ha_options.backend != "local":
-            raise ConfigError(f"backend {js7ha_options.backend!r} is not available")
-        backend = LocalBackend(topology, prof, workdir, link_control, pg)
+        backend: Backend
+        if js7ha_options.backend == "docker":
+            from harness.backends.docker import DockerBackend
+
+            image = request.getfixturevalue("docker_image")
+            backend = DockerBackend(topology, prof, workdir, image=image)
+        else:
+            pg = request.getfixturevalue("postgres_server") if topology.database else None
+            backend = LocalBackend(topology, prof, workdir, link_control, pg)
         dep = Deployment(backend, history, artifacts)
         deployments.append(dep)
         await backend.deploy()

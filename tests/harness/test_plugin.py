@@ -80,9 +80,3 @@ def test_seeded_rng_replays_and_header_shows_options(run):
 
     assert draws(a)
     assert draws(a) == draws(b)
-
-
-def test_docker_backend_is_refused_clearly_until_it_exists(run):
-    res = run("def test_x():\n    pass\n", "--backend", "docker")
-    assert res.ret == pytest.ExitCode.USAGE_ERROR
-    res.stderr.fnmatch_lines(["*--backend=docker is not available yet*"])

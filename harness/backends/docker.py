@@ -1,0 +1,749 @@
+"""The Docker backend: every node is a container of the project image.
+
+Mirrors ``harness.backends.local`` operation for operation, so faults and
+suites cannot tell the two apart:
+
+* one Docker network per deployment; each node is a container on it with the
+  node's name as network alias, running ``python -m <module> --data-dir
+  /data/<node>`` (under ``docker-init``) with the JS7-like data dir
+  ``/data/<node>/{config,state,logs}`` bind-mounted from the test's work
+  folder. The role's ``write_config`` writes the config files on the host
+  before every start, with ``NodeContext.host`` = ``0.0.0.0`` and the peers
+  being link proxy addresses. stdout/stderr go to ``logs/<role>.log`` in the
+  data dir, so logs read the same as with the local backend and outlive the
+  container.
+* every link ``<from>--<to>`` is a proxy on a Toxiproxy-compatible server
+  (``python -m harness.netproxy``) in its own container, alias ``netproxy``,
+  listening on a port of its own; peers are configured as
+  ``netproxy:<port>``. The harness drives the server through its API port,
+  published on 127.0.0.1, with ``LinkControl``.
+* PostgreSQL runs in its own container of the same image (alias
+  ``postgres``, ``js7ha-pg-start``); clients reach it through their
+  ``<node>--postgres`` links; the harness creates the test's database
+  through a published port.
+* The harness's own clients reach each node through a port published on
+  127.0.0.1 (reserved with ``harness.ports``, so it stays the same across
+  restarts): outside every partition.
+
+Faults: ``kill`` is ``docker kill --signal`` (docker-init forwards the
+signal to the component; SIGKILL ends the container, and with it every
+process of the node); ``pause``/SIGSTOP is ``docker pause`` (the cgroup
+freezer: the sockets stay open, nothing runs); ``stop`` is ``docker stop``
+(SIGTERM, the profile's stop deadline, then SIGKILL); ``wipe_state`` empties
+the bind-mounted ``state/`` while the container is stopped. Database outages:
+``stop`` sends SIGQUIT (immediate shutdown) to the PostgreSQL container,
+``hang`` pauses it, ``cut`` cuts every client link.
+
+Clean-up: every container and network carries the labels
+``js7ha.session`` (``harness.procs.session_id()``), ``js7ha.owner`` (the
+owning harness process, ``<pid>:<start time>``) and ``js7ha.deployment``.
+``teardown`` removes what carries its deployment's label; ``sweep`` (run at
+every deploy) removes what belongs to an owner that is dead;
+``remove_session`` removes a whole session (for the session's end).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import shutil
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from harness import ports, procs
+from harness.backends.base import CutMode, DbOutageMode, Direction, NodeState
+from harness.components import ComponentSpec, NodeContext, component
+from harness.errors import (
+    BackendError,
+    ConfigError,
+    NodeStartError,
+    NodeStateError,
+    PostgresError,
+)
+from harness.netproxy.control import LinkControl, ProxyServer
+from harness.profiles import Profile
+from harness.topology import DATABASE_NODE, Node, Topology
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+NODE_PORT = 4444
+PROXY_ALIAS = "netproxy"
+PROXY_API_PORT = 8474
+LINK_PORT_BASE = 20000
+PG_PORT = 5432
+PG_USER = "js7ha"
+DATA_ROOT = Path("/data")
+
+SESSION_LABEL = "js7ha.session"
+OWNER_LABEL = "js7ha.owner"
+DEPLOYMENT_LABEL = "js7ha.deployment"
+ROLE_LABEL = "js7ha.role"
+
+_OUTBOUND_SNIPPET = (
+    "import os\n"
+    "from harness import sockets\n"
+    "me = os.getpid()\n"
+    "pids = [int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) != me]\n"
+    "for c in sockets.outbound(pids): print(c)\n"
+)
+
+
+def _docker() -> Any:
+    import docker
+
+    return docker.from_env(timeout=120)
+
+
+def _labels(deployment: str, role: str) -> dict[str, str]:
+    return {
+        SESSION_LABEL: procs.session_id(),
+        OWNER_LABEL: procs.owner().label,
+        DEPLOYMENT_LABEL: deployment,
+        ROLE_LABEL: role,
+    }
+
+
+def remove_labelled(label: str, value: str | None = None, client: Any = None) -> list[str]:
+    """Remove every container (forcibly) and then every network carrying
+    ``label`` (``=value`` if given); return what was removed. Errors on one
+    resource do not stop the others."""
+    import docker.errors
+
+    client = client or _docker()
+    flt = {"label": f"{label}={value}" if value is not None else label}
+    removed: list[str] = []
+    for c in client.containers.list(all=True, filters=flt):
+        with contextlib.suppress(docker.errors.NotFound):
+            c.remove(force=True, v=True)
+            removed.append(f"container {c.name}")
+    for n in client.networks.list(filters=flt):
+        with contextlib.suppress(docker.errors.NotFound):
+            n.remove()
+            removed.append(f"network {n.name}")
+    return removed
+
+
+def remove_session(session: str | None = None) -> list[str]:
+    """Remove everything of a session (default: this one)."""
+    return remove_labelled(SESSION_LABEL, session or procs.session_id())
+
+
+def sweep() -> list[str]:
+    """Remove containers and networks whose owning harness process is dead."""
+    client = _docker()
+    owners: set[str] = set()
+    for c in client.containers.list(all=True, filters={"label": OWNER_LABEL}):
+        owners.add(c.labels.get(OWNER_LABEL, ""))
+    for n in client.networks.list(filters={"label": OWNER_LABEL}):
+        owners.add((n.attrs.get("Labels") or {}).get(OWNER_LABEL, ""))
+    removed: list[str] = []
+    for owner in sorted(owners):
+        if not procs.label_alive(owner):
+            removed += remove_labelled(OWNER_LABEL, owner, client)
+    return removed
+
+
+@dataclass
+class _Node:
+    spec: ComponentSpec
+    ctx: NodeContext  # the host's view: data_dir on the host
+    host_port: int
+    container: Any = None
+    state: NodeState = NodeState.STOPPED
+    starts: int = 0
+    log_path: Path = field(default_factory=Path)
+
+    @property
+    def inner_dir(self) -> Path:
+        return DATA_ROOT / self.ctx.node.name
+
+
+class DockerBackend:
+    name = "docker"
+
+    def __init__(
+        self,
+        topology: Topology,
+        profile: Profile,
+        workdir: Path,
+        image: str | None = None,
+    ) -> None:
+        self.topology = topology
+        self.profile = profile
+        self.workdir = workdir
+        self.image = image
+        self.deployment = uuid.uuid4().hex[:12]
+        self.network_name = f"js7ha-{self.deployment}"
+        self.links: LinkControl | None = None
+        self.dbname: str | None = None
+        self._client: Any = None
+        self._network: Any = None
+        self._proxy: Any = None
+        self._pg: Any = None
+        self._pg_port = 0
+        self._pg_paused = False
+        self._nodes: dict[str, _Node] = {}
+        self._link_listen: dict[str, str] = {}
+        self._ports: list[int] = []
+        self._http: aiohttp.ClientSession | None = None
+        self._torn_down = False
+
+    # -- helpers ---------------------------------------------------------
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            timeout = aiohttp.ClientTimeout(total=min(2.0, self.profile.op_timeout))
+            self._http = aiohttp.ClientSession(timeout=timeout)
+        return self._http
+
+    def _docker(self) -> Any:
+        if self._client is None:
+            self._client = _docker()
+        return self._client
+
+    def _link_control(self) -> LinkControl:
+        if self.links is None:
+            raise BackendError("the deployment has no link proxy (deploy first)")
+        return self.links
+
+    async def _run_container(
+        self,
+        role: str,
+        command: list[str],
+        *,
+        alias: str,
+        published: Mapping[int, int],
+        binds: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+        start: bool = True,
+    ) -> Any:
+        """Create (and start) a labelled container on the deployment's
+        network, reachable there as ``alias``; ``published`` maps container
+        ports to ports on 127.0.0.1."""
+        client = self._docker()
+        api = client.api
+
+        def run() -> Any:
+            host_config = api.create_host_config(
+                port_bindings={p: (HOST, hp) for p, hp in published.items()},
+                binds={src: {"bind": dst, "mode": "rw"} for src, dst in (binds or {}).items()},
+                init=True,
+                network_mode=self.network_name,
+            )
+            networking = api.create_networking_config(
+                {self.network_name: api.create_endpoint_config(aliases=[alias])}
+            )
+            created = api.create_container(
+                self.image,
+                command=command,
+                name=f"js7ha-{self.deployment}-{alias}",
+                hostname=alias,
+                labels=_labels(self.deployment, role),
+                environment=dict(env or {}),
+                ports=list(published),
+                host_config=host_config,
+                networking_config=networking,
+            )
+            container = client.containers.get(created["Id"])
+            if start:
+                container.start()
+            return container
+
+        return await asyncio.to_thread(run)
+
+    async def _wait_http(self, url: str, what: str, container: Any) -> None:
+        deadline = time.monotonic() + max(30.0, self.profile.startup_deadline)
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            try:
+                async with self._session().get(url) as resp:
+                    if resp.status == 200:
+                        return
+                    last = f"HTTP {resp.status}"
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            await asyncio.to_thread(container.reload)
+            if container.status == "exited":
+                last = "its container exited"
+                break
+            await asyncio.sleep(0.05)
+        logs = (await asyncio.to_thread(container.logs, tail=40)).decode(errors="replace")
+        raise BackendError(f"{what} not ready at {url}: {last}\n{logs}")
+
+    # -- setup -----------------------------------------------------------
+
+    async def deploy(self) -> None:
+        from harness import images
+
+        topo = self.topology
+        swept = await asyncio.to_thread(sweep)
+        if swept:
+            log.info("swept leftovers of dead owners: %s", ", ".join(swept))
+        if self.image is None:
+            self.image = await asyncio.to_thread(images.ensure_image)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        has_db = topo.database is not None
+        self._ports = ports.reserve(len(topo.nodes) + 1 + int(has_db))
+        node_ports = self._ports[: len(topo.nodes)]
+        api_port = self._ports[len(topo.nodes)]
+        labels = _labels(self.deployment, "network")
+        self._network = await asyncio.to_thread(
+            self._docker().networks.create, self.network_name, driver="bridge", labels=labels
+        )
+        # The link proxy server.
+        self._proxy = await self._run_container(
+            "netproxy",
+            [
+                "python",
+                "-m",
+                "harness.netproxy",
+                "--host",
+                "0.0.0.0",
+                "--port",
+                str(PROXY_API_PORT),
+            ],
+            alias=PROXY_ALIAS,
+            published={PROXY_API_PORT: api_port},
+        )
+        await self._wait_http(f"http://{HOST}:{api_port}/version", "the link proxy", self._proxy)
+        self.links = LinkControl(ProxyServer(url=f"http://{HOST}:{api_port}"))
+        # The database.
+        if has_db:
+            self._pg_port = self._ports[-1]
+            self._pg = await self._run_container(
+                "postgres",
+                ["js7ha-pg-start"],
+                alias=DATABASE_NODE,
+                published={PG_PORT: self._pg_port},
+            )
+            self.dbname = f"t_{uuid.uuid4().hex[:12]}"
+            await asyncio.to_thread(self._pg_wait_ready)
+            await asyncio.to_thread(self._pg_create_database, self.dbname)
+        # One proxy per link, each on a port of its own.
+        for i, lk in enumerate(topo.all_links):
+            port = LINK_PORT_BASE + i
+            upstream = f"{DATABASE_NODE}:{PG_PORT}" if lk.target == DATABASE_NODE else None
+            await self.links.create(
+                lk.name, upstream=upstream or f"{lk.target}:{NODE_PORT}", listen=f"0.0.0.0:{port}"
+            )
+            self._link_listen[lk.name] = f"{PROXY_ALIAS}:{port}"
+        for node, host_port in zip(topo.nodes, node_ports, strict=True):
+            self._prepare(node, host_port)
+        await asyncio.gather(*(self.start(n.name) for n in topo.nodes))
+
+    def _prepare(self, node: Node, host_port: int) -> None:
+        topo = self.topology
+        spec = component(node.role)
+        data_dir = self.workdir / node.name
+        for sub in ("config", "state", "logs"):
+            (data_dir / sub).mkdir(parents=True, exist_ok=True)
+        peers = {
+            lk.target: self._link_listen[lk.name]
+            for lk in topo.outgoing(node.name)
+            if lk.target != DATABASE_NODE
+        }
+        db_url = None
+        if topo.database is not None and node.name in topo.database.clients:
+            assert self.dbname is not None
+            db_url = (
+                f"postgresql://{PG_USER}@{self._link_listen[f'{node.name}--{DATABASE_NODE}']}"
+                f"/{self.dbname}?application_name=js7ha"
+            )
+        ctx = NodeContext(
+            node=node,
+            topology=topo,
+            profile=self.profile,
+            data_dir=data_dir,
+            host="0.0.0.0",
+            port=NODE_PORT,
+            peers=peers,
+            database_url=db_url,
+        )
+        self._nodes[node.name] = _Node(
+            spec, ctx, host_port, log_path=data_dir / "logs" / spec.log_file
+        )
+
+    def _node(self, name: str) -> _Node:
+        try:
+            return self._nodes[name]
+        except KeyError:
+            raise ConfigError(f"no node {name!r} in this deployment") from None
+
+    # -- database --------------------------------------------------------
+
+    def _pg_admin_url(self, dbname: str = "postgres") -> str:
+        return f"postgresql://{PG_USER}@{HOST}:{self._pg_port}/{dbname}?application_name=js7ha"
+
+    def _pg_wait_ready(self) -> None:
+        import psycopg
+
+        deadline = time.monotonic() + max(60.0, self.profile.startup_deadline)
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            try:
+                with psycopg.connect(self._pg_admin_url(), connect_timeout=2, autocommit=True) as c:
+                    c.execute("SELECT 1")
+                return
+            except psycopg.Error as exc:
+                last = exc
+            self._pg.reload()
+            if self._pg.status == "exited":
+                break
+            time.sleep(0.1)
+        logs = self._pg.logs(tail=30).decode(errors="replace")
+        raise PostgresError(f"postgres container not ready: {last}\n{logs}")
+
+    def _pg_create_database(self, name: str) -> None:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self._pg_admin_url(), autocommit=True, connect_timeout=10) as c:
+            c.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+
+    # -- node life cycle -------------------------------------------------
+
+    async def start(self, node: str) -> None:
+        n = self._node(node)
+        if self.state(node) is not NodeState.STOPPED:
+            raise NodeStateError(f"cannot start {node}: it is {n.state.value}")
+        n.spec.write_config(n.ctx)
+        n.ctx.state_dir.mkdir(parents=True, exist_ok=True)
+        n.starts += 1
+        with n.log_path.open("ab") as f:
+            f.write(f"--- js7ha: start #{n.starts} of {node} at {time.time():.3f} ---\n".encode())
+        if n.container is None:
+            inner = dataclasses.replace(n.ctx, data_dir=n.inner_dir)
+            argv = n.spec.argv("python", inner)
+            log_file = n.inner_dir / "logs" / n.spec.log_file
+            n.container = await self._run_container(
+                node,
+                ["/bin/sh", "-c", 'exec "$@" >>"$JS7HA_LOG" 2>&1', "js7ha-node", *argv],
+                alias=node,
+                published={NODE_PORT: n.host_port},
+                binds={str(n.ctx.data_dir.resolve()): str(n.inner_dir)},
+                env={
+                    "JS7HA_LOG": str(log_file),
+                    "PYTHONUNBUFFERED": "1",
+                    procs.NODE_ENV: str(n.inner_dir),
+                    procs.SESSION_ENV: procs.session_id(),
+                },
+            )
+        else:
+            await asyncio.to_thread(n.container.start)
+        n.state = NodeState.RUNNING
+        deadline = time.monotonic() + self.profile.startup_deadline
+        why = "not probed yet"
+        while time.monotonic() < deadline:
+            await asyncio.to_thread(n.container.reload)
+            if n.container.status in ("exited", "dead"):
+                n.state = NodeState.STOPPED
+                code = n.container.attrs["State"].get("ExitCode")
+                raise NodeStartError(
+                    node, f"container exited with status {code}", self.logs(node, tail=40)
+                )
+            why = await self.healthy(node)
+            if not why:
+                return
+            await asyncio.sleep(self.profile.poll_interval)
+        raise NodeStartError(
+            node,
+            f"health endpoint did not answer within {self.profile.startup_deadline}s (last: {why})",
+            self.logs(node, tail=40),
+        )
+
+    async def _wait_stopped(self, n: _Node, timeout: float) -> int | None:
+        def wait() -> int | None:
+            try:
+                return int(n.container.wait(timeout=timeout)["StatusCode"])
+            except Exception:  # noqa: BLE001 - requests' timeout, or the engine's
+                return None
+
+        code = await asyncio.to_thread(wait)
+        await asyncio.to_thread(n.container.reload)
+        if n.container.status not in ("exited", "dead", "created"):
+            return None
+        n.state = NodeState.STOPPED
+        return code
+
+    async def stop(self, node: str) -> int | None:
+        n = self._node(node)
+        if self.state(node) is NodeState.STOPPED or n.container is None:
+            return None
+        if n.state is NodeState.PAUSED:
+            await self.resume(node)
+        await asyncio.to_thread(n.container.kill, "SIGTERM")
+        code = await self._wait_stopped(n, self.profile.stop_deadline)
+        if n.state is not NodeState.STOPPED:
+            log.warning("%s did not stop within %ss, killing it", node, self.profile.stop_deadline)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(n.container.kill, "SIGKILL")
+            code = await self._wait_stopped(n, 10)
+            if self._node(node).state is not NodeState.STOPPED:
+                raise BackendError(f"{node} survived SIGKILL for 10 s")
+        return code
+
+    async def kill(self, node: str, sig: int = signal.SIGKILL) -> None:
+        n = self._node(node)
+        if self.state(node) is NodeState.STOPPED or n.container is None:
+            raise NodeStateError(f"cannot signal {node}: it is stopped")
+        if sig == signal.SIGSTOP:
+            # The freezer: returns once the whole cgroup is frozen.
+            await asyncio.to_thread(n.container.pause)
+            n.state = NodeState.PAUSED
+            return
+        if sig == signal.SIGCONT:
+            if n.state is NodeState.PAUSED:
+                await asyncio.to_thread(n.container.unpause)
+            n.state = NodeState.RUNNING
+            return
+        if n.state is NodeState.PAUSED and sig != signal.SIGKILL:
+            raise NodeStateError(f"cannot deliver {signal.Signals(sig).name} to paused {node}")
+        await asyncio.to_thread(n.container.kill, signal.Signals(sig).name)
+        if sig == signal.SIGKILL:
+            # A crash takes the whole container: every process of the node.
+            await self._wait_stopped(n, 10)
+            if n.state is not NodeState.STOPPED:
+                raise BackendError(f"{node} survived SIGKILL for 10 s")
+
+    async def pause(self, node: str) -> None:
+        n = self._node(node)
+        if self.state(node) is not NodeState.RUNNING:
+            raise NodeStateError(f"cannot pause {node}: it is {n.state.value}")
+        await self.kill(node, signal.SIGSTOP)
+
+    async def resume(self, node: str) -> None:
+        n = self._node(node)
+        if self.state(node) is not NodeState.PAUSED:
+            raise NodeStateError(f"cannot resume {node}: it is {n.state.value}")
+        await self.kill(node, signal.SIGCONT)
+
+    async def restart(self, node: str) -> None:
+        await self.stop(node)
+        await self.start(node)
+
+    def reconfigure(self, node: str, config: Mapping[str, Any]) -> None:
+        """Give a stopped node new node config (an operator editing its config
+        files); it takes effect at the next start."""
+        n = self._node(node)
+        if self.state(node) is not NodeState.STOPPED:
+            raise NodeStateError(f"cannot reconfigure {node} while it is {n.state.value}")
+        n.ctx = dataclasses.replace(n.ctx, node=Node(n.ctx.node.name, n.ctx.node.role, config))
+
+    async def wipe_state(self, node: str) -> None:
+        n = self._node(node)
+        if self.state(node) is not NodeState.STOPPED:
+            raise NodeStateError(f"cannot wipe {node}'s state while it is {n.state.value}")
+        state = n.ctx.state_dir
+        if state.exists():
+            for entry in state.iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+
+    def state(self, node: str) -> NodeState:
+        n = self._node(node)
+        if n.state is not NodeState.STOPPED and n.container is not None:
+            try:
+                n.container.reload()
+            except Exception:  # noqa: BLE001 - the container is gone
+                n.state = NodeState.STOPPED
+                return n.state
+            if n.container.status in ("exited", "dead", "created"):
+                n.state = NodeState.STOPPED  # it died on its own
+        return n.state
+
+    def container_id(self, node: str) -> str | None:
+        c = self._node(node).container
+        return str(c.id) if c is not None else None
+
+    def data_dir(self, node: str) -> Path:
+        return self._node(node).ctx.data_dir
+
+    def url(self, node: str) -> str:
+        return f"http://{HOST}:{self._node(node).host_port}"
+
+    def logs(self, node: str, tail: int | None = None) -> str:
+        if node not in self._nodes:
+            self.topology.node(node)  # ConfigError for a name outside the topology
+            return ""  # deploy failed before preparing this node: it never ran
+        try:
+            text = self._nodes[node].log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        if tail is None:
+            return text
+        return "\n".join(text.splitlines()[-tail:])
+
+    def infra_logs(self) -> dict[str, str]:
+        """The proxy server's and PostgreSQL's container logs."""
+        out: dict[str, str] = {}
+        for name, c in (("netproxy", self._proxy), (DATABASE_NODE, self._pg)):
+            if c is not None:
+                with contextlib.suppress(Exception):
+                    out[name] = c.logs().decode(errors="replace")
+        return out
+
+    async def healthy(self, node: str) -> str:
+        n = self._node(node)
+        st: NodeState = await asyncio.to_thread(self.state, node)
+        if st is not NodeState.RUNNING:
+            return str(st.value)
+        try:
+            async with self._session().get(self.url(node) + n.spec.health_path) as resp:
+                if resp.status == 200:
+                    return ""
+                return f"health answered HTTP {resp.status}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return f"{type(exc).__name__}: {exc}".strip(": ")
+
+    # -- network ---------------------------------------------------------
+
+    def link_address(self, link: str) -> str:
+        return self._link_listen[link]
+
+    def _check_links(self, links: Sequence[str]) -> None:
+        unknown = [lk for lk in links if lk not in self._link_listen]
+        if unknown:
+            raise ConfigError(f"unknown links: {', '.join(unknown)}")
+
+    async def cut(
+        self, links: Sequence[str], direction: Direction = "both", mode: CutMode = "drop"
+    ) -> None:
+        self._check_links(links)
+        lc = self._link_control()
+        await asyncio.gather(*(lc.cut(lk, direction, mode) for lk in links))
+
+    async def heal(self, links: Sequence[str]) -> None:
+        self._check_links(links)
+        lc = self._link_control()
+        await asyncio.gather(*(lc.heal(lk) for lk in links))
+
+    async def add_toxic(
+        self,
+        link: str,
+        type: str,
+        *,
+        stream: str = "downstream",
+        toxicity: float = 1.0,
+        attributes: dict[str, object] | None = None,
+        toxic_name: str | None = None,
+    ) -> str:
+        self._check_links([link])
+        return await self._link_control().add_toxic(
+            link,
+            type,
+            stream=stream,
+            toxicity=toxicity,
+            attributes=dict(attributes or {}),
+            toxic_name=toxic_name,
+        )
+
+    async def remove_toxic(self, link: str, toxic_name: str) -> None:
+        self._check_links([link])
+        await self._link_control().remove_toxic(link, toxic_name)
+
+    async def outbound_connections(self, node: str) -> list[str]:
+        """TCP connections the node's processes (its jobs included) opened,
+        read from /proc inside its container (``docker exec``)."""
+        n = self._node(node)
+        if self.state(node) is not NodeState.RUNNING or n.container is None:
+            return []
+        code, out = await asyncio.to_thread(
+            n.container.exec_run, ["python", "-c", _OUTBOUND_SNIPPET]
+        )
+        text = out.decode(errors="replace") if isinstance(out, bytes) else str(out)
+        if code != 0:
+            raise BackendError(f"reading {node}'s connections failed ({code}): {text[-500:]}")
+        return [line for line in text.splitlines() if line.strip()]
+
+    async def connection_counts(self) -> dict[str, int]:
+        counts = await self._link_control().connection_counts()
+        return {lk: counts.get(lk, 0) for lk in self._link_listen}
+
+    # -- database outages ----------------------------------------------------
+
+    def _db_links(self) -> list[str]:
+        return [lk for lk in self._link_listen if lk.endswith(f"--{DATABASE_NODE}")]
+
+    async def db_outage_begin(self, mode: DbOutageMode) -> None:
+        if self._pg is None:
+            raise ConfigError("this topology has no database")
+        if mode == "stop":
+            await asyncio.to_thread(self._pg.kill, "SIGQUIT")  # immediate shutdown
+            await asyncio.to_thread(self._pg.wait, timeout=30)
+        elif mode == "hang":
+            await asyncio.to_thread(self._pg.pause)
+            self._pg_paused = True
+        elif mode == "cut":
+            await self.cut(self._db_links(), "both", "drop")
+        else:
+            raise ConfigError(f"unknown db outage mode {mode!r}")
+
+    async def db_outage_end(self, mode: DbOutageMode) -> None:
+        if self._pg is None:
+            return
+        if mode == "stop":
+            await asyncio.to_thread(self._pg.start)
+            await asyncio.to_thread(self._pg_wait_ready)
+        elif mode == "hang":
+            await asyncio.to_thread(self._pg.unpause)
+            self._pg_paused = False
+        elif mode == "cut":
+            await self.heal(self._db_links())
+
+    # -- teardown --------------------------------------------------------
+
+    async def teardown(self) -> None:
+        if self._torn_down:
+            return
+        self._torn_down = True
+        errors: list[str] = []
+        for name in reversed(list(self._nodes)):
+            n = self._nodes[name]
+            if n.container is not None:
+                try:
+                    await asyncio.to_thread(n.container.remove, force=True, v=True)
+                except Exception as exc:  # noqa: BLE001 - every resource gets its turn
+                    if "No such container" not in str(exc):
+                        errors.append(f"node {name}: {exc}")
+            n.state = NodeState.STOPPED
+        infra = self.workdir / "_infra"
+        with contextlib.suppress(OSError):
+            for name, text in self.infra_logs().items():
+                infra.mkdir(parents=True, exist_ok=True)
+                (infra / f"{name}.log").write_text(text)
+        try:
+            # Whatever else carries the deployment's label, then its network.
+            await asyncio.to_thread(
+                remove_labelled, DEPLOYMENT_LABEL, self.deployment, self._client
+            )
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"deployment {self.deployment}: {exc}")
+        if self._http is not None:
+            await self._http.close()
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
+        ports.release(self._ports)
+        if errors:
+            raise BackendError("teardown incomplete: " + "; ".join(errors))
+
+    def env_info(self) -> dict[str, str]:
+        return {
+            "backend": self.name,
+            "image": self.image or "",
+            "python": sys.version.split()[0],
+            "network": self.network_name,
+        }
