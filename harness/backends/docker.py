@@ -53,7 +53,7 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,8 @@ from typing import Any
 import aiohttp
 
 from harness import ports, procs
-from harness.backends.base import CutMode, DbOutageMode, Direction, NodeState
+from harness.backends.base import DbOutageMode, NodeState
+from harness.backends.links import ProxiedLinks
 from harness.components import ComponentSpec, NodeContext, component
 from harness.errors import (
     BackendError,
@@ -169,7 +170,7 @@ class _Node:
         return DATA_ROOT / self.ctx.node.name
 
 
-class DockerBackend:
+class DockerBackend(ProxiedLinks):
     name = "docker"
 
     def __init__(
@@ -610,50 +611,6 @@ class DockerBackend:
 
     # -- network ---------------------------------------------------------
 
-    def link_address(self, link: str) -> str:
-        return self._link_listen[link]
-
-    def _check_links(self, links: Sequence[str]) -> None:
-        unknown = [lk for lk in links if lk not in self._link_listen]
-        if unknown:
-            raise ConfigError(f"unknown links: {', '.join(unknown)}")
-
-    async def cut(
-        self, links: Sequence[str], direction: Direction = "both", mode: CutMode = "drop"
-    ) -> None:
-        self._check_links(links)
-        lc = self._link_control()
-        await asyncio.gather(*(lc.cut(lk, direction, mode) for lk in links))
-
-    async def heal(self, links: Sequence[str]) -> None:
-        self._check_links(links)
-        lc = self._link_control()
-        await asyncio.gather(*(lc.heal(lk) for lk in links))
-
-    async def add_toxic(
-        self,
-        link: str,
-        type: str,
-        *,
-        stream: str = "downstream",
-        toxicity: float = 1.0,
-        attributes: dict[str, object] | None = None,
-        toxic_name: str | None = None,
-    ) -> str:
-        self._check_links([link])
-        return await self._link_control().add_toxic(
-            link,
-            type,
-            stream=stream,
-            toxicity=toxicity,
-            attributes=dict(attributes or {}),
-            toxic_name=toxic_name,
-        )
-
-    async def remove_toxic(self, link: str, toxic_name: str) -> None:
-        self._check_links([link])
-        await self._link_control().remove_toxic(link, toxic_name)
-
     async def outbound_connections(self, node: str) -> list[str]:
         """TCP connections the node's processes (its jobs included) opened,
         read from /proc inside its container (``docker exec``)."""
@@ -668,14 +625,7 @@ class DockerBackend:
             raise BackendError(f"reading {node}'s connections failed ({code}): {text[-500:]}")
         return [line for line in text.splitlines() if line.strip()]
 
-    async def connection_counts(self) -> dict[str, int]:
-        counts = await self._link_control().connection_counts()
-        return {lk: counts.get(lk, 0) for lk in self._link_listen}
-
     # -- database outages ----------------------------------------------------
-
-    def _db_links(self) -> list[str]:
-        return [lk for lk in self._link_listen if lk.endswith(f"--{DATABASE_NODE}")]
 
     async def db_outage_begin(self, mode: DbOutageMode) -> None:
         if self._pg is None:

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,8 @@ from typing import Any
 import aiohttp
 
 from harness import ports, procs
-from harness.backends.base import CutMode, DbOutageMode, Direction, NodeState
+from harness.backends.base import DbOutageMode, NodeState
+from harness.backends.links import ProxiedLinks
 from harness.components import ComponentSpec, NodeContext, component
 from harness.errors import BackendError, ConfigError, NodeStartError, NodeStateError
 from harness.netproxy.control import LinkControl
@@ -60,7 +61,7 @@ def _proc_state(pid: int) -> str | None:
     return raw[raw.rindex(")") + 2]
 
 
-class LocalBackend:
+class LocalBackend(ProxiedLinks):
     name = "local"
 
     def __init__(
@@ -190,6 +191,9 @@ class LocalBackend:
             await asyncio.sleep(min(0.01, self.profile.poll_interval))
         return True
 
+    def _link_control(self) -> LinkControl:
+        return self.links
+
     def _node_label(self, node: str) -> str:
         return str(self._node(node).ctx.data_dir)
 
@@ -318,48 +322,6 @@ class LocalBackend:
 
     # -- network ---------------------------------------------------------
 
-    def link_address(self, link: str) -> str:
-        return self._link_listen[link]
-
-    def _check_links(self, links: Sequence[str]) -> None:
-        unknown = [lk for lk in links if lk not in self._link_listen]
-        if unknown:
-            raise ConfigError(f"unknown links: {', '.join(unknown)}")
-
-    async def cut(
-        self, links: Sequence[str], direction: Direction = "both", mode: CutMode = "drop"
-    ) -> None:
-        self._check_links(links)
-        await asyncio.gather(*(self.links.cut(lk, direction, mode) for lk in links))
-
-    async def heal(self, links: Sequence[str]) -> None:
-        self._check_links(links)
-        await asyncio.gather(*(self.links.heal(lk) for lk in links))
-
-    async def add_toxic(
-        self,
-        link: str,
-        type: str,
-        *,
-        stream: str = "downstream",
-        toxicity: float = 1.0,
-        attributes: dict[str, object] | None = None,
-        toxic_name: str | None = None,
-    ) -> str:
-        self._check_links([link])
-        return await self.links.add_toxic(
-            link,
-            type,
-            stream=stream,
-            toxicity=toxicity,
-            attributes=dict(attributes or {}),
-            toxic_name=toxic_name,
-        )
-
-    async def remove_toxic(self, link: str, toxic_name: str) -> None:
-        self._check_links([link])
-        await self.links.remove_toxic(link, toxic_name)
-
     async def outbound_connections(self, node: str) -> list[str]:
         """TCP connections the node's processes (its jobs included) opened."""
         from harness import sockets
@@ -367,14 +329,7 @@ class LocalBackend:
         pids = procs.processes_with(procs.NODE_ENV, self._node_label(node))
         return [str(c) for c in sockets.outbound(pids)]
 
-    async def connection_counts(self) -> dict[str, int]:
-        counts = await self.links.connection_counts()
-        return {lk: counts.get(lk, 0) for lk in self._link_listen}
-
     # -- database --------------------------------------------------------
-
-    def _db_links(self) -> list[str]:
-        return [lk for lk in self._link_listen if lk.endswith(f"--{DATABASE_NODE}")]
 
     async def db_outage_begin(self, mode: DbOutageMode) -> None:
         if self.postgres is None:
