@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.events import machine
 from harness import faults
 from harness.checkers import failover_times, no_loss
 from harness.clients.js7 import ClusterClient, wait_cluster
@@ -30,15 +29,6 @@ from harness.history import History
 from harness.js7topo import controller_cluster
 from harness.standalone import standalone
 from suites.controller.workload import WORKFLOW, Load, final_read, settle
-
-
-def machine() -> str:
-    cpu = "unknown cpu"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    return f"{cpu}, {os.cpu_count()} cores, CPython {platform.python_version()}"
 
 
 async def run(rounds: int, rate: float) -> dict[str, object]:

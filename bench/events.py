@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from harness.checkers import percentile
 from harness.clients.js7 import controller_client, deploy_workflow, wait_coupled
 from harness.js7topo import controller_and_agents, internal_workflow
 from harness.standalone import standalone
@@ -45,10 +46,9 @@ def machine() -> str:
 
 
 def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+    """The checkers' nearest-rank percentile (one method for every figure the
+    project reports); NaN when nothing was measured."""
+    return percentile(values, p) if values else float("nan")
 
 
 async def run(seconds: float, rate: float, batch: int) -> dict[str, object]:
