@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from components.common.client import NodeClient, ProblemError
+from harness.deployment import Deployment
 from harness.history import History, OpFailed
 
 
@@ -75,9 +76,40 @@ async def read_all_events(
         after = batch[-1]["eventId"]
 
 
-def runs_from_file(history: History, path: Path) -> list[str]:
-    """Record each line of a runs file (one per job execution) as a ``run`` op."""
-    lines = path.read_text().split() if path.exists() else []
-    for oid in lines:
-        history.invoke("jobs", "run", oid).ok()
-    return lines
+class JobRuns:
+    """The side effect of shell jobs, observable on every backend: each run
+    appends its order id to ``$JS7_AGENT_WORK/<name>`` on the Agent, i.e. a
+    file in the Agent's data dir, which the harness reads on the host (the
+    local backend's data dirs are host folders; the Docker backend bind-mounts
+    them). A suite puts ``runs.record`` into its job script and never needs
+    to know where the Agent runs."""
+
+    def __init__(self, dep: Deployment, agent: str, name: str = "runs") -> None:
+        if not name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"runs file name {name!r}: letters, digits, - and _ only")
+        self.dep = dep
+        self.agent = agent
+        self.name = name
+
+    @property
+    def record(self) -> str:
+        """A shell command that records this run (one line per execution)."""
+        return f'echo "$JS7_ORDER_ID" >> "$JS7_AGENT_WORK/{self.name}"'
+
+    @property
+    def path(self) -> Path:
+        return self.dep.backend.data_dir(self.agent) / "work" / self.name
+
+    def read(self) -> list[str]:
+        """Order ids in the order their runs were recorded (repeats kept)."""
+        try:
+            return self.path.read_text().split()
+        except FileNotFoundError:
+            return []
+
+    def to_history(self, history: History) -> list[str]:
+        """Record each run as a ``run`` op (what ``exactly_once`` reads)."""
+        lines = self.read()
+        for oid in lines:
+            history.invoke("jobs", "run", oid).ok()
+        return lines

@@ -66,6 +66,10 @@ class Agent(Runnable):
         self._stopping = False
         self.shutdown_requested = asyncio.Event()
         self.watch = ClusterWatch(journal)
+        # JS7's Agent data dir has a work/ folder beside state/ and logs/; jobs
+        # learn both through the environment (JS7_AGENT_DATA, JS7_AGENT_WORK).
+        self.work_dir = data_dir / "work"
+        self.work_dir.mkdir(parents=True, exist_ok=True)
         self.commands.update(
             {
                 "DedicateAgentDirector": self._dedicate,
@@ -282,6 +286,8 @@ class Agent(Runnable):
                 "JS7_WORKFLOW_PATH": wf.path,
                 "JS7_WORKFLOW_POSITION": str(o["position"]),
                 "JS7_AGENT_PATH": self.agent_path or "",
+                "JS7_AGENT_DATA": str(self.data_dir),
+                "JS7_AGENT_WORK": str(self.work_dir),
             }
             step = Step(job.executable, env, o.get("arguments") or {}, self._output(oid))
             self._steps[oid] = step

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import signal
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from harness.profiles import Profile
@@ -72,6 +73,11 @@ class Backend(Protocol):
 
     def url(self, node: str) -> str:
         """Base URL for the harness's own clients, outside every partition."""
+
+    def data_dir(self, node: str) -> Path:
+        """The node's JS7-like data dir (``config/``, ``state/``, ``logs/``,
+        an Agent's ``work/``) as a folder the harness can read, whichever
+        backend runs the node."""
 
     def logs(self, node: str, tail: int | None = None) -> str:
         """The node's captured stdout/stderr (the last ``tail`` lines)."""

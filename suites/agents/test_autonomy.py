@@ -20,7 +20,7 @@ from harness.clients.js7 import (
     wait_all_orders,
 )
 from harness.js7topo import controller_and_agents, shell_workflow
-from harness.workload import add_orders, read_all_events, runs_from_file
+from harness.workload import JobRuns, add_orders, read_all_events
 
 
 async def final_read(history, ctl):
@@ -37,16 +37,16 @@ async def agent_orders(dep, agent):
 
 @pytest.mark.guarantee("AGT-AUTONOMY")
 async def test_agent_finishes_attached_orders_while_the_controller_is_down(
-    deploy, history, results, tmp_path
+    deploy, history, results
 ):
-    runs = tmp_path / "runs"
     dep = await deploy(controller_and_agents(1))
+    runs = JobRuns(dep, "agent-1")
     ctl = controller_client(dep, "controller")
     await deploy_workflow(
         ctl,
         shell_workflow(
             "autonomy",
-            ("agent-1", f"sleep 1; echo out-$JS7_ORDER_ID; echo $JS7_ORDER_ID >> {runs}"),
+            ("agent-1", f"sleep 1; echo out-$JS7_ORDER_ID; {runs.record}"),
         ),
     )
     ids = [f"auto-{i}" for i in range(20)]
@@ -68,7 +68,7 @@ async def test_agent_finishes_attached_orders_while_the_controller_is_down(
         results.measure("orders processed while the Controller was down", len(done))
     await wait_all_orders(dep, ids)
     events = await final_read(history, ctl)
-    runs_from_file(history, runs)
+    runs.to_history(history)
     stdout = {e["Key"]: e["chunk"] for e in events if e["TYPE"] == "OrderStdoutWritten"}
     missing_output = sorted(i for i in ids if stdout.get(i) != f"out-{i}\n")
     forwarded = CheckResult(

@@ -21,7 +21,7 @@ from harness.clients.js7 import (
 )
 from harness.js7topo import controller_and_agents, controller_cluster, shell_workflow
 from harness.topology import Database, Link, Node, Topology
-from harness.workload import add_orders, read_all_events, runs_from_file
+from harness.workload import JobRuns, add_orders, read_all_events
 
 
 async def finished_read(history, ctl):
@@ -56,12 +56,12 @@ async def test_nodes_couple_by_themselves_and_again_after_a_restart(deploy, resu
 
 @pytest.mark.guarantee("CTL-PERSISTED-COMMANDS")
 async def test_commands_for_an_unavailable_agent_survive_a_controller_restart(
-    deploy, history, results, tmp_path
+    deploy, history, results
 ):
-    runs = tmp_path / "runs"
     dep = await deploy(controller_and_agents(1))
+    runs = JobRuns(dep, "agent-1")
     ctl = controller_client(dep, "controller")
-    await deploy_workflow(ctl, shell_workflow("p", ("agent-1", f"echo $JS7_ORDER_ID >> {runs}")))
+    await deploy_workflow(ctl, shell_workflow("p", ("agent-1", runs.record)))
     await wait_coupled(dep)
     ids = [f"pc-{i}" for i in range(10)]
     async with faults.kill(dep, "agent-1", check_health=False):
@@ -75,7 +75,7 @@ async def test_commands_for_an_unavailable_agent_survive_a_controller_restart(
         results.measure("agent status while away", status["problem"])
     await wait_all_orders(dep, ids)
     await finished_read(history, ctl)
-    runs_from_file(history, runs)
+    runs.to_history(history)
     away = CheckResult(
         status["coupled"] is False and bool(status["problem"]),
         {"agent-status-during-outage": status},

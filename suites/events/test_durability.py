@@ -16,19 +16,17 @@ from harness.clients.js7 import controller_client, deploy_workflow, wait_all_ord
 from harness.history import completed_ops
 from harness.js7topo import controller_and_agents, shell_workflow
 from harness.nemesis import random_kills
-from harness.workload import add_orders, read_all_events
+from harness.workload import JobRuns, add_orders, read_all_events
 
 
 @pytest.mark.guarantee("EVT-HOLD-UNTIL-ACK", "AGT-AUTONOMY")
-async def test_journals_survive_repeated_sigkill_under_load(
-    deploy, history, results, rng, tmp_path
-):
-    runs = tmp_path / "runs"
+async def test_journals_survive_repeated_sigkill_under_load(deploy, history, results, rng):
     dep = await deploy(controller_and_agents(1))
+    runs = JobRuns(dep, "agent-1")
     ctl = controller_client(dep, "controller")
     await deploy_workflow(
         ctl,
-        shell_workflow("dur", ("agent-1", f"echo $JS7_ORDER_ID >> {runs}; sleep 0.2; echo done")),
+        shell_workflow("dur", ("agent-1", f"{runs.record}; sleep 0.2; echo done")),
     )
     ids = [f"dur-{i}" for i in range(150)]
     load = asyncio.create_task(add_orders(history, ctl, "dur", ids, rate=40, concurrency=4))
@@ -50,7 +48,7 @@ async def test_journals_survive_repeated_sigkill_under_load(
         for e in events
         if e["TYPE"] == "OrderProcessed" and e["outcome"].get("TYPE") == "Disrupted"
     )
-    ran = Counter(runs.read_text().split()) if runs.exists() else Counter()
+    ran = Counter(runs.read())
     rerun_unexplained = {oid: n for oid, n in ran.items() if n > 1 + lost[oid]}
     never_ran = sorted(oid for oid in acked if ran[oid] == 0)
     journal = CheckResult(
