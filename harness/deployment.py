@@ -127,6 +127,12 @@ class Deployment:
         dest.mkdir(parents=True, exist_ok=True)
         for n in self.nodes:
             (dest / f"{n}.log").write_text(self.backend.logs(n))
+        # What runs beside the nodes (the Docker backend's proxy and database
+        # containers); the local backend's are shared and log elsewhere.
+        infra = getattr(self.backend, "infra_logs", None)
+        if infra is not None:
+            for name, text in infra().items():
+                (dest / f"_{name}.log").write_text(text)
 
     async def aclose(self) -> None:
         try:

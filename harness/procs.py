@@ -306,10 +306,30 @@ def kill_owned_by(label: str) -> int:
     return len(victims)
 
 
+# Left in an owner's temp root by the Docker backend once it created
+# anything: the reaper then also removes the owner's containers and networks
+# (Ryuk's job, which cannot be pulled here).
+DOCKER_MARKER = "docker-resources"
+
+
+def _remove_containers_of(label: str) -> None:
+    try:
+        from harness.backends.docker import OWNER_LABEL, remove_labelled
+
+        removed = remove_labelled(OWNER_LABEL, label)
+    except Exception as exc:  # noqa: BLE001 - the rest of the reaping must go on
+        print(f"removing {label}'s containers failed: {exc}", file=sys.stderr)
+    else:
+        if removed:
+            print(f"removed {', '.join(removed)}", file=sys.stderr)
+
+
 def reap_owner(label: str, root: Path | None) -> None:
     """Everything the reaper does once the owner ``label`` is gone."""
     if root is not None and root.exists():
         stop_postgres_under(root)
+        if (root / DOCKER_MARKER).exists():
+            _remove_containers_of(label)
     kill_owned_by(label)
     if root is not None:
         shutil.rmtree(root, ignore_errors=True)

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from harness import ports, procs
-from harness.backends.base import Backend
+from harness.backends.base import Backend, CutsVia
 from harness.backends.local import LocalBackend
 from harness.checkers.base import CheckResult
 from harness.deployment import Deployment
@@ -45,6 +45,7 @@ GUARANTEE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 @dataclass(frozen=True)
 class Options:
     backend: str
+    docker_cuts: CutsVia
     profile: Profile
     seed: int
     keep_artifacts: bool
@@ -64,6 +65,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=("local", "docker"),
         default="local",
         help="where nodes run: local processes (default) or Docker containers",
+    )
+    g.addoption(
+        "--docker-cuts",
+        choices=("iptables", "proxy"),
+        default="iptables",
+        help="with --backend=docker: cut links by iptables rules in the nodes' "
+        "network namespaces (default) or in the link proxy",
     )
     g.addoption(
         "--profile",
@@ -108,6 +116,7 @@ def pytest_configure(config: pytest.Config) -> None:
     artifacts = config.getoption("artifacts_dir") or config.rootpath / "reports/out/artifacts"
     config.stash[OPTIONS] = Options(
         backend=config.getoption("backend"),
+        docker_cuts=config.getoption("docker_cuts"),
         profile=get_profile(config.getoption("profile")),
         seed=seed,
         keep_artifacts=config.getoption("keep_artifacts"),
@@ -184,7 +193,6 @@ def rng(js7ha_options: Options, request: pytest.FixtureRequest) -> random.Random
 @pytest.fixture(scope="session")
 def proxy_server() -> Iterator[ProxyServer]:
     root = procs.temp_root()
-    # start() registers the server with procs.cleanup() for the Ctrl-C path.
     # start() registers the server with procs.cleanup() for the Ctrl-C path.
     server = ProxyServer.start(log_path=root / "netproxy.log", port=ports.reserve_one())
     yield server
@@ -294,7 +302,6 @@ async def deploy(
     js7ha_options: Options,
     history: History,
     artifacts: Path,
-    link_control: LinkControl,
 ) -> AsyncIterator[Deploy]:
     """``dep = await deploy(topology, profile=None)``: start a topology on the
     selected backend and return its ``Deployment``. Torn down after the test,
@@ -312,8 +319,13 @@ async def deploy(
             from harness.backends.docker import DockerBackend
 
             image = request.getfixturevalue("docker_image")
-            backend = DockerBackend(topology, prof, workdir, image=image)
+            backend = DockerBackend(
+                topology, prof, workdir, image=image, cuts=js7ha_options.docker_cuts
+            )
         else:
+            # Requested here, not as parameters: a Docker run needs no local
+            # proxy server or PostgreSQL.
+            link_control = request.getfixturevalue("link_control")
             pg = request.getfixturevalue("postgres_server") if topology.database else None
             backend = LocalBackend(topology, prof, workdir, link_control, pg)
         dep = Deployment(backend, history, artifacts)

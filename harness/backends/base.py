@@ -24,6 +24,9 @@ from harness.topology import Topology
 Direction = Literal["both", "upstream", "downstream"]
 CutMode = Literal["drop", "refuse"]
 DbOutageMode = Literal["stop", "hang", "cut"]
+# How the Docker backend cuts links: iptables rules in the nodes' network
+# namespaces, or the link proxy (the local backend always uses the proxy).
+CutsVia = Literal["iptables", "proxy"]
 
 
 class NodeState(enum.Enum):

@@ -53,7 +53,7 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,8 @@ from typing import Any
 import aiohttp
 
 from harness import ports, procs
-from harness.backends.base import DbOutageMode, NodeState
+from harness.backends import netfilter
+from harness.backends.base import CutMode, CutsVia, DbOutageMode, Direction, NodeState
 from harness.backends.links import ProxiedLinks
 from harness.components import ComponentSpec, NodeContext, component
 from harness.errors import (
@@ -85,6 +86,7 @@ LINK_PORT_BASE = 20000
 PG_PORT = 5432
 PG_USER = "js7ha"
 DATA_ROOT = Path("/data")
+NETFILTER_FILE = Path(".js7ha") / "netfilter.rules"  # in a node's data dir
 
 SESSION_LABEL = "js7ha.session"
 OWNER_LABEL = "js7ha.owner"
@@ -118,20 +120,23 @@ def _labels(deployment: str, role: str) -> dict[str, str]:
 def remove_labelled(label: str, value: str | None = None, client: Any = None) -> list[str]:
     """Remove every container (forcibly) and then every network carrying
     ``label`` (``=value`` if given); return what was removed. Errors on one
-    resource do not stop the others."""
+    resource do not stop the others.
+
+    The low-level API lists without inspecting each container, so another
+    run's containers vanishing between list and inspect cannot fail this."""
     import docker.errors
 
-    client = client or _docker()
+    api = (client or _docker()).api
     flt = {"label": f"{label}={value}" if value is not None else label}
     removed: list[str] = []
-    for c in client.containers.list(all=True, filters=flt):
+    for c in api.containers(all=True, filters=flt):
         with contextlib.suppress(docker.errors.NotFound):
-            c.remove(force=True, v=True)
-            removed.append(f"container {c.name}")
-    for n in client.networks.list(filters=flt):
+            api.remove_container(c["Id"], force=True, v=True)
+            removed.append(f"container {c['Names'][0].lstrip('/')}")
+    for n in api.networks(filters=flt):
         with contextlib.suppress(docker.errors.NotFound):
-            n.remove()
-            removed.append(f"network {n.name}")
+            api.remove_network(n["Id"])
+            removed.append(f"network {n['Name']}")
     return removed
 
 
@@ -143,11 +148,12 @@ def remove_session(session: str | None = None) -> list[str]:
 def sweep() -> list[str]:
     """Remove containers and networks whose owning harness process is dead."""
     client = _docker()
+    flt = {"label": OWNER_LABEL}
     owners: set[str] = set()
-    for c in client.containers.list(all=True, filters={"label": OWNER_LABEL}):
-        owners.add(c.labels.get(OWNER_LABEL, ""))
-    for n in client.networks.list(filters={"label": OWNER_LABEL}):
-        owners.add((n.attrs.get("Labels") or {}).get(OWNER_LABEL, ""))
+    for c in client.api.containers(all=True, filters=flt):
+        owners.add((c.get("Labels") or {}).get(OWNER_LABEL, ""))
+    for n in client.api.networks(filters=flt):
+        owners.add((n.get("Labels") or {}).get(OWNER_LABEL, ""))
     removed: list[str] = []
     for owner in sorted(owners):
         if not procs.label_alive(owner):
@@ -179,8 +185,12 @@ class DockerBackend(ProxiedLinks):
         profile: Profile,
         workdir: Path,
         image: str | None = None,
+        cuts: CutsVia = "iptables",
     ) -> None:
+        if cuts not in ("iptables", "proxy"):
+            raise ConfigError(f"cuts: {cuts!r} is neither 'iptables' nor 'proxy'")
         self.topology = topology
+        self.cuts_via: CutsVia = cuts
         self.profile = profile
         self.workdir = workdir
         self.image = image
@@ -196,6 +206,9 @@ class DockerBackend(ProxiedLinks):
         self._pg_paused = False
         self._nodes: dict[str, _Node] = {}
         self._link_listen: dict[str, str] = {}
+        self._link_port: dict[str, int] = {}
+        self._proxy_ip = ""
+        self._cuts: dict[str, netfilter.Cut] = {}
         self._ports: list[int] = []
         self._http: aiohttp.ClientSession | None = None
         self._torn_down = False
@@ -227,6 +240,7 @@ class DockerBackend(ProxiedLinks):
         published: Mapping[int, int],
         binds: Mapping[str, str] | None = None,
         env: Mapping[str, str] | None = None,
+        cap_add: Sequence[str] = (),
         start: bool = True,
     ) -> Any:
         """Create (and start) a labelled container on the deployment's
@@ -241,6 +255,7 @@ class DockerBackend(ProxiedLinks):
                 binds={src: {"bind": dst, "mode": "rw"} for src, dst in (binds or {}).items()},
                 init=True,
                 network_mode=self.network_name,
+                cap_add=list(cap_add) or None,
             )
             networking = api.create_networking_config(
                 {self.network_name: api.create_endpoint_config(aliases=[alias])}
@@ -294,6 +309,8 @@ class DockerBackend(ProxiedLinks):
         if self.image is None:
             self.image = await asyncio.to_thread(images.ensure_image)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        # Tells this process's reaper to remove our containers if we die.
+        (procs.temp_root() / procs.DOCKER_MARKER).touch()
         has_db = topo.database is not None
         self._ports = ports.reserve(len(topo.nodes) + 1 + int(has_db))
         node_ports = self._ports[: len(topo.nodes)]
@@ -319,6 +336,10 @@ class DockerBackend(ProxiedLinks):
         )
         await self._wait_http(f"http://{HOST}:{api_port}/version", "the link proxy", self._proxy)
         self.links = LinkControl(ProxyServer(url=f"http://{HOST}:{api_port}"))
+        await asyncio.to_thread(self._proxy.reload)
+        self._proxy_ip = self._proxy.attrs["NetworkSettings"]["Networks"][self.network_name][
+            "IPAddress"
+        ]
         # The database.
         if has_db:
             self._pg_port = self._ports[-1]
@@ -339,6 +360,7 @@ class DockerBackend(ProxiedLinks):
                 lk.name, upstream=upstream or f"{lk.target}:{NODE_PORT}", listen=f"0.0.0.0:{port}"
             )
             self._link_listen[lk.name] = f"{PROXY_ALIAS}:{port}"
+            self._link_port[lk.name] = port
         for node, host_port in zip(topo.nodes, node_ports, strict=True):
             self._prepare(node, host_port)
         await asyncio.gather(*(self.start(n.name) for n in topo.nodes))
@@ -349,6 +371,7 @@ class DockerBackend(ProxiedLinks):
         data_dir = self.workdir / node.name
         for sub in ("config", "state", "logs"):
             (data_dir / sub).mkdir(parents=True, exist_ok=True)
+        (data_dir / NETFILTER_FILE).parent.mkdir(exist_ok=True)
         peers = {
             lk.target: self._link_listen[lk.name]
             for lk in topo.outgoing(node.name)
@@ -374,6 +397,7 @@ class DockerBackend(ProxiedLinks):
         self._nodes[node.name] = _Node(
             spec, ctx, host_port, log_path=data_dir / "logs" / spec.log_file
         )
+        self._write_netfilter(node.name)
 
     def _node(self, name: str) -> _Node:
         try:
@@ -427,13 +451,20 @@ class DockerBackend(ProxiedLinks):
             inner = dataclasses.replace(n.ctx, data_dir=n.inner_dir)
             argv = n.spec.argv("python", inner)
             log_file = n.inner_dir / "logs" / n.spec.log_file
+            # With iptables cuts the entry installs the node's rules (the
+            # current cuts, from its data dir) before the component runs.
+            entry = 'exec >>"$JS7HA_LOG" 2>&1; '
+            if self.cuts_via == "iptables":
+                entry += netfilter.ENTRY + "; "
             n.container = await self._run_container(
                 node,
-                ["/bin/sh", "-c", 'exec "$@" >>"$JS7HA_LOG" 2>&1', "js7ha-node", *argv],
+                ["/bin/sh", "-c", entry + 'exec "$@"', "js7ha-node", *argv],
                 alias=node,
                 published={NODE_PORT: n.host_port},
                 binds={str(n.ctx.data_dir.resolve()): str(n.inner_dir)},
+                cap_add=["NET_ADMIN"] if self.cuts_via == "iptables" else (),
                 env={
+                    "JS7HA_NETFILTER": str(n.inner_dir / NETFILTER_FILE),
                     "JS7HA_LOG": str(log_file),
                     "PYTHONUNBUFFERED": "1",
                     procs.NODE_ENV: str(n.inner_dir),
@@ -624,6 +655,80 @@ class DockerBackend(ProxiedLinks):
         if code != 0:
             raise BackendError(f"reading {node}'s connections failed ({code}): {text[-500:]}")
         return [line for line in text.splitlines() if line.strip()]
+
+    # -- link cuts by iptables -------------------------------------------
+
+    async def cut(
+        self, links: Sequence[str], direction: Direction = "both", mode: CutMode = "drop"
+    ) -> None:
+        if self.cuts_via == "proxy":
+            await super().cut(links, direction, mode)
+            return
+        self._check_links(links)
+        cut = netfilter.Cut(direction, mode)
+        for lk in links:
+            self._cuts[lk] = cut
+        await self._apply_netfilter({self._link_source(lk) for lk in links})
+
+    async def heal(self, links: Sequence[str]) -> None:
+        if self.cuts_via == "proxy":
+            await super().heal(links)
+            return
+        self._check_links(links)
+        for lk in links:
+            self._cuts.pop(lk, None)
+        await self._apply_netfilter({self._link_source(lk) for lk in links})
+
+    def _link_source(self, link: str) -> str:
+        return link.split("--", 1)[0]
+
+    def _write_netfilter(self, node: str) -> Path:
+        n = self._node(node)
+        ports_cut = {
+            self._link_port[lk]: c for lk, c in self._cuts.items() if self._link_source(lk) == node
+        }
+        path = n.ctx.data_dir / NETFILTER_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(netfilter.restore_file(ports_cut, self._proxy_ip))
+        tmp.replace(path)  # the entry of a node starting now reads all or nothing
+        return n.inner_dir / NETFILTER_FILE
+
+    async def _apply_netfilter(self, nodes: set[str]) -> None:
+        """Make each node's rule set match ``self._cuts``: the file always
+        (a stopped node applies it at its start), the kernel now if it runs.
+        A paused container cannot ``exec``; a throwaway container joined to
+        its network namespace changes the rules there instead."""
+
+        def apply(node: str) -> None:
+            inner = self._write_netfilter(node)
+            n = self._nodes[node]
+            st = self.state(node)
+            if st is NodeState.STOPPED or n.container is None:
+                return
+            argv = ["iptables-restore", "--noflush", str(inner)]
+            if st is NodeState.RUNNING:
+                code, out = n.container.exec_run(argv)
+                text = out.decode(errors="replace") if isinstance(out, bytes) else str(out)
+            else:
+                code, text = 0, ""
+                try:
+                    self._docker().containers.run(
+                        self.image,
+                        argv,
+                        remove=True,
+                        network_mode=f"container:{n.container.id}",
+                        cap_add=["NET_ADMIN"],
+                        volumes={
+                            str(n.ctx.data_dir.resolve()): {"bind": str(n.inner_dir), "mode": "ro"}
+                        },
+                        labels=_labels(self.deployment, "netfilter"),
+                    )
+                except Exception as exc:  # noqa: BLE001 - docker's ContainerError and kin
+                    code, text = 1, str(exc)
+            if code != 0:
+                raise BackendError(f"iptables rules for {node} not applied ({code}): {text}")
+
+        await asyncio.gather(*(asyncio.to_thread(apply, n) for n in sorted(nodes)))
 
     # -- database outages ----------------------------------------------------
 

@@ -1,34 +1,21 @@
-"""The Docker backend does what the local one does: the fault checks of
-``tests/harness/test_faults.py`` on ``echo`` containers, plus clean-up."""
+"""What only the Docker backend has: containers, the cgroup freezer, cuts by
+iptables inside the nodes' namespaces, and clean-up of containers and
+networks. The backend-neutral fault checks run here too, from
+``test_faults_on_docker.py``."""
 
+import asyncio
 import os
-import time
 
 import aiohttp
 import docker
-import pytest
 
 from harness import faults, procs
 from harness.backends.base import NodeState
 from harness.backends.docker import DEPLOYMENT_LABEL, SESSION_LABEL, DockerBackend
 from harness.history import fault_windows
 
+from ..harness.test_faults import peer_ok, reachability
 from ..harness.topologies import single, triangle
-
-
-async def peer_ok(dep, src, dst, timeout=1.0):
-    try:
-        async with dep.http.get(
-            dep.url(src) + f"/peer/{dst}", timeout=aiohttp.ClientTimeout(total=timeout + 2)
-        ) as r:
-            return r.status == 200
-    except (aiohttp.ClientError, TimeoutError):
-        return False
-
-
-async def reachability(dep):
-    names = dep.nodes
-    return {(a, b): await peer_ok(dep, a, b) for a in names for b in names if a != b}
 
 
 def container(dep, node):
@@ -56,76 +43,107 @@ async def test_kill_leaves_no_process_and_heals_by_restarting(deploy):
     assert stop is not None and stop["time"] >= start["time"]
 
 
-async def test_stop_is_graceful(deploy):
+async def test_pause_is_the_cgroup_freezer(deploy):
     dep = await deploy(single())
-    async with faults.stop(dep, "a") as f:
-        assert dep.backend.state("a") is NodeState.STOPPED
-    assert f.exit_codes == {"a": 0}
-    assert "stopping on signal" in dep.backend.logs("a")
-
-
-async def test_pause_stops_progress_and_resume_restores_it(deploy):
-    dep = await deploy(single())
-    before = (await dep.get_json("a", "/tick"))["ticks"]
     async with faults.pause(dep, "a"):
         assert dep.backend.state("a") is NodeState.PAUSED
         assert container(dep, "a").status == "paused"
-        t0 = time.monotonic()
-        with pytest.raises((aiohttp.ClientError, TimeoutError)):
-            async with dep.http.get(
-                dep.url("a") + "/tick", timeout=aiohttp.ClientTimeout(total=0.5)
-            ):
-                pass
-        while time.monotonic() - t0 < 1.0:
-            await dep.backend.healthy("a")
-        paused_for = time.monotonic() - t0
-    after = (await dep.get_json("a", "/tick"))["ticks"]
-    assert after - before < paused_for * 100 * 0.5, (before, after, paused_for)
-    later = await dep.wait_for(
-        "ticks advance after resume",
-        lambda: dep.get_json("a", "/tick"),
-        accept=lambda v: v["ticks"] > after + 10,
-    )
-    assert later["ticks"] > after
+    assert container(dep, "a").status == "running"
 
 
-async def test_partition_cuts_exactly_the_chosen_links(deploy):
+def rules_in(dep, node):
+    """The node's own cut rules, read from its network namespace."""
+    code, out = container(dep, node).exec_run(["iptables-save", "-t", "filter"])
+    assert code == 0, out
+    return [
+        line
+        for line in out.decode().splitlines()
+        if line.startswith(("-A JS7HA-IN", "-A JS7HA-OUT"))
+    ]
+
+
+async def test_a_cut_is_a_rule_in_the_source_nodes_namespace_only(deploy):
     dep = await deploy(triangle())
-    assert all((await reachability(dep)).values())
+    port = dep.backend.link_address("a--b").rsplit(":", 1)[1]
     async with faults.partition(dep, ["a--b"]):
-        reach = await reachability(dep)
-    assert reach == {pair: pair != ("a", "b") for pair in reach}
-    assert all((await reachability(dep)).values())
+        a_rules = rules_in(dep, "a")
+        assert len(a_rules) == 2 and all(
+            f"--{d}port {port} " in r for r, d in zip(sorted(a_rules), ["s", "d"], strict=True)
+        ), a_rules
+        assert rules_in(dep, "b") == [] and rules_in(dep, "c") == []
+        assert not await peer_ok(dep, "a", "b")
+    assert rules_in(dep, "a") == []
+    assert await peer_ok(dep, "a", "b")
 
 
-async def test_isolate_cuts_every_link_of_one_node_and_nothing_else(deploy):
+async def test_a_node_restarted_during_a_cut_comes_back_still_cut(deploy):
+    # A container restart gets a fresh network namespace: the entry must
+    # reinstall the cut before the component runs, or the partition would
+    # silently heal for the restarted node.
+    dep = await deploy(triangle())
+    async with faults.partition(dep, ["a--b"]):
+        await dep.backend.kill("a")
+        await dep.backend.start("a")
+        assert len(rules_in(dep, "a")) == 2
+        assert not await peer_ok(dep, "a", "b")
+        assert await peer_ok(dep, "a", "c")
+    assert await peer_ok(dep, "a", "b")
+
+
+async def test_a_cut_made_while_the_node_is_frozen_holds_after_it_thaws(deploy):
+    dep = await deploy(triangle())
+    await dep.backend.pause("a")
+    async with faults.partition(dep, ["a--b"], check_health=False):
+        await dep.backend.resume("a")
+        assert not await peer_ok(dep, "a", "b")
+        assert await peer_ok(dep, "a", "c")
+    assert await peer_ok(dep, "a", "b")
+
+
+async def test_isolation_shows_in_the_components_behaviour_not_only_in_rules(deploy):
+    # The echo node's peer call is the component's own traffic: a cut that
+    # merely exists as a rule but misses its packets would leave it working.
     dep = await deploy(triangle())
     async with faults.isolate(dep, "b"):
+        before = await dep.backend.connection_counts()
         reach = await reachability(dep)
+        during = await dep.backend.connection_counts()
     assert reach == {pair: "b" not in pair for pair in reach}
+    # The packets die in the nodes' kernels: not one new connection of b's
+    # links reached the proxy (a proxy cut would have accepted them).
+    b_links = [lk for lk in before if "b" in lk.split("--")]
+    assert {lk: during[lk] for lk in b_links} == {lk: before[lk] for lk in b_links}
 
 
-@pytest.mark.parametrize("mode", ["stop", "hang", "cut"])
-async def test_db_outage_makes_connections_fail_and_healing_restores_them(deploy, mode):
-    dep = await deploy(single(db=True))
-
-    async def db_status():
-        async with dep.http.get(dep.url("a") + "/db") as r:
+async def peer_status(http, backend, src, dst):
+    try:
+        async with http.get(
+            backend.url(src) + f"/peer/{dst}", timeout=aiohttp.ClientTimeout(total=4)
+        ) as r:
             return r.status
-
-    assert await db_status() == 200
-    async with faults.db_outage(dep, mode):
-        assert await db_status() == 503
-    assert await dep.wait_for("database back", db_status, accept=lambda s: s == 200) == 200
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return type(exc).__name__
 
 
-async def test_lose_state_wipes_the_node_state(deploy):
-    dep = await deploy(single())
-    async with dep.http.post(dep.url("a") + "/state", json={"value": "kept?"}) as r:
-        assert r.status == 200
-    async with faults.lose_state(dep, "a"):
-        assert dep.backend.state("a") is NodeState.STOPPED
-    assert (await dep.get_json("a", "/state"))["value"] is None
+async def test_proxy_cuts_remain_available(docker_image, profile, tmp_path):
+    backend = DockerBackend(triangle(), profile, tmp_path / "w", image=docker_image, cuts="proxy")
+    try:
+        await backend.deploy()
+        await backend.cut(["a--b"])
+        code, out = await asyncio.to_thread(
+            docker.from_env().containers.get(backend.container_id("a")).exec_run,
+            ["iptables", "-S"],
+        )
+        # Without NET_ADMIN the node cannot even read rules: in this mode no
+        # iptables is involved.
+        assert code != 0, out
+        async with aiohttp.ClientSession() as http:
+            assert await peer_status(http, backend, "a", "b") != 200
+            assert await peer_status(http, backend, "a", "c") == 200
+            await backend.heal(["a--b"])
+            assert await peer_status(http, backend, "a", "b") == 200
+    finally:
+        await backend.teardown()
 
 
 async def test_outbound_connections_are_read_inside_the_container(deploy):
