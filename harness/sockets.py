@@ -46,12 +46,14 @@ def _addr(hexaddr: str) -> tuple[str, int]:
     return host, int(port, 16)
 
 
-def _table() -> dict[str, tuple[int, str, str]]:
-    """socket inode -> (local port, remote host:port, state)."""
+def _table(netns_of: int | None = None) -> dict[str, tuple[int, str, str]]:
+    """socket inode -> (local port, remote host:port, state), in our network
+    namespace or in that of process ``netns_of`` (a container's, say)."""
     out: dict[str, tuple[int, str, str]] = {}
+    base = Path("/proc/net") if netns_of is None else Path(f"/proc/{netns_of}/net")
     for name in ("tcp", "tcp6"):
         try:
-            lines = Path("/proc/net", name).read_text().splitlines()[1:]
+            lines = (base / name).read_text().splitlines()[1:]
         except OSError:
             continue
         for line in lines:
@@ -62,8 +64,9 @@ def _table() -> dict[str, tuple[int, str, str]]:
     return out
 
 
-def connections(pids: Iterable[int]) -> list[Conn]:
-    table = _table()
+def connections(pids: Iterable[int], netns_of: int | None = None) -> list[Conn]:
+    pids = list(pids)
+    table = _table(netns_of)
     found = []
     for pid in pids:
         try:
@@ -83,8 +86,29 @@ def connections(pids: Iterable[int]) -> list[Conn]:
     return found
 
 
-def outbound(pids: Iterable[int]) -> list[Conn]:
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every live process below it (from the host's /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        # The command may contain spaces and parentheses: split after the last ')'.
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def outbound(pids: Iterable[int], netns_of: int | None = None) -> list[Conn]:
     """Connections these processes opened themselves (not accepted ones)."""
-    conns = connections(pids)
+    conns = connections(pids, netns_of)
     listening = {c.local_port for c in conns if c.state == "LISTEN"}
     return [c for c in conns if c.state != "LISTEN" and c.local_port not in listening]

@@ -77,6 +77,10 @@ class Backend(Protocol):
     def url(self, node: str) -> str:
         """Base URL for the harness's own clients, outside every partition."""
 
+    def database_address(self) -> str:
+        """``host:port`` of the database server itself, as a node would reach
+        it without its link (ConfigError if the topology has none)."""
+
     def data_dir(self, node: str) -> Path:
         """The node's JS7-like data dir (``config/``, ``state/``, ``logs/``,
         an Agent's ``work/``) as a folder the harness can read, whichever

@@ -289,6 +289,11 @@ class LocalBackend(ProxiedLinks):
         n = self._node(node)
         return n.proc.pid if n.proc is not None and n.proc.poll() is None else None
 
+    def database_address(self) -> str:
+        if self.postgres is None:
+            raise ConfigError("this topology has no database")
+        return f"{HOST}:{self.postgres.port}"
+
     def data_dir(self, node: str) -> Path:
         return self._node(node).ctx.data_dir
 

@@ -142,7 +142,9 @@ async def test_controllers_and_agents_need_no_database(deploy, history, results)
     )
     node, _ = None, None
     ids = [f"nd-{i}" for i in range(10)]
-    pg_port = str(dep.backend.postgres.port)  # type: ignore[attr-defined]
+    # Where a connection to the database would go: straight to the server,
+    # or to the one database link there is (db-user's).
+    pg_port = dep.backend.database_address().rsplit(":", 1)[1]
     db_link = dep.backend.link_address("db-user--postgres").rsplit(":", 1)[1]
     seen = []
     async with faults.db_outage(dep, "stop"):
