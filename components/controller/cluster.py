@@ -148,8 +148,15 @@ class Cluster:
 
     @property
     def is_active(self) -> bool:
-        """What this node says about itself: active, and sure of it."""
-        return self.role == "active" and self.lease_valid()
+        """What this node says about itself: active, and sure of it. From
+        ``ClusterSwitchedOver`` on the state names the other node: this node
+        still serves its journal until the other took over, but it must not
+        claim the active role any more (the other may claim it already)."""
+        return (
+            self.role == "active"
+            and self.state.get("activeId", self.own_id) == self.own_id
+            and self.lease_valid()
+        )
 
     def require_active(self) -> None:
         """Commands need a node that is active *and* sure of it: an active

@@ -77,3 +77,25 @@ async def test_switch_over_hands_over_and_normal_stop_does_not_fail_over(
     )
     result = compose(cluster_checks(history), checks)
     assert results.add(result), result.explain()
+
+
+@pytest.mark.guarantee("CTL-FAILOVER")
+async def test_switch_over_over_a_slow_link_never_shows_two_actives(
+    deploy, history, results, profile
+):
+    """The passive learns of ``ClusterSwitchedOver`` by pulling the journal,
+    and the old active learns that it took over only later. A slow link
+    between them stretches that moment: the old active must stop claiming the
+    active role from its switch event on, not from the other's answer."""
+    dep, client = await coupled_cluster(deploy)
+    async with Load(history, client, rate=30, interval=profile.poll_interval, prefix="slow"):
+        async with faults.latency(dep, ["backup--primary", "primary--backup"], 60):
+            await client.command({"TYPE": "ClusterSwitchOver"})
+            await wait_cluster(dep, client)
+            after_switch = await client.find_active()
+    await final_read(dep, client, history)
+    checks = CheckResult(
+        after_switch == "backup", {"active-after-switch-over": after_switch}, "switched"
+    )
+    result = compose(cluster_checks(history), checks)
+    assert results.add(result), result.explain()

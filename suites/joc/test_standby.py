@@ -112,7 +112,9 @@ async def test_a_standby_gives_no_live_feed_and_no_running_log(deploy, history, 
     active = await wait_one_active(dep)
     standby = next(n for n in ("joc-1", "joc-2") if n != active)
     on_active, on_standby = JocClient(dep, active), JocClient(dep, standby)
-    marker = dep.backend.data_dir("agent-1") / "go"
+    # The job waits for a file in the Agent's work dir (the harness sees it
+    # in the Agent's data dir on every backend).
+    marker = dep.backend.data_dir("agent-1") / "work" / "go"
     await on_active.post(
         "inventory/deployment/deploy",
         {
@@ -121,7 +123,7 @@ async def test_a_standby_gives_no_live_feed_and_no_running_log(deploy, history, 
                     "slow",
                     (
                         "agent-1",
-                        f"echo started; while [ ! -e {marker} ]; do sleep 0.05; done; echo done",
+                        'echo started; while [ ! -e "$JS7_AGENT_WORK/go" ]; do sleep 0.05; done; echo done',
                     ),
                 )
             ]
