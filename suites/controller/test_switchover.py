@@ -88,11 +88,14 @@ async def test_switch_over_over_a_slow_link_never_shows_two_actives(
     between them stretches that moment: the old active must stop claiming the
     active role from its switch event on, not from the other's answer."""
     dep, client = await coupled_cluster(deploy)
-    async with Load(history, client, rate=30, interval=profile.poll_interval, prefix="slow"):
-        async with faults.latency(dep, ["backup--primary", "primary--backup"], 60):
-            await client.command({"TYPE": "ClusterSwitchOver"})
-            await wait_cluster(dep, client)
-            after_switch = await client.find_active()
+    slow = ["backup--primary", "primary--backup"]
+    async with (
+        Load(history, client, rate=30, interval=profile.poll_interval, prefix="slow"),
+        faults.latency(dep, slow, 60),
+    ):
+        await client.command({"TYPE": "ClusterSwitchOver"})
+        await wait_cluster(dep, client)
+        after_switch = await client.find_active()
     await final_read(dep, client, history)
     checks = CheckResult(
         after_switch == "backup", {"active-after-switch-over": after_switch}, "switched"

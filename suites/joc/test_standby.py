@@ -123,7 +123,8 @@ async def test_a_standby_gives_no_live_feed_and_no_running_log(deploy, history, 
                     "slow",
                     (
                         "agent-1",
-                        'echo started; while [ ! -e "$JS7_AGENT_WORK/go" ]; do sleep 0.05; done; echo done',
+                        'echo started; while [ ! -e "$JS7_AGENT_WORK/go" ]; do sleep 0.05; done;'
+                        " echo done",
                     ),
                 )
             ]
