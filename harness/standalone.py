@@ -3,7 +3,8 @@
 ``async with standalone(topology) as dep:`` starts the proxy server (and
 PostgreSQL when the topology has a database), deploys the topology on the
 local backend and tears everything down afterwards — also on Ctrl-C, through
-the same process hygiene as the test runs.
+the same process hygiene as the test runs. ``backend="docker"`` deploys it
+on containers instead (the Docker backend brings its own proxy and database).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from harness import ports, procs
 from harness.backends.local import LocalBackend
 from harness.deployment import Deployment
+from harness.errors import ConfigError
 from harness.history import History
 from harness.netproxy.control import LinkControl, ProxyServer
 from harness.postgres import PostgresServer
@@ -24,19 +26,39 @@ from harness.topology import Topology
 
 @contextlib.asynccontextmanager
 async def standalone(
-    topology: Topology, profile: Profile = REFERENCE, history: History | None = None
+    topology: Topology,
+    profile: Profile = REFERENCE,
+    history: History | None = None,
+    backend: str = "local",
 ) -> AsyncIterator[Deployment]:
+    """``backend``: ``local`` (processes, the default) or ``docker``
+    (containers of the project image, built first if needed)."""
     procs.sweep()
     root = procs.temp_root()
+    if backend == "docker":
+        from harness import images
+        from harness.backends.docker import DockerBackend
+
+        docker = DockerBackend(topology, profile, root / "nodes", image=images.ensure_image())
+        dep = Deployment(docker, history if history is not None else History())
+        try:
+            await docker.deploy()
+            yield dep
+        finally:
+            await dep.aclose()
+            procs.cleanup()
+        return
+    if backend != "local":
+        raise ConfigError(f"backend: {backend!r} is neither 'local' nor 'docker'")
     server = ProxyServer.start(log_path=root / "netproxy.log", port=ports.reserve_one())
     pg: PostgresServer | None = None
     try:
         if topology.database is not None:
             pg = PostgresServer.start_new(root / "postgres", ports.reserve_one())
-        backend = LocalBackend(topology, profile, Path(root / "nodes"), LinkControl(server), pg)
-        dep = Deployment(backend, history if history is not None else History())
+        local = LocalBackend(topology, profile, Path(root / "nodes"), LinkControl(server), pg)
+        dep = Deployment(local, history if history is not None else History())
         try:
-            await backend.deploy()
+            await local.deploy()
             yield dep
         finally:
             await dep.aclose()

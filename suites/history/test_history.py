@@ -202,9 +202,18 @@ async def test_history_fails_over_with_the_joc_cluster(deploy, history, results)
     dep, ctl, _ = await _setup(deploy, jocs=3)
     ids = [f"fo-{i}" for i in range(600)]
     load = asyncio.create_task(add_orders(history, ctl, "fast", ids, rate=40))
-    for _ in range(3):
-        await asyncio.sleep(1.0)
+    for k in range(3):
         old = await wait_one_active(dep)
+        # Kill only once this active's History has written: every one of the
+        # four epochs then provably ran History (a fixed sleep did not ensure
+        # that where start-up is slower, e.g. on containers).
+        await dep.wait_for(
+            f"History writing in take-over #{k + 1}",
+            lambda old=old: activity(JocClient(dep, old)),
+            accept=lambda acts, k=k: (
+                len({a["epoch"] for a in acts if a["service"] == "history"}) >= k + 1
+            ),
+        )
         async with faults.kill(dep, old):
             await wait_one_active(
                 dep, among=[n for n in dep.nodes if n.startswith("joc-") and n != old]
