@@ -38,10 +38,10 @@ from suites.joc.support import joc_and_controller_cluster, wait_one_active
 TARGETS = {"local": 3.0, "docker": 10.0}
 
 
-async def one_round(backend: str) -> tuple[float, float]:
+async def one_round(backend: str, image: str | None) -> tuple[float, float]:
     t0 = time.monotonic()
     async with standalone(
-        joc_and_controller_cluster(2, agents=2), history=History(), backend=backend
+        joc_and_controller_cluster(2, agents=2), history=History(), backend=backend, image=image
     ) as dep:
         ready = time.monotonic() - t0
         await wait_cluster(dep, ClusterClient(dep))
@@ -53,14 +53,16 @@ async def one_round(backend: str) -> tuple[float, float]:
 async def run(backends: list[str], rounds: int) -> dict[str, object]:
     out: dict[str, object] = {"machine": machine(), "rounds": rounds}
     for backend in backends:
+        image = None
         if backend == "docker":
             from harness import images
 
-            out["docker_image"] = await asyncio.to_thread(images.ensure_image)
+            image = await asyncio.to_thread(images.ensure_image)
+            out["docker_image"] = image
         ready: list[float] = []
         serving: list[float] = []
         for i in range(rounds):
-            r, s = await one_round(backend)
+            r, s = await one_round(backend, image)
             ready.append(r)
             serving.append(s)
             print(

@@ -30,16 +30,20 @@ async def standalone(
     profile: Profile = REFERENCE,
     history: History | None = None,
     backend: str = "local",
+    image: str | None = None,
 ) -> AsyncIterator[Deployment]:
     """``backend``: ``local`` (processes, the default) or ``docker``
-    (containers of the project image, built first if needed)."""
+    (containers of ``image``, by default the project image, built first if
+    needed)."""
     procs.sweep()
     root = procs.temp_root()
     if backend == "docker":
         from harness import images
         from harness.backends.docker import DockerBackend
 
-        docker = DockerBackend(topology, profile, root / "nodes", image=images.ensure_image())
+        docker = DockerBackend(
+            topology, profile, root / "nodes", image=image or images.ensure_image()
+        )
         dep = Deployment(docker, history if history is not None else History())
         try:
             await docker.deploy()
