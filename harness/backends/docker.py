@@ -48,13 +48,12 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import shutil
 import signal
 import sys
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,12 +62,11 @@ import aiohttp
 from harness import ports, procs
 from harness.backends import netfilter
 from harness.backends.base import CutMode, CutsVia, DbOutageMode, Direction, NodeState
-from harness.backends.links import ProxiedLinks
-from harness.components import ComponentSpec, NodeContext, component
+from harness.backends.nodes import NodeBackend, NodeRecord
+from harness.components import NodeContext, component
 from harness.errors import (
     BackendError,
     ConfigError,
-    NodeStartError,
     NodeStateError,
     PostgresError,
 )
@@ -176,21 +174,16 @@ def _is_in_container(pid: int, container_id: str) -> bool:
 
 
 @dataclass
-class _Node:
-    spec: ComponentSpec
-    ctx: NodeContext  # the host's view: data_dir on the host
-    host_port: int
+class _Node(NodeRecord):
+    host_port: int = 0
     container: Any = None
-    state: NodeState = NodeState.STOPPED
-    starts: int = 0
-    log_path: Path = field(default_factory=Path)
 
     @property
     def inner_dir(self) -> Path:
         return DATA_ROOT / self.ctx.node.name
 
 
-class DockerBackend(ProxiedLinks):
+class DockerBackend(NodeBackend[_Node]):
     name = "docker"
 
     def __init__(
@@ -228,12 +221,6 @@ class DockerBackend(ProxiedLinks):
         self._torn_down = False
 
     # -- helpers ---------------------------------------------------------
-
-    def _session(self) -> aiohttp.ClientSession:
-        if self._http is None or self._http.closed:
-            timeout = aiohttp.ClientTimeout(total=min(2.0, self.profile.op_timeout))
-            self._http = aiohttp.ClientSession(timeout=timeout)
-        return self._http
 
     def _docker(self) -> Any:
         if self._client is None:
@@ -297,7 +284,7 @@ class DockerBackend(ProxiedLinks):
         last = "no answer yet"
         while time.monotonic() < deadline:
             try:
-                async with self._session().get(url) as resp:
+                async with self._http_session().get(url) as resp:
                     if resp.status == 200:
                         return
                     last = f"HTTP {resp.status}"
@@ -409,15 +396,9 @@ class DockerBackend(ProxiedLinks):
             database_url=db_url,
         )
         self._nodes[node.name] = _Node(
-            spec, ctx, host_port, log_path=data_dir / "logs" / spec.log_file
+            spec, ctx, log_path=data_dir / "logs" / spec.log_file, host_port=host_port
         )
         self._write_netfilter(node.name)
-
-    def _node(self, name: str) -> _Node:
-        try:
-            return self._nodes[name]
-        except KeyError:
-            raise ConfigError(f"no node {name!r} in this deployment") from None
 
     # -- database --------------------------------------------------------
 
@@ -453,14 +434,7 @@ class DockerBackend(ProxiedLinks):
     # -- node life cycle -------------------------------------------------
 
     async def start(self, node: str) -> None:
-        n = self._node(node)
-        if self.state(node) is not NodeState.STOPPED:
-            raise NodeStateError(f"cannot start {node}: it is {n.state.value}")
-        n.spec.write_config(n.ctx)
-        n.ctx.state_dir.mkdir(parents=True, exist_ok=True)
-        n.starts += 1
-        with n.log_path.open("ab") as f:
-            f.write(f"--- js7ha: start #{n.starts} of {node} at {time.time():.3f} ---\n".encode())
+        n = self._begin_start(node)
         if n.container is None:
             inner = dataclasses.replace(n.ctx, data_dir=n.inner_dir)
             argv = n.spec.argv("python", inner)
@@ -487,26 +461,15 @@ class DockerBackend(ProxiedLinks):
             )
         else:
             await asyncio.to_thread(n.container.start)
-        n.state = NodeState.RUNNING
-        deadline = time.monotonic() + self.profile.startup_deadline
-        why = "not probed yet"
-        while time.monotonic() < deadline:
-            await asyncio.to_thread(n.container.reload)
-            if n.container.status in ("exited", "dead"):
-                n.state = NodeState.STOPPED
-                code = n.container.attrs["State"].get("ExitCode")
-                raise NodeStartError(
-                    node, f"container exited with status {code}", self.logs(node, tail=40)
-                )
-            why = await self.healthy(node)
-            if not why:
-                return
-            await asyncio.sleep(self.profile.poll_interval)
-        raise NodeStartError(
-            node,
-            f"health endpoint did not answer within {self.profile.startup_deadline}s (last: {why})",
-            self.logs(node, tail=40),
-        )
+        container = n.container
+
+        async def exited() -> str | None:
+            await asyncio.to_thread(container.reload)
+            if container.status not in ("exited", "dead"):
+                return None
+            return f"container exited with status {container.attrs['State'].get('ExitCode')}"
+
+        await self._await_ready(node, exited)
 
     async def _wait_stopped(self, n: _Node, timeout: float) -> int | None:
         def wait() -> int | None:
@@ -562,42 +525,6 @@ class DockerBackend(ProxiedLinks):
             if n.state is not NodeState.STOPPED:
                 raise BackendError(f"{node} survived SIGKILL for 10 s")
 
-    async def pause(self, node: str) -> None:
-        n = self._node(node)
-        if self.state(node) is not NodeState.RUNNING:
-            raise NodeStateError(f"cannot pause {node}: it is {n.state.value}")
-        await self.kill(node, signal.SIGSTOP)
-
-    async def resume(self, node: str) -> None:
-        n = self._node(node)
-        if self.state(node) is not NodeState.PAUSED:
-            raise NodeStateError(f"cannot resume {node}: it is {n.state.value}")
-        await self.kill(node, signal.SIGCONT)
-
-    async def restart(self, node: str) -> None:
-        await self.stop(node)
-        await self.start(node)
-
-    def reconfigure(self, node: str, config: Mapping[str, Any]) -> None:
-        """Give a stopped node new node config (an operator editing its config
-        files); it takes effect at the next start."""
-        n = self._node(node)
-        if self.state(node) is not NodeState.STOPPED:
-            raise NodeStateError(f"cannot reconfigure {node} while it is {n.state.value}")
-        n.ctx = dataclasses.replace(n.ctx, node=Node(n.ctx.node.name, n.ctx.node.role, config))
-
-    async def wipe_state(self, node: str) -> None:
-        n = self._node(node)
-        if self.state(node) is not NodeState.STOPPED:
-            raise NodeStateError(f"cannot wipe {node}'s state while it is {n.state.value}")
-        state = n.ctx.state_dir
-        if state.exists():
-            for entry in state.iterdir():
-                if entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry)
-                else:
-                    entry.unlink()
-
     def state(self, node: str) -> NodeState:
         n = self._node(node)
         if n.state is not NodeState.STOPPED and n.container is not None:
@@ -619,23 +546,8 @@ class DockerBackend(ProxiedLinks):
             raise ConfigError("this topology has no database")
         return f"{DATABASE_NODE}:{PG_PORT}"
 
-    def data_dir(self, node: str) -> Path:
-        return self._node(node).ctx.data_dir
-
     def url(self, node: str) -> str:
         return f"http://{HOST}:{self._node(node).host_port}"
-
-    def logs(self, node: str, tail: int | None = None) -> str:
-        if node not in self._nodes:
-            self.topology.node(node)  # ConfigError for a name outside the topology
-            return ""  # deploy failed before preparing this node: it never ran
-        try:
-            text = self._nodes[node].log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        if tail is None:
-            return text
-        return "\n".join(text.splitlines()[-tail:])
 
     def infra_logs(self) -> dict[str, str]:
         """The proxy server's and PostgreSQL's container logs."""
@@ -646,18 +558,8 @@ class DockerBackend(ProxiedLinks):
                     out[name] = c.logs().decode(errors="replace")
         return out
 
-    async def healthy(self, node: str) -> str:
-        n = self._node(node)
-        st: NodeState = await asyncio.to_thread(self.state, node)
-        if st is not NodeState.RUNNING:
-            return str(st.value)
-        try:
-            async with self._session().get(self.url(node) + n.spec.health_path) as resp:
-                if resp.status == 200:
-                    return ""
-                return f"health answered HTTP {resp.status}"
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return f"{type(exc).__name__}: {exc}".strip(": ")
+    async def _current_state(self, node: str) -> NodeState:
+        return await asyncio.to_thread(self.state, node)  # reloads the container
 
     # -- network ---------------------------------------------------------
 

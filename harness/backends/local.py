@@ -12,44 +12,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
 from harness import ports, procs
 from harness.backends.base import DbOutageMode, NodeState
-from harness.backends.links import ProxiedLinks
-from harness.components import ComponentSpec, NodeContext, component
-from harness.errors import BackendError, ConfigError, NodeStartError, NodeStateError
+from harness.backends.nodes import NodeBackend, NodeRecord
+from harness.components import NodeContext, component
+from harness.errors import BackendError, ConfigError, NodeStateError
 from harness.netproxy.control import LinkControl
 from harness.postgres import PostgresServer
 from harness.profiles import Profile
-from harness.topology import DATABASE_NODE, Node, Topology
+from harness.topology import DATABASE_NODE, Topology
 
 log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 
 
 @dataclass
-class _Node:
-    spec: ComponentSpec
-    ctx: NodeContext
+class _Node(NodeRecord):
     proc: subprocess.Popen[bytes] | None = None
-    state: NodeState = NodeState.STOPPED
-    starts: int = 0
-    log_path: Path = field(default_factory=Path)
 
 
 def _proc_state(pid: int) -> str | None:
@@ -61,7 +52,7 @@ def _proc_state(pid: int) -> str | None:
     return raw[raw.rindex(")") + 2]
 
 
-class LocalBackend(ProxiedLinks):
+class LocalBackend(NodeBackend[_Node]):
     name = "local"
 
     def __init__(
@@ -87,12 +78,6 @@ class LocalBackend(ProxiedLinks):
         self._torn_down = False
 
     # -- setup -----------------------------------------------------------
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._http is None or self._http.closed:
-            timeout = aiohttp.ClientTimeout(total=min(2.0, self.profile.op_timeout))
-            self._http = aiohttp.ClientSession(timeout=timeout)
-        return self._http
 
     async def deploy(self) -> None:
         topo = self.topology
@@ -138,49 +123,22 @@ class LocalBackend(ProxiedLinks):
             self._nodes[node.name] = _Node(spec, ctx, log_path=data_dir / "logs" / spec.log_file)
         await asyncio.gather(*(self.start(n.name) for n in topo.nodes))
 
-    def _node(self, name: str) -> _Node:
-        try:
-            return self._nodes[name]
-        except KeyError:
-            raise ConfigError(f"no node {name!r} in this deployment") from None
-
     # -- node life cycle -------------------------------------------------
 
     async def start(self, node: str) -> None:
-        n = self._node(node)
-        if n.state is not NodeState.STOPPED:
-            raise NodeStateError(f"cannot start {node}: it is {n.state.value}")
-        n.spec.write_config(n.ctx)
-        n.ctx.state_dir.mkdir(parents=True, exist_ok=True)
-        n.starts += 1
-        with n.log_path.open("ab") as f:
-            f.write(f"--- js7ha: start #{n.starts} of {node} at {time.time():.3f} ---\n".encode())
-        n.proc = procs.spawn(
+        n = self._begin_start(node)
+        proc = n.proc = procs.spawn(
             n.spec.argv(sys.executable, n.ctx),
             log_path=n.log_path,
             cwd=n.ctx.data_dir,
             env={"PYTHONUNBUFFERED": "1", procs.NODE_ENV: self._node_label(node)},
         )
-        n.state = NodeState.RUNNING
-        deadline = time.monotonic() + self.profile.startup_deadline
-        why = "not probed yet"
-        while time.monotonic() < deadline:
-            if n.proc.poll() is not None:
-                n.state = NodeState.STOPPED
-                raise NodeStartError(
-                    node,
-                    f"process exited with status {n.proc.returncode}",
-                    self.logs(node, tail=40),
-                )
-            why = await self.healthy(node)
-            if not why:
-                return
-            await asyncio.sleep(self.profile.poll_interval)
-        raise NodeStartError(
-            node,
-            f"health endpoint did not answer within {self.profile.startup_deadline}s (last: {why})",
-            self.logs(node, tail=40),
-        )
+
+        async def exited() -> str | None:
+            code = proc.poll()
+            return None if code is None else f"process exited with status {code}"
+
+        await self._await_ready(node, exited)
 
     async def _wait_exit(self, n: _Node, timeout: float) -> bool:
         assert n.proc is not None
@@ -243,42 +201,6 @@ class LocalBackend(ProxiedLinks):
         elif sig == signal.SIGCONT:
             n.state = NodeState.RUNNING
 
-    async def pause(self, node: str) -> None:
-        n = self._node(node)
-        if n.state is not NodeState.RUNNING:
-            raise NodeStateError(f"cannot pause {node}: it is {n.state.value}")
-        await self.kill(node, signal.SIGSTOP)
-
-    async def resume(self, node: str) -> None:
-        n = self._node(node)
-        if n.state is not NodeState.PAUSED:
-            raise NodeStateError(f"cannot resume {node}: it is {n.state.value}")
-        await self.kill(node, signal.SIGCONT)
-
-    async def restart(self, node: str) -> None:
-        await self.stop(node)
-        await self.start(node)
-
-    def reconfigure(self, node: str, config: Mapping[str, Any]) -> None:
-        """Give a stopped node new node config (an operator editing its config
-        files); it takes effect at the next start."""
-        n = self._node(node)
-        if n.state is not NodeState.STOPPED:
-            raise NodeStateError(f"cannot reconfigure {node} while it is {n.state.value}")
-        n.ctx = dataclasses.replace(n.ctx, node=Node(n.ctx.node.name, n.ctx.node.role, config))
-
-    async def wipe_state(self, node: str) -> None:
-        n = self._node(node)
-        if n.state is not NodeState.STOPPED:
-            raise NodeStateError(f"cannot wipe {node}'s state while it is {n.state.value}")
-        state = n.ctx.state_dir
-        if state.exists():
-            for entry in state.iterdir():
-                if entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry)
-                else:
-                    entry.unlink()
-
     def state(self, node: str) -> NodeState:
         n = self._node(node)
         if n.state is not NodeState.STOPPED and n.proc is not None and n.proc.poll() is not None:
@@ -294,36 +216,9 @@ class LocalBackend(ProxiedLinks):
             raise ConfigError("this topology has no database")
         return f"{HOST}:{self.postgres.port}"
 
-    def data_dir(self, node: str) -> Path:
-        return self._node(node).ctx.data_dir
-
     def url(self, node: str) -> str:
         n = self._node(node)
         return f"http://{n.ctx.host}:{n.ctx.port}"
-
-    def logs(self, node: str, tail: int | None = None) -> str:
-        if node not in self._nodes:
-            self.topology.node(node)  # ConfigError for a name outside the topology
-            return ""  # deploy failed before preparing this node: it never ran
-        try:
-            text = self._nodes[node].log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        if tail is None:
-            return text
-        return "\n".join(text.splitlines()[-tail:])
-
-    async def healthy(self, node: str) -> str:
-        n = self._node(node)
-        if self.state(node) is not NodeState.RUNNING:
-            return self.state(node).value
-        try:
-            async with self._client().get(self.url(node) + n.spec.health_path) as resp:
-                if resp.status == 200:
-                    return ""
-                return f"health answered HTTP {resp.status}"
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return f"{type(exc).__name__}: {exc}".strip(": ")
 
     # -- network ---------------------------------------------------------
 
