@@ -21,10 +21,13 @@ from components.common.client import ProblemError
 from components.joc.cluster import Fenced, fence, open_activity
 from components.joc.config import Schedule
 from components.joc.controllers import ControllerLocator, NoActiveController
-from components.joc.db import Database, DatabaseUnavailable
+from components.joc.db import Database, DatabaseUnavailable, execute_whole, json_rows
 
 log = logging.getLogger("js7.joc.dailyplan")
 Conn = psycopg.AsyncConnection[Any]
+
+# The columns of a planned order that DPL_ORDERS stores.
+STORED = ("orderId", "controllerId", "scheduleName", "workflowPath", "planDate", "scheduledFor")
 
 
 def planned_orders(controller_id: str, date: dt.date, s: Schedule) -> list[dict[str, Any]]:
@@ -97,16 +100,29 @@ class DailyPlanService:
                 if epoch is not None:
                     await fence(conn, self.member_id, epoch)
                     await open_activity(conn, self.member_id, "dailyplan", epoch)
-                async with conn.cursor() as cur:
-                    await cur.executemany(
-                        """INSERT INTO DPL_ORDERS (ORDER_ID, CONTROLLER_ID, SCHEDULE_NAME,
-                               WORKFLOW_PATH, PLAN_DATE, SCHEDULED_FOR, CREATED)
-                           VALUES (%(orderId)s, %(controllerId)s, %(scheduleName)s,
-                               %(workflowPath)s, %(planDate)s, %(scheduledFor)s, now())
-                           ON CONFLICT (ORDER_ID) DO NOTHING""",
-                        orders,
-                    )
-                cur2 = await conn.execute(
+                # One statement sent as one message, never ``executemany``:
+                # mid-pipeline (or mid-message) the server arms neither
+                # statement_timeout nor idle_in_transaction_session_timeout,
+                # and a process frozen there would hold the fence's lock on
+                # JOC_CLUSTER — keeping every standby from taking over — for
+                # as long as it stays frozen (see db.execute_whole).
+                await execute_whole(
+                    conn,
+                    """INSERT INTO DPL_ORDERS (ORDER_ID, CONTROLLER_ID, SCHEDULE_NAME,
+                           WORKFLOW_PATH, PLAN_DATE, SCHEDULED_FOR, CREATED)
+                       SELECT r."orderId", r."controllerId", r."scheduleName",
+                           r."workflowPath", r."planDate", r."scheduledFor", now()
+                       FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS ("orderId" text,
+                           "controllerId" text, "scheduleName" text, "workflowPath" text,
+                           "planDate" date, "scheduledFor" timestamptz))
+                       WITH ORDINALITY AS r("orderId", "controllerId", "scheduleName",
+                           "workflowPath", "planDate", "scheduledFor", n)
+                       ORDER BY r.n
+                       ON CONFLICT (ORDER_ID) DO NOTHING""",
+                    (json_rows([{k: o[k] for k in STORED} for o in orders]),),
+                )
+                cur2 = await execute_whole(
+                    conn,
                     "SELECT ORDER_ID FROM DPL_ORDERS WHERE SUBMITTED AND ORDER_ID = ANY(%s)",
                     ([o["orderId"] for o in orders],),
                 )
@@ -142,7 +158,8 @@ class DailyPlanService:
                 async with conn.transaction():
                     if epoch is not None:
                         await fence(conn, self.member_id, epoch)
-                    await conn.execute(
+                    await execute_whole(
+                        conn,
                         """UPDATE DPL_ORDERS SET SUBMITTED = TRUE, SUBMIT_TIME = now()
                            WHERE ORDER_ID = ANY(%s)""",
                         (submitted,),

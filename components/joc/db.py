@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -122,6 +124,52 @@ CREATE TABLE IF NOT EXISTS DPL_ORDERS (
 """
 
 
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.date):  # a datetime too: ISO 8601 with its offset
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def json_rows(rows: list[dict[str, Any]]) -> str:
+    """Rows as one JSON array, for one multi-row statement that reads them with
+    ``jsonb_to_recordset(%s::jsonb)`` (see ``execute_whole``)."""
+    return json.dumps(rows, default=_json_value, separators=(",", ":"))
+
+
+async def execute_whole(
+    conn: psycopg.AsyncConnection[Any], query: str, params: Any = None
+) -> psycopg.AsyncClientCursor[Any]:
+    """``query`` with ``params`` bound on the client and sent as one message
+    of the simple query protocol. What a fenced transaction — one holding the
+    share lock on JOC_CLUSTER that a take-over's UPDATE waits for — uses for
+    every statement whose message may be large, and instead of
+    ``executemany``.
+
+    Why: the server arms ``idle_in_transaction_session_timeout`` only when it
+    sends ReadyForQuery (after a Sync, or after a simple query), and keeps it
+    armed while it reads the next message; ``statement_timeout`` ends with
+    each Execute and is ignored while a message is being read. So
+
+    * ``executemany`` — psycopg runs it in libpq pipeline mode: every row's
+      Parse/Bind/Execute and one Sync at the end — leaves the server waiting
+      for the next message of the pipeline with neither timeout armed;
+    * so does one extended-protocol statement with a large parameter whose
+      Bind is still on its way: the server has processed the Parse and waits
+      for the rest of the Bind, with no ReadyForQuery in between;
+
+    and a writer frozen at that moment (SIGSTOP, a paused container) keeps
+    its transaction, and the lock, as long as it stays frozen: no standby can
+    take over. A simple Query is the first message the server reads after
+    ReadyForQuery: however much of it arrived, the idle timeout applies (and
+    once it has arrived whole, the statement timeout). Small statements (a
+    few hundred bytes, one write into an empty socket buffer) reach the
+    server whole, whatever happens to the client, and need none of this.
+    """
+    cur = psycopg.AsyncClientCursor(conn)
+    await cur.execute(query, params)
+    return cur
+
+
 def _forget(task: asyncio.Task[Any]) -> None:
     if not task.cancelled():
         task.exception()
@@ -147,6 +195,9 @@ class Database:
         # Server-side limits, so that a client that stopped talking mid-way (a
         # paused process, a cut link) cannot keep locks — above all the share
         # lock on JOC_CLUSTER that a take-over waits for — longer than this.
+        # They do not apply while the server waits for the rest of a libpq
+        # pipeline (``executemany``) or of a large statement: see
+        # ``execute_whole``.
         ms = int(1000 * timeout)
         idle = int(1000 * (idle_tx_timeout if idle_tx_timeout is not None else timeout))
         self.options = (

@@ -32,7 +32,7 @@ from components.common.auth import SESSION_HEADER
 from components.common.client import ProblemError
 from components.joc.cluster import Fenced, fence, open_activity
 from components.joc.controllers import ControllerLocator, NoActiveController, is_stale_active
-from components.joc.db import Database, DatabaseUnavailable
+from components.joc.db import Database, DatabaseUnavailable, execute_whole, json_rows
 from components.joc.feed import Feed
 
 log = logging.getLogger("js7.joc.history")
@@ -79,31 +79,67 @@ class Plan:
     terminated: list[dict[str, Any]] = field(default_factory=list)
 
 
-ORDER_UPDATE = """UPDATE HISTORY_ORDERS SET
-    STATE = COALESCE(%(state)s, STATE), POSITION = COALESCE(%(position)s, POSITION),
-    AGENT_PATH = COALESCE(%(agent)s, AGENT_PATH), END_TIME = COALESCE(%(end_time)s, END_TIME),
-    END_EVENT_ID = COALESCE(%(end_event_id)s, END_EVENT_ID),
-    ERROR_TEXT = COALESCE(%(error)s, ERROR_TEXT), MODIFIED = clock_timestamp()
-    WHERE ID = %(id)s"""
-STEP_UPDATE = """UPDATE HISTORY_ORDER_STEPS SET
-    END_TIME = %(end_time)s, END_EVENT_ID = %(end_event_id)s, RETURN_CODE = %(rc)s,
-    STATE = %(state)s, ERROR_TEXT = %(error)s WHERE ID = %(id)s"""
+# One batch is written with one statement per table, each sent whole as one
+# simple-protocol message (components.joc.db.execute_whole) — never
+# ``executemany``: psycopg pipelines that, and while the server waits for the
+# rest of a pipeline (or of a large Bind) it arms neither statement_timeout nor
+# idle_in_transaction_session_timeout, so a writer frozen there (SIGSTOP, a
+# paused container) would keep the fence's share lock on JOC_CLUSTER, and with
+# it every standby from taking over, for as long as it stays frozen.
+# The rows travel as one JSON array; WITH ORDINALITY keeps their order (the
+# BIGSERIAL ids of HISTORY_LOGS follow the order of the chunks).
 ORDER_INSERT = """INSERT INTO HISTORY_ORDERS (ID, CONTROLLER_ID, ORDER_ID, WORKFLOW_PATH,
     WORKFLOW_VERSION_ID, START_EVENT_ID, START_TIME, PLANNED_TIME, END_TIME, END_EVENT_ID, STATE,
     POSITION, AGENT_PATH, ERROR_TEXT, MODIFIED, HASH)
-    VALUES (%(id)s, %(controller_id)s, %(order_id)s, %(workflow_path)s, %(version)s,
-    %(start_event_id)s, %(start_time)s, %(planned)s, %(end_time)s, %(end_event_id)s, %(state)s,
-    %(position)s, %(agent)s, %(error)s, clock_timestamp(), %(hash)s)
+    SELECT r.id, r.controller_id, r.order_id, r.workflow_path, r.version, r.start_event_id,
+        r.start_time, r.planned, r.end_time, r.end_event_id, r.state, r.position, r.agent,
+        r.error, clock_timestamp(), r.hash
+    FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS (id bigint, controller_id text,
+        order_id text, workflow_path text, version text, start_event_id bigint,
+        start_time timestamptz, planned timestamptz, end_time timestamptz, end_event_id bigint,
+        state text, position text, agent text, error text, hash text))
+    WITH ORDINALITY AS r(id, controller_id, order_id, workflow_path, version, start_event_id,
+        start_time, planned, end_time, end_event_id, state, position, agent, error, hash, n)
+    ORDER BY r.n
     ON CONFLICT (HASH) DO NOTHING"""
 STEP_INSERT = """INSERT INTO HISTORY_ORDER_STEPS (ID, HISTORY_ORDER_ID, CONTROLLER_ID, ORDER_ID,
     WORKFLOW_PATH, POSITION, JOB_NAME, AGENT_PATH, START_EVENT_ID, START_TIME, END_TIME,
     END_EVENT_ID, RETURN_CODE, STATE, ERROR_TEXT, HASH)
-    VALUES (%(id)s, %(order)s, %(controller_id)s, %(order_id)s, %(workflow_path)s, %(position)s,
-    %(job)s, %(agent)s, %(start_event_id)s, %(start_time)s, %(end_time)s, %(end_event_id)s,
-    %(rc)s, %(state)s, %(error)s, %(hash)s)
+    SELECT r.id, r."order", r.controller_id, r.order_id, r.workflow_path, r.position, r.job,
+        r.agent, r.start_event_id, r.start_time, r.end_time, r.end_event_id, r.rc, r.state,
+        r.error, r.hash
+    FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS (id bigint, "order" bigint,
+        controller_id text, order_id text, workflow_path text, position text, job text,
+        agent text, start_event_id bigint, start_time timestamptz, end_time timestamptz,
+        end_event_id bigint, rc integer, state text, error text, hash text))
+    WITH ORDINALITY AS r(id, "order", controller_id, order_id, workflow_path, position, job,
+        agent, start_event_id, start_time, end_time, end_event_id, rc, state, error, hash, n)
+    ORDER BY r.n
     ON CONFLICT (HASH) DO NOTHING"""
+LOG_COLUMNS = ("order", "step", "event_id", "stream", "chunk", "hash")  # of Plan.logs
 LOG_INSERT = """INSERT INTO HISTORY_LOGS (HISTORY_ORDER_ID, STEP_ID, EVENT_ID, STREAM, CHUNK, HASH)
-    VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (HASH) DO NOTHING"""
+    SELECT r."order", r.step, r.event_id, r.stream, r.chunk, r.hash
+    FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS ("order" bigint, step bigint,
+        event_id bigint, stream text, chunk text, hash text))
+    WITH ORDINALITY AS r("order", step, event_id, stream, chunk, hash, n)
+    ORDER BY r.n
+    ON CONFLICT (HASH) DO NOTHING"""
+# The updates of one batch are keyed by row id (Plan.order_updates,
+# Plan.step_updates): each row is updated at most once per statement.
+STEP_UPDATE = """UPDATE HISTORY_ORDER_STEPS s SET
+    END_TIME = r.end_time, END_EVENT_ID = r.end_event_id, RETURN_CODE = r.rc,
+    STATE = r.state, ERROR_TEXT = r.error
+    FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, end_time timestamptz,
+        end_event_id bigint, rc integer, state text, error text)
+    WHERE s.ID = r.id"""
+ORDER_UPDATE = """UPDATE HISTORY_ORDERS o SET
+    STATE = COALESCE(r.state, o.STATE), POSITION = COALESCE(r.position, o.POSITION),
+    AGENT_PATH = COALESCE(r.agent, o.AGENT_PATH), END_TIME = COALESCE(r.end_time, o.END_TIME),
+    END_EVENT_ID = COALESCE(r.end_event_id, o.END_EVENT_ID),
+    ERROR_TEXT = COALESCE(r.error, o.ERROR_TEXT), MODIFIED = clock_timestamp()
+    FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, state text, position text, agent text,
+        end_time timestamptz, end_event_id bigint, error text)
+    WHERE o.ID = r.id"""
 
 
 def _outcome(outcome: Any) -> tuple[str, int | None, str | None]:
@@ -347,19 +383,23 @@ class HistoryService:
             await fence(conn, self.member_id, epoch)
             plan = await self._plan(conn, events)
             skipped = 0
-            async with conn.cursor() as cur:
-                for sql, rows in (
-                    (ORDER_INSERT, plan.new_orders),
-                    (STEP_INSERT, plan.new_steps),
-                    (LOG_INSERT, plan.logs),
-                ):
-                    if rows:
-                        await cur.executemany(sql, rows)
-                        skipped += len(rows) - max(0, cur.rowcount)
-                if plan.step_updates:
-                    await cur.executemany(STEP_UPDATE, list(plan.step_updates.values()))
-                if plan.order_updates:
-                    await cur.executemany(ORDER_UPDATE, list(plan.order_updates.values()))
+            # One statement per table, each one message (see ORDER_INSERT): the
+            # server's timeouts hold wherever this process may freeze.
+            logs = [dict(zip(LOG_COLUMNS, row, strict=True)) for row in plan.logs]
+            for sql, rows in (
+                (ORDER_INSERT, plan.new_orders),
+                (STEP_INSERT, plan.new_steps),
+                (LOG_INSERT, logs),
+            ):
+                if rows:
+                    cur = await execute_whole(conn, sql, (json_rows(rows),))
+                    skipped += len(rows) - max(0, cur.rowcount)
+            if plan.step_updates:
+                steps = json_rows(list(plan.step_updates.values()))
+                await execute_whole(conn, STEP_UPDATE, (steps,))
+            if plan.order_updates:
+                orders = json_rows(list(plan.order_updates.values()))
+                await execute_whole(conn, ORDER_UPDATE, (orders,))
             await conn.execute(
                 """INSERT INTO JOC_VARIABLES (NAME, NUMERIC_VALUE) VALUES (%s, %s)
                    ON CONFLICT (NAME) DO UPDATE SET NUMERIC_VALUE = EXCLUDED.NUMERIC_VALUE""",
@@ -379,7 +419,10 @@ class HistoryService:
     async def _load_cursors(self, conn: Conn, order_ids: list[str]) -> dict[str, Cursor]:
         if not order_ids:
             return {}
-        cur = await conn.execute(
+        # Inside the fenced transaction, with as many ids as the batch has
+        # orders: one message (see ORDER_INSERT).
+        cur = await execute_whole(
+            conn,
             """SELECT DISTINCT ON (o.ORDER_ID) o.ORDER_ID, o.ID, o.WORKFLOW_PATH, o.POSITION,
                       o.AGENT_PATH,
                       (SELECT s.ID FROM HISTORY_ORDER_STEPS s
