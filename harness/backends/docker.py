@@ -177,6 +177,7 @@ def _is_in_container(pid: int, container_id: str) -> bool:
 class _Node(NodeRecord):
     host_port: int = 0
     container: Any = None
+    disconnected: bool = False
 
     @property
     def inner_dir(self) -> Path:
@@ -434,6 +435,9 @@ class DockerBackend(NodeBackend[_Node]):
     # -- node life cycle -------------------------------------------------
 
     async def start(self, node: str) -> None:
+        if self._node(node).disconnected:
+            # Its health could not be checked, nor could it reach anything.
+            raise NodeStateError(f"cannot start {node} while it is off the network")
         n = self._begin_start(node)
         if n.container is None:
             inner = dataclasses.replace(n.ctx, data_dir=n.inner_dir)
@@ -588,6 +592,28 @@ class DockerBackend(NodeBackend[_Node]):
         if code != 0:
             raise BackendError(f"reading {node}'s connections failed ({code}): {text[-500:]}")
         return [line for line in text.splitlines() if line.strip()]
+
+    # -- whole-node disconnection ------------------------------------------
+
+    async def disconnect(self, node: str) -> None:
+        """Take the node's container off the deployment's network: no peer,
+        and not the harness either, reaches it (its published port goes with
+        the network); it reaches nothing."""
+        n = self._node(node)
+        if self.state(node) is NodeState.STOPPED or n.container is None:
+            raise NodeStateError(f"cannot disconnect {node}: it is stopped")
+        if n.disconnected:
+            return
+        await asyncio.to_thread(self._network.disconnect, n.container)
+        n.disconnected = True
+
+    async def reconnect(self, node: str) -> None:
+        """Connect it again under its name (the published port comes back)."""
+        n = self._node(node)
+        if not n.disconnected:
+            return
+        await asyncio.to_thread(self._network.connect, n.container, aliases=[node])
+        n.disconnected = False
 
     # -- link cuts by iptables -------------------------------------------
 

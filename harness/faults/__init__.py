@@ -2,6 +2,7 @@
 
 from harness.faults.base import Fault
 from harness.faults.db_outage import DbOutage, db_outage
+from harness.faults.disconnect import Disconnect, disconnect
 from harness.faults.kill import Kill, kill
 from harness.faults.latency import Latency, jitter, latency
 from harness.faults.lose_state import LoseState, lose_state
@@ -11,6 +12,7 @@ from harness.faults.stop import Stop, stop
 
 __all__ = [
     "DbOutage",
+    "Disconnect",
     "Fault",
     "Kill",
     "Latency",
@@ -20,6 +22,7 @@ __all__ = [
     "Stop",
     "bridge",
     "db_outage",
+    "disconnect",
     "isolate",
     "jitter",
     "kill",

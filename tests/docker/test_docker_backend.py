@@ -8,11 +8,14 @@ import os
 
 import aiohttp
 import docker
+import pytest
 
 from harness import faults, procs
 from harness.backends.base import NodeState
 from harness.backends.docker import DEPLOYMENT_LABEL, SESSION_LABEL, DockerBackend
+from harness.clients.js7 import ClusterClient, wait_cluster
 from harness.history import fault_windows
+from harness.js7topo import controller_cluster
 
 from ..harness.test_faults import peer_ok, reachability
 from ..harness.topologies import single, triangle
@@ -170,3 +173,53 @@ async def test_nothing_labelled_is_left_after_teardown(docker_image, profile, tm
         label = f"{SESSION_LABEL}={procs.session_id()}"
     assert client.containers.list(all=True, filters={"label": label}) == []
     assert client.networks.list(filters={"label": label}) == []
+
+
+async def test_disconnect_takes_a_node_off_the_network_and_back(deploy):
+    dep = await deploy(triangle())
+    async with faults.disconnect(dep, "b"):
+        reach = await reachability(dep)
+        # The harness's own path goes too: a pulled cable, not cut links.
+        assert await dep.backend.healthy("b") != ""
+    assert reach == {pair: "b" not in pair for pair in reach}
+    assert all((await reachability(dep)).values())
+
+
+async def test_a_disconnected_active_controller_is_replaced(deploy, profile):
+    # The cut shows in the components' behaviour: the backup and the Watch
+    # stop hearing the primary, and the backup takes over.
+    dep = await deploy(controller_cluster(1))
+    client = ClusterClient(dep)
+    await wait_cluster(dep, client)
+    assert await client.find_active() == "primary"
+    async with faults.disconnect(dep, "primary", check_health=False):
+        states = await dep.wait_for(
+            "the backup active",
+            client.states,
+            accept=lambda st: (st["backup"] or {}).get("isActive") is True,
+        )
+    assert (states["backup"] or {}).get("TYPE") == "FailedOver", states
+    # Back on the network the old active learns from the Watch that it was
+    # replaced and halts (as JS7's does); restarted, it rejoins as passive.
+    await dep.wait_for(
+        "the old active halted",
+        lambda: asyncio.to_thread(dep.backend.state, "primary"),
+        accept=lambda st: st is NodeState.STOPPED,
+    )
+    assert "HALT" in dep.backend.logs("primary")
+    await dep.backend.start("primary")
+    await wait_cluster(dep, client)
+    assert await client.find_active() == "backup"
+
+
+async def test_local_backend_refuses_disconnect_clearly(tmp_path, profile, link_control):
+    from harness.backends.local import LocalBackend
+    from harness.deployment import Deployment
+    from harness.errors import ConfigError
+    from harness.history import History
+
+    backend = LocalBackend(single(), profile, tmp_path / "w", link_control)
+    dep = Deployment(backend, History())
+    with pytest.raises(ConfigError, match="cannot take a node off its network"):
+        async with faults.disconnect(dep, "a"):
+            pass
