@@ -141,6 +141,17 @@ def _sweep(_: argparse.Namespace) -> int:
 
     swept = procs.sweep()
     print(f"swept {len(swept)} dead owner(s)" + (": " + ", ".join(swept) if swept else ""))
+    try:
+        from harness.backends import docker as docker_backend
+
+        removed = docker_backend.sweep()
+    except Exception as exc:  # noqa: BLE001 - no engine here: nothing of ours there either
+        print(f"Docker not swept ({type(exc).__name__}: {exc})")
+    else:
+        print(
+            f"removed {len(removed)} container(s)/network(s) of dead runs"
+            + (": " + ", ".join(removed) if removed else "")
+        )
     return 0
 
 
