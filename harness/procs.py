@@ -63,6 +63,15 @@ def _set_pdeathsig() -> None:
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def proc_state(pid: int) -> str | None:
+    """The one-letter state in /proc/<pid>/stat (R, S, T, Z, ...), None if gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2]
+
+
 def process_start_time(pid: int) -> int | None:
     """The kernel's start time of ``pid`` in clock ticks (field 22 of
     /proc/pid/stat), or None if the process does not exist or is a zombie

@@ -178,6 +178,7 @@ class _Node(NodeRecord):
     host_port: int = 0
     container: Any = None
     disconnected: bool = False
+    paused_by: str = ""  # "freezer" (pause) or "sigstop" (kill with SIGSTOP)
 
     @property
     def inner_dir(self) -> Path:
@@ -511,14 +512,18 @@ class DockerBackend(NodeBackend[_Node]):
         if self.state(node) is NodeState.STOPPED or n.container is None:
             raise NodeStateError(f"cannot signal {node}: it is stopped")
         if sig == signal.SIGSTOP:
-            # The freezer: returns once the whole cgroup is frozen.
-            await asyncio.to_thread(n.container.pause)
-            n.state = NodeState.PAUSED
+            # A real SIGSTOP to every process of the node but the container's
+            # init (kill(-1) spares the caller and pid 1): unlike the freezer,
+            # the processes' parents and /proc see them stopped.
+            if n.state is NodeState.PAUSED:
+                return
+            await self._exec_checked(node, ["sh", "-c", "kill -STOP -1"])
+            await self._wait_all_stopped(n)
+            n.state, n.paused_by = NodeState.PAUSED, "sigstop"
             return
         if sig == signal.SIGCONT:
             if n.state is NodeState.PAUSED:
-                await asyncio.to_thread(n.container.unpause)
-            n.state = NodeState.RUNNING
+                await self.resume(node)
             return
         if n.state is NodeState.PAUSED and sig != signal.SIGKILL:
             raise NodeStateError(f"cannot deliver {signal.Signals(sig).name} to paused {node}")
@@ -528,6 +533,53 @@ class DockerBackend(NodeBackend[_Node]):
             await self._wait_stopped(n, 10)
             if n.state is not NodeState.STOPPED:
                 raise BackendError(f"{node} survived SIGKILL for 10 s")
+
+    async def pause(self, node: str) -> None:
+        """The cgroup freezer (``docker pause``): returns once the whole
+        container is frozen; sockets stay open, nothing runs."""
+        n = self._node(node)
+        st = self.state(node)
+        if st is not NodeState.RUNNING:
+            raise NodeStateError(f"cannot pause {node}: it is {st.value}")
+        await asyncio.to_thread(n.container.pause)
+        n.state, n.paused_by = NodeState.PAUSED, "freezer"
+
+    async def resume(self, node: str) -> None:
+        n = self._node(node)
+        st = self.state(node)
+        if st is not NodeState.PAUSED:
+            raise NodeStateError(f"cannot resume {node}: it is {st.value}")
+        if n.paused_by == "freezer":
+            await asyncio.to_thread(n.container.unpause)
+        else:
+            await self._exec_checked(node, ["sh", "-c", "kill -CONT -1"])
+        n.state, n.paused_by = NodeState.RUNNING, ""
+
+    async def _exec_checked(self, node: str, argv: list[str]) -> str:
+        n = self._node(node)
+        code, out = await asyncio.to_thread(n.container.exec_run, argv)
+        text = out.decode(errors="replace") if isinstance(out, bytes) else str(out)
+        if code != 0:
+            raise BackendError(f"{' '.join(argv)} in {node} failed ({code}): {text[-300:]}")
+        return text
+
+    async def _wait_all_stopped(self, n: _Node) -> None:
+        """Signals are delivered asynchronously: wait until the kernel shows
+        every process of the container but init stopped (read from the
+        host's /proc when the engine is local; else trust the signal)."""
+        from harness import sockets
+
+        init_pid = int(n.container.attrs["State"].get("Pid") or 0)
+        if not init_pid or not _is_in_container(init_pid, str(n.container.id)):
+            return
+        end = time.monotonic() + 5
+        while True:
+            states = [procs.proc_state(p) for p in sockets.descendants(init_pid) if p != init_pid]
+            if all(st in ("T", "t", None) for st in states):
+                return
+            if time.monotonic() > end:
+                raise BackendError(f"{n.ctx.node.name} did not stop on SIGSTOP within 5 s")
+            await asyncio.sleep(0.005)
 
     def state(self, node: str) -> NodeState:
         n = self._node(node)

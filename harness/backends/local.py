@@ -43,15 +43,6 @@ class _Node(NodeRecord):
     proc: subprocess.Popen[bytes] | None = None
 
 
-def _proc_state(pid: int) -> str | None:
-    """The one-letter state of /proc/<pid>/stat (R, S, T, Z, ...), None if gone."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return raw[raw.rindex(")") + 2]
-
-
 class LocalBackend(NodeBackend[_Node]):
     name = "local"
 
@@ -193,7 +184,7 @@ class LocalBackend(NodeBackend[_Node]):
             # Signals are delivered asynchronously: return only once the
             # kernel reports the process stopped, so "paused" is true.
             end = time.monotonic() + 5
-            while _proc_state(n.proc.pid) not in ("T", "t", None):
+            while procs.proc_state(n.proc.pid) not in ("T", "t", None):
                 if time.monotonic() > end:
                     raise BackendError(f"{node} did not stop on SIGSTOP within 5 s")
                 await asyncio.sleep(0.005)

@@ -54,6 +54,20 @@ async def test_pause_is_the_cgroup_freezer(deploy):
     assert container(dep, "a").status == "running"
 
 
+async def test_sigstop_pause_stops_the_processes_not_the_cgroup(deploy):
+    dep = await deploy(single())
+    async with faults.pause(dep, "a", how="sigstop"):
+        c = container(dep, "a")
+        assert c.status == "running"  # no freezer involved
+        code, out = c.exec_run(["ps", "-eo", "pid=,stat="])
+        assert code == 0, out
+        stats = dict(line.split() for line in out.decode().split("\n") if line.strip())
+        # Everything but init (pid 1) and our own ps is stopped.
+        running = {pid for pid, st in stats.items() if not st.startswith("T")}
+        assert len(running) == 2 and "1" in running and len(stats) >= 3, stats
+    assert await dep.backend.healthy("a") == ""
+
+
 def rules_in(dep, node):
     """The node's own cut rules, read from its network namespace."""
     code, out = container(dep, node).exec_run(["iptables-save", "-t", "filter"])

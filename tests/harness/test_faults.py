@@ -54,10 +54,12 @@ async def test_stop_is_graceful(deploy):
     assert "stopping on signal" in dep.backend.logs("a")
 
 
-async def test_pause_stops_progress_and_resume_restores_it(deploy):
+@pytest.mark.parametrize("how", ["pause", "sigstop"])
+async def test_pause_stops_progress_and_resume_restores_it(deploy, how):
     dep = await deploy(single())
     before = (await dep.get_json("a", "/tick"))["ticks"]
-    async with faults.pause(dep, "a"):
+    async with faults.pause(dep, "a", how=how):
+        assert dep.backend.state("a") is NodeState.PAUSED
         t0 = time.monotonic()
         with pytest.raises((aiohttp.ClientError, TimeoutError)):
             async with dep.http.get(
