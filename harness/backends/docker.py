@@ -48,6 +48,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import signal
 import sys
 import time
@@ -75,6 +76,11 @@ from harness.profiles import Profile
 from harness.topology import DATABASE_NODE, Node, Topology
 
 log = logging.getLogger(__name__)
+
+# testcontainers' Ryuk cannot be pulled where no registry is reachable (this
+# project's machines); our labels, teardown, reaper and sweeps do its job. An
+# explicit setting (a machine with a registry) is left as it is.
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 HOST = "127.0.0.1"
 NODE_PORT = 4444
@@ -244,40 +250,40 @@ class DockerBackend(NodeBackend[_Node]):
         binds: Mapping[str, str] | None = None,
         env: Mapping[str, str] | None = None,
         cap_add: Sequence[str] = (),
-        start: bool = True,
     ) -> Any:
-        """Create (and start) a labelled container on the deployment's
-        network, reachable there as ``alias``; ``published`` maps container
-        ports to ports on 127.0.0.1."""
-        client = self._docker()
-        api = client.api
+        """Start a labelled container on the deployment's network, reachable
+        there as ``alias``; ``published`` maps container ports to ports on
+        127.0.0.1. Through testcontainers' ``DockerContainer`` (with Ryuk
+        disabled: our labels, teardown, reaper and sweeps do its job); the
+        docker-py container it wraps is returned for the rest."""
+        from docker.types import EndpointConfig
+        from testcontainers.core.container import DockerContainer
 
-        def run() -> Any:
-            host_config = api.create_host_config(
-                port_bindings={p: (HOST, hp) for p, hp in published.items()},
-                binds={src: {"bind": dst, "mode": "rw"} for src, dst in (binds or {}).items()},
-                init=True,
-                network_mode=self.network_name,
-                cap_add=list(cap_add) or None,
-            )
-            networking = api.create_networking_config(
-                {self.network_name: api.create_endpoint_config(aliases=[alias])}
-            )
-            created = api.create_container(
-                self.image,
-                command=command,
-                name=f"js7ha-{self.deployment}-{alias}",
+        tc = (
+            DockerContainer(self.image or "")
+            .with_command(command)
+            .with_name(f"js7ha-{self.deployment}-{alias}")
+            .with_envs(**dict(env or {}))
+            .with_kwargs(
                 hostname=alias,
                 labels=_labels(self.deployment, role),
-                environment=dict(env or {}),
-                ports=list(published),
-                host_config=host_config,
-                networking_config=networking,
+                init=True,
+                cap_add=list(cap_add) or None,
+                network=self.network_name,
+                networking_config={
+                    self.network_name: EndpointConfig(self._docker().api._version, aliases=[alias])
+                },
             )
-            container = client.containers.get(created["Id"])
-            if start:
-                container.start()
-            return container
+        )
+        for port, host_port in published.items():
+            # Published on loopback only. with_bind_ports takes no host
+            # address; its port map goes to docker-py as is, which does.
+            tc.ports[f"{port}/tcp"] = (HOST, host_port)  # type: ignore[assignment]
+        for src, dst in (binds or {}).items():
+            tc.with_volume_mapping(src, dst, "rw")
+
+        def run() -> Any:
+            return tc.start().get_wrapped_container()
 
         return await asyncio.to_thread(run)
 
