@@ -302,8 +302,11 @@ class Cluster:
                     log.warning("the other node is active: rejoining as passive")
                     await self._rejoin()
                     return
-                await self._become_active(restarted=True)
-                return
+                if await self._restart_consented():
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.heartbeat)
+                continue
             if self.state.get("TYPE") != "Coupled":
                 # Never coupled since: the other node cannot have taken over.
                 await self._become_active(restarted=True)
@@ -313,14 +316,38 @@ class Cluster:
                 watch is not None
                 and watch.get("activeId") == self.own_id
                 and watch.get("clusterStateType") == "Coupled"
+                and await self._restart_consented()
             ):
-                await self._become_active(restarted=True)
                 return
             if watch is not None and watch.get("activeId") == self.peer_id:
                 await self._rejoin()
                 return
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.heartbeat)
+
+    async def _restart_consented(self) -> bool:
+        """Restarted as the active of a coupled cluster, and the other node
+        did not take over — when asked. It has not heard this node since the
+        restart, though, and may fail over any moment: going on alone is a
+        ``ClusterPassiveLost`` like any other and needs the Watch's consent
+        (found by the Docker backend: both nodes active after a restart of
+        both). Refused — the Watch let the other node take over meanwhile —
+        this node rejoins as passive. True once decided either way; False
+        while the Watch cannot be reached (ask again)."""
+        if self.state.get("TYPE") != "Coupled" or self._watch_client() is None:
+            # Not coupled: the other node cannot have taken over. No Watch:
+            # it cannot fail over without one either.
+            await self._become_active(restarted=True)
+            return True
+        result = await self._ask_consent({"TYPE": "ClusterPassiveLost", "id": self.peer_id})
+        if result is None:
+            return False
+        if result is True:
+            await self._become_active(restarted=True)
+            return True
+        log.warning("the ClusterWatch refused going on alone (%s): rejoining as passive", result)
+        await self._rejoin()
+        return True
 
     async def _ask_peer(self) -> dict[str, Any] | None:
         peer = self.peer_client()

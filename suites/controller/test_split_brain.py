@@ -9,7 +9,8 @@ import asyncio
 import pytest
 
 from harness import faults
-from harness.checkers import single_active
+from harness.checkers import CheckResult, single_active
+from harness.errors import DeadlineExceeded
 
 from .workload import Load, cluster_checks, coupled_cluster, final_read, settle
 
@@ -66,4 +67,39 @@ async def test_never_two_actives(deploy, history, results, profile, shape):
     await final_read(dep, client, history)
     from_acks = single_active(acks_as_samples(history.records), role="controller", f="ack-active")
     result = cluster_checks(history, from_acks)
+    assert results.add(result), result.explain()
+
+
+@pytest.mark.guarantee("CTL-SPLIT-BRAIN")
+async def test_a_restarted_active_goes_on_alone_only_with_the_watchs_consent(
+    deploy, history, results, profile
+):
+    """Both nodes crash and come back. The primary (active before) can ask
+    the backup, which answers that it is passive; but the backup cannot reach
+    the primary, and the primary cannot reach the Watch, which therefore has
+    not heard it since the crash. The backup fails over with the Watch's
+    consent — so the primary must not go on alone on the strength of the
+    backup's earlier answer. (Found on the Docker backend, where the same
+    race happened by timing alone after a restart of both nodes.)"""
+    dep, client = await coupled_cluster(deploy)
+    timeout = profile.components["controller.cluster.heartbeat_timeout"]
+    async with Load(history, client, rate=30, interval=profile.poll_interval, prefix="rs"):
+        async with faults.kill(dep, "primary", "backup", restart=False, check_health=False):
+            pass
+        async with faults.partition(dep, ["backup--primary", "primary--watch"], check_health=False):
+            await dep.backend.start("backup")
+            await dep.backend.start("primary")
+            # The experiment's duration: every timeout fires, every consent is asked.
+            await asyncio.sleep(4 * timeout)
+    try:
+        await settle(dep, client)
+        await final_read(dep, client, history)
+        unsettled = None
+    except DeadlineExceeded as exc:
+        # Two nodes that both stay active never settle: let the checkers
+        # say what the samples show rather than stop at the timeout.
+        unsettled = str(exc)
+    from_acks = single_active(acks_as_samples(history.records), role="controller", f="ack-active")
+    settled = CheckResult(unsettled is None, {"unsettled": unsettled}, "settles")
+    result = cluster_checks(history, from_acks, settled)
     assert results.add(result), result.explain()
