@@ -8,7 +8,9 @@ kinds share one stream, as in Jepsen:
   certainly did not happen) or ``info`` (unknown: e.g. a request that timed out
   after it was sent — it may or may not have taken effect, so it is never
   ``fail``). Completions name their invocation in ``op``.
-* ``kind="fault"`` — a fault window: ``start`` when it was injected and
+* ``kind="fault"`` — a fault window: ``start`` when its injection began,
+  ``in-effect`` when the injection completed (every rule in place, every
+  signal delivered: on containers that can be a few hundred ms later) and
   ``stop`` when it was healed, linked by ``fault``.
 
 Every record has ``index`` (0, 1, 2, ... in file order), ``time`` (seconds on
@@ -183,6 +185,9 @@ class History:
         self.append({"kind": "fault", "type": "start", "f": name, "value": value, "fault": fid})
         return fid
 
+    def fault_in_effect(self, fault_id: int, name: str) -> None:
+        self.append({"kind": "fault", "type": "in-effect", "f": name, "fault": fault_id})
+
     def fault_stop(self, fault_id: int, name: str, value: Any = None) -> None:
         self.append({"kind": "fault", "type": "stop", "f": name, "value": value, "fault": fault_id})
 
@@ -238,6 +243,16 @@ def fault_windows(records: Iterable[Record]) -> list[tuple[Record, Record | None
     pairs.extend((s, None) for s in starts.values())
     pairs.sort(key=lambda p: p[0]["index"])
     return pairs
+
+
+def in_effect_times(records: Iterable[Record]) -> dict[int, float]:
+    """fault id -> the ``time`` its injection completed (for the faults whose
+    history records it)."""
+    return {
+        r["fault"]: r["time"]
+        for r in records
+        if r.get("kind") == "fault" and r.get("type") == "in-effect"
+    }
 
 
 def completed_ops(records: Iterable[Record]) -> list[tuple[Record, Record | None]]:

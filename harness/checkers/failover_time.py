@@ -1,6 +1,8 @@
-"""Fail-over time: from a fault's start to service on a new active node.
+"""Fail-over time: from a fault taking effect to service on a new active node.
 
-Measured per fault window: from the window's ``start`` record to the first
+Measured per fault window: from the moment the fault is in effect — its
+``in-effect`` record (the injection completed), else its ``start`` record —
+to the first
 ``ok`` completion of an operation *invoked after* that start (an operation
 already in flight may have been served before the fault took effect), whose
 ``node`` differs from the node that served the last ``ok`` operation
@@ -24,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from harness.checkers.base import CheckResult
-from harness.history import Record, completed_ops, fault_windows
+from harness.history import Record, completed_ops, fault_windows, in_effect_times
 
 NO_NEW_ACTIVE = "no successful operation on a new active after the fault"
 
@@ -44,6 +46,7 @@ def _measure(
     names: frozenset[str] | None,
     bound: float | None,
     require_new_node: bool,
+    in_effect: float | None = None,
 ) -> dict[str, Any]:
     """One window's measurement: seconds is None when service never came back."""
     oks = [
@@ -63,14 +66,16 @@ def _measure(
         if to is None or done["index"] < to["index"]:
             to = done
 
+    t0 = in_effect if in_effect is not None else start["time"]
     out: dict[str, Any] = {
         "fault": start.get("fault"),
         "fault_name": start.get("f"),
         "started": start["time"],
+        "in_effect": in_effect,
         "healed": None if stop is None else stop["time"],
         "from_node": from_node,
         "to_node": None if to is None else to.get("node"),
-        "seconds": None if to is None else round(to["time"] - start["time"], 6),
+        "seconds": None if to is None else round(to["time"] - t0, 6),
         "op": None if to is None else to["index"],
         "bound": bound,
     }
@@ -103,7 +108,15 @@ def failover_time(
         what = "no fault window" if fault is None else f"no fault window with id {fault}"
         return CheckResult("unknown", {"reason": f"{what} in the history", "bound": bound}, name)
     start, stop = chosen[0]
-    details = _measure(completed_ops(records), start, stop, _wanted(f), bound, require_new_node)
+    details = _measure(
+        completed_ops(records),
+        start,
+        stop,
+        _wanted(f),
+        bound,
+        require_new_node,
+        in_effect_times(records).get(start.get("fault", -1)),
+    )
     if details["seconds"] is None:
         return CheckResult(False, {**details, "reason": NO_NEW_ACTIVE}, name)
     if bound is not None and details["seconds"] > bound:
@@ -149,8 +162,11 @@ def failover_times(
     name = "failover-times"
     ops = completed_ops(records)
     names = _wanted(f)
+    effective = in_effect_times(records)
     windows = [
-        _measure(ops, start, stop, names, bound, require_new_node)
+        _measure(
+            ops, start, stop, names, bound, require_new_node, effective.get(start.get("fault", -1))
+        )
         for start, stop in fault_windows(records)
         if fault_name is None or start.get("f") == fault_name
     ]

@@ -76,6 +76,7 @@ class Fault(abc.ABC):
         except BaseException:
             await self.heal()
             raise
+        self.dep.history.fault_in_effect(self._fault_id, self.name)
         return self
 
     async def __aexit__(

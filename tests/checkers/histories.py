@@ -113,6 +113,11 @@ class HistoryBuilder:
         self._stamp()
         return fid
 
+    def fault_in_effect(self, fid: int) -> HistoryBuilder:
+        self.history.fault_in_effect(fid, self._fault_names[fid])
+        self._stamp()
+        return self
+
     def stop_fault(self, fid: int, value: Any = None) -> HistoryBuilder:
         self.history.fault_stop(fid, self._fault_names[fid], value)
         self._stamp()

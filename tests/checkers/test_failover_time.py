@@ -205,3 +205,30 @@ def test_random_windows_against_ground_truth(seed: int) -> None:
     assert r.details["max"] == max(got)
     assert r.details["p50"] == sorted(got)[math.ceil(0.5 * len(got)) - 1]
     assert r.valid is True
+
+
+def test_measured_from_the_fault_taking_effect_when_recorded() -> None:
+    # Rules applied by docker exec can take effect hundreds of ms after the
+    # injection began: the fail-over is measured from when the cut was real.
+    b = HistoryBuilder()
+    b.at(0.5).ok("add", "before", node="c1")
+    fid = b.at(1.0).start_fault("partition", {"node": "c1"})
+    b.at(1.4).fault_in_effect(fid)
+    b.at(3.0).ok("add", "after", node="c2")
+    b.tick(0.5).stop_fault(fid)
+    r = failover_time(b.records(), bound=1.8)
+    assert r.valid is True, r.explain()
+    assert (r.details["seconds"], r.details["started"], r.details["in_effect"]) == (1.6, 1.0, 1.4)
+    many = failover_times(b.records(), bound=1.5)
+    assert many.valid is False and many.details["windows"][0]["seconds"] == 1.6
+
+
+def test_an_op_served_between_start_and_effect_by_the_old_node_does_not_count() -> None:
+    b = HistoryBuilder()
+    b.at(0.5).ok("add", "before", node="c1")
+    fid = b.at(1.0).start_fault("partition", {"node": "c1"})
+    b.at(1.1).ok("add", "slipped-through", node="c1")
+    b.at(1.4).fault_in_effect(fid)
+    b.at(2.0).ok("add", "after", node="c2")
+    r = failover_time(b.records())
+    assert r.details["to_node"] == "c2" and r.details["seconds"] == 0.6
