@@ -25,14 +25,21 @@ suites cannot tell the two apart:
   127.0.0.1 (reserved with ``harness.ports``, so it stays the same across
   restarts): outside every partition.
 
+Containers are started through testcontainers' ``DockerContainer`` (Ryuk
+off: it cannot be pulled here), the rest is docker-py.
+
 Faults: ``kill`` is ``docker kill --signal`` (docker-init forwards the
 signal to the component; SIGKILL ends the container, and with it every
-process of the node); ``pause``/SIGSTOP is ``docker pause`` (the cgroup
-freezer: the sockets stay open, nothing runs); ``stop`` is ``docker stop``
-(SIGTERM, the profile's stop deadline, then SIGKILL); ``wipe_state`` empties
-the bind-mounted ``state/`` while the container is stopped. Database outages:
-``stop`` sends SIGQUIT (immediate shutdown) to the PostgreSQL container,
-``hang`` pauses it, ``cut`` cuts every client link.
+process of the node), except SIGSTOP/SIGCONT, which go to every process of
+the container but its init; ``pause`` is ``docker pause`` (the cgroup
+freezer: the sockets stay open, nothing runs); ``stop`` is SIGTERM, the
+profile's stop deadline, then SIGKILL; ``wipe_state`` empties the
+bind-mounted ``state/`` while the container is stopped. Links are cut by
+iptables rules in the source node's network namespace (``netfilter``; the
+nodes run with NET_ADMIN), or with ``cuts="proxy"`` in the link proxy;
+``disconnect`` takes a node off the network. Database outages: ``stop``
+sends SIGQUIT (immediate shutdown) to the PostgreSQL container, ``hang``
+pauses it, ``cut`` cuts every client link.
 
 Clean-up: every container and network carries the labels
 ``js7ha.session`` (``harness.procs.session_id()``), ``js7ha.owner`` (the
@@ -271,7 +278,9 @@ class DockerBackend(NodeBackend[_Node]):
                 cap_add=list(cap_add) or None,
                 network=self.network_name,
                 networking_config={
-                    self.network_name: EndpointConfig(self._docker().api._version, aliases=[alias])
+                    self.network_name: EndpointConfig(
+                        self._docker().api.api_version, aliases=[alias]
+                    )
                 },
             )
         )
