@@ -125,13 +125,26 @@ def base_dir() -> Path:
     return root
 
 
+_session_created_here = False
+
+
 def session_id() -> str:
     """The session id, created once and exported so xdist workers inherit it."""
+    global _session_created_here
     sid = os.environ.get(SESSION_ENV)
     if not sid:
         sid = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         os.environ[SESSION_ENV] = sid
+        _session_created_here = True
     return sid
+
+
+def owns_session() -> bool:
+    """Did this process create the session (rather than inherit it)? Only
+    that one may remove what the whole session holds: an inner run (a
+    pytester run in the same process, a subprocess) shares the id with
+    everything else of the session that is still running."""
+    return _session_created_here
 
 
 def owner() -> Owner:

@@ -130,7 +130,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     errors = procs.cleanup()
     # tests/docker (JS7HA_DOCKER=1) deploys on Docker whatever --backend says.
     on_docker = config.getoption("backend") == "docker" or os.environ.get("JS7HA_DOCKER") == "1"
-    if on_docker and not hasattr(config, "workerinput"):
+    if on_docker and not hasattr(config, "workerinput") and procs.owns_session():
         from harness.backends import docker as docker_backend
 
         try:

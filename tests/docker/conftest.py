@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
 
 import pytest
 
@@ -35,14 +34,11 @@ def js7ha_options(pytestconfig: pytest.Config) -> Options:
 
 
 @pytest.fixture(scope="session")
-def docker_image() -> Iterator[str]:
+def docker_image() -> str:
     """The project image (built or confirmed once per session, with progress
-    on stderr), and at the session's end: nothing of it left in the engine."""
+    on stderr). What the session leaves is removed by the plugin at its end."""
     from harness import images
     from harness.backends import docker as docker_backend
 
     docker_backend.sweep()
-    tag = images.ensure_image()
-    yield tag
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        docker_backend.remove_session()
+    return images.ensure_image()
