@@ -337,7 +337,22 @@ class DockerBackend(NodeBackend[_Node]):
         self._network = await asyncio.to_thread(
             self._docker().networks.create, self.network_name, driver="bridge", labels=labels
         )
-        # The link proxy server.
+        # The link proxy server and the database come up side by side.
+        await asyncio.gather(self._start_proxy(api_port), self._start_database(has_db))
+        # One proxy per link, each on a port of its own.
+        for i, lk in enumerate(topo.all_links):
+            port = LINK_PORT_BASE + i
+            upstream = f"{DATABASE_NODE}:{PG_PORT}" if lk.target == DATABASE_NODE else None
+            await self._link_control().create(
+                lk.name, upstream=upstream or f"{lk.target}:{NODE_PORT}", listen=f"0.0.0.0:{port}"
+            )
+            self._link_listen[lk.name] = f"{PROXY_ALIAS}:{port}"
+            self._link_port[lk.name] = port
+        for node, host_port in zip(topo.nodes, node_ports, strict=True):
+            self._prepare(node, host_port)
+        await asyncio.gather(*(self.start(n.name) for n in topo.nodes))
+
+    async def _start_proxy(self, api_port: int) -> None:
         self._proxy = await self._run_container(
             "netproxy",
             [
@@ -355,33 +370,22 @@ class DockerBackend(NodeBackend[_Node]):
         await self._wait_http(f"http://{HOST}:{api_port}/version", "the link proxy", self._proxy)
         self.links = LinkControl(ProxyServer(url=f"http://{HOST}:{api_port}"))
         await asyncio.to_thread(self._proxy.reload)
-        self._proxy_ip = self._proxy.attrs["NetworkSettings"]["Networks"][self.network_name][
-            "IPAddress"
-        ]
-        # The database.
-        if has_db:
-            self._pg_port = self._ports[-1]
-            self._pg = await self._run_container(
-                "postgres",
-                ["js7ha-pg-start"],
-                alias=DATABASE_NODE,
-                published={PG_PORT: self._pg_port},
-            )
-            self.dbname = f"t_{uuid.uuid4().hex[:12]}"
-            await asyncio.to_thread(self._pg_wait_ready)
-            await asyncio.to_thread(self._pg_create_database, self.dbname)
-        # One proxy per link, each on a port of its own.
-        for i, lk in enumerate(topo.all_links):
-            port = LINK_PORT_BASE + i
-            upstream = f"{DATABASE_NODE}:{PG_PORT}" if lk.target == DATABASE_NODE else None
-            await self.links.create(
-                lk.name, upstream=upstream or f"{lk.target}:{NODE_PORT}", listen=f"0.0.0.0:{port}"
-            )
-            self._link_listen[lk.name] = f"{PROXY_ALIAS}:{port}"
-            self._link_port[lk.name] = port
-        for node, host_port in zip(topo.nodes, node_ports, strict=True):
-            self._prepare(node, host_port)
-        await asyncio.gather(*(self.start(n.name) for n in topo.nodes))
+        networks = self._proxy.attrs["NetworkSettings"]["Networks"]
+        self._proxy_ip = networks[self.network_name]["IPAddress"]
+
+    async def _start_database(self, has_db: bool) -> None:
+        if not has_db:
+            return
+        self._pg_port = self._ports[-1]
+        self._pg = await self._run_container(
+            "postgres",
+            ["js7ha-pg-start"],
+            alias=DATABASE_NODE,
+            published={PG_PORT: self._pg_port},
+        )
+        self.dbname = f"t_{uuid.uuid4().hex[:12]}"
+        await asyncio.to_thread(self._pg_wait_ready)
+        await asyncio.to_thread(self._pg_create_database, self.dbname)
 
     def _prepare(self, node: Node, host_port: int) -> None:
         topo = self.topology
