@@ -1,5 +1,6 @@
 """The throwaway PostgreSQL server, for real."""
 
+import os
 import threading
 
 import psycopg
@@ -46,3 +47,24 @@ def test_paused_server_hangs_new_and_open_connections_until_resumed(postgres_ser
         finally:
             pg.resume()
         assert done.wait(10), "the open connection did not come back after resume"
+
+
+def test_servers_copied_from_the_initdb_template_are_independent():
+    from harness import ports, procs
+    from harness.postgres import PostgresServer
+
+    # Not pytest's tmp_path: the postgres user must be able to reach it.
+    tmp_path = procs.temp_root() / f"template-test-{os.getpid()}"
+    a = PostgresServer.start_new(tmp_path / "a", ports.reserve_one())
+    try:
+        b = PostgresServer.start_new(tmp_path / "b", ports.reserve_one())
+        try:
+            a.create_database("only_in_a")
+            with psycopg.connect(b.url("postgres"), autocommit=True) as c:
+                names = {r[0] for r in c.execute("SELECT datname FROM pg_database")}
+            assert "only_in_a" not in names
+            assert a.datadir != b.datadir and (b.datadir / "PG_VERSION").exists()
+        finally:
+            b.close()
+    finally:
+        a.close()
