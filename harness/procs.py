@@ -72,6 +72,27 @@ def proc_state(pid: int) -> str | None:
     return raw[raw.rindex(")") + 2]
 
 
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every live process below it (from the host's /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        # The command may contain spaces and parentheses: split after the last ')'.
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
 def process_start_time(pid: int) -> int | None:
     """The kernel's start time of ``pid`` in clock ticks (field 22 of
     /proc/pid/stat), or None if the process does not exist or is a zombie

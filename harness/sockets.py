@@ -86,27 +86,6 @@ def connections(pids: Iterable[int], netns_of: int | None = None) -> list[Conn]:
     return found
 
 
-def descendants(pid: int) -> list[int]:
-    """``pid`` and every live process below it (from the host's /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        # The command may contain spaces and parentheses: split after the last ')'.
-        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += children.get(p, [])
-    return out
-
-
 def outbound(pids: Iterable[int], netns_of: int | None = None) -> list[Conn]:
     """Connections these processes opened themselves (not accepted ones)."""
     conns = connections(pids, netns_of)

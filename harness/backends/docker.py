@@ -177,13 +177,17 @@ def sweep() -> list[str]:
     return removed
 
 
-def _is_in_container(pid: int, container_id: str) -> bool:
-    """Is host pid ``pid`` a process of that container? (False when the
-    engine runs elsewhere and the pid means nothing, or something else, here.)"""
+def _host_init_pid(container: Any) -> int | None:
+    """The host pid of the container's init, when this host's /proc shows
+    it (the engine runs here); None when the engine runs elsewhere and the
+    pid means nothing, or something else, here."""
+    pid = int(container.attrs["State"].get("Pid") or 0)
     try:
-        return container_id in Path(f"/proc/{pid}/cgroup").read_text()
+        if pid and str(container.id) in Path(f"/proc/{pid}/cgroup").read_text():
+            return pid
     except OSError:
-        return False
+        pass
+    return None
 
 
 @dataclass
@@ -586,14 +590,12 @@ class DockerBackend(NodeBackend[_Node]):
         """Signals are delivered asynchronously: wait until the kernel shows
         every process of the container but init stopped (read from the
         host's /proc when the engine is local; else trust the signal)."""
-        from harness import sockets
-
-        init_pid = int(n.container.attrs["State"].get("Pid") or 0)
-        if not init_pid or not _is_in_container(init_pid, str(n.container.id)):
+        init_pid = _host_init_pid(n.container)
+        if init_pid is None:
             return
         end = time.monotonic() + 5
         while True:
-            states = [procs.proc_state(p) for p in sockets.descendants(init_pid) if p != init_pid]
+            states = [procs.proc_state(p) for p in procs.descendants(init_pid) if p != init_pid]
             if all(st in ("T", "t", None) for st in states):
                 return
             if time.monotonic() > end:
@@ -647,11 +649,11 @@ class DockerBackend(NodeBackend[_Node]):
         n = self._node(node)
         if self.state(node) is not NodeState.RUNNING or n.container is None:
             return []
-        init_pid = int(n.container.attrs["State"].get("Pid") or 0)
-        if init_pid and _is_in_container(init_pid, str(n.container.id)):
+        init_pid = _host_init_pid(n.container)
+        if init_pid is not None:
             from harness import sockets
 
-            pids = await asyncio.to_thread(sockets.descendants, init_pid)
+            pids = await asyncio.to_thread(procs.descendants, init_pid)
             conns = await asyncio.to_thread(sockets.outbound, pids, init_pid)
             if self.state(node) is NodeState.RUNNING:  # not a restarted one's leftovers
                 return [str(c) for c in conns]
