@@ -34,7 +34,7 @@ def overlaps(intervals):
     return found
 
 
-@pytest.mark.guarantee("JS1-EXCLUSIVE", "JS1-TAKEOVER")
+@pytest.mark.guarantee("JS1-EXCLUSIVE", "JS1-TAKEOVER", "JS1-FENCING")
 async def test_a_member_cut_from_the_database_fences_itself_before_the_takeover(
     deploy, history, results, profile
 ):
