@@ -10,8 +10,12 @@ kinds share one stream, as in Jepsen:
   ``fail``). Completions name their invocation in ``op``.
 * ``kind="fault"`` — a fault window: ``start`` when its injection began,
   ``in-effect`` when the injection completed (every rule in place, every
-  signal delivered: on containers that can be a few hundred ms later) and
-  ``stop`` when it was healed, linked by ``fault``.
+  signal delivered: on containers that can be a few hundred ms later),
+  ``heal`` when its healing began and ``stop`` when the healing completed,
+  linked by ``fault``. As Jepsen shades a nemesis window, "during the fault"
+  means from ``in-effect`` to ``heal``: once healing has begun the system may
+  legitimately recover (a database restarted inside the heal serves again
+  before the heal returns), so nothing after ``heal`` counts as "during".
 
 Every record has ``index`` (0, 1, 2, ... in file order), ``time`` (seconds on
 the monotonic clock since the history began — never goes back) and ``wall``
@@ -188,6 +192,9 @@ class History:
     def fault_in_effect(self, fault_id: int, name: str) -> None:
         self.append({"kind": "fault", "type": "in-effect", "f": name, "fault": fault_id})
 
+    def fault_heal(self, fault_id: int, name: str) -> None:
+        self.append({"kind": "fault", "type": "heal", "f": name, "fault": fault_id})
+
     def fault_stop(self, fault_id: int, name: str, value: Any = None) -> None:
         self.append({"kind": "fault", "type": "stop", "f": name, "value": value, "fault": fault_id})
 
@@ -253,6 +260,55 @@ def in_effect_times(records: Iterable[Record]) -> dict[int, float]:
         for r in records
         if r.get("kind") == "fault" and r.get("type") == "in-effect"
     }
+
+
+@dataclass(frozen=True)
+class FaultSpan:
+    """One fault window's instants on the history's clock.
+
+    ``in_effect`` falls back to ``start`` and ``heal`` to ``stop`` for
+    histories written before those records existed; ``heal``/``stop`` are
+    None for a fault never healed within the history."""
+
+    fault: int
+    name: str
+    start: float
+    in_effect: float
+    heal: float | None
+    stop: float | None
+
+    def during(self, t0: float, t1: float | None = None) -> bool:
+        """Whether ``[t0, t1]`` (an instant when ``t1`` is None) lies wholly
+        inside the fault's effect: at or after ``in_effect``, before ``heal``."""
+        end = t0 if t1 is None else t1
+        return self.in_effect <= t0 and (self.heal is None or end < self.heal)
+
+
+def fault_spans(records: Iterable[Record]) -> list[FaultSpan]:
+    """Every fault window with its ``start``/``in-effect``/``heal``/``stop``
+    instants, in start order."""
+    records = list(records)
+    marks: dict[tuple[int, str], float] = {
+        (r["fault"], r["type"]): r["time"]
+        for r in records
+        if r.get("kind") == "fault" and r.get("type") in ("in-effect", "heal")
+    }
+    spans = []
+    for start, stop in fault_windows(records):
+        fid = start["fault"]
+        began: float = start["time"]
+        stopped = None if stop is None else stop["time"]
+        spans.append(
+            FaultSpan(
+                fault=fid,
+                name=start.get("f", ""),
+                start=began,
+                in_effect=marks.get((fid, "in-effect"), began),
+                heal=marks.get((fid, "heal"), stopped),
+                stop=stopped,
+            )
+        )
+    return spans
 
 
 def completed_ops(records: Iterable[Record]) -> list[tuple[Record, Record | None]]:

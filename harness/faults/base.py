@@ -3,7 +3,8 @@
 A fault is an async context manager: entering it checks the topology's health
 (a failure there is a ``HealthCheckError`` — a harness problem, the
 experiment never started), records the start of its window in the history and
-injects it; leaving it heals it, records the end of the window and, when the
+injects it and records when it is in effect; leaving it records that healing
+begins, heals it, records the end of the window and, when the
 block succeeded, checks that the topology is healthy again. Healing is
 idempotent: ``await fault.heal()`` inside the block ends the fault early and
 the exit then does nothing more.
@@ -57,6 +58,8 @@ class Fault(abc.ABC):
         if not self._active or self._healed:
             return
         self._healed = True
+        assert self._fault_id is not None
+        self.dep.history.fault_heal(self._fault_id, self.name)
         try:
             await self._heal()
         finally:

@@ -44,6 +44,9 @@ async def test_kill_leaves_no_process_and_heals_by_restarting(deploy):
     ((start, stop),) = fault_windows(dep.history.records)
     assert start["f"] == "kill" and start["value"]["nodes"] == ["b"]
     assert stop is not None and stop["time"] >= start["time"]
+    # Jepsen's window: start, in effect, healing begins, healed — in that order.
+    marks = [r["type"] for r in dep.history.records if r.get("kind") == "fault"]
+    assert marks == ["start", "in-effect", "heal", "stop"]
 
 
 async def test_stop_is_graceful(deploy):

@@ -4,7 +4,7 @@ import json
 import aiohttp
 import pytest
 
-from harness.history import History, OpFailed, completed_ops, fault_windows
+from harness.history import History, OpFailed, completed_ops, fault_spans, fault_windows
 
 
 async def test_op_outcomes_follow_jepsen_semantics(tmp_path):
@@ -68,6 +68,39 @@ def test_fault_windows_pair_start_and_stop():
     windows = fault_windows(h.records)
     assert [(s["f"], e and e["f"]) for s, e in windows] == [("kill", "kill"), ("pause", None)]
     assert b == a + 1
+
+
+def test_fault_spans_end_the_effect_where_healing_begins():
+    h = History()
+    a = h.fault_start("db_outage")
+    h.fault_in_effect(a, "db_outage")
+    h.fault_heal(a, "db_outage")
+    h.fault_stop(a, "db_outage")
+    b = h.fault_start("kill")  # never healed
+    t = {(r["fault"], r["type"]): r["time"] for r in h.records}
+    span, open_span = fault_spans(h.records)
+    assert (span.fault, span.name) == (a, "db_outage")
+    assert (span.start, span.in_effect, span.heal, span.stop) == (
+        t[a, "start"],
+        t[a, "in-effect"],
+        t[a, "heal"],
+        t[a, "stop"],
+    )
+    # An instant after the heal began is not "during", though before the stop.
+    assert span.during(span.in_effect)
+    assert not span.during(span.in_effect, span.heal)
+    assert not span.during(span.start - 1)
+    assert (open_span.fault, open_span.heal, open_span.stop) == (b, None, None)
+    assert open_span.during(open_span.in_effect + 1e9)
+
+
+def test_fault_spans_of_older_histories_fall_back_to_start_and_stop():
+    records = [
+        {"kind": "fault", "type": "start", "f": "kill", "fault": 1, "index": 0, "time": 1.0},
+        {"kind": "fault", "type": "stop", "f": "kill", "fault": 1, "index": 1, "time": 2.0},
+    ]
+    (span,) = fault_spans(records)
+    assert (span.in_effect, span.heal, span.stop) == (1.0, 2.0, 2.0)
 
 
 async def test_history_is_safe_from_many_tasks():
