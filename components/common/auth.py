@@ -8,7 +8,8 @@ Users come from the node's HOCON config (``private.conf``)::
     }
 
 ``POST …/api/session`` with ``{"TYPE":"Login","userAndPassword":{"userId",
-"password"}}`` answers ``{"sessionToken": …}``; every other request (but
+"password"}}`` answers ``{"TYPE":"LoggedIn","sessionToken": …,"js7Version": …}``
+(JS7's shapes: ``components/wire/session.py``); every other request (but
 ``/health``) must carry it in the ``x-js7-session`` header. Tokens live in
 memory: a restarted node forgets them and clients log in again (a 401 tells
 them to).
@@ -21,12 +22,14 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
 from components.common.config import Config, ConfigProblem
-from components.common.web import Problem, read_json
+from components.common.web import Problem, read_body
+from components.wire import JS7_VERSION
+from components.wire.codec import decode, to_json
+from components.wire.session import LoggedIn, Logout, SessionCommand, UserAndPassword
 
 SESSION_HEADER = "x-js7-session"
 
@@ -66,22 +69,18 @@ class Sessions:
         self._tokens: dict[str, str] = {}
 
     async def handle(self, request: web.Request) -> web.Response:
-        """``POST …/api/session``: ``Login`` or ``Logout``."""
-        body = await read_json(request)
-        kind = body.get("TYPE") if isinstance(body, dict) else None
-        if kind == "Logout":
-            self._tokens.pop(request.headers.get(SESSION_HEADER, ""), None)
+        """``POST …/api/session``: ``Login`` → ``LoggedIn``, ``Logout`` →
+        ``Accepted`` (the token to end is the body's ``sessionToken``)."""
+        cmd = decode(await read_body(request), SessionCommand, "SessionCommand")
+        if isinstance(cmd, Logout):
+            self._tokens.pop(cmd.sessionToken, None)
             return web.json_response({"TYPE": "Accepted"})
-        if kind != "Login":
-            raise Problem(400, "UnknownCommand", 'expected {"TYPE":"Login"} or {"TYPE":"Logout"}')
-        return web.json_response({"sessionToken": self.login(body.get("userAndPassword"))})
+        token = self.login(cmd.userAndPassword)
+        return web.json_response(to_json(LoggedIn(sessionToken=token, js7Version=JS7_VERSION)))
 
-    def login(self, uap: Any) -> str:
-        if not isinstance(uap, dict) or not isinstance(uap.get("userId"), str):
-            raise Problem(400, "MissingField", "userAndPassword.userId and .password are required")
-        user = self.users.get(uap["userId"])
-        password = uap.get("password")
-        if user is None or not isinstance(password, str) or not user.check(password):
+    def login(self, uap: UserAndPassword | None) -> str:
+        user = None if uap is None else self.users.get(uap.userId)
+        if uap is None or user is None or not user.check(uap.password):
             raise Problem(401, "InvalidLogin", "Login: unknown user or invalid password")
         token = secrets.token_urlsafe(24)
         self._tokens[token] = user.id

@@ -71,14 +71,20 @@ async def problem_middleware(
         return problem_response(Problem(500, "InternalError", f"{type(exc).__name__}: {exc}"))
 
 
-async def read_json(request: web.Request) -> Any:
-    """The request body as JSON, or a 400 problem saying what is wrong with it."""
+async def read_body(request: web.Request) -> bytes:
+    """The request body, or a 400 problem when it cannot be read or is empty."""
     try:
         raw = await request.read()
     except Exception as exc:  # noqa: BLE001 - client went away or sent garbage
         raise Problem(400, "BadRequest", f"cannot read request body: {exc}") from None
     if not raw:
         raise Problem(400, "BadRequest", "request body is empty, JSON expected")
+    return raw
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request body as JSON, or a 400 problem saying what is wrong with it."""
+    raw = await read_body(request)
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

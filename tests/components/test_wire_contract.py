@@ -1,0 +1,453 @@
+"""Contract tests: each wire shape the reference reads or writes, against the
+JSON JS7's own codec tests state for it.
+
+Every case quotes JS7's JSON from ``sos-berlin/js7`` (file and line in its
+comment). ``both``: JS7's ``testJson`` — the reference decodes it to the same
+value and encodes that value back to exactly this JSON. ``decode``: JS7's
+``testJsonDecoder`` — an accepted older or shorter form, decoded only.
+
+A new TYPE in ``components/wire`` without a case here is a review finding:
+``test_every_wire_type_has_a_contract_case`` enforces it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+import pytest
+
+from components.common.web import Problem
+from components.wire import cluster as cl
+from components.wire import controller_commands as cc
+from components.wire import items as it
+from components.wire import session as ss
+from components.wire.codec import decode
+
+CCT = "js7-data/shared/src/test/scala/js7/data/controller/ControllerCommandTest.scala"
+CST = "js7-data/shared/src/test/scala/js7/data/cluster/ClusterStateTest.scala"
+IOT = "js7-data/shared/src/test/scala/js7/data/item/ItemOperationTest.scala"
+VET = "js7-data/shared/src/test/scala/js7/data/item/VersionedEventTest.scala"
+SIGNED_WORKFLOW = {
+    "string": '{"TYPE":"Workflow","path":"WORKFLOW","instructions":[{"TYPE":"Fail"}]}',
+    "signature": {"TYPE": "PGP", "signatureString": "SIGNATURE"},
+}
+SETTING = {
+    "idToUri": {"A": "https://A", "B": "https://B"},
+    "activeId": "A",
+    "timing": {"heartbeat": 10, "heartbeatTimeout": 20, "consentTimeout": 6},
+}
+
+# (source, mode, wire type, JS7's JSON)
+CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
+    # js7-base/shared/src/test/scala/js7/base/session/SessionCommandTest.scala
+    (
+        "SessionCommandTest.scala:30",
+        "decode",
+        ss.SessionCommand,
+        {
+            "TYPE": "Login",
+            "userAndPassword": {"userId": "USER", "password": "PASSWORD"},
+            "js7Version": "0.0.0-TEST",
+        },
+    ),
+    (
+        "SessionCommandTest.scala:42",
+        "both",
+        ss.SessionCommand,
+        {"TYPE": "Logout", "sessionToken": "SESSION-TOKEN"},
+    ),
+    (
+        "SessionCommandTest.scala:49",
+        "both",
+        ss.LoggedIn,
+        {"TYPE": "LoggedIn", "sessionToken": "SESSION-TOKEN", "js7Version": "0.0.0-TEST"},
+    ),
+    # ControllerCommandTest.scala
+    (
+        f"{CCT}:31",
+        "both",
+        cc.ControllerCommand,
+        {
+            "TYPE": "Batch",
+            "commands": [
+                {"TYPE": "NoOperation"},
+                {"TYPE": "EmergencyStop", "correlId": "_CORREL_"},
+            ],
+        },
+    ),
+    (
+        f"{CCT}:60",
+        "both",
+        cc.BatchResponse,
+        {
+            "TYPE": "BatchResponse",
+            "responses": [{"TYPE": "Accepted"}, {"TYPE": "Problem", "message": "PROBLEM"}],
+        },
+    ),
+    (
+        f"{CCT}:81",
+        "both",
+        cc.ControllerCommand,
+        {"TYPE": "AddOrder", "order": {"id": "ORDER", "workflowPath": "WORKFLOW", "planId": []}},
+    ),
+    (
+        f"{CCT}:92",
+        "both",
+        cc.AddOrderResponse,
+        {"TYPE": "AddOrder.Response", "ignoredBecauseDuplicate": True},
+    ),
+    (
+        f"{CCT}:101",
+        "both",
+        cc.ControllerCommand,
+        {"TYPE": "CancelOrders", "orderIds": ["A", "B"]},
+    ),
+    (
+        f"{CCT}:108",
+        "both",
+        cc.ControllerCommand,
+        {"TYPE": "CancelOrders", "orderIds": "orderId => true"},
+    ),
+    (
+        f"{CCT}:115",
+        "both",
+        cc.ControllerCommand,
+        {
+            "TYPE": "CancelOrders",
+            "orderIds": ["ORDER"],
+            "mode": {
+                "TYPE": "FreshOrStarted",
+                "kill": {
+                    "immediately": True,
+                    "workflowPosition": {
+                        "workflowId": {"path": "WORKFLOW", "versionId": "VERSION"},
+                        "position": [1],
+                    },
+                },
+            },
+        },
+    ),
+    (
+        f"{CCT}:140",
+        "decode",
+        cc.ControllerCommand,
+        {
+            "TYPE": "CancelOrders",
+            "orderIds": ["A", "B"],
+            "mode": {"TYPE": "FreshOrStarted", "kill": {}},
+        },
+    ),
+    (
+        f"{CCT}:279",
+        "both",
+        cc.ControllerCommand,
+        {"TYPE": "DeleteOrdersWhenTerminated", "orderIds": ["A", "B"]},
+    ),
+    (f"{CCT}:294", "both", cc.ControllerCommand, {"TYPE": "EmergencyStop"}),
+    (f"{CCT}:300", "both", cc.ControllerCommand, {"TYPE": "EmergencyStop", "restart": True}),
+    (f"{CCT}:308", "both", cc.ControllerCommand, {"TYPE": "ReleaseEvents", "untilEventId": 123}),
+    (f"{CCT}:316", "both", cc.ControllerCommand, {"TYPE": "NoOperation", "duration": 3}),
+    (f"{CCT}:329", "both", cc.ControllerCommand, {"TYPE": "TakeSnapshot"}),
+    (f"{CCT}:336", "both", cc.ControllerCommand, {"TYPE": "ShutDown"}),
+    (f"{CCT}:342", "both", cc.ControllerCommand, {"TYPE": "ShutDown", "restart": True}),
+    (
+        f"{CCT}:349",
+        "both",
+        cc.ControllerCommand,
+        {"TYPE": "ShutDown", "clusterAction": {"TYPE": "Switchover"}},
+    ),
+    (
+        f"{CCT}:358",
+        "both",
+        cc.ControllerCommand,
+        {"TYPE": "ShutDown", "clusterAction": {"TYPE": "Failover"}},
+    ),
+    (
+        f"{CCT}:367",
+        "both",
+        cc.ControllerCommand,
+        {"TYPE": "ShutDown", "suppressSnapshot": True, "dontNotifyActiveNode": True},
+    ),
+    (
+        f"{CCT}:406",
+        "both",
+        cc.ControllerCommand,
+        {
+            "TYPE": "ResumeOrder",
+            "orderId": "ORDER",
+            "position": [1],
+            "historyOperations": [
+                {
+                    "TYPE": "Replace",
+                    "position": [0],
+                    "outcome": {"TYPE": "Succeeded", "namedValues": {"returnCode": 0}},
+                },
+                {
+                    "TYPE": "Replace",
+                    "position": [1],
+                    "outcome": {"TYPE": "Failed", "namedValues": {"returnCode": 1}},
+                },
+            ],
+            "asSucceeded": True,
+            "restartKilledJob": False,
+        },
+    ),
+    (f"{CCT}:445", "decode", cc.ControllerCommand, {"TYPE": "ResumeOrder", "orderId": "ORDER"}),
+    (
+        f"{CCT}:452",
+        "both",
+        cc.ControllerCommand,
+        {
+            "TYPE": "ResumeOrders",
+            "orderIds": ["A", "B"],
+            "asSucceeded": True,
+            "restartKilledJob": True,
+        },
+    ),
+    (
+        f"{CCT}:464",
+        "decode",
+        cc.ControllerCommand,
+        {"TYPE": "ResumeOrders", "orderIds": ["A", "B"]},
+    ),
+    (
+        f"{CCT}:470",
+        "both",
+        cc.ControllerCommand,
+        {
+            "TYPE": "SuspendOrders",
+            "orderIds": ["A"],
+            "mode": {"resetState": True, "kill": {"immediately": False}},
+        },
+    ),
+    (
+        f"{CCT}:487",
+        "decode",
+        cc.ControllerCommand,
+        {"TYPE": "SuspendOrders", "orderIds": ["A", "B"], "mode": {}},
+    ),
+    (
+        f"{CCT}:563",
+        "both",
+        cc.ControllerCommand,
+        {"TYPE": "ClusterSwitchOver", "agentPath": "AGENT"},
+    ),
+    (f"{CCT}:570", "both", cc.ControllerCommand, {"TYPE": "ClusterSwitchOver"}),
+    (f"{CCT}:585", "both", cc.Accepted, {"TYPE": "Accepted"}),
+    # js7-data/shared/src/test/scala/js7/data/order/OrderEventTest.scala:598, the
+    # "mode" of OrderCancellationMarked(CancellationMode.FreshOnly)
+    ("OrderEventTest.scala:598", "both", cc.CancellationMode, {"TYPE": "FreshOnly"}),
+    # js7-data/shared/src/test/scala/js7/data/order/FreshOrderTest.scala:27
+    (
+        "FreshOrderTest.scala:27",
+        "both",
+        cc.FreshOrder,
+        {
+            "id": "ORDER-ID",
+            "workflowPath": "WORKFLOW",
+            "planId": ["DailyPlan", "2025-02-26"],
+            "arguments": {"boolean": True, "string": "STRING", "list": [True, 123, "string"]},
+            "scheduledFor": 1488888000000,
+            "priority": 1.23,
+            "deleteWhenTerminated": True,
+            "forceAdmission": True,
+            "innerBlock": [1, "then"],
+            "startPosition": [1, "then", 2],
+            "stopPositions": [[9, "catch", 0], "LABEL"],
+        },
+    ),
+    (
+        "FreshOrderTest.scala:61",
+        "decode",
+        cc.FreshOrder,
+        {"id": "ORDER-ID", "workflowPath": "WORKFLOW", "planId": [], "forceJobAdmission": True},
+    ),
+    # ItemOperationTest.scala, VersionedEventTest.scala, SignedStringTest.scala
+    (
+        f"{IOT}:16",
+        "both",
+        it.ItemOperation,
+        {"TYPE": "AddOrChangeSimple", "item": {"TYPE": "Lock", "path": "LOCK", "limit": 1}},
+    ),
+    (f"{IOT}:29", "both", it.ItemOperation, {"TYPE": "DeleteSimple", "path": "Lock:LOCK"}),
+    (f"{IOT}:37", "both", it.ItemOperation, {"TYPE": "AddVersion", "versionId": "1"}),
+    (
+        f"{IOT}:45",
+        "both",
+        it.ItemOperation,
+        {
+            "TYPE": "AddOrChangeSigned",
+            "signedString": {
+                "signature": {"TYPE": "Silly", "signatureString": "SILLY-SIGNATURE"},
+                "string": '{"TYPE":"Workflow","path":"WORKFLOW","versionId":"1","instructions":[]}',
+            },
+        },
+    ),
+    (
+        f"{IOT}:61",
+        "both",
+        it.ItemOperation,
+        {"TYPE": "RemoveVersioned", "path": "Workflow:WORKFLOW"},
+    ),
+    (f"{VET}:22", "both", it.VersionedEvent, {"TYPE": "VersionAdded", "versionId": "VERSION"}),
+    (
+        f"{VET}:32",
+        "both",
+        it.VersionedEvent,
+        {"TYPE": "VersionedItemAdded", "signed": SIGNED_WORKFLOW},
+    ),
+    (
+        f"{VET}:46",
+        "both",
+        it.VersionedEvent,
+        {"TYPE": "VersionedItemChanged", "signed": SIGNED_WORKFLOW},
+    ),
+    (
+        f"{VET}:60",
+        "both",
+        it.VersionedEvent,
+        {"TYPE": "VersionedItemRemoved", "path": "Workflow:TEST"},
+    ),
+    (
+        "js7-base/shared/src/test/scala/js7/base/crypt/SignedStringTest.scala:20",
+        "both",
+        it.SignedString,
+        {
+            "string": "STRING",
+            "signature": {
+                "TYPE": "SIGNATURE TYPE",
+                "signatureString": "SIGNATURE",
+                "algorithm": "ALGORITHM",
+                "signerId": "SIGNER",
+                "signerCertificate": "SIGNERS CERTIFICATE",
+            },
+        },
+    ),
+    # ClusterStateTest.scala and ClusterNodeStateTest.scala
+    (f"{CST}:26", "both", cl.ClusterState, {"TYPE": "Empty"}),
+    *(
+        (f"{CST}:{line}", "both", cl.ClusterState, {"TYPE": kind, "setting": SETTING})
+        for line, kind in (
+            (33, "NodesAppointed"),
+            (53, "PreparedToBeCoupled"),
+            (73, "Coupled"),
+            (93, "ActiveShutDown"),
+            (113, "PassiveLost"),
+            (133, "SwitchedOver"),
+        )
+    ),
+    (
+        f"{CST}:153",
+        "both",
+        cl.ClusterState,
+        {
+            "TYPE": "FailedOver",
+            "setting": SETTING,
+            "failedAt": {"fileEventId": 0, "position": 1234},
+        },
+    ),
+    (
+        "js7-data/shared/src/test/scala/js7/data/cluster/ClusterNodeStateTest.scala:13",
+        "both",
+        cl.ClusterNodeState,
+        {"nodeId": "MY-NODE", "isBackup": True, "clusterState": {"TYPE": "Empty"}},
+    ),
+]
+
+
+def _canonical(value: Any) -> Any:
+    """JSON numbers compare by value (JS7 writes 3 where Python may say 3.0)."""
+    return json.loads(json.dumps(value), parse_float=float, parse_int=float)
+
+
+@pytest.mark.parametrize(
+    ("source", "mode", "into", "js7"), CASES, ids=[f"{c[0].rsplit('/', 1)[-1]}" for c in CASES]
+)
+def test_the_reference_reads_and_writes_js7s_json(source, mode, into, js7):
+    value = decode(json.dumps(js7), into, "Contract")
+    if mode == "both":
+        assert _canonical(msgspec.to_builtins(value)) == _canonical(js7), source
+
+
+def _wire_structs() -> set[type]:
+    found: set[type] = set()
+    for module in (cc, cl, it, ss):
+        for obj in vars(module).values():
+            if (
+                isinstance(obj, type)
+                and issubclass(obj, msgspec.Struct)
+                and obj.__module__ == module.__name__
+                and not obj.__name__.startswith("_")
+            ):
+                found.add(obj)
+    return found
+
+
+def _covered() -> set[type]:
+    seen: set[type] = set()
+
+    def walk(v: Any) -> None:
+        if isinstance(v, msgspec.Struct):
+            seen.add(type(v))
+            for f in v.__struct_fields__:
+                walk(getattr(v, f))
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+
+    for _, _, into, js7 in CASES:
+        walk(decode(json.dumps(js7), into, "Contract"))
+    return seen
+
+
+# Structs without a JS7 JSON literal of their own: the abstract base of the
+# cluster states.
+NO_JS7_LITERAL = {cl.HasNodes}
+
+
+def test_every_wire_type_has_a_contract_case():
+    missing = _wire_structs() - _covered() - NO_JS7_LITERAL
+    assert not missing, f"no contract case for {sorted(t.__name__ for t in missing)}"
+
+
+def test_the_reference_signs_workflows_as_js7s_silly_signer_does():
+    (version, signed) = it.silly_signed_workflows("1", [{"TYPE": "Workflow", "path": "W"}])
+    assert version == {"TYPE": "AddVersion", "versionId": "1"}
+    decode(json.dumps(signed), it.ItemOperation, "Contract")
+    assert signed["signedString"]["signature"] == {
+        "TYPE": "Silly",
+        "signatureString": "SILLY-SIGNATURE",
+    }
+    assert json.loads(signed["signedString"]["string"]) == {
+        "TYPE": "Workflow",
+        "path": "W",
+        "versionId": "1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "says"),
+    [
+        (
+            '{"TYPE":"Xyz"}',
+            "UnknownCommand",
+            'Unexpected JSON {"TYPE": "Xyz", ...} for ControllerCommand',
+        ),
+        ('{"TYPE":"AddOrder"}', "MissingField", "order"),
+        ('{"TYPE":"AddOrder","order":{"id":1,"workflowPath":"W"}}', "InvalidField", "$.order.id"),
+        ('{"TYPE":"ShutDown","clusterAction":{"TYPE":"X"}}', "UnknownType", "clusterAction"),
+        ("[]", "InvalidCommand", "must be an object"),
+        ("{}", "InvalidCommand", "lacks its TYPE"),
+        ("{not json", "InvalidJson", "not valid JSON"),
+    ],
+)
+def test_json_js7_cannot_decode_is_a_problem_naming_where(body, code, says):
+    with pytest.raises(Problem) as err:
+        decode(body, cc.ControllerCommand, "ControllerCommand")
+    assert (err.value.status, err.value.code) == (400, code)
+    assert says in err.value.message
