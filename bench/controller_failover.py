@@ -37,7 +37,7 @@ async def run(rounds: int, rate: float) -> dict[str, object]:
         timeout = dep.profile.components["controller.cluster.heartbeat_timeout"]
         client = ClusterClient(dep, timeout=timeout)
         await wait_cluster(dep, client)
-        await client.command({"TYPE": "UpdateItems", "items": [WORKFLOW]})
+        await client.deploy(WORKFLOW)
         async with Load(history, client, rate=rate, interval=0.05, prefix="bench"):
             for i in range(rounds):
                 active = await dep.wait_for("an active node", client.find_active)

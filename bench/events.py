@@ -81,9 +81,11 @@ async def run(seconds: float, rate: float, batch: int) -> dict[str, object]:
                         "commands": [
                             {
                                 "TYPE": "AddOrder",
-                                "id": oid,
-                                "workflowPath": "bench",
-                                "deleteWhenTerminated": True,
+                                "order": {
+                                    "id": oid,
+                                    "workflowPath": "bench",
+                                    "deleteWhenTerminated": True,
+                                },
                             }
                             for oid in ids
                         ],

@@ -68,7 +68,8 @@ async def run(seconds: float, rate: float, batch: int, drain: float) -> dict[str
                     {
                         "TYPE": "Batch",
                         "commands": [
-                            {"TYPE": "AddOrder", "id": oid, "workflowPath": "bench"} for oid in ids
+                            {"TYPE": "AddOrder", "order": {"id": oid, "workflowPath": "bench"}}
+                            for oid in ids
                         ],
                     }
                 )

@@ -54,7 +54,10 @@ async def add_orders(
             async with history.op(process, "add", oid) as op:
                 try:
                     await client.command(
-                        {"TYPE": "AddOrder", "id": oid, "workflowPath": workflow, **(extra or {})}
+                        {
+                            "TYPE": "AddOrder",
+                            "order": {"id": oid, "workflowPath": workflow, **(extra or {})},
+                        }
                     )
                 except ProblemError as exc:
                     raise OpFailed(exc.code) from None

@@ -100,6 +100,20 @@ class NodeClient:
                 return await _json_or_problem(resp)
         raise AssertionError("unreachable")
 
+    async def post_items(self, operations: list[dict[str, Any]]) -> Any:
+        """JS7's ``POST <prefix>/item``: the operations as NDJSON."""
+        body = "".join(json.dumps(op, separators=(",", ":")) + "\n" for op in operations)
+        headers = {"Content-Type": "application/x-ndjson"}
+        for attempt in (1, 2):
+            async with self.http.post(
+                self.url("/item"), data=body.encode(), headers={**headers, **await self._headers()}
+            ) as resp:
+                if resp.status == 401 and attempt == 1:
+                    self._token = None
+                    continue
+                return await _json_or_problem(resp)
+        raise AssertionError("unreachable")
+
     async def get(self, path: str) -> Any:
         for attempt in (1, 2):
             async with self.http.get(self.url(path), headers=await self._headers()) as resp:

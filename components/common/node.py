@@ -245,27 +245,33 @@ class JournaledNode:
 
     async def _batch(self, user: str, cmd: Command) -> dict[str, Any]:
         """Several commands in one request; each gets its own response (a
-        problem in one does not stop the others). Commands take effect in
-        order, except that a run of consecutive ``concurrent_commands`` of one
-        TYPE executes together."""
+        problem in one does not stop the others)."""
         commands = cmd.get("commands")
         if not isinstance(commands, list):
             raise Problem(400, "MissingField", "Batch: 'commands' must be a list")
+        kinds = [c.get("TYPE") if isinstance(c, dict) else None for c in commands]
+        responses = await self.run_batch(commands, kinds, lambda c: self._one(user, c))
+        return {"TYPE": "Batch.Response", "responses": responses}
+
+    async def run_batch(
+        self,
+        commands: list[Any],
+        kinds: list[str | None],
+        run_one: Callable[[Any], Awaitable[Any]],
+    ) -> list[Any]:
+        """The responses of ``commands`` (of TYPEs ``kinds``), in order.
+        Commands take effect in order, except that a run of consecutive
+        ``concurrent_commands`` of one TYPE executes together."""
         responses: list[Any] = []
         i = 0
         while i < len(commands):
             j = i + 1
-            kind = commands[i].get("TYPE") if isinstance(commands[i], dict) else None
-            if kind in self.concurrent_commands:
-                while (
-                    j < len(commands)
-                    and isinstance(commands[j], dict)
-                    and commands[j].get("TYPE") == kind
-                ):
+            if kinds[i] in self.concurrent_commands:
+                while j < len(commands) and kinds[j] == kinds[i]:
                     j += 1
-            responses += await asyncio.gather(*(self._one(user, c) for c in commands[i:j]))
+            responses += await asyncio.gather(*(run_one(c) for c in commands[i:j]))
             i = j
-        return {"TYPE": "Batch.Response", "responses": responses}
+        return responses
 
     async def _one(self, user: str, sub: Any) -> Any:
         if not isinstance(sub, dict) or not isinstance(sub.get("TYPE"), str):
@@ -284,13 +290,19 @@ class JournaledNode:
     # -- releasing events ------------------------------------------------
 
     async def _release_events(self, user: str, cmd: Command) -> dict[str, Any] | None:
+        await self.release(user, body_int(cmd, "untilEventId"))
+        return None
+
+    async def release(self, user: str, until: int) -> None:
+        """``ReleaseEvents``: ``user`` no longer needs the events up to ``until``."""
         if user not in self.release_users:
             raise Problem(
                 403,
                 "UserIsNotEnabledToReleaseEvents",
                 f"User '{user}' is not enabled to release events",
             )
-        until = body_int(cmd, "untilEventId")
+        if until < 0:
+            raise Problem(400, "InvalidCommand", f"untilEventId={until} must not be negative")
         if until > self.journal.last_event_id:
             raise Problem(400, "UnknownEventId", f"untilEventId={until} is after the last event")
         before = int(self.journal.meta(f"released.{user}", 0))
@@ -310,7 +322,6 @@ class JournaledNode:
             )
             await self.journal.persist(events, meta={f"released.{user}": until})
             self.schedule_compaction()
-        return None
 
     def releasable(self) -> int:
         """The highest eventId every release user and constraint allows deleting."""

@@ -41,7 +41,8 @@ import json
 import logging
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 from aiohttp import web
@@ -52,6 +53,7 @@ from components.common.config import Config, ConfigProblem
 from components.common.journal import EventSeqTorn, UnknownEventId
 from components.common.node import Command, journal_problem, query_int
 from components.common.web import Problem
+from components.wire import cluster as wire
 
 if TYPE_CHECKING:
     from components.controller.controller import Controller
@@ -189,7 +191,46 @@ class Cluster:
             return self.acked
         return self.journal.last_event_id
 
+    def js7_state(self) -> wire.Empty | wire.HasNodes:
+        """The cluster state as JS7 encodes it (``components/wire/cluster.py``)."""
+        st = self.state
+        kind = st.get("TYPE", "Empty")
+        if kind == "Empty":
+            return wire.Empty()
+        setting = wire.ClusterSetting(
+            idToUri=dict(st.get("idToUri") or self.nodes),
+            activeId=str(st.get("activeId", self.own_id)),
+            timing=wire.ClusterTiming(
+                heartbeat=self.heartbeat,
+                heartbeatTimeout=self.timeout,
+                consentTimeout=self.timeout,
+            ),
+        )
+        if kind == "FailedOver":
+            at = st.get("failedAt") or {"fileEventId": 0, "position": 0}
+            return wire.FailedOver(setting=setting, failedAt=wire.JournalPosition(**at))
+        cls: type[wire.HasNodes] = {
+            "NodesAppointed": wire.NodesAppointed,
+            "PreparedToBeCoupled": wire.PreparedToBeCoupled,
+            "Coupled": wire.Coupled,
+            "ActiveShutDown": wire.ActiveShutDown,
+            "PassiveLost": wire.PassiveLost,
+            "SwitchedOver": wire.SwitchedOver,
+        }[kind]
+        return cls(setting=setting)
+
+    def js7_node_state(self) -> wire.ClusterNodeState:
+        return wire.ClusterNodeState(
+            nodeId=self.own_id,
+            isBackup=self.is_backup,
+            clusterState=cast(wire.ClusterState, self.js7_state()),
+        )
+
     def info(self) -> dict[str, Any]:
+        """reference-only: this node's own view — its role, whether it is
+        sure to be active (its lease), the acknowledged eventId — served at
+        ``GET /controller/api/js7ha/cluster-node`` for the other node (the
+        reference's own peer protocol) and for diagnosis."""
         st = self.state
         return {
             "TYPE": st.get("TYPE", "Empty"),
@@ -354,7 +395,7 @@ class Cluster:
         if peer is None:
             return None
         try:
-            result: dict[str, Any] = await peer.get("/cluster")
+            result: dict[str, Any] = await peer.get("/js7ha/cluster-node")
             return result
         except (aiohttp.ClientError, OSError, TimeoutError, ProblemError):
             return None
@@ -593,14 +634,20 @@ class Cluster:
         if result is not True:
             log.warning("no fail-over: %s", result or "ClusterWatch unreachable")
             return False
+        # JS7 names a journal file and a byte position; the reference's
+        # journal has no files: the position is the last eventId replicated.
+        failed_at = {
+            "fileEventId": self.journal.torn_event_id,
+            "position": self.journal.last_event_id,
+        }
         await self._event(
             {
                 "TYPE": "ClusterFailedOver",
                 "failedActiveId": failed,
                 "activatedId": self.own_id,
-                "position": self.journal.last_event_id,
+                "failedAt": failed_at,
             },
-            {**self.state, "TYPE": "FailedOver", "activeId": self.own_id},
+            {**self.state, "TYPE": "FailedOver", "activeId": self.own_id, "failedAt": failed_at},
         )
         log.warning("FAILED OVER from %s: this node is active now", failed)
         await self._take_over()
@@ -688,11 +735,12 @@ class Cluster:
         cmd = await read_json(request)
         if not isinstance(cmd, dict) or not isinstance(cmd.get("TYPE"), str):
             raise Problem(400, "InvalidCommand", 'a command is {"TYPE": ...}')
-        handler = {
+        handlers: dict[str, Callable[[Command], Awaitable[None]]] = {
             "ClusterStartBackupNode": self._start_backup_node,
             "ClusterCouple": self._couple,
-            "ClusterSwitchOver": self.switch_over,
-        }.get(cmd["TYPE"])
+            "ClusterSwitchOver": lambda _: self.switch_over(),
+        }
+        handler = handlers.get(cmd["TYPE"])
         if handler is None:
             raise Problem(400, "UnknownCommand", f"Unknown cluster command TYPE: {cmd['TYPE']}")
         await handler(cmd)
@@ -748,7 +796,7 @@ class Cluster:
         )
         self.last_pull = time.monotonic()
 
-    async def switch_over(self, cmd: Command) -> None:
+    async def switch_over(self) -> None:
         """Hand the active role to the coupled passive. From the switch event
         on no command is accepted here; the passive applies everything up to
         it and takes over; once it says so, every earlier commit is known to

@@ -18,24 +18,30 @@ the Controller (fail-stop).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from msgspec import UNSET
 
 from components.common.config import Config
 from components.common.journal import Event, Journal, StateChange
-from components.common.node import Command, Runnable, body_str
-from components.common.web import Problem
+from components.common.node import Runnable
+from components.common.web import Problem, read_body
 from components.common.workflow import Workflow, parse_position, position_json
 from components.controller.agent_driver import AgentDriver, DriverConfig
 from components.controller.cluster import Cluster
+from components.wire import JS7_VERSION, items
+from components.wire import cluster as wire
+from components.wire import controller_commands as cc
+from components.wire.codec import convert, decode, to_json
 
 log = logging.getLogger("js7.controller.Controller")
-VERSION = "2.5.0-js7ha"
 ORDER = "order"
 WORKFLOW = "workflow"
 TERMINAL = ("finished", "failed", "cancelled")
@@ -55,6 +61,18 @@ MIRRORED = {
 }
 
 
+def local_timezone() -> str:
+    """The IANA name of the machine's time zone (JS7's ``Timezone``)."""
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz:
+        return tz
+    try:
+        link = os.readlink("/etc/localtime")
+        return link.split("zoneinfo/", 1)[1]
+    except (OSError, IndexError):
+        return "UTC"
+
+
 class Tx:
     """The events and state changes of one journal transaction."""
 
@@ -67,12 +85,13 @@ class Tx:
 
 class Controller(Runnable):
     prefix = "/controller/api"
-    concurrent_commands = frozenset({"AddOrder"})
+    concurrent_commands = frozenset({"AddOrder"})  # struct class names in a Batch
     release_as_event = True
 
     def __init__(self, data_dir: Path, cfg: Config, journal: Journal) -> None:
         super().__init__(data_dir, cfg, journal)
         self.controller_id = cfg.string("js7.controller.id", "js7")
+        self.trusted_silly = self._trusted_silly(cfg)
         self.orders: dict[str, dict[str, Any]] = {}
         self.workflows: dict[str, Workflow] = {}
         self.latest: dict[str, str] = {}  # workflow path -> key of the latest version
@@ -92,22 +111,38 @@ class Controller(Runnable):
                 raise ConfigProblem(cfg.source, f"js7.controller.agents.{path}.uri", "is required")
             pw = str(passwords.get(path, ""))
             self.drivers[path] = AgentDriver(self, path, uri, pw.removeprefix("plain:"), dc)
-        self.commands.update(
-            {
-                "UpdateItems": self._update_items,
-                "AddOrder": self._add_order,
-                "CancelOrders": self._cancel_orders,
-                "SuspendOrders": self._suspend_orders,
-                "ResumeOrders": self._resume_orders,
-                "DeleteOrdersWhenTerminated": self._delete_when_terminated,
-                "ShutDown": self._shutdown,
-            }
-        )
-        self.commands["ClusterSwitchOver"] = self._switch_over
+        self.typed_commands: dict[type, Callable[[str, Any], Awaitable[Any]]] = {
+            cc.AddOrder: self._add_order,
+            cc.CancelOrders: self._cancel_orders,
+            cc.SuspendOrders: self._suspend_orders,
+            cc.ResumeOrders: self._resume_orders,
+            cc.ResumeOrder: self._resume_order,
+            cc.DeleteOrdersWhenTerminated: self._delete_when_terminated,
+            cc.ReleaseEvents: lambda user, c: self.release(user, c.untilEventId),
+            cc.NoOperation: self._no_op,
+            cc.TakeSnapshot: self._take_snapshot,
+            cc.EmergencyStop: self._emergency_stop,
+            cc.ShutDown: self._shutdown,
+            cc.ClusterSwitchOver: self._switch_over,
+            cc.Batch: self._typed_batch,
+        }
         self.shutdown_requested = asyncio.Event()
         self.graceful_stop = True
         self.cluster = Cluster(self, cfg)
         self.release_constraints.append(self.cluster.releasable)
+
+    def _trusted_silly(self, cfg: Config) -> str:
+        key = "js7.configuration.trusted-signature-keys.Silly"
+        path = cfg.string(key, "")
+        if not path:
+            return items.SILLY_SIGNATURE
+        file = Path(path) if Path(path).is_absolute() else self.data_dir / "config" / path
+        try:
+            return file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            from components.common.config import ConfigProblem
+
+            raise ConfigProblem(cfg.source, key, f"cannot read {file}: {exc}") from None
 
     # -- life cycle --------------------------------------------------------
 
@@ -130,14 +165,29 @@ class Controller(Runnable):
         self.latest = dict(self.journal.meta("workflow.latest", {}) or {})
         self.orders = {k: dict(v) for k, v in self.journal.state(ORDER).items()}
         if self.journal.meta("initiallyStartedAt") is None:
+            started = int(time.time() * 1000)
             await self.journal.persist(
-                [{"TYPE": "ControllerInitialized", "controllerId": self.controller_id}],
-                meta={
-                    "initiallyStartedAt": int(time.time() * 1000),
-                    "controllerId": self.controller_id,
-                },
+                [
+                    {
+                        "TYPE": "ControllerInitialized",
+                        "controllerId": self.controller_id,
+                        "initiallyStartedAt": started,
+                    }
+                ],
+                meta={"initiallyStartedAt": started, "controllerId": self.controller_id},
             )
-        await self.journal.persist([{"TYPE": "ControllerReady"}])
+        # totalRunningTime: JS7 sums the time the Controller ran; the
+        # reference counts from its initialisation (downtime included).
+        since = int(self.journal.meta("initiallyStartedAt") or 0)
+        await self.journal.persist(
+            [
+                {
+                    "TYPE": "ControllerReady",
+                    "timezone": local_timezone(),
+                    "totalRunningTime": round(max(0.0, time.time() - since / 1000), 3),
+                }
+            ]
+        )
         for d in self.drivers.values():
             d.start()
         log.info(
@@ -192,6 +242,8 @@ class Controller(Runnable):
         app.router.add_get(f"{self.prefix}/order/{{id}}", self.get_order)
         app.router.add_get(f"{self.prefix}/agent", self.list_agents)
         app.router.add_get(f"{self.prefix}/cluster", self.cluster_state)
+        app.router.add_post(f"{self.prefix}/item", self.post_items)
+        app.router.add_get(f"{self.prefix}/js7ha/cluster-node", self.cluster_node)
         app.router.add_post(f"{self.prefix}/cluster/command", self.cluster.command)
         app.router.add_get(f"{self.prefix}/journal", self.cluster.pull)
         app.router.add_get(f"{self.prefix}/journal/snapshot", self.cluster.snapshot)
@@ -201,7 +253,7 @@ class Controller(Runnable):
         return web.json_response(
             {
                 "id": self.controller_id,
-                "version": VERSION,
+                "version": JS7_VERSION,
                 "initiallyStartedAt": self.journal.meta("initiallyStartedAt"),
                 "startedAt": int(self.started_at * 1000),
                 "orderCount": len(self.orders),
@@ -234,15 +286,54 @@ class Controller(Runnable):
         return web.json_response({"agents": [d.status() for d in self.drivers.values()]})
 
     async def cluster_state(self, request: web.Request) -> web.Response:
-        """Both nodes answer: the cluster state and whether *this* node is
-        the active one — how clients find the active node."""
+        """JS7's ``GET /controller/api/cluster``: this node's view of the
+        cluster state, ``Stamped``; ``?return=ClusterNodeState`` adds who this
+        node is. Both nodes answer. Whether a node is *acting* as the active
+        one, a client learns as from JS7: a passive refuses commands with
+        ``ClusterNodeIsNotActive``."""
+        self.sessions.user_of(request)
+        eid = self.journal.last_event_id
+        if request.query.get("return") == "ClusterNodeState":
+            return web.json_response(wire.stamped(eid, self.cluster.js7_node_state()))
+        return web.json_response(wire.stamped(eid, self.cluster.js7_state()))
+
+    async def cluster_node(self, request: web.Request) -> web.Response:
+        """reference-only: ``Cluster.info`` (the nodes' own peer protocol)."""
         self.sessions.user_of(request)
         return web.json_response(self.cluster.info())
 
     async def command(self, request: web.Request) -> web.Response:
-        self.sessions.user_of(request)
+        """JS7's ``ControllerCommand``s, decoded at the edge into their wire
+        structs (``components/wire/controller_commands.py``): a malformed one
+        is refused before any handler runs."""
+        user = self.sessions.user_of(request)
+        cmd = decode(await read_body(request), cc.ControllerCommand, "ControllerCommand")
         self.cluster.require_active()
-        return await super().command(request)
+        result = await self.typed_commands[type(cmd)](user, cmd)
+        return web.json_response(to_json(result if result is not None else cc.Accepted()))
+
+    async def _typed_batch(self, user: str, cmd: cc.Batch) -> cc.BatchResponse:
+        decoded: list[Any] = []
+        for sub in cmd.commands:
+            try:
+                one = convert(sub, cc.ControllerCommand, "ControllerCommand")
+                if isinstance(one, cc.Batch):
+                    raise Problem(400, "InvalidCommand", "a Batch must not contain a Batch")
+                decoded.append(one)
+            except Problem as p:
+                decoded.append(p)
+        kinds = [None if isinstance(c, Problem) else type(c).__name__ for c in decoded]
+
+        async def run_one(c: Any) -> Any:
+            if isinstance(c, Problem):
+                return c.to_json()
+            try:
+                result = await self.typed_commands[type(c)](user, c)
+            except Problem as p:
+                return p.to_json()
+            return to_json(result if result is not None else cc.Accepted())
+
+        return cc.BatchResponse(responses=await self.run_batch(decoded, kinds, run_one))
 
     # -- journal -----------------------------------------------------------
 
@@ -256,9 +347,9 @@ class Controller(Runnable):
 
     async def _commit(self, tx: Tx) -> None:
         if not tx.events and (tx.changes or tx.meta):
-            # Only commits with events replicate to the passive node: a state
-            # change must never travel without one.
-            tx.events.append({"TYPE": "ControllerStateChanged"})
+            # Only commits with events replicate to the passive node: every
+            # state change must come with a (JS7) event.
+            raise RuntimeError(f"a state change without an event: {tx.changes} {tx.meta}")
         try:
             stamped = await self.journal.persist(tx.events, tx.changes, tx.meta or None)
         except Exception:
@@ -285,7 +376,12 @@ class Controller(Runnable):
         if o.get("mark") == "cancel":
             self._terminate(tx, oid, "cancelled", {"TYPE": "OrderCancelled"})
         elif outcome.get("TYPE") == "Failed":
-            self._terminate(tx, oid, "failed", {"TYPE": "OrderFailed", "outcome": outcome})
+            failed = {
+                "TYPE": "OrderFailed",
+                "movedTo": position_json(o["position"]),
+                "outcome": outcome,
+            }
+            self._terminate(tx, oid, "failed", failed)
         elif (agent := wf.agent_at(o["position"])) is None:
             self._terminate(tx, oid, "finished", {"TYPE": "OrderFinished"})
         else:
@@ -398,17 +494,86 @@ class Controller(Runnable):
                     new["suspended"] = False
                     new["mark"] = None
                 self._order(tx, oid, [body], new)
-        tx.meta[f"agent.{path}.eventId"] = batch[-1]["eventId"]
+        until = batch[-1]["eventId"]
+        tx.meta[f"agent.{path}.eventId"] = until
+        if not tx.events:
+            # The Agent's events were none of the orders': JS7 records how far
+            # it has read them with this event.
+            tx.events.append({"TYPE": "AgentEventsObserved", "Key": path, "untilEventId": until})
         await self._commit(tx)
 
     # -- commands ----------------------------------------------------------
 
-    async def _update_items(self, user: str, cmd: Command) -> None:
-        items = cmd.get("items")
-        if not isinstance(items, list) or not items:
-            raise Problem(400, "MissingField", "UpdateItems: 'items' must be a non-empty list")
-        parsed = [Workflow.from_json(i) for i in items]
-        for wf in parsed:
+    async def post_items(self, request: web.Request) -> web.Response:
+        """JS7's ``POST /controller/api/item``: NDJSON ``ItemOperation``s,
+        applied all or none; ``{}`` when done (``components/wire/items.py``)."""
+        self.sessions.user_of(request)
+        raw = await read_body(request)
+        self.cluster.require_active()
+        ops = [
+            decode(line, items.ItemOperation, "ItemOperation")
+            for line in raw.splitlines()
+            if line.strip()
+        ]
+        await self._update_items(ops)
+        return web.json_response({})
+
+    def _verify(self, signed: items.SignedString) -> None:
+        """The reference verifies JS7's ``Silly`` test signatures only: the
+        signature string must be the trusted one (``SILLY-SIGNATURE``, JS7's
+        ``SillySigner.Default``, unless
+        ``js7.configuration.trusted-signature-keys.Silly`` names a file
+        holding another)."""
+        kind = signed.signature.TYPE
+        if kind != "Silly":
+            raise Problem(
+                400,
+                "MessageSignedByUnknown",
+                f"The signature's TYPE {kind!r} is not trusted here (the reference knows Silly)",
+            )
+        if signed.signature.signatureString != self.trusted_silly:
+            raise Problem(
+                400, "TamperedWithSignedMessage", "The message does not match its signature"
+            )
+
+    async def _update_items(self, ops: list[Any]) -> None:
+        if not ops:
+            raise Problem(400, "MissingField", "POST item: no ItemOperation in the body")
+        unsupported = [
+            type(op).__name__
+            for op in ops
+            if not isinstance(op, items.AddVersion | items.AddOrChangeSigned)
+        ]
+        if unsupported:
+            raise Problem(
+                400,
+                "UnsupportedItemOperation",
+                f"the reference adds and changes workflows only, not {sorted(set(unsupported))}",
+            )
+        versions = [op.versionId for op in ops if isinstance(op, items.AddVersion)]
+        signed = [op.signedString for op in ops if isinstance(op, items.AddOrChangeSigned)]
+        if len(versions) != 1:
+            raise Problem(
+                400, "InvalidItemOperation", "exactly one AddVersion must come with the workflows"
+            )
+        version = versions[0]
+        parsed: list[tuple[Workflow, items.SignedString]] = []
+        for s in signed:
+            self._verify(s)
+            try:
+                data = json.loads(s.string)
+            except ValueError as exc:
+                raise Problem(400, "InvalidWorkflow", f"signed string is not JSON: {exc}") from None
+            if not isinstance(data, dict):
+                raise Problem(400, "InvalidWorkflow", "the signed string is not a workflow")
+            if data.get("versionId", version) != version:
+                raise Problem(
+                    400,
+                    "ItemVersionDoesNotMatch",
+                    f"{data.get('path')}: versionId {data.get('versionId')!r} is not {version!r}",
+                )
+            parsed.append((Workflow.from_json({**data, "versionId": version}), s))
+        for wf, _ in parsed:
             unknown = sorted(wf.agents - set(self.drivers))
             if unknown:
                 raise Problem(
@@ -424,44 +589,56 @@ class Controller(Runnable):
                 )
         tx = Tx()
         latest = dict(self.latest)
-        for wf in parsed:
-            if wf.key not in self.workflows:
-                tx.events.append({"TYPE": "ItemAdded", "Key": f"Workflow:{wf.key}", "item": wf.raw})
-                tx.changes.append((WORKFLOW, wf.key, wf.raw))
+        new = [(wf, s) for wf, s in parsed if wf.key not in self.workflows]
+        if new:
+            tx.events.append(to_json(items.VersionAdded(versionId=version)))
+        for wf, s in new:
+            event = items.VersionedItemChanged if wf.path in latest else items.VersionedItemAdded
+            tx.events.append(to_json(event(signed=s)))
+            tx.changes.append((WORKFLOW, wf.key, wf.raw))
             latest[wf.path] = wf.key
-        tx.meta["workflow.latest"] = latest
-        if tx.events or latest != self.latest:
+        if tx.events:
+            tx.meta["workflow.latest"] = latest
             await self._commit(tx)
-            for wf in parsed:
+            for wf, _ in new:
                 self.workflows[wf.key] = wf
-        self.latest = latest
+            self.latest = latest
 
-    async def _add_order(self, user: str, cmd: Command) -> dict[str, Any]:
-        oid = body_str(cmd, "id")
-        if len(oid) > 200 or "\n" in oid:
+    async def _add_order(self, user: str, cmd: cc.AddOrder) -> cc.AddOrderResponse:
+        fresh = cmd.order
+        oid = fresh.id
+        if not oid or len(oid) > 200 or "\n" in oid or "|" in oid:
             raise Problem(
-                400, "InvalidOrderId", "an OrderId has at most 200 characters, no newline"
+                400,
+                "InvalidOrderId",
+                "an OrderId has 1 to 200 characters, no newline and no reserved character |",
             )
-        path = body_str(cmd, "workflowPath")
-        key = self.latest.get(path)
+        unsupported = [
+            name
+            for name in ("startPosition", "stopPositions", "innerBlock")
+            if getattr(fresh, name) is not UNSET
+        ]
+        if unsupported:
+            raise Problem(
+                400, "UnsupportedField", f"AddOrder: the reference does not support {unsupported}"
+            )
+        key = self.latest.get(fresh.workflowPath)
         if key is None:
-            raise Problem(400, "UnknownItemPath", f"Unknown Workflow:{path}")
-        scheduled = cmd.get("scheduledFor")
-        if scheduled is not None and (
-            isinstance(scheduled, bool) or not isinstance(scheduled, int) or scheduled < 0
-        ):
+            raise Problem(400, "UnknownItemPath", f"Unknown Workflow:{fresh.workflowPath}")
+        scheduled = None if fresh.scheduledFor is UNSET else fresh.scheduledFor
+        arguments = fresh.arguments or {}
+        delete_when_terminated = fresh.deleteWhenTerminated is True
+        if scheduled is not None and scheduled < 0:
             raise Problem(400, "InvalidOrder", "scheduledFor must be epoch milliseconds")
-        arguments = cmd.get("arguments", {})
-        if not isinstance(arguments, dict):
-            raise Problem(400, "InvalidOrder", "arguments must be an object")
         if oid in self.orders:
-            raise Problem(409, "DuplicateOrder", f"Order '{oid}' already exists")
+            # JS7: an existing id is no error; the command is ignored.
+            return cc.AddOrderResponse(ignoredBecauseDuplicate=True)
         wf = self.workflows[key]
         tx = Tx()
         order = {
             "id": oid,
             "workflowKey": key,
-            "workflowPath": path,
+            "workflowPath": fresh.workflowPath,
             "position": 0,
             "state": "added",
             "scheduledFor": scheduled,
@@ -469,64 +646,90 @@ class Controller(Runnable):
             "agent": None,
             "mark": None,
             "started": False,
-            "deleteWhenTerminated": bool(cmd.get("deleteWhenTerminated", False)),
+            "deleteWhenTerminated": delete_when_terminated,
         }
-        self._order(
-            tx,
-            oid,
-            [
-                {
-                    "TYPE": "OrderAdded",
-                    "workflowId": wf.id_json,
-                    "scheduledFor": scheduled,
-                    "arguments": arguments,
-                }
-            ],
-            order,
-        )
+        added: Event = {"TYPE": "OrderAdded", "workflowId": wf.id_json}
+        if scheduled is not None:
+            added["scheduledFor"] = scheduled
+        if arguments:
+            added["arguments"] = arguments
+        if delete_when_terminated:
+            added["deleteWhenTerminated"] = True
+        self._order(tx, oid, [added], order)
         self._move_on(tx, oid)
         await self._commit(tx)
-        return {"TYPE": "AddOrder.Response", "ignoredBecauseDuplicate": False}
+        return cc.AddOrderResponse(ignoredBecauseDuplicate=False)
 
-    def _order_ids(self, cmd: Command) -> list[str]:
-        ids = cmd.get("orderIds")
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise Problem(400, "MissingField", f"{cmd['TYPE']}: 'orderIds' must be a list of ids")
+    def _order_ids(self, ids: list[str] | str, what: str) -> list[str]:
+        if isinstance(ids, str):
+            raise Problem(
+                400, "UnsupportedField", f"{what}: the reference takes a list of OrderIds only"
+            )
         unknown = [i for i in ids if i not in self.orders]
         if unknown:
             raise Problem(400, "UnknownOrder", f"Unknown OrderId: {', '.join(unknown[:10])}")
         return ids
 
-    async def _mark(self, cmd: Command, mark: str, event: str, kill: bool = False) -> None:
+    async def _mark(
+        self, ids: list[str], mark: str, event: Event, kill: bool = False, fresh_only: bool = False
+    ) -> None:
         tx = Tx()
-        for oid in self._order_ids(cmd):
+        for oid in ids:
             o = self.orders[oid]
             if o["state"] in TERMINAL or o.get("mark") == mark:
                 continue
-            self._order(tx, oid, [{"TYPE": event}], {**o, "mark": mark, "kill": kill})
+            if fresh_only and o.get("started"):
+                continue
+            self._order(tx, oid, [dict(event)], {**o, "mark": mark, "kill": kill})
             if o["state"] in ("attaching", "attached"):
                 tx.after.append(("mark", oid))
         if tx.events:
             await self._commit(tx)
 
-    async def _cancel_orders(self, user: str, cmd: Command) -> None:
-        mode = cmd.get("mode") or {}
+    async def _cancel_orders(self, user: str, cmd: cc.CancelOrders) -> None:
+        mode = cc.FreshOrStarted() if cmd.mode is UNSET else cmd.mode
+        fresh_only = isinstance(mode, cc.FreshOnly)
+        kill = isinstance(mode, cc.FreshOrStarted) and isinstance(mode.kill, cc.Kill)
         await self._mark(
-            cmd,
+            self._order_ids(cmd.orderIds, "CancelOrders"),
             "cancel",
-            "OrderCancellationMarked",
-            kill=bool(isinstance(mode, dict) and mode.get("kill")),
+            {"TYPE": "OrderCancellationMarked", "mode": to_json(mode)},
+            kill=kill,
+            fresh_only=fresh_only,
         )
 
-    async def _suspend_orders(self, user: str, cmd: Command) -> None:
-        await self._mark(cmd, "suspend", "OrderSuspensionMarked")
+    async def _suspend_orders(self, user: str, cmd: cc.SuspendOrders) -> None:
+        mode = cc.SuspensionMode() if cmd.mode is UNSET else cmd.mode
+        await self._mark(
+            self._order_ids(cmd.orderIds, "SuspendOrders"),
+            "suspend",
+            {"TYPE": "OrderSuspensionMarked", "mode": to_json(mode)},
+            kill=isinstance(mode.kill, cc.Kill),
+        )
 
-    async def _resume_orders(self, user: str, cmd: Command) -> None:
-        await self._mark(cmd, "resume", "OrderResumptionMarked")
+    async def _resume_orders(self, user: str, cmd: cc.ResumeOrders) -> None:
+        await self._mark(
+            self._order_ids(cmd.orderIds, "ResumeOrders"),
+            "resume",
+            {"TYPE": "OrderResumptionMarked"},
+        )
 
-    async def _delete_when_terminated(self, user: str, cmd: Command) -> None:
+    async def _resume_order(self, user: str, cmd: cc.ResumeOrder) -> None:
+        if cmd.position is not None or cmd.historyOperations:
+            raise Problem(
+                400,
+                "UnsupportedField",
+                "ResumeOrder: the reference resumes at the order's position only",
+            )
+        await self._mark(
+            self._order_ids([cmd.orderId], "ResumeOrder"),
+            "resume",
+            {"TYPE": "OrderResumptionMarked"},
+        )
+
+    async def _delete_when_terminated(self, user: str, cmd: cc.DeleteOrdersWhenTerminated) -> None:
         tx = Tx()
-        for oid in self._order_ids(cmd):
+        for oid in self._order_ids(cmd.orderIds, "DeleteOrdersWhenTerminated"):
             o = self.orders[oid]
             if o["state"] in TERMINAL:
                 self._order(tx, oid, [{"TYPE": "OrderDeleted"}], None)
@@ -534,19 +737,43 @@ class Controller(Runnable):
                 self._order(
                     tx, oid, [{"TYPE": "OrderDeletionMarked"}], {**o, "deleteWhenTerminated": True}
                 )
-        await self._commit(tx)
+        if tx.events:
+            await self._commit(tx)
 
-    async def _shutdown(self, user: str, cmd: Command) -> None:
-        action = cmd.get("clusterAction")
-        if isinstance(action, dict):
-            action = action.get("TYPE")
-        if action not in (None, "Switchover", "Failover"):
-            raise Problem(400, "InvalidCommand", "clusterAction must be Switchover or Failover")
-        if action == "Switchover":
-            await self.cluster.switch_over(cmd)
-        elif action == "Failover":
+    async def _no_op(self, user: str, cmd: cc.NoOperation) -> None:
+        if cmd.duration is not None:
+            if not 0 <= cmd.duration <= 3600:
+                raise Problem(400, "InvalidCommand", "NoOperation: duration must be 0…3600 s")
+            await asyncio.sleep(cmd.duration)
+
+    async def _take_snapshot(self, user: str, cmd: cc.TakeSnapshot) -> None:
+        """The reference's journal keeps its state materialised all the time,
+        so a snapshot is always there; the event marks the point, as JS7's
+        ``SnapshotTaken`` does, and released events are compacted away."""
+        tx = Tx()
+        tx.events.append({"TYPE": "SnapshotTaken"})
+        await self._commit(tx)
+        self.schedule_compaction()
+
+    async def _emergency_stop(self, user: str, cmd: cc.EmergencyStop) -> None:
+        """Halt at once, as JS7 does (exit 99, or 98: "halt and restart");
+        the answer may not arrive, and the passive node fails over."""
+        log.critical("EmergencyStop command received: JS7 CONTROLLER STOPS NOW")
+        code = 98 if cmd.restart else 99
+        asyncio.get_running_loop().call_soon(os._exit, code)
+
+    async def _shutdown(self, user: str, cmd: cc.ShutDown) -> None:
+        if cmd.restart:
+            raise Problem(400, "UnsupportedField", "ShutDown: the reference cannot restart itself")
+        if isinstance(cmd.clusterAction, cc.Switchover):
+            await self.cluster.switch_over()
+        elif isinstance(cmd.clusterAction, cc.Failover):
             self.graceful_stop = False  # stop as if crashed: the passive fails over
         self.shutdown_requested.set()
 
-    async def _switch_over(self, user: str, cmd: Command) -> None:
-        await self.cluster.switch_over(cmd)
+    async def _switch_over(self, user: str, cmd: cc.ClusterSwitchOver) -> None:
+        if cmd.agentPath is not None:
+            raise Problem(
+                400, "UnknownItemPath", f"AgentRef:{cmd.agentPath} is not an Agent cluster"
+            )
+        await self.cluster.switch_over()

@@ -27,13 +27,14 @@ import psycopg
 from aiohttp import web
 
 from components.common.auth import User
-from components.common.client import ProblemError
+from components.common.client import NodeClient, ProblemError
 from components.common.config import ConfigProblem
 from components.common.web import Problem, problem_middleware, read_json
 from components.joc.app import Joc
 from components.joc.config import parse_schedule
 from components.joc.controllers import NoActiveController, is_stale_active
 from components.joc.db import DatabaseUnavailable
+from components.wire.items import silly_signed_workflows
 
 PREFIX = "/joc/api"
 TOKEN_HEADER = "X-Access-Token"
@@ -485,11 +486,13 @@ class Api:
             args = o.get("arguments", {})
             if not isinstance(args, dict):
                 raise Problem(400, "InvalidField", f"orders[{i}].arguments must be an object")
-            cmd: Body = {"TYPE": "AddOrder", "id": oid, "workflowPath": path, "arguments": args}
+            fresh: Body = {"id": oid, "workflowPath": path}
+            if args:
+                fresh["arguments"] = args
             when = parse_scheduled_for(o.get("scheduledFor"), tz)
             if when is not None:
-                cmd["scheduledFor"] = when
-            commands.append(cmd)
+                fresh["scheduledFor"] = when
+            commands.append({"TYPE": "AddOrder", "order": fresh})
             ids.append(oid)
         answer = await self._controller(
             lambda ctl: ctl.command({"TYPE": "Batch", "commands": commands})
@@ -549,7 +552,18 @@ class Api:
         workflows = field_list(body, "workflows", dict)
         if not workflows:
             raise Problem(400, "InvalidField", "'workflows' must be a non-empty list of objects")
-        await self._controller(lambda ctl: ctl.command({"TYPE": "UpdateItems", "items": workflows}))
+        # One JS7 item request per versionId: AddVersion, then each workflow
+        # signed (the reference JOC signs with JS7's Silly test signature).
+        by_version: dict[str, list[Body]] = {}
+        for w in workflows:
+            by_version.setdefault(str(w.get("versionId", "1")), []).append(w)
+        for version, group in by_version.items():
+            ops = silly_signed_workflows(version, group)
+
+            async def post(ctl: NodeClient, ops: list[Body] = ops) -> Any:
+                return await ctl.post_items(ops)
+
+            await self._controller(post)
         return web.json_response({"deliveryDate": delivery()})
 
     # -- history ------------------------------------------------------------------

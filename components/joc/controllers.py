@@ -1,13 +1,14 @@
 """How JOC reaches the Controller: ask every configured Controller node
-``GET /controller/api/cluster`` and follow ``isActive`` — so History and the
+``GET /controller/api/cluster?return=ClusterNodeState`` and take the one
+that is active by JS7's rule *and* accepts a command — so History and the
 API follow a Controller fail-over or switch-over without being told.
 
 What must hold:
 
-* every configured node is asked at once and the first one that says
-  ``isActive: true`` is taken, without waiting for a silent (killed, cut
-  off) other node — a node's claim is backed by its lease, so two nodes
-  never both claim it;
+* every configured node is asked at once and the first one that acts as the
+  active one is taken, without waiting for a silent (killed, cut off) other
+  node — a node that only *believes* it is active (its view names it, but it
+  lost its lease) refuses the probe command, so two nodes never both pass;
 * the answer is remembered only until a caller sees that it is stale (503
   ``ClusterNodeIsNotActive`` or a lost connection) and calls ``forget()``:
   the next ``active()`` asks every node again at once;
@@ -26,6 +27,9 @@ from typing import Any
 import aiohttp
 
 from components.common.client import NodeClient, ProblemError
+from components.common.web import Problem
+from components.wire.cluster import ClusterNodeState, is_active
+from components.wire.codec import convert
 
 log = logging.getLogger("js7.joc.controllers")
 NOT_ACTIVE = "ClusterNodeIsNotActive"
@@ -88,17 +92,42 @@ class ControllerLocator:
         self._active = None
 
     async def _probe(self, node: ControllerNode) -> dict[str, Any]:
+        client = self._clients[node.name]
         try:
-            state = await asyncio.wait_for(
-                self._clients[node.name].get("/cluster"), self.probe_timeout
-            )
-            if not isinstance(state, dict):
-                raise ProblemError(500, "BadAnswer", "cluster state is not an object", {})
+            state = await asyncio.wait_for(self._ask(client), self.probe_timeout)
             self.states[node.name] = {"reachable": True, **state}
-            self._note_problem(node, state.get("problem"))
-        except (ProblemError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            if self.report_problems:
+                self._note_problem(node, await self._reference_problem(client))
+        except (Problem, ProblemError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            # (Problem: an answer that is not a ClusterNodeState.)
             self.states[node.name] = {"reachable": False, "error": f"{type(exc).__name__}: {exc}"}
         return self.states[node.name]
+
+    async def _ask(self, client: NodeClient) -> dict[str, Any]:
+        """JS7's way: the node's ``ClusterNodeState``; a node it names active
+        is taken as active when it accepts a command (a passive, or an active
+        not sure of its role, answers ``ClusterNodeIsNotActive``)."""
+        raw = await client.get("/cluster?return=ClusterNodeState")
+        cns = convert(raw, ClusterNodeState, "ClusterNodeState")
+        acts = False
+        if is_active(cns.clusterState, cns.nodeId, cns.isBackup):
+            try:
+                await client.command({"TYPE": "NoOperation"})
+                acts = True
+            except ProblemError as exc:
+                if exc.code != NOT_ACTIVE:
+                    raise
+        return {"TYPE": type(cns.clusterState).__name__, "isActive": acts, "nodeId": cns.nodeId}
+
+    async def _reference_problem(self, client: NodeClient) -> Any:
+        """reference-only: the cluster problem the reference Controller
+        reports on ``GET /controller/api/js7ha/cluster-node`` (a real
+        Controller has no such route: then there is nothing to report)."""
+        try:
+            info = await asyncio.wait_for(client.get("/js7ha/cluster-node"), self.probe_timeout)
+        except (ProblemError, aiohttp.ClientError, OSError, TimeoutError):
+            return None
+        return info.get("problem") if isinstance(info, dict) else None
 
     def _note_problem(self, node: ControllerNode, problem: Any) -> None:
         text = str(problem) if problem else None

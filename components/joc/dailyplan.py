@@ -4,7 +4,7 @@ with ``scheduledFor`` — so they run whether JOC is up or not.
 What must hold: a planned order has a deterministic id
 (``#<date>#P<HHMMSS>-<schedule>``), so planning twice plans nothing twice and
 submitting twice adds nothing twice (the Controller answers
-``DuplicateOrder``, which counts as submitted).
+``ignoredBecauseDuplicate``, which counts as submitted).
 """
 
 from __future__ import annotations
@@ -135,19 +135,22 @@ class DailyPlanService:
             _, ctl = await self.locator.active()
             for o in todo:
                 try:
+                    # A planned order submitted before answers
+                    # ignoredBecauseDuplicate: it counts as submitted.
                     await ctl.command(
                         {
                             "TYPE": "AddOrder",
-                            "id": o["orderId"],
-                            "workflowPath": o["workflowPath"],
-                            "scheduledFor": int(o["scheduledFor"].timestamp() * 1000),
-                            "arguments": o["arguments"],
+                            "order": {
+                                "id": o["orderId"],
+                                "workflowPath": o["workflowPath"],
+                                "scheduledFor": int(o["scheduledFor"].timestamp() * 1000),
+                                "arguments": o["arguments"],
+                            },
                         }
                     )
                 except ProblemError as exc:
-                    if exc.code != "DuplicateOrder":
-                        log.warning("planned order %s not submitted: %s", o["orderId"], exc)
-                        continue
+                    log.warning("planned order %s not submitted: %s", o["orderId"], exc)
+                    continue
                 except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                     self.locator.forget()
                     log.warning("Controller unreachable, submission retried later: %s", exc)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -43,8 +45,42 @@ def agent_client(dep: Deployment, node: str, user: str = "Harness") -> NodeClien
     return NodeClient(dep.http, dep.url(node), "/agent/api", user, PASSWORDS[user])
 
 
+def add_order(oid: str, workflow_path: str, **fields: Any) -> dict[str, Any]:
+    """JS7's ``AddOrder`` command: the order is a ``FreshOrder`` object (its
+    optional fields: ``arguments``, ``scheduledFor`` in epoch ms,
+    ``deleteWhenTerminated``, …)."""
+    return {"TYPE": "AddOrder", "order": {"id": oid, "workflowPath": workflow_path, **fields}}
+
+
+# JS7's test signature (SillySigner.Default): what the reference Controller
+# trusts by default. A real Controller needs it configured as a trusted key.
+SILLY_SIGNATURE = {"TYPE": "Silly", "signatureString": "SILLY-SIGNATURE"}
+
+
+def item_operations(*workflows: dict[str, Any]) -> list[dict[str, Any]]:
+    """JS7's ``ItemOperation``s adding ``workflows`` (all of one versionId):
+    ``AddVersion``, then each workflow as a Silly-signed ``AddOrChangeSigned``."""
+    versions = {w.get("versionId", "1") for w in workflows}
+    if len(versions) != 1:
+        raise ValueError(f"one version per deployment, not {sorted(versions)}")
+    return [
+        {"TYPE": "AddVersion", "versionId": versions.pop()},
+        *(
+            {
+                "TYPE": "AddOrChangeSigned",
+                "signedString": {
+                    "string": json.dumps(w, separators=(",", ":")),
+                    "signature": SILLY_SIGNATURE,
+                },
+            }
+            for w in workflows
+        ),
+    ]
+
+
 async def deploy_workflow(ctl: NodeClient, *workflows: dict[str, Any]) -> None:
-    await ctl.command({"TYPE": "UpdateItems", "items": list(workflows)})
+    """Add ``workflows`` through JS7's ``POST /controller/api/item``."""
+    await ctl.post_items(item_operations(*workflows))
 
 
 async def order_events(ctl: NodeClient, oid: str) -> list[dict[str, Any]]:
@@ -107,9 +143,20 @@ def types(events: list[dict[str, Any]]) -> list[str]:
     return [e["TYPE"] for e in events]
 
 
+def claims_active(cluster_node_state: dict[str, Any]) -> bool:
+    """JS7's ``ClusterState.isActive(nodeId, isBackup)`` over a node's
+    ``GET …/cluster?return=ClusterNodeState``: the state names the node
+    ``activeId``; a node of an ``Empty`` cluster is active unless a backup."""
+    state = cluster_node_state.get("clusterState") or {}
+    if state.get("TYPE") == "Empty":
+        return not cluster_node_state.get("isBackup", False)
+    return bool((state.get("setting") or {}).get("activeId") == cluster_node_state.get("nodeId"))
+
+
 class ClusterClient:
-    """Talks to whichever Controller node says it is active — found, as JS7's
-    clients do, by asking every node ``GET /controller/api/cluster``.
+    """Talks to whichever Controller node acts as the active one — found, as
+    JS7's clients do, by asking every node ``GET /controller/api/cluster``
+    (see ``_state``).
 
     ``timeout``: per request (default: the profile's op_timeout). A node's
     claim to be active is backed by its lease, so the first node that claims
@@ -137,11 +184,31 @@ class ClusterClient:
         await self._http.close()
 
     async def _state(self, n: str) -> dict[str, Any] | None:
+        """What node ``n`` says, through JS7's public API only: its
+        ``ClusterNodeState`` and — when that names it the active node — whether
+        it acts as one (accepts a ``NoOperation``; a passive, or an active no
+        longer sure of its role, refuses with ``ClusterNodeIsNotActive``).
+        ``{"TYPE", "isActive", "nodeId", "clusterNodeState"}``; None when the
+        node does not answer."""
+        client = self.clients[n]
         try:
-            result: dict[str, Any] = await self.clients[n].get("/cluster")
-            return result
+            cns: dict[str, Any] = await client.get("/cluster?return=ClusterNodeState")
+            acts = False
+            if claims_active(cns):
+                try:
+                    await client.command({"TYPE": "NoOperation"})
+                    acts = True
+                except ProblemError as exc:
+                    if exc.code != "ClusterNodeIsNotActive":
+                        raise
         except (ProblemError, aiohttp.ClientError, OSError, TimeoutError):
             return None
+        return {
+            "TYPE": (cns.get("clusterState") or {}).get("TYPE"),
+            "isActive": acts,
+            "nodeId": cns.get("nodeId"),
+            "clusterNodeState": cns,
+        }
 
     async def states(self) -> dict[str, dict[str, Any] | None]:
         answers = await asyncio.gather(*(self._state(n) for n in self.clients))
@@ -166,12 +233,20 @@ class ClusterClient:
 
     async def command(self, cmd: dict[str, Any]) -> tuple[str, Any]:
         """Send to the active node; rediscover it once if the cached one is not."""
+        return await self._on_active(lambda c: c.command(cmd))
+
+    async def deploy(self, *workflows: dict[str, Any]) -> tuple[str, Any]:
+        """``POST /controller/api/item`` with ``workflows`` to the active node."""
+        ops = item_operations(*workflows)
+        return await self._on_active(lambda c: c.post_items(ops))
+
+    async def _on_active(self, call: Callable[[NodeClient], Awaitable[Any]]) -> tuple[str, Any]:
         for attempt in (1, 2):
             node = self.current or await self.find_active()
             if node is None:
                 raise ProblemError(503, "NoActiveClusterNode", "no node says it is active", {})
             try:
-                return node, await self.clients[node].command(cmd)
+                return node, await call(self.clients[node])
             except ProblemError as exc:
                 if exc.code != "ClusterNodeIsNotActive" or attempt == 2:
                     raise

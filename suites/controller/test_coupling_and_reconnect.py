@@ -137,9 +137,7 @@ async def test_controllers_and_agents_need_no_database(deploy, history, results)
     dep = await deploy(topo)
     client = ClusterClient(dep)
     await wait_cluster(dep, client)
-    _, _ = await client.command(
-        {"TYPE": "UpdateItems", "items": [shell_workflow("nd", ("agent-1", "echo nd"))]}
-    )
+    _, _ = await client.deploy(shell_workflow("nd", ("agent-1", "echo nd")))
     node, _ = None, None
     ids = [f"nd-{i}" for i in range(10)]
     # Where a connection to the database would go: straight to the server,
@@ -151,7 +149,7 @@ async def test_controllers_and_agents_need_no_database(deploy, history, results)
         for oid in ids:
             async with history.op("client", "add", oid) as op:
                 node, _ = await client.command(
-                    {"TYPE": "AddOrder", "id": oid, "workflowPath": "nd"}
+                    {"TYPE": "AddOrder", "order": {"id": oid, "workflowPath": "nd"}}
                 )
                 op.node = node
         await wait_all_orders(dep, ids, node=node or "primary")

@@ -31,7 +31,7 @@ async def coupled_cluster(deploy: Any, **kw: Any) -> tuple[Deployment, ClusterCl
         dep, timeout=dep.profile.components["controller.cluster.heartbeat_timeout"]
     )
     await wait_cluster(dep, client)
-    _, _ = await client.command({"TYPE": "UpdateItems", "items": [WORKFLOW]})
+    _, _ = await client.deploy(WORKFLOW)
     return dep, client
 
 
@@ -56,7 +56,7 @@ class Load:
             async with self.history.op(process, "add", oid) as op:
                 try:
                     node, _ = await self.client.command(
-                        {"TYPE": "AddOrder", "id": oid, "workflowPath": "ha"}
+                        {"TYPE": "AddOrder", "order": {"id": oid, "workflowPath": "ha"}}
                     )
                 except ProblemError as exc:
                     if exc.status < 500 or exc.code in REFUSED_BEFORE_ACTING:

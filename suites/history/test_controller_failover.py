@@ -48,7 +48,7 @@ async def _setup(deploy: Any) -> tuple[Any, ClusterClient, str]:
         dep, timeout=dep.profile.components["controller.cluster.heartbeat_timeout"]
     )
     await wait_cluster(dep, client)
-    await client.command({"TYPE": "UpdateItems", "items": [WORKFLOW]})
+    await client.deploy(WORKFLOW)
     return dep, client, await wait_one_active(dep)
 
 

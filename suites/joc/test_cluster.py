@@ -54,9 +54,7 @@ async def add_active_orders(dep, count: int, workflow_path: str = "w", chunk: in
         commands = [
             {
                 "TYPE": "AddOrder",
-                "id": f"later-{i}",
-                "workflowPath": workflow_path,
-                "scheduledFor": at,
+                "order": {"id": f"later-{i}", "workflowPath": workflow_path, "scheduledFor": at},
             }
             for i in range(k, min(k + chunk, count))
         ]

@@ -10,9 +10,11 @@ import pytest
 
 from components.common.client import ProblemError
 from harness.clients.js7 import (
+    add_order,
     agent_client,
     controller_client,
     deploy_workflow,
+    item_operations,
     order_events,
     types,
     wait_coupled,
@@ -30,7 +32,7 @@ async def test_an_order_across_two_agents_has_js7s_event_sequence(deploy):
     dep = await deploy(controller_and_agents(2))
     ctl = controller_client(dep, "controller")
     await deploy_workflow(ctl, CROSS)
-    await ctl.command({"TYPE": "AddOrder", "id": "o1", "workflowPath": "cross"})
+    await ctl.command(add_order("o1", "cross"))
     await wait_order_state(dep, "o1", ("finished",))
     evs = await order_events(ctl, "o1")
     step = [
@@ -67,29 +69,24 @@ async def test_failed_cancelled_and_suspended_orders(deploy):
         shell_workflow("slow", ("agent-1", "sleep 30")),
         shell_workflow("two", ("agent-1", "echo a"), ("agent-1", "echo b")),
     )
-    await ctl.command({"TYPE": "AddOrder", "id": "f", "workflowPath": "fail"})
+    await ctl.command(add_order("f", "fail"))
     failed = await wait_order_state(dep, "f", ("failed",))
     assert failed["outcome"]["namedValues"]["returnCode"] == 1
 
-    await ctl.command({"TYPE": "AddOrder", "id": "s", "workflowPath": "slow"})
+    await ctl.command(add_order("s", "slow"))
     await dep.wait_for(
         "slow order processing",
         lambda: order_events(ctl, "s"),
         accept=lambda evs: "OrderProcessingStarted" in types(evs),
     )
     t0 = time.monotonic()
-    await ctl.command({"TYPE": "CancelOrders", "orderIds": ["s"], "mode": {"kill": True}})
+    await ctl.command(
+        {"TYPE": "CancelOrders", "orderIds": ["s"], "mode": {"TYPE": "FreshOrStarted", "kill": {}}}
+    )
     await wait_order_state(dep, "s", ("cancelled",))
     assert time.monotonic() - t0 < 10, "kill must not wait for the 30 s job"
 
-    await ctl.command(
-        {
-            "TYPE": "AddOrder",
-            "id": "p",
-            "workflowPath": "two",
-            "scheduledFor": int(time.time() * 1000) + 60_000,
-        }
-    )
+    await ctl.command(add_order("p", "two", scheduledFor=int(time.time() * 1000) + 60_000))
     await wait_order_state(dep, "p", ("attached",))
     await ctl.command({"TYPE": "SuspendOrders", "orderIds": ["p"]})
     await dep.wait_for(
@@ -115,7 +112,7 @@ async def test_a_running_step_is_process_lost_after_an_agent_restart_and_runs_ag
             "w", ("agent-1", f"echo run >> {marker}; test $(wc -l < {marker}) -ge 2 || sleep 30")
         ),
     )
-    await ctl.command({"TYPE": "AddOrder", "id": "o", "workflowPath": "w"})
+    await ctl.command(add_order("o", "w"))
     await dep.wait_for("first run started", lambda: asyncio.sleep(0, marker.exists()))
     await dep.backend.kill("agent-1")
     await dep.backend.start("agent-1")
@@ -150,8 +147,58 @@ async def test_long_poll_waits_for_the_next_event_and_sends_heartbeats(deploy):
     t0 = time.monotonic()
     got = [e async for e in ctl.events(last, timeout=10)]
     await task
-    assert got and got[0]["TYPE"] == "ItemAdded"
+    assert types(got)[:2] == ["VersionAdded", "VersionedItemAdded"]
     assert 0.4 <= time.monotonic() - t0 < 5
+
+
+async def test_workflows_are_added_as_js7_adds_items(deploy):
+    """``POST /controller/api/item``: NDJSON operations, a Silly signature,
+    ``VersionAdded`` + ``VersionedItemAdded``/``Changed``; a bad request
+    changes nothing."""
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    v1 = shell_workflow("w", ("agent-1", "echo 1"))
+    v2 = shell_workflow("w", ("agent-1", "echo 2"), version="2")
+    assert await ctl.post_items(item_operations(v1)) == {}
+    assert await ctl.post_items(item_operations(v1)) == {}  # the same again: nothing new
+    ops = item_operations(v2)
+    tampered = [ops[0], {**ops[1], "signedString": {**ops[1]["signedString"]}}]
+    tampered[1]["signedString"]["signature"] = {"TYPE": "Silly", "signatureString": "FORGED"}
+    pgp = [ops[0], {**ops[1], "signedString": {**ops[1]["signedString"]}}]
+    pgp[1]["signedString"]["signature"] = {"TYPE": "PGP", "signatureString": "x"}
+
+    def not_agents(events):  # the Agent's coupling goes on meanwhile
+        return [e for e in events if not e["TYPE"].startswith("Agent")]
+
+    before = not_agents(await read_all_events(ctl))
+    for bad, code in [
+        (tampered, "TamperedWithSignedMessage"),
+        (pgp, "MessageSignedByUnknown"),
+        (ops[1:], "InvalidItemOperation"),
+        ([{"TYPE": "AddVersion", "versionId": "3"}, ops[1]], "ItemVersionDoesNotMatch"),
+        ([*ops, {"TYPE": "DeleteSimple", "path": "Lock:L"}], "UnsupportedItemOperation"),
+        ([{"TYPE": "AddOrChangeSimple"}], "MissingField"),
+        ([], "BadRequest"),  # an empty body
+        (item_operations(shell_workflow("w9", ("agent-99", "true"))), "UnknownItemPath"),
+        (item_operations({"TYPE": "Workflow", "path": "x"}), "InvalidWorkflow"),
+    ]:
+        with pytest.raises(ProblemError) as err:
+            await ctl.post_items(bad)
+        assert (err.value.status, err.value.code) == (400, code), bad
+    assert not_agents(await read_all_events(ctl)) == before
+    assert await ctl.post_items(ops) == {}
+    added = [e for e in await read_all_events(ctl) if e["TYPE"].startswith("Version")]
+    assert types(added) == [
+        "VersionAdded",
+        "VersionedItemAdded",
+        "VersionAdded",
+        "VersionedItemChanged",
+    ]
+    assert added[2]["versionId"] == "2"
+    assert json.loads(added[3]["signed"]["string"])["instructions"] == v2["instructions"]
+    await ctl.command(add_order("o", "w"))
+    finished = await wait_order_state(dep, "o", ("finished",))
+    assert finished["workflowKey"] == "w~2"  # an order takes the latest version
 
 
 async def test_release_events_only_by_listed_users_and_never_in_reverse(deploy):
@@ -187,22 +234,23 @@ async def test_release_events_only_by_listed_users_and_never_in_reverse(deploy):
 BAD_COMMANDS = [
     ({"TYPE": "NoSuchCommand"}, 400, "UnknownCommand"),
     ({"no": "type"}, 400, "InvalidCommand"),
+    (["not", "an", "object"], 400, "InvalidCommand"),
     ({"TYPE": "AddOrder"}, 400, "MissingField"),
-    ({"TYPE": "AddOrder", "id": "x", "workflowPath": "nope"}, 400, "UnknownItemPath"),
-    (
-        {"TYPE": "AddOrder", "id": "x", "workflowPath": "cross", "scheduledFor": "soon"},
-        400,
-        "InvalidOrder",
-    ),
-    ({"TYPE": "AddOrder", "id": "dup", "workflowPath": "cross"}, 409, "DuplicateOrder"),
-    (
-        {"TYPE": "UpdateItems", "items": [shell_workflow("w9", ("agent-99", "true"))]},
-        400,
-        "UnknownItemPath",
-    ),
-    ({"TYPE": "UpdateItems", "items": [{"TYPE": "Workflow", "path": "w"}]}, 400, "InvalidWorkflow"),
+    # The reference's older flat shape is not JS7's: the order is nested.
+    ({"TYPE": "AddOrder", "id": "x", "workflowPath": "cross"}, 400, "MissingField"),
+    (add_order("x", "nope"), 400, "UnknownItemPath"),
+    (add_order("x", "cross", scheduledFor="soon"), 400, "InvalidField"),
+    (add_order("x", "cross", startPosition=[1]), 400, "UnsupportedField"),
+    (add_order("x|y", "cross"), 400, "InvalidOrderId"),
+    # The reference's former private UpdateItems: not a JS7 command.
+    ({"TYPE": "UpdateItems", "items": []}, 400, "UnknownCommand"),
     ({"TYPE": "CancelOrders", "orderIds": ["ghost"]}, 400, "UnknownOrder"),
+    # JS7's CancellationMode has a TYPE; a bare {"kill": true} is not one.
+    ({"TYPE": "CancelOrders", "orderIds": ["dup"], "mode": {"kill": True}}, 400, "MissingField"),
     ({"TYPE": "ReleaseEvents", "untilEventId": -1}, 403, "UserIsNotEnabledToReleaseEvents"),
+    ({"TYPE": "ReleaseEvents"}, 400, "MissingField"),
+    ({"TYPE": "ShutDown", "clusterAction": {"TYPE": "Sometimes"}}, 400, "UnknownType"),
+    ({"TYPE": "Batch", "commands": "AddOrder"}, 400, "InvalidField"),
 ]
 
 
@@ -210,8 +258,16 @@ async def test_bad_input_gets_a_problem_and_leaves_the_journal_unchanged(deploy)
     dep = await deploy(controller_and_agents(2))
     ctl = controller_client(dep, "controller")
     await deploy_workflow(ctl, CROSS)
-    await ctl.command({"TYPE": "AddOrder", "id": "dup", "workflowPath": "cross"})
+    assert await ctl.command(add_order("dup", "cross")) == {
+        "TYPE": "AddOrder.Response",
+        "ignoredBecauseDuplicate": False,
+    }
     await wait_order_state(dep, "dup", ("finished",))
+    # JS7: adding an existing id again is ignored, not an error.
+    assert await ctl.command(add_order("dup", "cross")) == {
+        "TYPE": "AddOrder.Response",
+        "ignoredBecauseDuplicate": True,
+    }
     before = await read_all_events(ctl)
     for cmd, status, code in BAD_COMMANDS:
         with pytest.raises(ProblemError) as err:
@@ -324,7 +380,7 @@ async def test_graceful_stop_and_sigkill_keep_the_journal(deploy):
     dep = await deploy(controller_and_agents(1))
     ctl = controller_client(dep, "controller")
     await deploy_workflow(ctl, shell_workflow("w", ("agent-1", "echo hi")))
-    await ctl.command({"TYPE": "AddOrder", "id": "a", "workflowPath": "w"})
+    await ctl.command(add_order("a", "w"))
     await wait_order_state(dep, "a", ("finished",))
     before = [e for e in await read_all_events(ctl) if e["TYPE"] != "ControllerReady"]
     assert await dep.backend.stop("controller") == 0
