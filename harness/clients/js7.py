@@ -188,8 +188,8 @@ class ClusterClient:
         ``ClusterNodeState`` and — when that names it the active node — whether
         it acts as one (accepts a ``NoOperation``; a passive, or an active no
         longer sure of its role, refuses with ``ClusterNodeIsNotActive``).
-        ``{"TYPE", "isActive", "nodeId", "clusterNodeState"}``; None when the
-        node does not answer."""
+        ``{"TYPE", "isActive", "role", "nodeId", "clusterNodeState"}``; None
+        when the node does not answer."""
         client = self.clients[n]
         try:
             cns: dict[str, Any] = await client.get("/cluster?return=ClusterNodeState")
@@ -203,9 +203,13 @@ class ClusterClient:
                         raise
         except (ProblemError, aiohttp.ClientError, OSError, TimeoutError):
             return None
+        claims = claims_active(cns)
         return {
             "TYPE": (cns.get("clusterState") or {}).get("TYPE"),
             "isActive": acts,
+            # passive: its state names the other node active; not-sure: it
+            # believes itself active but refuses to act (its lease ran out).
+            "role": "active" if acts else ("not-sure" if claims else "passive"),
             "nodeId": cns.get("nodeId"),
             "clusterNodeState": cns,
         }
