@@ -212,7 +212,10 @@ def test_without_report_option_nothing_is_written(plugin_run, tmp_path):
 
 def test_catalog_loads_every_system():
     cat = load_catalog()
-    assert set(cat.systems) == {"joc", "controller", "agents", "events", "history", "jobscheduler1"}
+    assert set(cat.systems) == {
+        *("joc", "controller", "agents", "events", "history", "jobscheduler1"),
+        *("agent_cluster", "security"),
+    }
 
 
 def test_rich_progress_renders_a_table_per_guarantee():
