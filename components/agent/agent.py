@@ -22,7 +22,9 @@ never acts on state it could not persist.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import json
 import logging
 import os
 import time
@@ -32,17 +34,22 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from msgspec import UNSET
 
 from components.agent.jobs import Step
 from components.agent.watch import ClusterWatch
+from components.common import signatures
 from components.common.config import Config
 from components.common.journal import Event, EventSeqTorn, Journal, UnknownEventId
-from components.common.node import Command, Runnable, body_str, journal_problem
+from components.common.node import Runnable, journal_problem
 from components.common.web import Problem, read_json
 from components.common.workflow import Workflow, parse_position, position_json
+from components.wire import JS7_VERSION
+from components.wire import agent_commands as ac
+from components.wire import controller_commands as cc
+from components.wire.codec import to_json
 
 log = logging.getLogger("js7.agent.Agent")
-VERSION = "2.5.0-js7ha"
 ORDER = "order"
 WORKFLOW = "workflow"
 
@@ -53,6 +60,9 @@ def now_ms() -> int:
 
 class Agent(Runnable):
     prefix = "/agent/api"
+    command_union = ac.AgentCommand
+    command_name = "AgentCommand"
+    batch_response = ac.BatchResponse
     concurrent_commands = frozenset({"AttachOrder", "DetachOrder", "MarkOrder"})
 
     def __init__(self, data_dir: Path, cfg: Config, journal: Journal) -> None:
@@ -70,18 +80,22 @@ class Agent(Runnable):
         # learn both through the environment (JS7_AGENT_DATA, JS7_AGENT_WORK).
         self.work_dir = data_dir / "work"
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.commands.update(
-            {
-                "DedicateAgentDirector": self._dedicate,
-                "CoupleController": self._couple,
-                "AttachItem": self._attach_item,
-                "AttachOrder": self._attach_order,
-                "DetachOrder": self._detach_order,
-                "MarkOrder": self._mark_order,
-                "ConfirmClusterNodeLoss": self._confirm_node_loss,
-                "ShutDown": self._shutdown,
-            }
-        )
+        self.trusted_silly = signatures.trusted_silly(cfg, data_dir / "config")
+        self.commands = {
+            ac.DedicateAgentDirector: self._dedicate,
+            ac.CoupleController: self._couple,
+            ac.AttachSignedItem: self._attach_signed_item,
+            ac.DetachItem: self._detach_item,
+            ac.AttachOrder: self._attach_order,
+            ac.DetachOrder: self._detach_order,
+            ac.MarkOrder: self._mark_order,
+            ac.ReleaseEvents: lambda user, c: self.release(user, c.untilEventId),
+            ac.NoOperation: self.no_operation,
+            ac.EmergencyStop: self._emergency_stop,
+            ac.ShutDown: self._shutdown,
+            ac.Batch: lambda user, c: self.execute_batch(user, c.commands),
+            ac.ConfirmClusterNodeLoss: self._confirm_node_loss,
+        }
 
     # -- life cycle --------------------------------------------------------
 
@@ -103,7 +117,16 @@ class Agent(Runnable):
                 [
                     {
                         "TYPE": "OrderProcessed",
-                        "outcome": {"TYPE": "Disrupted", "reason": {"TYPE": "ProcessLost"}},
+                        "outcome": {
+                            "TYPE": "Disrupted",
+                            "reason": {
+                                "TYPE": "ProcessLost",
+                                "problem": {
+                                    "code": "ProcessLostDueToRestart",
+                                    "message": "ProcessLostDueToRestart",
+                                },
+                            },
+                        },
                     }
                 ],
                 {**self.orders[oid], "state": "ready"},
@@ -151,15 +174,15 @@ class Agent(Runnable):
         self.sessions.user_of(request)
         return web.json_response(self.watch.status())
 
-    async def _confirm_node_loss(self, user: str, cmd: Command) -> None:
-        await self.watch.confirm_node_loss(cmd)
+    async def _confirm_node_loss(self, user: str, cmd: ac.ConfirmClusterNodeLoss) -> None:
+        await self.watch.confirm_node_loss(cmd.lostNodeId)
 
     async def overview(self, request: web.Request) -> web.Response:
         self.sessions.user_of(request)
         return web.json_response(
             {
                 "id": self.agent_path,
-                "version": VERSION,
+                "version": JS7_VERSION,
                 "startedAt": int(self.started_at * 1000),
                 "isTerminating": self._stopping,
                 "agentRunId": self.journal.meta("agentRunId"),
@@ -339,9 +362,10 @@ class Agent(Runnable):
             )
         return path
 
-    async def _dedicate(self, user: str, cmd: Command) -> dict[str, Any]:
-        agent_path = body_str(cmd, "agentPath")
-        controller_id = body_str(cmd, "controllerId")
+    async def _dedicate(
+        self, user: str, cmd: ac.DedicateAgentDirector
+    ) -> ac.DedicateAgentDirectorResponse:
+        agent_path, controller_id = cmd.agentPath, cmd.controllerId
         known = self.journal.meta("controllerId")
         if known is not None and known != controller_id:
             raise Problem(
@@ -355,105 +379,120 @@ class Agent(Runnable):
             )
         run_id = self.journal.meta("agentRunId")
         if run_id is None:
-            run_id = uuid.uuid4().hex
+            # JS7's AgentRunId: a journal id, a UUID in unpadded base64url.
+            run_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+            directors = cmd.directors or ([cmd.subagentId] if cmd.subagentId else [])
             await self.journal.persist(
                 [
                     {
                         "TYPE": "AgentDedicated",
+                        "directors": directors,
                         "agentPath": agent_path,
                         "agentRunId": run_id,
                         "controllerId": controller_id,
+                        "controllerRunId": cmd.controllerRunId,
                     }
                 ],
                 meta={"agentPath": agent_path, "agentRunId": run_id, "controllerId": controller_id},
             )
             log.info("dedicated as %s to Controller %s", agent_path, controller_id)
-        return {
-            "TYPE": "DedicateAgentDirector.Response",
-            "agentRunId": run_id,
-            "agentEventId": self.journal.last_event_id,
-        }
+        return ac.DedicateAgentDirectorResponse(
+            agentRunId=str(run_id), agentEventId=self.journal.last_event_id
+        )
 
-    async def _couple(self, user: str, cmd: Command) -> dict[str, Any]:
-        self._need_dedicated()
-        run_id = body_str(cmd, "agentRunId")
-        if run_id != self.journal.meta("agentRunId"):
+    async def _couple(self, user: str, cmd: ac.CoupleController) -> ac.CoupleControllerResponse:
+        path = self._need_dedicated()
+        if cmd.agentPath != path:
+            raise Problem(
+                400, "AgentPathMismatch", f"Agent is dedicated as '{path}', not '{cmd.agentPath}'"
+            )
+        if cmd.agentRunId != self.journal.meta("agentRunId"):
             raise Problem(
                 400,
                 "AgentRunIdMismatch",
                 "the Agent's run id differs: it was reset or dedicated anew",
             )
-        event_id = cmd.get("eventId")
-        if isinstance(event_id, bool) or not isinstance(event_id, int) or event_id < 0:
-            raise Problem(400, "MissingField", "CoupleController: 'eventId' must be an EventId")
+        if cmd.eventId < 0:
+            raise Problem(400, "InvalidField", "CoupleController: 'eventId' must be an EventId")
         try:
-            self.journal.read(event_id, 1)
+            self.journal.read(cmd.eventId, 1)
         except (EventSeqTorn, UnknownEventId) as exc:
             raise journal_problem(exc) from None
-        return {"TYPE": "CoupleController.Response", "orderIds": sorted(self.orders)}
+        return ac.CoupleControllerResponse(orderIds=sorted(self.orders))
 
-    async def _attach_item(self, user: str, cmd: Command) -> None:
-        wf = Workflow.from_json(cmd.get("item"))
+    async def _attach_signed_item(self, user: str, cmd: ac.AttachSignedItem) -> None:
+        self._need_dedicated()
+        signatures.verify(cmd.signed, self.trusted_silly)
+        try:
+            data = json.loads(cmd.signed.string)
+        except ValueError as exc:
+            raise Problem(400, "InvalidWorkflow", f"signed string is not JSON: {exc}") from None
+        wf = Workflow.from_json(data)
         if wf.key in self.workflows:
             return
         await self.journal.persist(
-            [{"TYPE": "ItemAttachedToMe", "item": wf.raw}], [(WORKFLOW, wf.key, wf.raw)]
+            [{"TYPE": "SignedItemAttachedToMe", "signed": to_json(cmd.signed)}],
+            [(WORKFLOW, wf.key, wf.raw)],
         )
         self.workflows[wf.key] = wf
 
-    async def _attach_order(self, user: str, cmd: Command) -> None:
-        self._need_dedicated()
-        order = cmd.get("order")
-        if not isinstance(order, dict):
-            raise Problem(400, "MissingField", "AttachOrder: 'order' object is required")
-        oid = body_str(order, "id")
-        wp = order.get("workflowPosition")
-        if not isinstance(wp, dict) or not isinstance(wp.get("workflowId"), dict):
-            raise Problem(400, "MissingField", "AttachOrder: order.workflowPosition is required")
-        wid = wp["workflowId"]
-        key = f"{wid.get('path')}~{wid.get('versionId')}"
+    async def _detach_item(self, user: str, cmd: ac.DetachItem) -> None:
+        path = self._need_dedicated()
+        kind, _, key = cmd.key.partition(":")
+        if kind != "Workflow" or key not in self.workflows:
+            raise Problem(400, "UnknownItemKey", f"Unknown item: {cmd.key}")
+        if any(o["workflowKey"] == key for o in self.orders.values()):
+            raise Problem(400, "ItemIsStillReferenced", f"{cmd.key} is used by an order here")
+        await self.journal.persist(
+            [{"TYPE": "ItemDetached", "key": cmd.key, "delegateId": f"Agent:{path}"}],
+            [(WORKFLOW, key, None)],
+        )
+        del self.workflows[key]
+
+    async def _attach_order(self, user: str, cmd: ac.AttachOrder) -> None:
+        path = self._need_dedicated()
+        order = cmd.order
+        oid = order.id
+        wid = order.workflowPosition.workflowId
+        key = f"{wid.path}~{wid.versionId}"
         if key not in self.workflows:
             raise Problem(400, "UnknownItemPath", f"Workflow:{key} is unknown to this Agent")
-        position = parse_position(wp.get("position"))
-        scheduled = order.get("scheduledFor")
-        if scheduled is not None and (
-            isinstance(scheduled, bool) or not isinstance(scheduled, int)
-        ):
-            raise Problem(400, "InvalidOrder", "scheduledFor must be epoch milliseconds")
+        position = parse_position(order.workflowPosition.position)
+        scheduled = None if order.scheduledFor is UNSET else order.scheduledFor
+        mark, kill = (None, False) if order.mark is UNSET else self._decode_mark(order.mark)
+        arguments = order.arguments or {}
         async with self._lock(oid):
             if oid in self.orders:
                 return  # a repeated AttachOrder (the Controller retried): already here
-            state = "fresh" if order.get("state", "Fresh") == "Fresh" else "ready"
+            state = "fresh" if isinstance(order.state, ac.Fresh) else "ready"
             new = {
                 "id": oid,
                 "workflowKey": key,
                 "position": position,
                 "state": state,
                 "scheduledFor": scheduled,
-                "arguments": order.get("arguments") or {},
-                "mark": order.get("mark"),
+                "arguments": arguments,
+                "mark": mark,
+                "kill": kill,
             }
-            await self._set(
-                oid,
-                [
-                    {
-                        "TYPE": "OrderAttachedToAgent",
-                        "workflowPosition": {
-                            "workflowId": wid,
-                            "position": position_json(position),
-                        },
-                        "state": {"TYPE": "Fresh" if state == "fresh" else "Ready"},
-                        "scheduledFor": scheduled,
-                        "arguments": new["arguments"],
-                    }
-                ],
-                new,
-            )
+            attached: Event = {
+                "TYPE": "OrderAttachedToAgent",
+                "workflowPosition": to_json(order.workflowPosition),
+                "state": to_json(order.state),
+            }
+            if arguments:
+                attached["arguments"] = arguments
+            if scheduled is not None:
+                attached["scheduledFor"] = scheduled
+            attached["agentPath"] = path
+            if order.mark is not UNSET:
+                attached["mark"] = to_json(order.mark)
+            await self._set(oid, [attached], new)
         self._ensure_driver(oid)
 
-    async def _detach_order(self, user: str, cmd: Command) -> None:
+    async def _detach_order(self, user: str, cmd: ac.DetachOrder) -> None:
         self._need_dedicated()
-        oid = body_str(cmd, "orderId")
+        oid = cmd.orderId
         async with self._lock(oid):
             o = self.orders.get(oid)
             if o is None:
@@ -462,28 +501,54 @@ class Agent(Runnable):
                 raise Problem(400, "OrderNotDetachable", f"Order '{oid}' is {o['state']}")
             await self._set(oid, [{"TYPE": "OrderDetached"}], None)
 
-    async def _mark_order(self, user: str, cmd: Command) -> None:
+    @staticmethod
+    def _decode_mark(mark: ac.OrderMark) -> tuple[str, bool]:
+        """JS7's ``OrderMark`` as the reference's (mark, kill the process)."""
+        if isinstance(mark, ac.Cancelling):
+            mode = mark.mode
+            return "cancel", isinstance(mode, cc.FreshOrStarted) and isinstance(mode.kill, cc.Kill)
+        if isinstance(mark, ac.Suspending):
+            return "suspend", isinstance(mark.mode.kill, cc.Kill)
+        if mark.position is not UNSET or mark.historicOperations:
+            raise Problem(
+                400,
+                "UnsupportedField",
+                "Resuming: the reference resumes at the order's own position only",
+            )
+        return "resume", False
+
+    async def _mark_order(self, user: str, cmd: ac.MarkOrder) -> None:
         self._need_dedicated()
-        oid = body_str(cmd, "orderId")
-        mark = cmd.get("mark")
-        if mark not in ("cancel", "suspend", "resume"):
-            raise Problem(400, "InvalidMark", "mark must be cancel, suspend or resume")
-        event = {
-            "cancel": "OrderCancellationMarked",
-            "suspend": "OrderSuspensionMarked",
-            "resume": "OrderResumptionMarked",
+        oid = cmd.orderId
+        mark, kill = self._decode_mark(cmd.mark)
+        # JS7's Agent says "marked on Agent" for cancellation and suspension;
+        # a resumption mark it simply keeps until the order resumes.
+        events: list[Event] = {
+            "cancel": [{"TYPE": "OrderCancellationMarkedOnAgent"}],
+            "suspend": [{"TYPE": "OrderSuspensionMarkedOnAgent"}],
+            "resume": [],
         }[mark]
         async with self._lock(oid):
             o = self.orders.get(oid)
             if o is None:
                 raise Problem(400, "UnknownOrder", f"Unknown OrderId: {oid}")
+            fresh_only = isinstance(cmd.mark, ac.Cancelling) and isinstance(
+                cmd.mark.mode, cc.FreshOnly
+            )
+            if fresh_only and o["state"] != "fresh":
+                return  # FreshOnly: an order that started is not cancelled
             if o.get("mark") != mark:
-                await self._set(oid, [{"TYPE": event}], {**o, "mark": mark})
+                await self._set(oid, events, {**o, "mark": mark, "kill": kill})
         step = self._steps.get(oid)
-        if mark == "cancel" and cmd.get("kill") is True and step is not None:
+        if mark == "cancel" and kill and step is not None:
             step.kill()
         self._wake_up(oid)
         self._ensure_driver(oid)
 
-    async def _shutdown(self, user: str, cmd: Command) -> None:
+    async def _emergency_stop(self, user: str, cmd: ac.EmergencyStop) -> None:
+        """Halt at once, as JS7 does (exit 99, or 98: "halt and restart")."""
+        log.critical("EmergencyStop command received: JS7 AGENT STOPS NOW")
+        asyncio.get_running_loop().call_soon(os._exit, 98 if cmd.restart else 99)
+
+    async def _shutdown(self, user: str, cmd: ac.ShutDown) -> None:
         self.shutdown_requested.set()

@@ -161,8 +161,7 @@ class ClusterWatch:
         log.info("consent to %s for %s", event["TYPE"], node)
         return {"TYPE": "ClusterWatchConsent", "activeId": new["activeId"]}
 
-    async def confirm_node_loss(self, cmd: Command) -> None:
-        lost = body_str(cmd, "lostNodeId")
+    async def confirm_node_loss(self, lost: str) -> None:
         self.confirmed_loss.add(lost)
         log.warning("a user confirmed the loss of cluster node %s", lost)
 

@@ -9,8 +9,8 @@ Routes under ``<prefix>`` (``/controller/api`` or ``/agent/api``):
   seconds (sending an empty line every ``heartbeat`` seconds) and then
   answers with whatever arrived — possibly nothing. A client simply asks
   again with the last eventId it got.
-* ``POST <prefix>/command`` — ``{"TYPE": …}`` dispatched to the node's
-  handlers; ``ReleaseEvents`` is built in.
+* ``POST <prefix>/command`` — a JS7 command, decoded into its wire struct
+  (``components/wire``) and dispatched to the node's handler for it.
 
 What must hold: events are deleted only when *every* user listed in
 ``js7.journal.users-allowed-to-release-events`` has released them (a user
@@ -37,12 +37,14 @@ from aiohttp.client_exceptions import ClientConnectionResetError
 from components.common.auth import Sessions, load_users
 from components.common.config import Config, ConfigProblem
 from components.common.journal import EventSeqTorn, Journal, UnknownEventId
-from components.common.web import Problem, problem_middleware, read_json
+from components.common.web import Problem, problem_middleware, read_body
+from components.wire.codec import convert, decode, to_json
 
 log = logging.getLogger("js7.node")
 
 Command = dict[str, Any]
-Handler = Callable[[str, Command], Awaitable[dict[str, Any] | None]]
+Handler = Callable[[str, Any], Awaitable[Any]]
+ACCEPTED = {"TYPE": "Accepted"}
 MAX_TIMEOUT = 3600.0
 
 
@@ -104,8 +106,9 @@ def body_int(cmd: Command, key: str, minimum: int = 0) -> int:
 
 
 class JournaledNode:
-    """Base of Controller and Agent. Subclasses register command handlers in
-    ``self.commands`` and routes in ``add_routes``."""
+    """Base of Controller and Agent. Subclasses name their command union,
+    register a handler per command struct in ``self.commands`` and routes in
+    ``add_routes``."""
 
     prefix = "/api"
 
@@ -116,11 +119,8 @@ class JournaledNode:
         self.sessions = Sessions(load_users(cfg))
         self.release_users = cfg.string_list("js7.journal.users-allowed-to-release-events", [])
         self.release_constraints: list[Callable[[], int]] = []
-        self.commands: dict[str, Handler] = {
-            "ReleaseEvents": self._release_events,
-            "Batch": self._batch,
-            "NoOperation": self._no_operation,
-        }
+        # JS7's command TYPEs, as wire structs (components/wire), to handlers.
+        self.commands: dict[type, Handler] = {}
         self._compacting: asyncio.Task[None] | None = None
         self.started_at = time.time()
 
@@ -226,72 +226,72 @@ class JournaledNode:
         """True as soon as an event after ``after`` is visible."""
         return await self.journal.wait_for_event(after, timeout)
 
+    # What a command body is decoded into (a tagged union of wire structs),
+    # how JS7 names that union in problems, and the Batch answer's struct.
+    command_union: Any = None
+    command_name = "Command"
+    batch_response: Callable[..., Any] = dict
+
     async def command(self, request: web.Request) -> web.Response:
+        """``POST <prefix>/command``: the body decoded at the edge into its wire
+        struct — a malformed one is refused before any handler runs."""
         user = self.sessions.user_of(request)
-        body = await read_json(request)
-        if not isinstance(body, dict) or not isinstance(body.get("TYPE"), str):
-            raise Problem(400, "InvalidCommand", 'a command is a JSON object {"TYPE": "...", ...}')
-        handler = self.commands.get(body["TYPE"])
-        if handler is None:
-            raise Problem(400, "UnknownCommand", f"Unknown command TYPE: {body['TYPE']}")
-        result = await handler(user, body)
-        return web.json_response(result if result is not None else {"TYPE": "Accepted"})
+        cmd = decode(await read_body(request), self.command_union, self.command_name)
+        self.before_command()
+        result = await self.commands[type(cmd)](user, cmd)
+        return web.json_response(to_json(result if result is not None else ACCEPTED))
+
+    def before_command(self) -> None:
+        """Subclasses refuse commands here when they must not act (a passive
+        cluster node)."""
 
     # Commands about one order each, whose handlers serialise per order: a run
     # of them in a Batch may execute concurrently, so their journal writes
     # share group commits instead of queueing one transaction after another.
+    # (Wire struct class names.)
     concurrent_commands: frozenset[str] = frozenset()
     release_as_event = False
 
-    async def _batch(self, user: str, cmd: Command) -> dict[str, Any]:
-        """Several commands in one request; each gets its own response (a
-        problem in one does not stop the others)."""
-        commands = cmd.get("commands")
-        if not isinstance(commands, list):
-            raise Problem(400, "MissingField", "Batch: 'commands' must be a list")
-        kinds = [c.get("TYPE") if isinstance(c, dict) else None for c in commands]
-        responses = await self.run_batch(commands, kinds, lambda c: self._one(user, c))
-        return {"TYPE": "Batch.Response", "responses": responses}
+    async def execute_batch(self, user: str, commands: list[Any]) -> Any:
+        """``Batch``: each sub-command gets its own response, a problem in one
+        does not stop the others. They take effect in order, except that a
+        run of consecutive ``concurrent_commands`` of one TYPE executes
+        together."""
+        decoded: list[Any] = []
+        for sub in commands:
+            try:
+                one = convert(sub, self.command_union, self.command_name)
+                if type(one).__name__ == "Batch":
+                    raise Problem(400, "InvalidCommand", "a Batch must not contain a Batch")
+                decoded.append(one)
+            except Problem as p:
+                decoded.append(p)
+        kinds = [None if isinstance(c, Problem) else type(c).__name__ for c in decoded]
 
-    async def run_batch(
-        self,
-        commands: list[Any],
-        kinds: list[str | None],
-        run_one: Callable[[Any], Awaitable[Any]],
-    ) -> list[Any]:
-        """The responses of ``commands`` (of TYPEs ``kinds``), in order.
-        Commands take effect in order, except that a run of consecutive
-        ``concurrent_commands`` of one TYPE executes together."""
+        async def run_one(c: Any) -> Any:
+            if isinstance(c, Problem):
+                return c.to_json()
+            try:
+                result = await self.commands[type(c)](user, c)
+            except Problem as p:
+                return p.to_json()
+            return to_json(result if result is not None else ACCEPTED)
+
         responses: list[Any] = []
         i = 0
-        while i < len(commands):
+        while i < len(decoded):
             j = i + 1
             if kinds[i] in self.concurrent_commands:
-                while j < len(commands) and kinds[j] == kinds[i]:
+                while j < len(decoded) and kinds[j] == kinds[i]:
                     j += 1
-            responses += await asyncio.gather(*(run_one(c) for c in commands[i:j]))
+            responses += await asyncio.gather(*(run_one(c) for c in decoded[i:j]))
             i = j
-        return responses
+        return self.batch_response(responses=responses)
 
-    async def _one(self, user: str, sub: Any) -> Any:
-        if not isinstance(sub, dict) or not isinstance(sub.get("TYPE"), str):
-            return Problem(400, "InvalidCommand", "not a command").to_json()
-        handler = self.commands.get(sub["TYPE"]) if sub["TYPE"] != "Batch" else None
-        if handler is None:
-            return Problem(400, "UnknownCommand", f"Unknown command TYPE: {sub['TYPE']}").to_json()
-        try:
-            return await handler(user, sub) or {"TYPE": "Accepted"}
-        except Problem as p:
-            return p.to_json()
-
-    async def _no_operation(self, user: str, cmd: Command) -> None:
+    async def no_operation(self, user: str, cmd: Any) -> None:
         return None
 
     # -- releasing events ------------------------------------------------
-
-    async def _release_events(self, user: str, cmd: Command) -> dict[str, Any] | None:
-        await self.release(user, body_int(cmd, "untilEventId"))
-        return None
 
     async def release(self, user: str, until: int) -> None:
         """``ReleaseEvents``: ``user`` no longer needs the events up to ``until``."""

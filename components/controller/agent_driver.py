@@ -146,7 +146,9 @@ class AgentDriver:
                 {
                     "TYPE": "DedicateAgentDirector",
                     "agentPath": self.path,
+                    "directors": [],
                     "controllerId": self.controller.controller_id,
+                    "controllerRunId": self.controller.controller_run_id,
                 }
             )
             run_id = resp["agentRunId"]
@@ -157,6 +159,7 @@ class AgentDriver:
                 "TYPE": "CoupleController",
                 "agentPath": self.path,
                 "agentRunId": run_id,
+                "controllerRunId": self.controller.controller_run_id,
                 "eventId": event_id,
             }
         )
@@ -236,26 +239,25 @@ class AgentDriver:
         commands: list[dict[str, Any]] = []
         sent: list[tuple[str, str]] = []
         for oid in list(self.pending_attach)[:BATCH]:
-            cmd = c.attach_order_command(oid, self.path)
-            if cmd is None:
+            attach = c.attach_order_command(oid, self.path)
+            if attach is None:
                 self.pending_attach.discard(oid)
                 continue
-            wf_key = cmd["order"]["workflowKey"]
+            wf_key, cmd = attach
             if wf_key not in self._items_sent:
-                commands.append({"TYPE": "AttachItem", "item": c.workflows[wf_key].raw})
+                commands.append(c.attach_item_command(wf_key))
                 sent.append(("item", wf_key))
-            del cmd["order"]["workflowKey"]
             commands.append(cmd)
             sent.append(("attach", oid))
         for oid in list(self.pending_detach)[:BATCH]:
             commands.append({"TYPE": "DetachOrder", "orderId": oid})
             sent.append(("detach", oid))
         for oid in list(self.pending_mark)[:BATCH]:
-            cmd = c.mark_command(oid)
-            if cmd is None:
+            mark = c.mark_command(oid)
+            if mark is None:
                 self.pending_mark.discard(oid)
                 continue
-            commands.append(cmd)
+            commands.append(mark)
             sent.append(("mark", oid))
         return commands, sent
 

@@ -18,17 +18,19 @@ the Controller (fail-stop).
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
+import uuid
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from msgspec import UNSET
 
+from components.common import signatures
 from components.common.config import Config
 from components.common.journal import Event, Journal, StateChange
 from components.common.node import Runnable
@@ -39,11 +41,12 @@ from components.controller.cluster import Cluster
 from components.wire import JS7_VERSION, items
 from components.wire import cluster as wire
 from components.wire import controller_commands as cc
-from components.wire.codec import convert, decode, to_json
+from components.wire.codec import decode, to_json
 
 log = logging.getLogger("js7.controller.Controller")
 ORDER = "order"
 WORKFLOW = "workflow"
+SIGNED = "signed"  # workflow key -> its SignedString, as the Agents get it
 TERMINAL = ("finished", "failed", "cancelled")
 MIRRORED = {
     "OrderStarted",
@@ -55,9 +58,8 @@ MIRRORED = {
     "OrderSuspended",
     "OrderResumed",
     "OrderDetachable",
-    "OrderCancellationMarked",
-    "OrderSuspensionMarked",
-    "OrderResumptionMarked",
+    "OrderCancellationMarkedOnAgent",
+    "OrderSuspensionMarkedOnAgent",
 }
 
 
@@ -85,13 +87,16 @@ class Tx:
 
 class Controller(Runnable):
     prefix = "/controller/api"
-    concurrent_commands = frozenset({"AddOrder"})  # struct class names in a Batch
+    command_union = cc.ControllerCommand
+    command_name = "ControllerCommand"
+    batch_response = cc.BatchResponse
+    concurrent_commands = frozenset({"AddOrder"})
     release_as_event = True
 
     def __init__(self, data_dir: Path, cfg: Config, journal: Journal) -> None:
         super().__init__(data_dir, cfg, journal)
         self.controller_id = cfg.string("js7.controller.id", "js7")
-        self.trusted_silly = self._trusted_silly(cfg)
+        self.trusted_silly = signatures.trusted_silly(cfg, data_dir / "config")
         self.orders: dict[str, dict[str, Any]] = {}
         self.workflows: dict[str, Workflow] = {}
         self.latest: dict[str, str] = {}  # workflow path -> key of the latest version
@@ -111,7 +116,7 @@ class Controller(Runnable):
                 raise ConfigProblem(cfg.source, f"js7.controller.agents.{path}.uri", "is required")
             pw = str(passwords.get(path, ""))
             self.drivers[path] = AgentDriver(self, path, uri, pw.removeprefix("plain:"), dc)
-        self.typed_commands: dict[type, Callable[[str, Any], Awaitable[Any]]] = {
+        self.commands = {
             cc.AddOrder: self._add_order,
             cc.CancelOrders: self._cancel_orders,
             cc.SuspendOrders: self._suspend_orders,
@@ -124,25 +129,12 @@ class Controller(Runnable):
             cc.EmergencyStop: self._emergency_stop,
             cc.ShutDown: self._shutdown,
             cc.ClusterSwitchOver: self._switch_over,
-            cc.Batch: self._typed_batch,
+            cc.Batch: lambda user, c: self.execute_batch(user, c.commands),
         }
         self.shutdown_requested = asyncio.Event()
         self.graceful_stop = True
         self.cluster = Cluster(self, cfg)
         self.release_constraints.append(self.cluster.releasable)
-
-    def _trusted_silly(self, cfg: Config) -> str:
-        key = "js7.configuration.trusted-signature-keys.Silly"
-        path = cfg.string(key, "")
-        if not path:
-            return items.SILLY_SIGNATURE
-        file = Path(path) if Path(path).is_absolute() else self.data_dir / "config" / path
-        try:
-            return file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            from components.common.config import ConfigProblem
-
-            raise ConfigProblem(cfg.source, key, f"cannot read {file}: {exc}") from None
 
     # -- life cycle --------------------------------------------------------
 
@@ -166,6 +158,8 @@ class Controller(Runnable):
         self.orders = {k: dict(v) for k, v in self.journal.state(ORDER).items()}
         if self.journal.meta("initiallyStartedAt") is None:
             started = int(time.time() * 1000)
+            # JS7's ControllerRunId: the journal's id, a UUID in base64url.
+            run_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
             await self.journal.persist(
                 [
                     {
@@ -174,7 +168,11 @@ class Controller(Runnable):
                         "initiallyStartedAt": started,
                     }
                 ],
-                meta={"initiallyStartedAt": started, "controllerId": self.controller_id},
+                meta={
+                    "initiallyStartedAt": started,
+                    "controllerId": self.controller_id,
+                    "controllerRunId": run_id,
+                },
             )
         # totalRunningTime: JS7 sums the time the Controller ran; the
         # reference counts from its initialisation (downtime included).
@@ -302,38 +300,8 @@ class Controller(Runnable):
         self.sessions.user_of(request)
         return web.json_response(self.cluster.info())
 
-    async def command(self, request: web.Request) -> web.Response:
-        """JS7's ``ControllerCommand``s, decoded at the edge into their wire
-        structs (``components/wire/controller_commands.py``): a malformed one
-        is refused before any handler runs."""
-        user = self.sessions.user_of(request)
-        cmd = decode(await read_body(request), cc.ControllerCommand, "ControllerCommand")
+    def before_command(self) -> None:
         self.cluster.require_active()
-        result = await self.typed_commands[type(cmd)](user, cmd)
-        return web.json_response(to_json(result if result is not None else cc.Accepted()))
-
-    async def _typed_batch(self, user: str, cmd: cc.Batch) -> cc.BatchResponse:
-        decoded: list[Any] = []
-        for sub in cmd.commands:
-            try:
-                one = convert(sub, cc.ControllerCommand, "ControllerCommand")
-                if isinstance(one, cc.Batch):
-                    raise Problem(400, "InvalidCommand", "a Batch must not contain a Batch")
-                decoded.append(one)
-            except Problem as p:
-                decoded.append(p)
-        kinds = [None if isinstance(c, Problem) else type(c).__name__ for c in decoded]
-
-        async def run_one(c: Any) -> Any:
-            if isinstance(c, Problem):
-                return c.to_json()
-            try:
-                result = await self.typed_commands[type(c)](user, c)
-            except Problem as p:
-                return p.to_json()
-            return to_json(result if result is not None else cc.Accepted())
-
-        return cc.BatchResponse(responses=await self.run_batch(decoded, kinds, run_one))
 
     # -- journal -----------------------------------------------------------
 
@@ -424,32 +392,53 @@ class Controller(Runnable):
                 mark.add(oid)
         return attach, detach, mark
 
-    def attach_order_command(self, oid: str, path: str) -> dict[str, Any] | None:
+    @property
+    def controller_run_id(self) -> str:
+        return str(self.journal.meta("controllerRunId") or "AAAAAAAAAAAAAAAAAAAAAA")
+
+    def attach_item_command(self, wf_key: str) -> dict[str, Any]:
+        """JS7's ``AttachSignedItem``: the workflow as it was signed."""
+        return {"TYPE": "AttachSignedItem", "signed": self.journal.get(SIGNED, wf_key)}
+
+    def attach_order_command(self, oid: str, path: str) -> tuple[str, dict[str, Any]] | None:
+        """The workflow key the order needs and JS7's ``AttachOrder``."""
         o = self.orders.get(oid)
         if o is None or o["state"] != "attaching" or o.get("agent") != path:
             return None
         wf = self.workflows[o["workflowKey"]]
-        return {
-            "TYPE": "AttachOrder",
-            "order": {
-                "id": oid,
-                "workflowKey": wf.key,
-                "workflowPosition": {
-                    "workflowId": wf.id_json,
-                    "position": position_json(o["position"]),
-                },
-                "state": "Ready" if o.get("started") else "Fresh",
-                "scheduledFor": o.get("scheduledFor"),
-                "arguments": o.get("arguments") or {},
-                "mark": o.get("mark"),
+        order: dict[str, Any] = {
+            "id": oid,
+            "workflowPosition": {
+                "workflowId": wf.id_json,
+                "position": position_json(o["position"]),
             },
+            "state": {"TYPE": "Ready" if o.get("started") else "Fresh"},
         }
+        if o.get("arguments"):
+            order["arguments"] = o["arguments"]
+        if o.get("scheduledFor") is not None:
+            order["scheduledFor"] = o["scheduledFor"]
+        order["attachedState"] = {"TYPE": "Attached", "agentPath": path}
+        if o.get("mark"):
+            order["mark"] = self._mark_json(o)
+        return wf.key, {"TYPE": "AttachOrder", "order": order}
+
+    @staticmethod
+    def _mark_json(o: dict[str, Any]) -> dict[str, Any]:
+        """The order's mark as JS7's ``OrderMark``."""
+        kill = {"kill": {"immediately": False}} if o.get("kill") else {}
+        if o["mark"] == "cancel":
+            mode = o.get("markMode") or {"TYPE": "FreshOrStarted", **kill}
+            return {"TYPE": "Cancelling", "mode": mode}
+        if o["mark"] == "suspend":
+            return {"TYPE": "Suspending", "mode": {"resetState": False, **kill}}
+        return {"TYPE": "Resuming", "historicOperations": []}
 
     def mark_command(self, oid: str) -> dict[str, Any] | None:
         o = self.orders.get(oid)
         if o is None or not o.get("mark") or o["state"] not in ("attaching", "attached"):
             return None
-        return {"TYPE": "MarkOrder", "orderId": oid, "mark": o["mark"], "kill": bool(o.get("kill"))}
+        return {"TYPE": "MarkOrder", "orderId": oid, "mark": self._mark_json(o)}
 
     async def agent_events(self, path: str, batch: list[dict[str, Any]]) -> None:
         """Journal the Controller's view of a batch of the Agent's events,
@@ -518,24 +507,6 @@ class Controller(Runnable):
         await self._update_items(ops)
         return web.json_response({})
 
-    def _verify(self, signed: items.SignedString) -> None:
-        """The reference verifies JS7's ``Silly`` test signatures only: the
-        signature string must be the trusted one (``SILLY-SIGNATURE``, JS7's
-        ``SillySigner.Default``, unless
-        ``js7.configuration.trusted-signature-keys.Silly`` names a file
-        holding another)."""
-        kind = signed.signature.TYPE
-        if kind != "Silly":
-            raise Problem(
-                400,
-                "MessageSignedByUnknown",
-                f"The signature's TYPE {kind!r} is not trusted here (the reference knows Silly)",
-            )
-        if signed.signature.signatureString != self.trusted_silly:
-            raise Problem(
-                400, "TamperedWithSignedMessage", "The message does not match its signature"
-            )
-
     async def _update_items(self, ops: list[Any]) -> None:
         if not ops:
             raise Problem(400, "MissingField", "POST item: no ItemOperation in the body")
@@ -559,7 +530,7 @@ class Controller(Runnable):
         version = versions[0]
         parsed: list[tuple[Workflow, items.SignedString]] = []
         for s in signed:
-            self._verify(s)
+            signatures.verify(s, self.trusted_silly)
             try:
                 data = json.loads(s.string)
             except ValueError as exc:
@@ -596,6 +567,7 @@ class Controller(Runnable):
             event = items.VersionedItemChanged if wf.path in latest else items.VersionedItemAdded
             tx.events.append(to_json(event(signed=s)))
             tx.changes.append((WORKFLOW, wf.key, wf.raw))
+            tx.changes.append((SIGNED, wf.key, to_json(s)))
             latest[wf.path] = wf.key
         if tx.events:
             tx.meta["workflow.latest"] = latest
@@ -680,7 +652,10 @@ class Controller(Runnable):
                 continue
             if fresh_only and o.get("started"):
                 continue
-            self._order(tx, oid, [dict(event)], {**o, "mark": mark, "kill": kill})
+            marked = {**o, "mark": mark, "kill": kill}
+            if "mode" in event:
+                marked["markMode"] = event["mode"]
+            self._order(tx, oid, [dict(event)], marked)
             if o["state"] in ("attaching", "attached"):
                 tx.after.append(("mark", oid))
         if tx.events:

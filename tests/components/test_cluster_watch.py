@@ -44,7 +44,7 @@ async def test_untaught_watch_refuses_until_a_user_confirms_the_loss(watch):
     with pytest.raises(Problem) as err:
         await watch.consent(failover())
     assert err.value.code == "UntaughtClusterWatch"
-    await watch.confirm_node_loss({"lostNodeId": "Primary"})
+    await watch.confirm_node_loss("Primary")
     assert (await watch.consent(failover()))["activeId"] == "Backup"
     assert watch.known["TYPE"] == "FailedOver"
 

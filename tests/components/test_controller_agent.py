@@ -119,7 +119,15 @@ async def test_a_running_step_is_process_lost_after_an_agent_restart_and_runs_ag
     await wait_order_state(dep, "o", ("finished",))
     evs = await order_events(ctl, "o")
     processed = [e["outcome"] for e in evs if e["TYPE"] == "OrderProcessed"]
-    assert processed[0] == {"TYPE": "Disrupted", "reason": {"TYPE": "ProcessLost"}}
+    # JS7's OrderOutcome.processLost(ProcessLostDueToRestartProblem)
+    # (js7-data/shared/src/test/scala/js7/data/order/OrderOutcomeTest.scala:128)
+    assert processed[0] == {
+        "TYPE": "Disrupted",
+        "reason": {
+            "TYPE": "ProcessLost",
+            "problem": {"code": "ProcessLostDueToRestart", "message": "ProcessLostDueToRestart"},
+        },
+    }
     assert processed[1]["TYPE"] == "Succeeded"
     assert types(evs).count("OrderProcessingStarted") == 2
     assert marker.read_text().count("run") == 2
@@ -321,52 +329,63 @@ async def test_bad_input_gets_a_problem_and_leaves_the_journal_unchanged(deploy)
 
 
 async def test_agent_refuses_order_commands_before_dedication_and_bad_sessions(deploy):
+    """JS7's Agent commands (AgentCommandTest.scala): dedication, coupling,
+    attaching; each wrong one refused with its problem."""
     dep = await deploy(Topology.build([Node("agent-1", "agent")]))
     agent = agent_client(dep, "agent-1", user="Controller")
+    order = {
+        "id": "x",
+        "workflowPosition": {"workflowId": {"path": "w", "versionId": "1"}, "position": [0]},
+        "state": {"TYPE": "Fresh"},
+        "attachedState": {"TYPE": "Attached", "agentPath": "agent-1"},
+    }
+    with pytest.raises(ProblemError) as err:
+        await agent.command({"TYPE": "AttachOrder", "order": order})
+    assert err.value.code == "AgentNotDedicated"
     with pytest.raises(ProblemError) as err:
         await agent.command({"TYPE": "AttachOrder", "order": {"id": "x"}})
-    assert err.value.code == "AgentNotDedicated"
-    r = await agent.command(
-        {"TYPE": "DedicateAgentDirector", "agentPath": "agent-1", "controllerId": "js7"}
-    )
+    assert err.value.code == "MissingField"
+    dedicate = {
+        "TYPE": "DedicateAgentDirector",
+        "agentPath": "agent-1",
+        "directors": ["agent-1-0"],
+        "controllerId": "js7",
+        "controllerRunId": "AAAAAAAAAAAAAAAAAAAAAA",
+    }
+    r = await agent.command(dedicate)
+    assert r["TYPE"] == "DedicateAgentDirector.Response" and len(r["agentRunId"]) == 22
     with pytest.raises(ProblemError) as err:
-        await agent.command(
-            {"TYPE": "DedicateAgentDirector", "agentPath": "agent-1", "controllerId": "other"}
-        )
+        await agent.command({**dedicate, "controllerId": "other"})
     assert err.value.code == "AgentAlreadyDedicated"
+    couple = {
+        "TYPE": "CoupleController",
+        "agentPath": "agent-1",
+        "agentRunId": "wrong",
+        "controllerRunId": "AAAAAAAAAAAAAAAAAAAAAA",
+        "eventId": 0,
+    }
     with pytest.raises(ProblemError) as err:
-        await agent.command(
-            {
-                "TYPE": "CoupleController",
-                "agentPath": "agent-1",
-                "agentRunId": "wrong",
-                "eventId": 0,
-            }
-        )
+        await agent.command(couple)
     assert err.value.code == "AgentRunIdMismatch"
-    ok = await agent.command(
-        {
-            "TYPE": "CoupleController",
-            "agentPath": "agent-1",
-            "agentRunId": r["agentRunId"],
-            "eventId": 0,
-        }
-    )
-    assert ok["orderIds"] == []
+    ok = await agent.command({**couple, "agentRunId": r["agentRunId"]})
+    assert ok == {"TYPE": "CoupleController.Response", "orderIds": []}
     with pytest.raises(ProblemError) as err:
-        await agent.command(
-            {
-                "TYPE": "AttachOrder",
-                "order": {
-                    "id": "x",
-                    "workflowPosition": {
-                        "workflowId": {"path": "w", "versionId": "1"},
-                        "position": [0],
-                    },
-                },
-            }
-        )
+        await agent.command({"TYPE": "AttachOrder", "order": order})
     assert err.value.code == "UnknownItemPath"
+    signed = {
+        "string": json.dumps({"TYPE": "Workflow", "path": "w", "versionId": "1"}),
+        "signature": {"TYPE": "Silly", "signatureString": "FORGED"},
+    }
+    with pytest.raises(ProblemError) as err:
+        await agent.command({"TYPE": "AttachSignedItem", "signed": signed})
+    assert err.value.code == "TamperedWithSignedMessage"
+    with pytest.raises(ProblemError) as err:
+        await agent.command({"TYPE": "AttachItem", "item": {"TYPE": "Workflow"}})
+    assert err.value.code == "UnknownCommand"
+    mark = {"TYPE": "MarkOrder", "orderId": "x", "mark": {"TYPE": "Cancelling", "mode": {}}}
+    with pytest.raises(ProblemError) as err:
+        await agent.command(mark)
+    assert err.value.code == "MissingField"  # a CancellationMode has a TYPE
 
 
 async def test_a_bad_setting_stops_the_node_at_start_naming_it(deploy):

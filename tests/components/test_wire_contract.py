@@ -19,6 +19,7 @@ import msgspec
 import pytest
 
 from components.common.web import Problem
+from components.wire import agent_commands as ac
 from components.wire import cluster as cl
 from components.wire import controller_commands as cc
 from components.wire import items as it
@@ -27,6 +28,8 @@ from components.wire.codec import decode
 
 CCT = "js7-data/shared/src/test/scala/js7/data/controller/ControllerCommandTest.scala"
 CST = "js7-data/shared/src/test/scala/js7/data/cluster/ClusterStateTest.scala"
+ACT = "js7-agent-data/shared/src/test/scala/js7/agent/data/commands/AgentCommandTest.scala"
+OMT = "js7-data/shared/src/test/scala/js7/data/order/OrderMarkTest.scala"
 IOT = "js7-data/shared/src/test/scala/js7/data/item/ItemOperationTest.scala"
 VET = "js7-data/shared/src/test/scala/js7/data/item/VersionedEventTest.scala"
 SIGNED_WORKFLOW = {
@@ -264,6 +267,207 @@ CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
         cc.FreshOrder,
         {"id": "ORDER-ID", "workflowPath": "WORKFLOW", "planId": [], "forceJobAdmission": True},
     ),
+    # AgentCommandTest.scala
+    (
+        f"{ACT}:34",
+        "both",
+        ac.AgentCommand,
+        {
+            "TYPE": "Batch",
+            "commands": [
+                {"TYPE": "NoOperation"},
+                {"TYPE": "EmergencyStop", "correlId": "_CORREL_"},
+            ],
+        },
+    ),
+    (
+        f"{ACT}:47",
+        "both",
+        ac.BatchResponse,
+        {
+            "TYPE": "Batch.Response",
+            "responses": [
+                {"TYPE": "Accepted"},
+                {
+                    "TYPE": "Problem",
+                    "code": "TestCode",
+                    "arguments": {"ARG": "VALUE"},
+                    "message": "TestCode(ARG=VALUE)",
+                },
+            ],
+        },
+    ),
+    (
+        f"{ACT}:65",
+        "both",
+        ac.AgentCommand,
+        {
+            "TYPE": "MarkOrder",
+            "orderId": "ORDER",
+            "mark": {"TYPE": "Cancelling", "mode": {"TYPE": "FreshOnly"}},
+        },
+    ),
+    (f"{ACT}:79", "both", ac.AgentCommand, {"TYPE": "EmergencyStop"}),
+    (f"{ACT}:83", "both", ac.AgentCommand, {"TYPE": "EmergencyStop", "restart": True}),
+    (f"{ACT}:91", "both", ac.AgentCommand, {"TYPE": "ReleaseEvents", "untilEventId": 123}),
+    (f"{ACT}:98", "both", ac.AgentCommand, {"TYPE": "NoOperation"}),
+    (
+        f"{ACT}:104",
+        "both",
+        ac.AgentCommand,
+        {
+            "TYPE": "DedicateAgentDirector",
+            "agentPath": "AGENT",
+            "directors": ["SUBAGENT", "BACKUP-SUBAGENT"],
+            "controllerId": "CONTROLLER",
+            "controllerRunId": "AAAAAAAAAAAAAAAAAAAAAA",
+        },
+    ),
+    (
+        f"{ACT}:119",
+        "decode",
+        ac.AgentCommand,
+        {
+            "TYPE": "DedicateAgentDirector",
+            "agentPath": "AGENT",
+            "subagentId": "SUBAGENT",
+            "controllerId": "CONTROLLER",
+            "controllerRunId": "AAAAAAAAAAAAAAAAAAAAAA",
+        },
+    ),
+    (
+        f"{ACT}:131",
+        "both",
+        ac.DedicateAgentDirectorResponse,
+        {
+            "TYPE": "DedicateAgentDirector.Response",
+            "agentRunId": "ERERESIiMzNERFVVVVVVVQ",
+            "agentEventId": 1000,
+        },
+    ),
+    (
+        f"{ACT}:142",
+        "both",
+        ac.AgentCommand,
+        {
+            "TYPE": "CoupleController",
+            "agentPath": "AGENT",
+            "agentRunId": "ERERESIiMzNERFVVVVVVVQ",
+            "controllerRunId": "AAAAAAAAAAAAAAAAAAAAAA",
+            "eventId": 1000,
+        },
+    ),
+    (
+        f"{ACT}:166",
+        "both",
+        ac.CoupleControllerResponse,
+        {"TYPE": "CoupleController.Response", "orderIds": ["ORDER"]},
+    ),
+    (f"{ACT}:175", "decode", ac.AgentCommand, {"TYPE": "ShutDown"}),
+    (
+        f"{ACT}:181",
+        "both",
+        ac.AgentCommand,
+        {
+            "TYPE": "ShutDown",
+            "processSignal": "SIGTERM",
+            "suppressSnapshot": False,
+            "restart": False,
+            "restartDirector": False,
+        },
+    ),
+    (
+        f"{ACT}:218",
+        "both",
+        ac.AgentCommand,
+        {
+            "TYPE": "AttachSignedItem",
+            "signed": {
+                "signature": {"TYPE": "Silly", "signatureString": "SILLY-SIGNATURE"},
+                "string": '{"TYPE":"Workflow","path":"WORKFLOW","versionId":"VERSION"}',
+            },
+        },
+    ),
+    (
+        f"{ACT}:234",
+        "both",
+        ac.AgentCommand,
+        {
+            "TYPE": "AttachSignedItem",
+            "signed": {
+                "signature": {"TYPE": "Silly", "signatureString": "SILLY-SIGNATURE"},
+                "string": '{"TYPE":"JobResource","path":"JOB-RESOURCE","variables":{},"env":{}}',
+            },
+            "itemRevision": 7,
+        },
+    ),
+    (f"{ACT}:258", "both", ac.AgentCommand, {"TYPE": "DetachItem", "key": "Workflow:WORKFLOW~1"}),
+    (
+        f"{ACT}:267",
+        "both",
+        ac.AgentCommand,
+        {
+            "TYPE": "AttachOrder",
+            "order": {
+                "id": "ORDER-ID",
+                "workflowPosition": {
+                    "workflowId": {"path": "WORKFLOW", "versionId": "VERSION"},
+                    "position": [3],
+                },
+                "state": {"TYPE": "Ready"},
+                "arguments": {"KEY": "VALUE"},
+                "attachedState": {"TYPE": "Attached", "agentPath": "AGENT"},
+            },
+        },
+    ),
+    # No literal in the tests: js7-agent-data/shared/src/main/scala/js7/agent/
+    # data/commands/AgentCommand.scala:252 and :286 (deriveCodec of
+    # DetachOrder(orderId: OrderId)).
+    ("AgentCommand.scala:286", "both", ac.AgentCommand, {"TYPE": "DetachOrder", "orderId": "A"}),
+    # OrderMarkTest.scala
+    (
+        f"{OMT}:20",
+        "both",
+        ac.OrderMark,
+        {"TYPE": "Suspending", "mode": {"resetState": False}},
+    ),
+    (f"{OMT}:29", "decode", ac.OrderMark, {"TYPE": "Suspending", "mode": {}}),
+    (
+        f"{OMT}:50",
+        "both",
+        ac.OrderMark,
+        {
+            "TYPE": "Resuming",
+            "position": [1],
+            "historicOperations": [],
+            "asSucceeded": True,
+            "restartKilledJob": True,
+        },
+    ),
+    (
+        f"{OMT}:63",
+        "decode",
+        ac.OrderMark,
+        {"TYPE": "Resuming", "position": [1], "historicOperations": []},
+    ),
+    # js7-data/shared/src/test/scala/js7/data/order/OrderEventTest.scala:169, the
+    # order fields of OrderAttachedToAgent (a decoder takes them from the event)
+    (
+        "OrderEventTest.scala:169",
+        "decode",
+        ac.Order,
+        {
+            "id": "ORDER-ID",
+            "workflowPosition": {
+                "workflowId": {"path": "WORKFLOW", "versionId": "VERSION"},
+                "position": [2],
+            },
+            "state": {"TYPE": "Fresh"},
+            "scheduledFor": 1510749224789,
+            "mark": {"TYPE": "Suspending", "mode": {"resetState": False}},
+            "deleteWhenTerminated": True,
+        },
+    ),
     # ItemOperationTest.scala, VersionedEventTest.scala, SignedStringTest.scala
     (
         f"{IOT}:16",
@@ -373,7 +577,7 @@ def test_the_reference_reads_and_writes_js7s_json(source, mode, into, js7):
 
 def _wire_structs() -> set[type]:
     found: set[type] = set()
-    for module in (cc, cl, it, ss):
+    for module in (ac, cc, cl, it, ss):
         for obj in vars(module).values():
             if (
                 isinstance(obj, type)
@@ -406,8 +610,8 @@ def _covered() -> set[type]:
 
 
 # Structs without a JS7 JSON literal of their own: the abstract base of the
-# cluster states.
-NO_JS7_LITERAL = {cl.HasNodes}
+# cluster states, and the Agent's reference-only ConfirmClusterNodeLoss.
+NO_JS7_LITERAL = {cl.HasNodes, ac.ConfirmClusterNodeLoss}
 
 
 def test_every_wire_type_has_a_contract_case():
