@@ -302,7 +302,11 @@ class Agent(Runnable):
             # One transaction for "started" and "processing started": fewer
             # sequential commits per order, same meaning.
             await self._set(
-                oid, [*events, {"TYPE": "OrderProcessingStarted"}], {**o, "state": "processing"}
+                oid,
+                # JS7's OrderProcessingStarted.noSubagent: the Agent runs the
+                # job itself (the reference has no Subagents yet).
+                [*events, {"TYPE": "OrderProcessingStarted", "stick": False}],
+                {**o, "state": "processing"},
             )
             env = {
                 "JS7_ORDER_ID": oid,

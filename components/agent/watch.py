@@ -44,9 +44,9 @@ class ClusterWatch:
         return dict(value) if isinstance(value, dict) else None
 
     async def _learn(self, state: dict[str, Any]) -> None:
-        await self.journal.persist(
-            [{"TYPE": "ClusterWatchStateChanged", "clusterState": state}], meta={META: state}
-        )
+        # No event: JS7 has none for a Watch's knowledge, and the Agent's
+        # journal is its own (nothing replicates it).
+        await self.journal.persist([], meta={META: state})
 
     def status(self) -> dict[str, Any]:
         now = time.monotonic()

@@ -45,6 +45,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
+import msgspec
 from aiohttp import web
 
 from components.common.auth import SESSION_HEADER
@@ -197,14 +198,8 @@ class Cluster:
         kind = st.get("TYPE", "Empty")
         if kind == "Empty":
             return wire.Empty()
-        setting = wire.ClusterSetting(
-            idToUri=dict(st.get("idToUri") or self.nodes),
-            activeId=str(st.get("activeId", self.own_id)),
-            timing=wire.ClusterTiming(
-                heartbeat=self.heartbeat,
-                heartbeatTimeout=self.timeout,
-                consentTimeout=self.timeout,
-            ),
+        setting = self._setting(
+            dict(st.get("idToUri") or self.nodes), str(st.get("activeId", self.own_id))
         )
         if kind == "FailedOver":
             at = st.get("failedAt") or {"fileEventId": 0, "position": 0}
@@ -218,6 +213,19 @@ class Cluster:
             "SwitchedOver": wire.SwitchedOver,
         }[kind]
         return cls(setting=setting)
+
+    def _setting(self, id_to_uri: dict[str, str], active_id: str) -> wire.ClusterSetting:
+        # consentTimeout: the reference asks its Watch within the heartbeat
+        # timeout; it has no setting of its own for that.
+        return wire.ClusterSetting(
+            idToUri=id_to_uri,
+            activeId=active_id,
+            timing=wire.ClusterTiming(
+                heartbeat=self.heartbeat,
+                heartbeatTimeout=self.timeout,
+                consentTimeout=self.timeout,
+            ),
+        )
 
     def js7_node_state(self) -> wire.ClusterNodeState:
         return wire.ClusterNodeState(
@@ -406,7 +414,10 @@ class Cluster:
         st = self.state
         if st.get("TYPE") == "Empty" and self.nodes:
             await self._event(
-                {"TYPE": "ClusterNodesAppointed", "idToUri": self.nodes, "activeId": self.own_id},
+                {
+                    "TYPE": "ClusterNodesAppointed",
+                    "setting": msgspec.to_builtins(self._setting(self.nodes, self.own_id)),
+                },
                 {"TYPE": "NodesAppointed", "idToUri": self.nodes, "activeId": self.own_id},
             )
         elif restarted and st.get("TYPE") in ("ActiveShutDown", "Coupled", "PreparedToBeCoupled"):

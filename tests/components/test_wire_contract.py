@@ -22,6 +22,7 @@ from components.common.web import Problem
 from components.wire import agent_commands as ac
 from components.wire import cluster as cl
 from components.wire import controller_commands as cc
+from components.wire import events as ev
 from components.wire import items as it
 from components.wire import session as ss
 from components.wire.codec import decode
@@ -30,6 +31,8 @@ CCT = "js7-data/shared/src/test/scala/js7/data/controller/ControllerCommandTest.
 CST = "js7-data/shared/src/test/scala/js7/data/cluster/ClusterStateTest.scala"
 ACT = "js7-agent-data/shared/src/test/scala/js7/agent/data/commands/AgentCommandTest.scala"
 OMT = "js7-data/shared/src/test/scala/js7/data/order/OrderMarkTest.scala"
+OET = "js7-data/shared/src/test/scala/js7/data/order/OrderEventTest.scala"
+CET = "js7-data/shared/src/test/scala/js7/data/cluster/ClusterEventTest.scala"
 IOT = "js7-data/shared/src/test/scala/js7/data/item/ItemOperationTest.scala"
 VET = "js7-data/shared/src/test/scala/js7/data/item/VersionedEventTest.scala"
 SIGNED_WORKFLOW = {
@@ -468,6 +471,225 @@ CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
             "deleteWhenTerminated": True,
         },
     ),
+    # Events. OrderEventTest.scala (OET), OrderOutcomeTest.scala,
+    # ControllerEventTest.scala, ClusterEventTest.scala (CET),
+    # AgentRefStateEventTest.scala, AgentEventTest.scala, JournalEventTest.scala,
+    # BasicItemEventTest.scala — the forms the reference writes.
+    (
+        f"{OET}:63",
+        "both",
+        ev.ControllerEvent,
+        {
+            "TYPE": "OrderAdded",
+            "workflowId": {"path": "WORKFLOW", "versionId": "VERSION"},
+            "scheduledFor": 1609459200000,
+            "arguments": {"VAR": "VALUE"},
+            "planId": ["DailyPlan", "2024-11-20"],
+            "deleteWhenTerminated": True,
+        },
+    ),
+    (f"{OET}:135", "both", ev.ControllerEvent, {"TYPE": "OrderAttachable", "agentPath": "AGENT"}),
+    (
+        f"{OET}:169",
+        "decode",
+        ev.AgentEvent,
+        {
+            "TYPE": "OrderAttachedToAgent",
+            "workflowPosition": {
+                "workflowId": {"path": "WORKFLOW", "versionId": "VERSION"},
+                "position": [2],
+            },
+            "state": {"TYPE": "Ready"},
+            "arguments": {"KEY": "VALUE"},
+            "scheduledFor": 1510749224789,
+            "agentPath": "AGENT",
+            "mark": {"TYPE": "Suspending", "mode": {"resetState": False}},
+        },
+    ),
+    (f"{OET}:258", "both", ev.ControllerEvent, {"TYPE": "OrderAttached", "agentPath": "AGENT"}),
+    (f"{OET}:265", "both", ev.ControllerEvent, {"TYPE": "OrderStarted"}),
+    (f"{OET}:290", "both", ev.ControllerEvent, {"TYPE": "OrderProcessingStarted", "stick": False}),
+    (
+        f"{OET}:286",
+        "decode",
+        ev.ControllerEvent,
+        {"TYPE": "OrderProcessingStarted", "subagentId": "SUBAGENT"},
+    ),
+    (f"{OET}:303", "both", ev.AgentEvent, {"TYPE": "OrderStdoutWritten", "chunk": "STDOUT\n"}),
+    (f"{OET}:310", "both", ev.AgentEvent, {"TYPE": "OrderStderrWritten", "chunk": "STDOUT\n"}),
+    (
+        f"{OET}:317",
+        "both",
+        ev.AgentEvent,
+        {
+            "TYPE": "OrderProcessed",
+            "outcome": {"TYPE": "Succeeded", "namedValues": {"KEY": "VALUE"}},
+        },
+    ),
+    (
+        f"{OET}:395",
+        "both",
+        ev.ControllerEvent,
+        {
+            "TYPE": "OrderFailed",
+            "movedTo": [1],
+            "outcome": {"TYPE": "Failed", "namedValues": {"returnCode": 1}, "message": "ERROR"},
+        },
+    ),
+    (
+        f"{OET}:414",
+        "both",
+        ev.ControllerEvent,
+        {
+            "TYPE": "OrderFailed",
+            "movedTo": [1],
+            "outcome": {
+                "TYPE": "Disrupted",
+                "reason": {"TYPE": "Other", "problem": {"message": "PROBLEM"}},
+            },
+        },
+    ),
+    (
+        "OrderOutcomeTest.scala:128",
+        "both",
+        ev.Outcome,
+        {
+            "TYPE": "Disrupted",
+            "reason": {
+                "TYPE": "ProcessLost",
+                "problem": {
+                    "code": "ProcessLostDueToRestart",
+                    "message": "ProcessLostDueToRestart",
+                },
+            },
+        },
+    ),
+    (f"{OET}:499", "both", ev.AgentEvent, {"TYPE": "OrderMoved", "to": [7]}),
+    (f"{OET}:571", "both", ev.AgentEvent, {"TYPE": "OrderDetachable"}),
+    (f"{OET}:577", "both", ev.AgentEvent, {"TYPE": "OrderDetached"}),
+    (f"{OET}:583", "both", ev.ControllerEvent, {"TYPE": "OrderFinished"}),
+    (
+        f"{OET}:588",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "OrderFinished", "outcome": {"TYPE": "Failed"}},
+    ),
+    (
+        f"{OET}:597",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "OrderCancellationMarked", "mode": {"TYPE": "FreshOnly"}},
+    ),
+    (f"{OET}:611", "both", ev.AgentEvent, {"TYPE": "OrderCancellationMarkedOnAgent"}),
+    (f"{OET}:617", "both", ev.ControllerEvent, {"TYPE": "OrderCancelled"}),
+    (f"{OET}:629", "both", ev.ControllerEvent, {"TYPE": "OrderDeletionMarked"}),
+    (f"{OET}:635", "both", ev.ControllerEvent, {"TYPE": "OrderDeleted"}),
+    (
+        f"{OET}:641",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "OrderSuspensionMarked", "mode": {"resetState": False}},
+    ),
+    (f"{OET}:655", "both", ev.AgentEvent, {"TYPE": "OrderSuspensionMarkedOnAgent"}),
+    (f"{OET}:661", "both", ev.AgentEvent, {"TYPE": "OrderSuspended"}),
+    (f"{OET}:680", "decode", ev.ControllerEvent, {"TYPE": "OrderResumptionMarked"}),
+    (f"{OET}:747", "decode", ev.AgentEvent, {"TYPE": "OrderResumed"}),
+    (
+        "ControllerEventTest.scala:15",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "ControllerReady", "timezone": "Europe/Berlin", "totalRunningTime": 3600},
+    ),
+    (
+        "ControllerEventTest.scala:23",
+        "both",
+        ev.ControllerEvent,
+        {
+            "TYPE": "ControllerInitialized",
+            "controllerId": "CONTROLLER",
+            "initiallyStartedAt": 1635336000000,
+        },
+    ),
+    (
+        f"{CET}:19",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "ClusterNodesAppointed", "setting": {**SETTING, "clusterWatchId": "W"}},
+    ),
+    (f"{CET}:45", "both", ev.ControllerEvent, {"TYPE": "ClusterCouplingPrepared", "activeId": "P"}),
+    (f"{CET}:52", "both", ev.ControllerEvent, {"TYPE": "ClusterCoupled", "activeId": "PRIMARY"}),
+    (f"{CET}:59", "both", ev.ControllerEvent, {"TYPE": "ClusterSwitchedOver", "activatedId": "B"}),
+    (
+        f"{CET}:66",
+        "both",
+        ev.ControllerEvent,
+        {
+            "TYPE": "ClusterFailedOver",
+            "failedActiveId": "PRIMARY",
+            "activatedId": "BACKUP",
+            "failedAt": {"fileEventId": 0, "position": 1234},
+        },
+    ),
+    (f"{CET}:78", "both", ev.ControllerEvent, {"TYPE": "ClusterPassiveLost", "id": "BACKUP"}),
+    (f"{CET}:85", "both", ev.ControllerEvent, {"TYPE": "ClusterActiveNodeShutDown"}),
+    (f"{CET}:91", "both", ev.ControllerEvent, {"TYPE": "ClusterActiveNodeRestarted"}),
+    ("JournalEventTest.scala:16", "both", ev.ControllerEvent, {"TYPE": "SnapshotTaken"}),
+    (
+        "JournalEventTest.scala:22",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "JournalEventsReleased", "userId": "USER", "untilEventId": 1234},
+    ),
+    (
+        "AgentRefStateEventTest.scala:65",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "AgentDedicated", "agentRunId": "ABEiM0RVZneImaq7zN3u_w", "agentEventId": 1000},
+    ),
+    (
+        "AgentRefStateEventTest.scala:100",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "AgentEventsObserved", "untilEventId": 123},
+    ),
+    (
+        "AgentEventTest.scala:17",
+        "both",
+        ev.AgentEvent,
+        {
+            "TYPE": "AgentDedicated",
+            "agentPath": "AGENT",
+            "agentRunId": "ABEiM0RVZneImaq7zN3u_w",
+            "controllerId": "CONTROLLER",
+            "directors": ["PRIMARY-SUBAGENT", "BACKUP-SUBAGENT"],
+            "controllerRunId": "AAAAAAAAAAAAAAAAAAAAAA",
+        },
+    ),
+    (
+        f"{VET}:32",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "VersionedItemAdded", "signed": SIGNED_WORKFLOW},
+    ),
+    (
+        f"{VET}:46",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "VersionedItemChanged", "signed": SIGNED_WORKFLOW},
+    ),
+    (f"{VET}:22", "both", ev.ControllerEvent, {"TYPE": "VersionAdded", "versionId": "VERSION"}),
+    (
+        "AgentStateTest.scala:168 via BasicItemEvent.scala:96 (SignableItem.signedEncodeJson)",
+        "both",
+        ev.AgentEvent,
+        {"TYPE": "SignedItemAttachedToMe", "signed": SIGNED_WORKFLOW},
+    ),
+    (
+        "BasicItemEventTest.scala:122",
+        "both",
+        ev.AgentEvent,
+        {"TYPE": "ItemDetached", "key": "Workflow:PATH~1", "delegateId": "Agent:AGENT"},
+    ),
     # ItemOperationTest.scala, VersionedEventTest.scala, SignedStringTest.scala
     (
         f"{IOT}:16",
@@ -577,7 +799,7 @@ def test_the_reference_reads_and_writes_js7s_json(source, mode, into, js7):
 
 def _wire_structs() -> set[type]:
     found: set[type] = set()
-    for module in (ac, cc, cl, it, ss):
+    for module in (ac, cc, cl, ev, it, ss):
         for obj in vars(module).values():
             if (
                 isinstance(obj, type)
@@ -611,7 +833,11 @@ def _covered() -> set[type]:
 
 # Structs without a JS7 JSON literal of their own: the abstract base of the
 # cluster states, and the Agent's reference-only ConfirmClusterNodeLoss.
-NO_JS7_LITERAL = {cl.HasNodes, ac.ConfirmClusterNodeLoss}
+NO_JS7_LITERAL = {
+    cl.HasNodes,
+    ac.ConfirmClusterNodeLoss,
+    *(ev._Event, ev._Outcome),  # abstract bases
+}
 
 
 def test_every_wire_type_has_a_contract_case():

@@ -1,0 +1,345 @@
+"""The events the reference writes, as JS7 2.8 encodes them.
+
+A journal line is a ``Stamped`` ``KeyedEvent``: ``eventId``, ``timestamp``
+(epoch ms), ``Key`` (the order id, the Agent path; absent for ``NoKey``
+events) beside the event's own fields, which are modelled here. The structs
+forbid unknown fields: an event the reference writes must carry JS7's fields
+and no others.
+
+Sources (sos-berlin/js7, js7-data/shared/src/test/scala/js7/data/):
+order/OrderEventTest.scala, order/OrderOutcomeTest.scala,
+controller/ControllerEventTest.scala, cluster/ClusterEventTest.scala,
+agent/AgentRefStateEventTest.scala, item/VersionedEventTest.scala,
+item/BasicItemEventTest.scala, event/JournalEventTest.scala; and
+js7-agent-data/shared/src/test/scala/js7/agent/data/event/AgentEventTest.scala.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from components.wire.agent_commands import OrderMark, WorkflowId, WorkflowPosition
+from components.wire.cluster import ClusterSetting, JournalPosition
+from components.wire.controller_commands import CancellationMode, SuspensionMode
+from components.wire.items import SignedString
+
+
+class _Event(msgspec.Struct, tag_field="TYPE", kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+# -- outcomes (OrderOutcomeTest.scala) ----------------------------------------
+
+
+class _Outcome(msgspec.Struct, tag_field="TYPE", kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class Succeeded(_Outcome, tag="Succeeded"):
+    namedValues: dict[str, Any] | UnsetType = UNSET
+
+
+class Failed(_Outcome, tag="Failed"):
+    namedValues: dict[str, Any] | UnsetType = UNSET
+    message: str | UnsetType = UNSET
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    message: str
+    code: str | UnsetType = UNSET
+    arguments: dict[str, Any] | UnsetType = UNSET
+
+
+class ProcessLost(msgspec.Struct, tag_field="TYPE", tag="ProcessLost", kw_only=True):
+    problem: Problem | UnsetType = UNSET
+
+
+class Other(msgspec.Struct, tag_field="TYPE", tag="Other", kw_only=True):
+    problem: Problem
+
+
+class Disrupted(_Outcome, tag="Disrupted"):
+    reason: ProcessLost | Other
+
+
+Outcome = Succeeded | Failed | Disrupted
+
+# -- order events (OrderEventTest.scala) --------------------------------------
+
+
+class OrderAdded(_Event, tag="OrderAdded"):
+    workflowId: WorkflowId
+    scheduledFor: int | UnsetType = UNSET
+    arguments: dict[str, Any] | UnsetType = UNSET
+    planId: list[str] | UnsetType = UNSET
+    deleteWhenTerminated: bool | UnsetType = UNSET
+
+
+class OrderAttachable(_Event, tag="OrderAttachable"):
+    agentPath: str
+
+
+class OrderAttached(_Event, tag="OrderAttached"):
+    agentPath: str
+
+
+class OrderAttachedToAgent(_Event, tag="OrderAttachedToAgent"):
+    workflowPosition: WorkflowPosition
+    state: dict[str, Any]
+    agentPath: str
+    arguments: dict[str, Any] | UnsetType = UNSET
+    scheduledFor: int | UnsetType = UNSET
+    mark: OrderMark | UnsetType = UNSET
+
+
+class OrderStarted(_Event, tag="OrderStarted"):
+    pass
+
+
+class OrderProcessingStarted(_Event, tag="OrderProcessingStarted"):
+    subagentId: str | UnsetType = UNSET
+    stick: bool = False
+
+
+class OrderStdoutWritten(_Event, tag="OrderStdoutWritten"):
+    chunk: str
+
+
+class OrderStderrWritten(_Event, tag="OrderStderrWritten"):
+    chunk: str
+
+
+class OrderProcessed(_Event, tag="OrderProcessed"):
+    outcome: Outcome
+
+
+class OrderMoved(_Event, tag="OrderMoved"):
+    to: list[Any]
+
+
+class OrderDetachable(_Event, tag="OrderDetachable"):
+    pass
+
+
+class OrderDetached(_Event, tag="OrderDetached"):
+    pass
+
+
+class OrderFinished(_Event, tag="OrderFinished"):
+    outcome: Outcome | UnsetType = UNSET
+
+
+class OrderFailed(_Event, tag="OrderFailed"):
+    movedTo: list[Any]
+    outcome: Outcome | UnsetType = UNSET
+
+
+class OrderCancelled(_Event, tag="OrderCancelled"):
+    pass
+
+
+class OrderDeletionMarked(_Event, tag="OrderDeletionMarked"):
+    pass
+
+
+class OrderDeleted(_Event, tag="OrderDeleted"):
+    pass
+
+
+class OrderCancellationMarked(_Event, tag="OrderCancellationMarked"):
+    mode: CancellationMode | UnsetType = UNSET
+
+
+class OrderCancellationMarkedOnAgent(_Event, tag="OrderCancellationMarkedOnAgent"):
+    pass
+
+
+class OrderSuspensionMarked(_Event, tag="OrderSuspensionMarked"):
+    mode: SuspensionMode | UnsetType = UNSET
+
+
+class OrderSuspensionMarkedOnAgent(_Event, tag="OrderSuspensionMarkedOnAgent"):
+    pass
+
+
+class OrderSuspended(_Event, tag="OrderSuspended"):
+    pass
+
+
+class OrderResumptionMarked(_Event, tag="OrderResumptionMarked"):
+    position: list[Any] | UnsetType = UNSET
+    historyOperations: list[Any] | UnsetType = UNSET
+    asSucceeded: bool | UnsetType = UNSET
+    restartKilledJob: bool | UnsetType = UNSET
+
+
+class OrderResumed(_Event, tag="OrderResumed"):
+    position: list[Any] | UnsetType = UNSET
+    historyOperations: list[Any] | UnsetType = UNSET
+    asSucceeded: bool | UnsetType = UNSET
+    restartKilledJob: bool | UnsetType = UNSET
+
+
+OrderEvent = (
+    OrderAdded
+    | OrderAttachable
+    | OrderAttached
+    | OrderAttachedToAgent
+    | OrderStarted
+    | OrderProcessingStarted
+    | OrderStdoutWritten
+    | OrderStderrWritten
+    | OrderProcessed
+    | OrderMoved
+    | OrderDetachable
+    | OrderDetached
+    | OrderFinished
+    | OrderFailed
+    | OrderCancelled
+    | OrderDeletionMarked
+    | OrderDeleted
+    | OrderCancellationMarked
+    | OrderCancellationMarkedOnAgent
+    | OrderSuspensionMarked
+    | OrderSuspensionMarkedOnAgent
+    | OrderSuspended
+    | OrderResumptionMarked
+    | OrderResumed
+)
+
+# -- Controller, cluster, journal, items --------------------------------------
+
+
+class ControllerInitialized(_Event, tag="ControllerInitialized"):
+    controllerId: str
+    initiallyStartedAt: int
+
+
+class ControllerReady(_Event, tag="ControllerReady"):
+    timezone: str
+    totalRunningTime: float
+
+
+class ClusterNodesAppointed(_Event, tag="ClusterNodesAppointed"):
+    setting: ClusterSetting
+
+
+class ClusterCouplingPrepared(_Event, tag="ClusterCouplingPrepared"):
+    activeId: str
+
+
+class ClusterCoupled(_Event, tag="ClusterCoupled"):
+    activeId: str
+
+
+class ClusterSwitchedOver(_Event, tag="ClusterSwitchedOver"):
+    activatedId: str
+
+
+class ClusterFailedOver(_Event, tag="ClusterFailedOver"):
+    failedActiveId: str
+    activatedId: str
+    failedAt: JournalPosition
+
+
+class ClusterPassiveLost(_Event, tag="ClusterPassiveLost"):
+    id: str
+
+
+class ClusterActiveNodeShutDown(_Event, tag="ClusterActiveNodeShutDown"):
+    pass
+
+
+class ClusterActiveNodeRestarted(_Event, tag="ClusterActiveNodeRestarted"):
+    pass
+
+
+class JournalEventsReleased(_Event, tag="JournalEventsReleased"):
+    userId: str
+    untilEventId: int
+
+
+class SnapshotTaken(_Event, tag="SnapshotTaken"):
+    pass
+
+
+class VersionAdded(_Event, tag="VersionAdded"):
+    versionId: str
+
+
+class VersionedItemAdded(_Event, tag="VersionedItemAdded"):
+    signed: SignedString
+
+
+class VersionedItemChanged(_Event, tag="VersionedItemChanged"):
+    signed: SignedString
+
+
+class AgentRefDedicated(_Event, tag="AgentDedicated"):
+    """The Controller's event about an Agent (``Key``: the Agent's path)."""
+
+    agentRunId: str
+    agentEventId: int | UnsetType = UNSET
+
+
+class AgentEventsObserved(_Event, tag="AgentEventsObserved"):
+    untilEventId: int
+
+
+ControllerEvent = (
+    OrderEvent
+    | ControllerInitialized
+    | ControllerReady
+    | ClusterNodesAppointed
+    | ClusterCouplingPrepared
+    | ClusterCoupled
+    | ClusterSwitchedOver
+    | ClusterFailedOver
+    | ClusterPassiveLost
+    | ClusterActiveNodeShutDown
+    | ClusterActiveNodeRestarted
+    | JournalEventsReleased
+    | SnapshotTaken
+    | VersionAdded
+    | VersionedItemAdded
+    | VersionedItemChanged
+    | AgentRefDedicated
+    | AgentEventsObserved
+)
+
+# -- the Agent's own journal --------------------------------------------------
+
+
+class AgentDedicated(_Event, tag="AgentDedicated"):
+    """The Agent's event (AgentEventTest.scala)."""
+
+    agentPath: str
+    agentRunId: str
+    controllerId: str
+    directors: list[str] | UnsetType = UNSET
+    controllerRunId: str | UnsetType = UNSET
+
+
+class SignedItemAttachedToMe(_Event, tag="SignedItemAttachedToMe"):
+    signed: SignedString
+    itemRevision: int | UnsetType = UNSET
+
+
+class ItemDetached(_Event, tag="ItemDetached"):
+    key: str
+    delegateId: str
+
+
+AgentEvent = (
+    OrderEvent | AgentDedicated | SignedItemAttachedToMe | ItemDetached | JournalEventsReleased
+)
+
+ENVELOPE = ("eventId", "timestamp", "Key")
+
+
+def event_body(stamped: dict[str, Any]) -> dict[str, Any]:
+    """A journal line without its ``Stamped``/``KeyedEvent`` envelope."""
+    return {k: v for k, v in stamped.items() if k not in ENVELOPE}

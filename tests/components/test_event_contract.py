@@ -1,0 +1,162 @@
+"""Every event the reference writes decodes as JS7's: a scenario that makes
+the Controller cluster and an Agent write every kind of event they have, then
+each journal line — envelope stripped — is decoded strictly (no unknown TYPE,
+no unknown field, every required field) with ``components/wire/events.py``,
+whose shapes ``test_wire_contract.py`` checks against JS7's codec tests.
+
+A private TYPE such as the former ``ItemAdded`` or ``ControllerStateChanged``
+fails here, naming the event."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Any
+
+import msgspec
+
+from components.wire import events as ev
+from harness.clients.js7 import (
+    ClusterClient,
+    add_order,
+    agent_client,
+    types,
+    wait_cluster,
+)
+from harness.js7topo import controller_cluster, internal_workflow, shell_workflow
+from harness.topology import Node, Topology
+from harness.workload import read_all_events
+
+# What the scenario below must make them write (or the test proves little).
+CONTROLLER_TYPES = {
+    "ControllerInitialized",
+    "ControllerReady",
+    "ClusterNodesAppointed",
+    "ClusterCouplingPrepared",
+    "ClusterCoupled",
+    "ClusterSwitchedOver",
+    "VersionAdded",
+    "VersionedItemAdded",
+    "VersionedItemChanged",
+    "AgentDedicated",
+    "OrderAdded",
+    "OrderAttachable",
+    "OrderAttached",
+    "OrderStarted",
+    "OrderProcessingStarted",
+    "OrderStdoutWritten",
+    "OrderProcessed",
+    "OrderMoved",
+    "OrderDetachable",
+    "OrderDetached",
+    "OrderFinished",
+    "OrderFailed",
+    "OrderCancellationMarked",
+    "OrderCancellationMarkedOnAgent",
+    "OrderCancelled",
+    "OrderSuspensionMarked",
+    "OrderSuspensionMarkedOnAgent",
+    "OrderSuspended",
+    "OrderResumptionMarked",
+    "OrderResumed",
+    "OrderDeleted",
+    "SnapshotTaken",
+}
+AGENT_TYPES = {"AgentDedicated", "SignedItemAttachedToMe", "OrderAttachedToAgent", "OrderProcessed"}
+
+
+def undecodable(events: list[dict[str, Any]], union: Any) -> list[tuple[dict[str, Any], str]]:
+    bad = []
+    for e in events:
+        try:
+            msgspec.json.decode(json.dumps(ev.event_body(e)), type=union)
+        except msgspec.ValidationError as exc:
+            bad.append((e, str(exc)))
+    return bad
+
+
+async def test_every_event_the_reference_writes_is_js7s(deploy):
+    base = controller_cluster(1)
+    # The Agent keeps its events until the harness releases them too (never),
+    # so they can all be read at the end.
+    held = Node("agent-1", "agent", {"release_users": ["Controller", "Harness"]})
+    topo = Topology(tuple(held if n.name == "agent-1" else n for n in base.nodes), base.links)
+    dep = await deploy(topo)
+    client = ClusterClient(dep)
+    await wait_cluster(dep, client)
+    await client.deploy(
+        shell_workflow("w", ("agent-1", "echo one"), ("agent-1", "echo two")),
+        internal_workflow("fail", ("agent-1", "js7ha.Fail")),
+        shell_workflow("slow", ("agent-1", "sleep 30")),
+    )
+    await client.deploy(shell_workflow("w", ("agent-1", "echo v2"), version="2"))
+
+    async def events(after: int = 0) -> list[dict[str, Any]]:
+        node = await client.find_active()
+        assert node is not None
+        return await read_all_events(client.client(node), after=after)
+
+    def of(es: list[dict[str, Any]], oid: str) -> list[str]:
+        return types([e for e in es if e.get("Key") == oid])
+
+    async def wait_event(oid: str, kind: str) -> None:
+        await dep.wait_for(f"{oid}: {kind}", events, accept=lambda es: kind in of(es, oid))
+
+    await client.command(add_order("ok", "w", arguments={"x": 1}))
+    await client.command(add_order("f", "fail"))
+    await client.command(add_order("d", "w", deleteWhenTerminated=True))
+    await client.command(add_order("s", "slow"))
+    await wait_event("s", "OrderProcessingStarted")
+    kill = {"TYPE": "FreshOrStarted", "kill": {"immediately": True}}
+    await client.command({"TYPE": "CancelOrders", "orderIds": ["s"], "mode": kill})
+    later = int(time.time() * 1000) + 600_000
+    await client.command(add_order("p", "w", scheduledFor=later))
+    await wait_event("p", "OrderAttached")
+    await client.command({"TYPE": "SuspendOrders", "orderIds": ["p"]})
+    await wait_event("p", "OrderSuspended")
+    await client.command({"TYPE": "ResumeOrders", "orderIds": ["p"]})
+    await wait_event("p", "OrderResumed")
+    await client.command({"TYPE": "CancelOrders", "orderIds": ["p"]})
+    for oid, kind in [
+        ("ok", "OrderFinished"),
+        ("f", "OrderFailed"),
+        ("d", "OrderDeleted"),
+        ("s", "OrderCancelled"),
+        ("p", "OrderCancelled"),
+    ]:
+        await wait_event(oid, kind)
+    await client.command({"TYPE": "TakeSnapshot"})
+    before_switch = await events()
+    await client.command({"TYPE": "ClusterSwitchOver"})
+    await wait_cluster(dep, client)
+    # The new active's journal may begin where it joined: read on from there.
+    controller_events = before_switch + await events(before_switch[-1]["eventId"])
+    agent_events = await read_all_events(agent_client(dep, "agent-1", user="Controller"))
+    assert undecodable(controller_events, ev.ControllerEvent) == []
+    assert undecodable(agent_events, ev.AgentEvent) == []
+    seen_controller = set(types(controller_events))
+    seen_agent = set(types(agent_events))
+    assert CONTROLLER_TYPES - seen_controller == set(), Counter(types(controller_events))
+    assert AGENT_TYPES - seen_agent == set(), Counter(types(agent_events))
+
+
+def test_the_decoding_refuses_what_js7_would_refuse():
+    """The shapes this reference once wrote, and JS7 rejects."""
+    stamped = {"eventId": 1, "timestamp": 1, "Key": "o"}
+    old = [
+        {**stamped, "TYPE": "ItemAdded", "item": {}},
+        {**stamped, "TYPE": "ControllerStateChanged"},
+        {**stamped, "TYPE": "OrderFailed", "outcome": {"TYPE": "Failed"}},
+        {**stamped, "TYPE": "ControllerReady"},
+        {**stamped, "TYPE": "OrderStarted", "extra": 1},
+    ]
+    assert [e["TYPE"] for e, _ in undecodable(old, ev.ControllerEvent)] == types(old)
+    attached = {
+        **stamped,
+        "TYPE": "OrderAttachedToAgent",
+        "workflowPosition": {"workflowId": {"path": "w", "versionId": "1"}, "position": [0]},
+        "state": {"TYPE": "Fresh"},
+    }
+    assert len(undecodable([attached], ev.AgentEvent)) == 1  # no agentPath
+    assert undecodable([{**attached, "agentPath": "a"}], ev.AgentEvent) == []
