@@ -32,8 +32,9 @@ from components.common.config import ConfigProblem
 from components.common.web import Problem, problem_middleware, read_json
 from components.joc.app import Joc
 from components.joc.config import parse_schedule
-from components.joc.controllers import NoActiveController, is_stale_active
+from components.joc.controllers import ControllerNode, NoActiveController, is_stale_active
 from components.joc.db import DatabaseUnavailable
+from components.wire import JS7_VERSION, RELEASE_DATE
 from components.wire.items import silly_signed_workflows
 
 PREFIX = "/joc/api"
@@ -66,6 +67,21 @@ def standby_problem(what: str) -> Problem:
 
 
 # -- request field helpers -------------------------------------------------
+
+
+def node_state(active: bool | None) -> Body:
+    """JOC's clusterNodeState (controller/clusterNodeState-schema.json);
+    ``None``: unknown (the node did not answer)."""
+    if active is None:
+        return {"_text": "unknown", "severity": 3}
+    return {"_text": "active", "severity": 0} if active else {"_text": "inactive", "severity": 1}
+
+
+def component_state(operational: bool) -> Body:
+    """JOC's componentState (controller/componentState-schema.json)."""
+    if operational:
+        return {"_text": "operational", "severity": 0}
+    return {"_text": "unknown", "severity": 3}
 
 
 def field_str(body: Body, key: str, required: bool = True) -> str | None:
@@ -213,6 +229,19 @@ class Api:
                 self.order_log,
                 "The log of an order",
                 ("controllerId", "historyId"),
+            ),
+            Route(
+                "controller",
+                "view",
+                self.controller,
+                "One Controller node's status (controller/jobscheduler200_v-schema.json)",
+                ("controllerId", "url"),
+            ),
+            Route(
+                "joc/version",
+                "view",
+                self.version,
+                "JOC's version (joc/version-schema.json: version, gitHash, date)",
             ),
             Route(
                 "controller/components",
@@ -786,10 +815,8 @@ class Api:
                     "ordering": ordering,
                     "current": current,
                     "lastHeartbeat": iso(hb),
-                    "clusterNodeState": {"_text": "active" if active else "inactive"},
-                    "componentState": {
-                        "_text": "operational" if fresh and not stopped else "unknown"
-                    },
+                    "clusterNodeState": node_state(active),
+                    "componentState": component_state(fresh and not stopped),
                 }
             )
         if not seen_me:
@@ -798,8 +825,8 @@ class Api:
                     "memberId": me,
                     "url": self.joc.uri,
                     "current": True,
-                    "clusterNodeState": {"_text": "active" if c.is_active() else "inactive"},
-                    "componentState": {"_text": "operational"},
+                    "clusterNodeState": node_state(c.is_active()),
+                    "componentState": component_state(True),
                 }
             )
         states = await self.joc.controllers.probe_all()
@@ -811,14 +838,9 @@ class Api:
                 cluster_state = st.get("TYPE")
             controllers.append(
                 {
-                    "controllerId": self.cfg.controller_id,
-                    "nodeName": node.name,
-                    "url": node.uri,
-                    "isActive": bool(st.get("isActive")),
-                    "connectionState": {
-                        "_text": "established" if st.get("reachable") else "unreachable"
-                    },
-                    "clusterNodeState": {"_text": "active" if st.get("isActive") else "inactive"},
+                    **self._controller_info(node, st, states),
+                    "nodeName": node.name,  # js7ha extension
+                    "isActive": bool(st.get("isActive")),  # js7ha extension
                 }
             )
         return web.json_response(
@@ -832,6 +854,55 @@ class Api:
                 "epoch": c.active_epoch(),  # js7ha extension
             }
         )
+
+    def _controller_info(
+        self, node: ControllerNode, st: dict[str, Any], states: dict[str, dict[str, Any]]
+    ) -> Body:
+        """One Controller node as JOC describes it (controller/master-schema.json)."""
+        nodes = list(self.cfg.controllers)
+        role = "STANDALONE" if len(nodes) == 1 else ("PRIMARY" if node == nodes[0] else "BACKUP")
+        active = bool(st.get("isActive"))
+        reachable = bool(st.get("reachable"))
+        coupled = any(s.get("TYPE") == "Coupled" for s in states.values() if s.get("isActive"))
+        info: Body = {
+            "id": nodes.index(node) + 1,
+            "surveyDate": delivery(),
+            "controllerId": self.cfg.controller_id,
+            "title": node.name,
+            "url": node.uri,
+            "role": role,
+            "isCoupled": coupled,
+            "componentState": component_state(reachable),
+            "connectionState": {
+                "_text": "established" if reachable else "unreachable",
+                "severity": 0 if reachable else 2,
+            },
+            "clusterNodeState": node_state(active if reachable else None),
+        }
+        if len(nodes) > 1:
+            info["clusterUrl"] = node.uri
+        return info
+
+    async def controller(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+        """JOC's ``controller``: one Controller node's status — the one at
+        ``url``, else the active one (else the first)."""
+        url = field_str(body, "url", required=False)
+        states = await self.joc.controllers.probe_all()
+        nodes = list(self.cfg.controllers)
+        if url is not None:
+            chosen = [n for n in nodes if n.uri.rstrip("/") == url.rstrip("/")]
+            if not chosen:
+                raise Problem(400, "UnknownController", f"no Controller node has the url {url}")
+        else:
+            chosen = [n for n in nodes if states.get(n.name, {}).get("isActive")] or nodes[:1]
+        node = chosen[0]
+        info = self._controller_info(node, states.get(node.name, {}), states)
+        return web.json_response({"deliveryDate": delivery(), "controller": info})
+
+    async def version(self, _: web.Request, __: Body, ___: Session | None) -> web.Response:
+        """The JS7 release whose wire format the reference follows, tagged as
+        the reference's own (``2.8.0-js7ha``)."""
+        return web.json_response({"version": JS7_VERSION, "gitHash": "js7ha", "date": RELEASE_DATE})
 
     async def switch_member(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
         target = field_str(body, "memberId")

@@ -1,0 +1,79 @@
+"""JS7's own Python client (``js7-client-python``, by the makers of JS7) as a
+test oracle for the reference JOC: each operation it offers for what the
+reference serves runs against a running topology, and the answer is checked
+— not only that no exception came.
+
+The client is synchronous; it runs in a worker thread so the harness's event
+loop goes on.
+
+Covered so far: login (with its mandatory ``joc/version``), Controller status
+and components, JOC switch-over, logout. Not yet (issue 12): orders, order
+and task history and logs, orders overview, the Daily Plan, deployment,
+Controller switch-over, running JOC's services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pytest
+
+from components.joc.spec import ACCOUNTS
+from suites.joc.support import joc_cluster, wait_active, wait_one_active
+
+js7_client = pytest.importorskip("js7.client.client", reason="js7-client-python (a dev extra)")
+from js7.model.configuration.auth_configuration import (  # noqa: E402
+    AuthConfiguration,
+    BasicAuth,
+)
+from js7.model.configuration.http_configuration import HTTPConfiguration  # noqa: E402
+
+T = TypeVar("T")
+
+
+def official_client(url: str, account: str = "root") -> Any:
+    """A logged-in ``js7.client.client.Client`` (its constructor logs in and
+    asks ``joc/version``)."""
+    host, port = url.split("//", 1)[1].rsplit(":", 1)
+    return js7_client.Client(
+        http_config=HTTPConfiguration(host=host, port=int(port)),
+        auth_config=AuthConfiguration(
+            basic_auth=BasicAuth(username=account, password=ACCOUNTS[account][0])
+        ),
+    )
+
+
+async def call(f: Callable[[], T]) -> T:
+    return await asyncio.to_thread(f)
+
+
+async def test_the_official_client_logs_in_reads_status_switches_over_and_logs_out(deploy):
+    dep = await deploy(joc_cluster(2))
+    active = await wait_one_active(dep)
+    client = await call(lambda: official_client(dep.url(active)))
+    # Its login insists on JOC >= 2.6.5 and reports the version it was told.
+    assert client._ctx.version == "2.8.0-js7ha"
+
+    status = await call(lambda: client.controller.manage.get_controller_status(controller_id="js7"))
+    # (The client answers with its pydantic models dumped: snake_case keys.)
+    ctl = status["controller"]
+    assert (ctl["controller_id"], ctl["role"]) == ("js7", "STANDALONE")
+    assert ctl["id"] == 1 and ctl["url"].startswith("http://")  # (JOC's way there: a proxy)
+    assert ctl["connection_state"]["severity"] == 0
+    assert ctl["cluster_node_state"]["severity"] == 0
+
+    components = await call(
+        lambda: client.controller.manage.get_controller_components(controller_id="js7")
+    )
+    members = {j["member_id"]: j["cluster_node_state"]["severity"] for j in components["jocs"]}
+    assert sorted(members.values()) == [0, 1], members  # one active, one standby
+
+    # The client finds the standby itself (severity 1) and switches to it.
+    assert await call(lambda: client.joc.operate.switch_over(controller_id="js7")) is True
+    standby = next(m for m, sev in members.items() if sev == 1)
+    node = next(n.name for n in dep.topology.by_role("joc") if standby.endswith(n.name))
+    await wait_active(dep, node)
+
+    assert await call(client.logout) is True
