@@ -31,6 +31,7 @@ from components.common.client import NodeClient, ProblemError
 from components.common.config import ConfigProblem
 from components.common.web import Problem, problem_middleware, read_json
 from components.joc.app import Joc
+from components.joc.cluster import Fenced
 from components.joc.config import parse_schedule
 from components.joc.controllers import ControllerNode, NoActiveController, is_stale_active
 from components.joc.db import DatabaseUnavailable
@@ -276,6 +277,13 @@ class Api:
                 self.deploy,
                 "js7ha: deploy workflows (JSON) to the Controller",
                 ("controllerId", "workflows"),
+            ),
+            Route(
+                "joc/cluster/run",
+                "cleanup",
+                self.cluster_run,
+                "Run a JOC service now: cleanup or dailyplan (active JOC only)",
+                ("type", "auditLog"),
             ),
             Route(
                 "cleanup/settings",
@@ -575,7 +583,7 @@ class Api:
         if not self.joc.cluster.is_active():
             raise standby_problem("controller/cluster/switchover")
         await self._controller(lambda ctl: ctl.command({"TYPE": "ClusterSwitchOver"}))
-        return web.json_response({"deliveryDate": delivery()})
+        return web.json_response({"deliveryDate": delivery(), "ok": True})
 
     async def deploy(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
         workflows = field_list(body, "workflows", dict)
@@ -969,17 +977,43 @@ class Api:
     async def cleanup_settings(self, _: web.Request, __: Body, ___: Session | None) -> web.Response:
         return web.json_response({"deliveryDate": delivery(), **self.joc.cleanup.settings()})
 
-    async def cleanup_run(self, _: web.Request, __: Body, ___: Session | None) -> web.Response:
+    async def _cleanup_once(self, path: str) -> dict[str, Any]:
         epoch = self.joc.cluster.active_epoch()
         if epoch is None:
-            raise standby_problem("cleanup/run")
-        from components.joc.cluster import Fenced
-
+            raise standby_problem(path)
         try:
-            result = await self.joc.cleanup.run_once(epoch)
+            return await self.joc.cleanup.run_once(epoch)
         except Fenced:
-            raise standby_problem("cleanup/run") from None
+            raise standby_problem(path) from None
+
+    async def cleanup_run(self, _: web.Request, __: Body, ___: Session | None) -> web.Response:
+        result = await self._cleanup_once("cleanup/run")
         return web.json_response({"deliveryDate": delivery(), **result})
+
+    async def cluster_run(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+        """JOC's ``joc/cluster/run``: run a service now (cluster/
+        joc-cluster-service-run-schema.json → joc-cluster-response-schema.json).
+        The reference runs ``cleanup`` and ``dailyplan`` (today's plan from the
+        configured schedules, submitted); on a standby it refuses."""
+        kind = field_str(body, "type")
+        if kind == "cleanup":
+            await self._cleanup_once("joc/cluster/run")
+        elif kind == "dailyplan":
+            epoch = self.joc.cluster.active_epoch()
+            if epoch is None:
+                raise standby_problem("joc/cluster/run")
+            today = dt.datetime.now(dt.UTC).date()
+            try:
+                await self.joc.daily_plan.generate(today, self.joc.cfg.schedules, epoch=epoch)
+            except Fenced:
+                raise standby_problem("joc/cluster/run") from None
+            except NoActiveController as exc:
+                raise Problem(503, "ControllerUnreachable", str(exc)) from None
+        else:
+            raise Problem(
+                400, "InvalidField", f"'type' must be cleanup or dailyplan here, not {kind!r}"
+            )
+        return web.json_response({"deliveryDate": delivery(), "type": kind, "state": "COMPLETED"})
 
     async def dailyplan_generate(
         self, _: web.Request, body: Body, __: Session | None

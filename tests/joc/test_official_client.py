@@ -7,9 +7,10 @@ The client is synchronous; it runs in a worker thread so the harness's event
 loop goes on.
 
 Covered so far: login (with its mandatory ``joc/version``), Controller status
-and components, JOC switch-over, logout. Not yet (issue 12): orders, order
-and task history and logs, orders overview, the Daily Plan, deployment,
-Controller switch-over, running JOC's services.
+and components, JOC switch-over, Controller switch-over, running JOC's
+cleanup and daily-plan services, logout. Not yet (issue 12): orders, order
+and task history and logs, orders overview, the Daily Plan's own calls,
+deployment.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Any, TypeVar
 import pytest
 
 from components.joc.spec import ACCOUNTS
-from suites.joc.support import joc_cluster, wait_active, wait_one_active
+from harness.clients.js7 import ClusterClient, wait_cluster
+from suites.joc.support import joc_and_controller_cluster, joc_cluster, wait_active, wait_one_active
 
 js7_client = pytest.importorskip("js7.client.client", reason="js7-client-python (a dev extra)")
 from js7.model.configuration.auth_configuration import (  # noqa: E402
@@ -76,4 +78,32 @@ async def test_the_official_client_logs_in_reads_status_switches_over_and_logs_o
     node = next(n.name for n in dep.topology.by_role("joc") if standby.endswith(n.name))
     await wait_active(dep, node)
 
+    # JOC's services, run now on the new active instance.
+    other = await call(lambda: official_client(dep.url(node)))
+    assert await call(lambda: other.joc.operate.run_service(service_type="cleanup")) is True
+    assert await call(lambda: other.joc.operate.run_service(service_type="dailyplan")) is True
+
+    assert await call(client.logout) is True
+    assert await call(other.logout) is True
+
+
+async def test_the_official_client_switches_the_controller_cluster_over(deploy):
+    dep = await deploy(joc_and_controller_cluster(1))
+    await wait_one_active(dep)
+    cluster = ClusterClient(dep)
+    await wait_cluster(dep, cluster)
+    before = await cluster.find_active()
+    client = await call(lambda: official_client(dep.url("joc-1")))
+    status = await call(lambda: client.controller.manage.get_controller_status(controller_id="js7"))
+    assert status["controller"]["role"] in ("PRIMARY", "BACKUP")
+    assert status["controller"]["is_coupled"] is True
+    switched = await call(
+        lambda: client.controller.operate.switchover_controller_cluster(controller_id="js7")
+    )
+    assert switched is True
+    await dep.wait_for(
+        "the other Controller node active",
+        cluster.find_active,
+        accept=lambda node: node not in (None, before),
+    )
     assert await call(client.logout) is True
