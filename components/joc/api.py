@@ -18,6 +18,7 @@ import json
 import re
 import secrets
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -85,6 +86,69 @@ def component_state(operational: bool) -> Body:
     return {"_text": "unknown", "severity": 3}
 
 
+# JOC's grouped order states and their severities (JOC's OrdersHelper
+# .severityByGroupedStates, joc-cockpit 2.8).
+ORDER_SEVERITY = {
+    "PLANNED": 4,
+    "PENDING": 10,
+    "SCHEDULED": 1,
+    "WAITING": 8,
+    "FAILED": 2,
+    "SUSPENDED": 5,
+    "CANCELLED": 2,
+    "BROKEN": 2,
+    "RUNNING": 0,
+    "INPROGRESS": 3,
+    "FINISHED": 6,
+    "BLOCKED": 7,
+    "PROMPTING": 12,
+    "UNKNOWN": 2,
+}
+
+
+def order_state_text(o: Body, now_ms: int) -> str:
+    """The reference Controller's order as JOC groups its state."""
+    state = o.get("state")
+    if state in ("finished", "failed", "cancelled"):
+        return str(state).upper()
+    if o.get("suspended"):
+        return "SUSPENDED"
+    if o.get("started"):
+        return "INPROGRESS"
+    due = o.get("scheduledFor")
+    return "SCHEDULED" if isinstance(due, int) and due > now_ms else "PENDING"
+
+
+def position_string(position: Any) -> str:
+    """JS7's position as text: ``[1]`` → ``"1"``, ``[1, "then", 0]`` →
+    ``"1/then:0"``."""
+    if not isinstance(position, list) or not position:
+        return str(position)
+    parts = [str(position[0])]
+    for i in range(1, len(position) - 1, 2):
+        parts.append(f"{position[i]}:{position[i + 1]}")
+    return "/".join(parts)
+
+
+def order_v(o: Body) -> Body:
+    """An order as JOC's ``orders`` answers it (order/order_v-schema.json)."""
+    text = order_state_text(o, int(time.time() * 1000))
+    path, _, version = str(o.get("workflowKey", "")).partition("~")
+    position = [o.get("position", 0)]
+    out: Body = {
+        "orderId": o["id"],
+        "workflowId": {"path": o.get("workflowPath") or path, "versionId": version},
+        "state": {"_text": text, "severity": ORDER_SEVERITY[text]},
+        "position": position,
+        "positionString": position_string(position),
+    }
+    if o.get("arguments"):
+        out["arguments"] = o["arguments"]
+    if o.get("scheduledFor") is not None:
+        out["scheduledFor"] = o["scheduledFor"]
+    return out
+
+
 def field_str(body: Body, key: str, required: bool = True) -> str | None:
     v = body.get(key)
     if v is None and not required:
@@ -115,7 +179,8 @@ _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_date(body: Body, key: str) -> dt.datetime | None:
-    """ISO-8601 or JS7's relative form (``-2h``, ``-1d``; ``0d`` = today 00:00 UTC)."""
+    """ISO-8601 or JOC's relative form (``-2h``, ``-1d`` or ``1d``; ``+1d``;
+    ``0d`` = today 00:00 UTC)."""
     v = body.get(key)
     if v is None:
         return None
@@ -124,10 +189,15 @@ def parse_date(body: Body, key: str) -> dt.datetime | None:
     now = dt.datetime.now(dt.UTC)
     m = _REL.match(v.strip())
     if m:
+        # As JOC reads them: a period without sign lies in the past ("1d" =
+        # "-1d"), only "+N" in the future.
+        n = int(m.group(1))
+        if not m.group(1).startswith("+"):
+            n = -abs(n)
         if m.group(2) in "dw":
             base = now.replace(hour=0, minute=0, second=0, microsecond=0)
-            return base + dt.timedelta(seconds=int(m.group(1)) * _UNIT[m.group(2)])
-        return now + dt.timedelta(seconds=int(m.group(1)) * _UNIT[m.group(2)])
+            return base + dt.timedelta(seconds=n * _UNIT[m.group(2)])
+        return now + dt.timedelta(seconds=n * _UNIT[m.group(2)])
     try:
         t = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
     except ValueError:
@@ -558,20 +628,13 @@ class Api:
             out = []
             for oid in ids:
                 try:
-                    o = await ctl.get(f"/order/{oid}")
+                    # An OrderId may hold '#', '/', '%', ...: one path segment.
+                    o = await ctl.get(f"/order/{urllib.parse.quote(oid, safe='')}")
                 except ProblemError as exc:
                     if exc.code == "UnknownOrder":
                         continue
                     raise
-                out.append(
-                    {
-                        "orderId": o["id"],
-                        "workflowId": {"path": o.get("workflowPath")},
-                        "state": {"_text": str(o.get("state", "")).upper()},
-                        "position": [o.get("position", 0)],
-                        "scheduledFor": o.get("scheduledFor"),
-                    }
-                )
+                out.append(order_v(o))
             return out
 
         orders = await self._controller(get)
@@ -657,12 +720,18 @@ class Api:
                         "versionId": r["workflow_version_id"],
                     },
                     "historyId": r["id"],
-                    "plannedTime": iso(r["planned_time"]),
+                    "surveyDate": iso(r["modified"]),
+                    "plannedTime": iso(r["planned_time"] or r["start_time"]),
                     "startTime": iso(r["start_time"]),
                     "endTime": iso(r["end_time"]),
-                    "position": json.loads(r["position"]),
+                    # JOC writes a position as a string (orderHistoryItem-schema).
+                    "position": position_string(json.loads(r["position"])),
+                    "sequence": 1,  # the reference has no child orders
                     "state": {"_text": text, "severity": severity},
-                    "orderState": {"_text": r["state"]},
+                    "orderState": {
+                        "_text": r["state"],
+                        "severity": ORDER_SEVERITY.get(str(r["state"]), 2),
+                    },
                     "agentPath": r["agent_path"],
                     "error": r["error_text"] is not None,
                     "errorText": r["error_text"],
