@@ -119,6 +119,13 @@ def order_state_text(o: Body, now_ms: int) -> str:
     return "SCHEDULED" if isinstance(due, int) and due > now_ms else "PENDING"
 
 
+# An order's history state (JOC's historyState): from HISTORY_ORDERS.STATE.
+ORDER_HSTATE = (
+    "CASE WHEN STATE = 'FINISHED' THEN 'SUCCESSFUL' WHEN STATE IN ('FAILED','CANCELLED') "
+    "THEN 'FAILED' ELSE 'INCOMPLETE' END"
+)
+
+
 def position_string(position: Any) -> str:
     """JS7's position as text: ``[1]`` → ``"1"``, ``[1, "then", 0]`` →
     ``"1/then:0"``."""
@@ -313,6 +320,20 @@ class Api:
                 "view",
                 self.version,
                 "JOC's version (joc/version-schema.json: version, gitHash, date)",
+            ),
+            Route(
+                "orders/overview/summary",
+                "view",
+                self.orders_summary,
+                "Successful and failed orders in a period (order/summary-schema.json)",
+                ("controllerId", "dateFrom", "dateTo", "timeZone"),
+            ),
+            Route(
+                "task/log",
+                "view",
+                self.task_log,
+                "One task's (job step's) log, text/plain (job/taskFilter-schema.json)",
+                ("controllerId", "taskId"),
             ),
             Route(
                 "controller/components",
@@ -694,11 +715,7 @@ class Api:
 
     async def orders_history(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
         where, params, limit = self._filters(body, "o", "START_TIME")
-        hstate = (
-            "CASE WHEN STATE = 'FINISHED' THEN 'SUCCESSFUL' WHEN STATE IN ('FAILED','CANCELLED') "
-            "THEN 'FAILED' ELSE 'INCOMPLETE' END"
-        )
-        sql = f"""SELECT o.* FROM (SELECT *, {hstate} AS HSTATE FROM HISTORY_ORDERS) o
+        sql = f"""SELECT o.* FROM (SELECT *, {ORDER_HSTATE} AS HSTATE FROM HISTORY_ORDERS) o
                   WHERE {where} ORDER BY o.START_TIME DESC, o.ID DESC LIMIT %s"""
 
         async def read(conn: Conn) -> list[dict[str, Any]]:
@@ -741,6 +758,29 @@ class Api:
             )
         return web.json_response({"deliveryDate": delivery(), "history": history})
 
+    async def orders_summary(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+        """JOC's ``orders/overview/summary`` (order/summary-schema.json): the
+        orders of the history in the period, successful and failed."""
+        where, params, _limit = self._filters(body, "o", "START_TIME")
+        sql = f"""SELECT o.HSTATE, count(*) FROM (SELECT *, {ORDER_HSTATE} AS HSTATE
+                  FROM HISTORY_ORDERS) o WHERE {where} GROUP BY o.HSTATE"""
+
+        async def read(conn: Conn) -> dict[str, int]:
+            cur = await conn.execute(sql.encode(), params)
+            return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+
+        counts = await self.joc.db.run(read)
+        return web.json_response(
+            {
+                "deliveryDate": delivery(),
+                "surveyDate": delivery(),
+                "orders": {
+                    "successful": counts.get("SUCCESSFUL", 0),
+                    "failed": counts.get("FAILED", 0),
+                },
+            }
+        )
+
     async def tasks_history(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
         where, params, limit = self._filters(body, "s", "START_TIME")
         hstate = (
@@ -765,14 +805,24 @@ class Api:
                 "orderId": r["order_id"],
                 "historyId": r["history_order_id"],
                 "taskId": r["id"],
+                "surveyDate": iso(r["end_time"] or r["start_time"]),
                 "startTime": iso(r["start_time"]),
                 "endTime": iso(r["end_time"]),
-                "position": json.loads(r["position"]),
+                # JOC's job/historyItem-schema: the position as a string.
+                "position": position_string(json.loads(r["position"])),
+                "sequence": 0,
+                "retryCounter": 0,
+                "criticality": "normal",
                 "state": {"_text": r["hstate"], "severity": sev[r["hstate"]]},
+                # The reference JOC has no Agent inventory to name the URL
+                # from: the Agent's path stands in (reference-only).
                 "agentUrl": r["agent_path"],
                 "exitCode": r["return_code"],
-                "error": r["error_text"] is not None,
-                "errorText": r["error_text"],
+                **(
+                    {"error": {"code": "JobFailed", "message": r["error_text"]}}
+                    if r["error_text"] is not None
+                    else {}
+                ),
             }
             for r in rows
         ]
@@ -820,6 +870,30 @@ class Api:
                 "log": "".join(e["chunk"] for e in events),
             }
         )
+
+    async def task_log(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+        """JOC's ``task/log``: one job step's output, as text/plain (JOC
+        answers it so; a finished task's log, or what was written so far)."""
+        tid = body.get("taskId")
+        if isinstance(tid, bool) or not isinstance(tid, int):
+            raise Problem(400, "InvalidField", "'taskId' must be an integer")
+
+        async def read(conn: Conn) -> tuple[Any, list[Any]]:
+            cur = await conn.execute(
+                "SELECT END_TIME FROM HISTORY_ORDER_STEPS WHERE ID = %s", (tid,)
+            )
+            step = await cur.fetchone()
+            cur = await conn.execute(
+                "SELECT CHUNK FROM HISTORY_LOGS WHERE STEP_ID = %s ORDER BY EVENT_ID", (tid,)
+            )
+            return step, list(await cur.fetchall())
+
+        step, chunks = await self.joc.db.run(read)
+        if step is None:
+            raise Problem(404, "UnknownTaskId", f"no task with taskId {tid}")
+        if step[0] is None and not self.joc.cluster.is_active():
+            raise standby_problem("the running log of an unfinished task")
+        return web.Response(text="".join(c[0] for c in chunks), content_type="text/plain")
 
     async def history_feed(
         self, request: web.Request, _: Body, __: Session | None

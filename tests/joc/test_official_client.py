@@ -9,10 +9,10 @@ loop goes on.
 Covered so far: login (with its mandatory ``joc/version``), Controller status
 and components, JOC switch-over, Controller switch-over, running JOC's
 cleanup and daily-plan services, adding and reading orders, the order
-history and an order's log, logout. Not yet (issue 12): task history and
-logs, the orders overview, the Daily Plan's own calls, deployment; the order
-log's entries are not yet JOC's shape (the client reads most fields as
-empty).
+history and an order's log, the task history and a task's log, the orders
+overview, logout. Not yet (issue 12): the Daily Plan's own calls and
+deployment; the order log's entries are not yet JOC's shape (the client
+reads most of their fields as empty).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from js7.model.public.client.filter.get_order_filter import GetOrderFilter  # no
 from js7.model.public.client.filter.order_history_filter import (  # noqa: E402
     OrderHistoryFilter,
 )
+from js7.model.public.client.filter.tasks_filter import TasksFilter  # noqa: E402
 from js7.model.public.client.input.add_order import Order  # noqa: E402
 
 T = TypeVar("T")
@@ -123,7 +124,7 @@ async def test_the_official_client_switches_the_controller_cluster_over(deploy):
     assert await call(client.logout) is True
 
 
-async def test_the_official_client_adds_orders_and_reads_them_their_history_and_log(deploy):
+async def test_the_official_client_adds_orders_and_reads_their_state_history_and_logs(deploy):
     dep = await deploy(joc_cluster(1))
     active = await wait_one_active(dep)
     # Deployment is the reference's own call yet (the client's needs JOC's
@@ -163,4 +164,22 @@ async def test_the_official_client_adds_orders_and_reads_them_their_history_and_
         lambda: client.order.manage.get_order_log(controller_id="js7", history_id=row["history_id"])
     )
     assert "OrderStdoutWritten" in [e["log_event"] for e in log]
+    (task,) = [
+        t
+        for t in await call(
+            lambda: client.task.manage.get_task_history_info(
+                controller_id="js7", filter=TasksFilter()
+            )
+        )
+        if t["order_id"] == ids[0]
+    ]
+    assert (task["state"]["text"], task["exit_code"], task["position"]) == ("SUCCESSFUL", 0, "0")
+    text = await call(
+        lambda: client.task.manage.get_task_log(controller_id="js7", task_id=task["task_id"])
+    )
+    assert text == f"hello-{ids[0]}\n"  # what the job echoed
+    overview = await call(
+        lambda: client.order.manage.get_orders_overview(controller_id="js7", date_from="1d")
+    )
+    assert overview == (1, 0)  # (successful, failed)
     assert await call(client.logout) is True
