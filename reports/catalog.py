@@ -44,6 +44,14 @@ class Guarantee:
     reference_bound_s: float | None = None
     suites: tuple[str, ...] = ()
     status: str = "checked"
+    # What the suites observe that a real JS7 does not offer (each entry
+    # "reference-only: …"): empty when the verdict carries over unchanged.
+    needs: tuple[str, ...] = ()
+
+    @property
+    def carries_over(self) -> bool:
+        """Whether the suites' verdict would mean the same against a real JS7."""
+        return not self.needs
 
     @property
     def checked(self) -> bool:
@@ -67,6 +75,8 @@ class Guarantee:
             "reference_bound_s": self.reference_bound_s,
             "suites": list(self.suites),
             "status": self.status,
+            "needs": list(self.needs),
+            "carries_over": self.carries_over,
         }
 
 
@@ -110,6 +120,9 @@ def load_catalog(path: Path = CATALOG) -> Catalog:
             raise CatalogError(f"{path}: {gid} appears twice")
         if entry["system"] not in systems:
             raise CatalogError(f"{path}: {gid} has unknown system {entry['system']!r}")
+        odd = [n for n in entry.get("needs", ()) if not str(n).startswith("reference-only: ")]
+        if odd:
+            raise CatalogError(f"{path}: {gid}'s needs must say 'reference-only: …', not {odd}")
         out[gid] = Guarantee(
             id=gid,
             system=entry["system"],
@@ -123,6 +136,7 @@ def load_catalog(path: Path = CATALOG) -> Catalog:
             reference_bound_s=_bound(entry, "reference_bound_s"),
             suites=tuple(entry.get("suites", ())),
             status=entry.get("status", "checked"),
+            needs=tuple(entry.get("needs", ())),
         )
     return Catalog(systems, out)
 

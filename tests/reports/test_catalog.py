@@ -23,6 +23,7 @@ from reports.catalog import (
     scan_suites,
     strip_params,
 )
+from reports.reference_only import REFERENCE_ONLY, needs_of
 
 SHARED = ROOT.parent / "shared"
 CATALOG = load_catalog()
@@ -133,3 +134,37 @@ def test_the_scan_reads_decorators_classes_and_pytestmark(tmp_path: Path):
         "suites/x/test_a.py::TestC::test_m": ["MOD-ID", "CLS-ID", "M-ID"],
     }
     assert strip_params("suites/x/test_a.py::test_f[1-kill]") == "suites/x/test_a.py::test_f"
+
+
+def test_needs_name_every_reference_only_observation_of_the_suites():
+    """The catalog never claims a verdict carries over to a real JS7 while
+    its suites use something only the reference serves (nor the reverse)."""
+    wrong = {
+        g.id: {"catalog": list(g.needs), "suites": needs_of(g.suites)}
+        for g in CATALOG.guarantees.values()
+        if list(g.needs) != needs_of(g.suites)
+    }
+    assert not wrong, wrong
+
+
+def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
+    # Each pattern bites on a line that uses the thing, and not on plain code.
+    samples = {
+        "joc-health": "await wait_one_active(dep)",
+        "joc-activity": 'await client.post("joc/cluster/activity", {})',
+        "joc-epoch": 'e = comp["epoch"]',
+        "history-service": 'comp["historyService"]["position"]',
+        "joc-deploy": 'client.post("inventory/deployment/deploy", {})',
+        "joc-dailyplan": 'client.post("daily_plan/orders/generate", {})',
+        "joc-cleanup": 'client.post("cleanup/run", {})',
+        "history-feed": 'f"{base}/events/history"',
+        "journal-overview": 'held = (await ctl.get(""))["journal"]',
+        "agent-cluster-watch": "await wait_cluster(dep, client)",
+        "js1-api": "from suites.jobscheduler1.support import Js1",
+    }
+    assert set(samples) == set(REFERENCE_ONLY)
+    for name, line in samples.items():
+        (tmp_path / f"{name}.py").write_text(line + "\n")
+        assert needs_of([f"{name}.py"], tmp_path) == [REFERENCE_ONLY[name][1]], name
+    (tmp_path / "plain.py").write_text("x = await client.command(add_order('a', 'w'))\n")
+    assert needs_of(["plain.py"], tmp_path) == []

@@ -72,6 +72,12 @@ def test_the_html_is_one_self_contained_file(run_dir):
     assert 'id="count-broken">2<' in html
     assert "LAST LINE of the controller" in html  # log tail of the broken test
     assert "lost: [&#39;o-3&#39;]" in html  # the checker's explanation, escaped
+    # Which verdicts would mean the same against a real JS7, and why not.
+    doc = json.loads((run_dir / "results.json").read_text())
+    over = [g["id"] for g in doc["guarantees"] if g["carries_over"]]
+    assert f"<b>{len(over)}</b> of {len(doc['guarantees'])}" in html
+    assert "would not carry over as is" in html
+    assert "reference-only: the journal&#39;s tornEventId" in html  # EVT-RELEASE's need
 
 
 def test_timeline_shows_faults_ops_and_the_active_node(tmp_path):

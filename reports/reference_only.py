@@ -1,0 +1,81 @@
+"""What the suites observe that a real JS7 installation does not offer.
+
+js7ha's verdicts are meant to carry over to a real JS7: the suites should use
+only JS7's public APIs and what the harness observes itself (processes,
+sockets, files, the proxies). Where a suite module still relies on something
+only the reference components serve, the guarantees it checks name it in
+their catalog entry (``needs``), and the report says that the verdict would
+not carry over as is. ``tests/reports/test_catalog.py`` recomputes the
+``needs`` of every entry from its suite modules with the patterns below, so
+the catalog cannot claim less than the suites use.
+
+The attribution is per module (a module's every guarantee gets what any of
+its tests uses): conservative, never optimistic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from reports.catalog import ROOT
+
+# name -> (what in a suite module's text shows the use, the catalog's words)
+REFERENCE_ONLY: dict[str, tuple[str, str]] = {
+    "joc-health": (
+        r"wait_one_active|wait_active|active_members|/health",
+        "reference-only: JOC's /health, to tell which instance is active",
+    ),
+    "joc-activity": (
+        r"joc/cluster/activity|reported_history|activity\(",
+        "reference-only: JOC's joc/cluster/activity (each service's activity"
+        " intervals with its fencing epoch)",
+    ),
+    "joc-epoch": (
+        r'\["epoch"\]',
+        "reference-only: the fencing epoch in JOC's controller/components",
+    ),
+    "history-service": (
+        r"historyService",
+        "reference-only: the History Service's position and status in JOC's controller/components",
+    ),
+    "joc-deploy": (
+        r"inventory/deployment/deploy",
+        "reference-only: inventory/deployment/deploy with plain workflow JSON"
+        " (real JOC deploys from its inventory)",
+    ),
+    "joc-dailyplan": (
+        r"daily_plan/orders/generate",
+        "reference-only: daily_plan/orders/generate with inline schedules"
+        " (real JOC plans its inventory's schedules)",
+    ),
+    "joc-cleanup": (
+        r"cleanup/run|cleanup/settings",
+        "reference-only: JOC's cleanup/run and cleanup/settings",
+    ),
+    "history-feed": (
+        r"events/history|LiveFeed|HistoryFeed",
+        "reference-only: the live history feed events/history",
+    ),
+    "journal-overview": (
+        r'\["journal"\]|tornEventId|fileSize',
+        "reference-only: the journal's tornEventId and size in the node's overview",
+    ),
+    "agent-cluster-watch": (
+        r"wait_cluster|clusterWatch|coupled_cluster",
+        "reference-only: the Cluster Watch's state on the Agent hosting it (JS7's Watch is JOC)",
+    ),
+    "js1-api": (
+        r"suites\.jobscheduler1\.support",
+        "reference-only: the JobScheduler 1.x reference's own HTTP API"
+        " (JobScheduler 1.x speaks XML commands)",
+    ),
+}
+
+
+def needs_of(modules: Iterable[str], root: Path = ROOT) -> list[str]:
+    """The ``needs`` of a guarantee checked by ``modules`` (repo-relative
+    paths), in the table's order."""
+    text = "\n".join((root / m).read_text(encoding="utf-8") for m in modules)
+    return [words for pattern, words in REFERENCE_ONLY.values() if re.search(pattern, text)]
