@@ -66,6 +66,16 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
         r"wait_cluster|clusterWatch|coupled_cluster",
         "reference-only: the Cluster Watch's state on the Agent hosting it (JS7's Watch is JOC)",
     ),
+    "controller-orders": (
+        r"wait_all_orders|wait_order_state|get\(\"/order|get\(f\"/order|orders\(ctl",
+        "reference-only: the Controller's order list with the reference's own order"
+        " states (GET /controller/api/order, not JS7's Order JSON)",
+    ),
+    "controller-agents": (
+        r"get\(\"/agent\"\)|wait_coupled",
+        "reference-only: the Controller's Agent list with its coupling and eventId"
+        " (GET /controller/api/agent)",
+    ),
     "js1-api": (
         r"suites\.jobscheduler1\.support",
         "reference-only: the JobScheduler 1.x reference's own HTTP API"

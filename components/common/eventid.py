@@ -49,6 +49,17 @@ def event_id_to_epoch_ms(event_id: int) -> int:
     return event_id // EventId.Factor
 
 
+def event_id_string(event_id: int) -> str:
+    """JS7's ``EventId.toString``: ``<id>/<ISO timestamp>`` (``BeforeFirst``
+    for 0), as in problem arguments."""
+    if event_id == EventId.BeforeFirst:
+        return f"{event_id}/BeforeFirst"
+    ms = event_id_to_epoch_ms(event_id)
+    t = time.gmtime(ms // 1000)
+    frac = f".{ms % 1000:03d}" if ms % 1000 else ""
+    return f"{event_id}/{time.strftime('%Y-%m-%dT%H:%M:%S', t)}{frac}Z"
+
+
 def epoch_ms_to_event_id(epoch_ms: int) -> int:
     """The smallest id belonging to that millisecond."""
     return epoch_ms * EventId.Factor

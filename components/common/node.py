@@ -36,6 +36,7 @@ from aiohttp.client_exceptions import ClientConnectionResetError
 
 from components.common.auth import Sessions, load_users
 from components.common.config import Config, ConfigProblem
+from components.common.eventid import event_id_string
 from components.common.journal import EventSeqTorn, Journal, UnknownEventId
 from components.common.web import Problem, problem_middleware, read_body
 from components.wire.codec import convert, decode, to_json
@@ -83,8 +84,15 @@ def query_int(request: web.Request, name: str, default: int | None, minimum: int
 
 
 def journal_problem(exc: EventSeqTorn | UnknownEventId) -> Problem:
-    code = "EventSeqTorn" if isinstance(exc, EventSeqTorn) else "UnknownEventId"
-    return Problem(400, code, str(exc))
+    """JS7's problem, with its ``arguments`` (``EventSeqTornProblem``:
+    ``requestedAfter``, ``tornEventId``, each as ``EventId.toString``)."""
+    if isinstance(exc, EventSeqTorn):
+        arguments = {
+            "requestedAfter": event_id_string(exc.after),
+            "tornEventId": event_id_string(exc.oldest),
+        }
+        return Problem(400, "EventSeqTorn", str(exc), arguments=arguments)
+    return Problem(400, "UnknownEventId", str(exc))
 
 
 def body_str(cmd: Command, key: str) -> str:

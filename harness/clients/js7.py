@@ -139,6 +139,27 @@ async def wait_coupled(dep: Deployment, node: str = "controller") -> None:
     )
 
 
+async def torn_event_id(client: NodeClient) -> int:
+    """The EventId before the oldest event a node still serves (0: it
+    released none), by JS7's public event API: asked for the events after 0,
+    a node that deleted some answers ``EventSeqTorn`` with the
+    ``tornEventId`` argument (``<id>/<timestamp>``)."""
+    try:
+        [_ async for _ in client.events(0, timeout=0, limit=1)]
+    except ProblemError as exc:
+        if exc.code != "EventSeqTorn":
+            raise
+        return int(str(exc.body["arguments"]["tornEventId"]).split("/", 1)[0])
+    return 0
+
+
+def journal_bytes(dep: Deployment, node: str) -> int:
+    """What the node's journal takes on disk (its data dir's ``state/``), as
+    the harness sees the files itself."""
+    state = dep.backend.data_dir(node) / "state"
+    return sum(f.stat().st_size for f in state.iterdir() if f.is_file())
+
+
 def types(events: list[dict[str, Any]]) -> list[str]:
     return [e["TYPE"] for e in events]
 

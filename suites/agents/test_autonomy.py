@@ -16,6 +16,7 @@ from harness.clients.js7 import (
     controller_client,
     deploy_workflow,
     order_events,
+    torn_event_id,
     types,
     wait_all_orders,
 )
@@ -108,7 +109,7 @@ async def test_an_order_waits_at_the_agent_boundary_until_the_controller_returns
         agent2 = agent_client(dep, "agent-2")
         # Everything agent-2 journaled since the Controller last released (nothing
         # can be released while the Controller is down).
-        held_from = (await agent2.get(""))["journal"]["tornEventId"]
+        held_from = await torn_event_id(agent2)
         agent2_events = await read_all_events(agent2, after=held_from)
     await wait_all_orders(dep, ids)
     await final_read(history, ctl)
@@ -169,7 +170,7 @@ async def test_scheduled_orders_start_on_time_with_the_controller_down(
         # The Agent's own record of when each step started (read while the
         # Controller is down, so nothing has been released yet).
         agent = agent_client(dep, "agent-1")
-        held_from = (await agent.get(""))["journal"]["tornEventId"]
+        held_from = await torn_event_id(agent)
         starts = {
             e["Key"]: e["timestamp"]
             for e in await read_all_events(agent, after=held_from)

@@ -20,15 +20,13 @@ from harness.clients.js7 import (
     agent_client,
     controller_client,
     deploy_workflow,
+    journal_bytes,
+    torn_event_id,
     wait_all_orders,
 )
 from harness.errors import DeadlineExceeded
 from harness.js7topo import controller_and_agents, internal_workflow, shell_workflow
 from harness.workload import add_orders, read_all_events
-
-
-async def journal(client):
-    return (await client.get(""))["journal"]
 
 
 @pytest.mark.guarantee("EVT-HOLD-UNTIL-ACK")
@@ -49,7 +47,7 @@ async def test_events_are_held_until_acknowledged_across_restarts(deploy, histor
         nonlocal probes
         while not stop.is_set():
             try:
-                torn = (await journal(agent))["tornEventId"]
+                torn = await torn_event_id(agent)
                 committed = next(a["eventId"] for a in (await ctl.get("/agent"))["agents"])
                 probes += 1
                 if torn > committed:
@@ -77,12 +75,12 @@ async def test_events_are_held_until_acknowledged_across_restarts(deploy, histor
     async with history.op("consumer", "read") as op:
         events = await read_all_events(ctl, after=0)
         op.ok([e["Key"] for e in events if e["TYPE"] == "OrderFinished"])
-    info = await journal(ctl)
+    controller_torn = await torn_event_id(ctl)
     held = CheckResult(
-        events[0]["eventId"] == first and info["tornEventId"] == 0 and not violations,
+        events[0]["eventId"] == first and controller_torn == 0 and not violations,
         {
             "first-event-kept": events[0]["eventId"] == first,
-            "controller-journal": info,
+            "controller-torn-event-id": controller_torn,
             "agent-released-before-controller-committed": violations[:10],
             "probes": probes,
         },
@@ -102,22 +100,22 @@ async def test_journal_shrinks_after_history_releases(deploy, history, results):
     await add_orders(history, ctl, "rel", ids, concurrency=16)
     await wait_all_orders(dep, ids)
     events = await read_all_events(consumer)
-    before = await journal(ctl)
+    before = journal_bytes(dep, "controller")
     until = events[-1]["eventId"]
     await consumer.command({"TYPE": "ReleaseEvents", "untilEventId": until})
     await dep.wait_for(
         "events deleted after release",
-        lambda: journal(ctl),
-        accept=lambda j: j["tornEventId"] == until,
+        lambda: torn_event_id(ctl),
+        accept=lambda torn: torn == until,
     )
+
+    async def size() -> int:
+        return journal_bytes(dep, "controller")
+
     try:
-        after = await dep.wait_for(
-            "journal file shrinks",
-            lambda: journal(ctl),
-            accept=lambda j: j["fileSize"] < before["fileSize"] / 2,
-        )
+        after = await dep.wait_for("journal file shrinks", size, accept=lambda n: n < before / 2)
     except DeadlineExceeded:
-        after = await journal(ctl)  # reported below as the broken guarantee
+        after = journal_bytes(dep, "controller")  # reported below as the broken guarantee
     await add_orders(history, ctl, "rel", ["rel-after"])  # the journal keeps working
     await wait_all_orders(dep, ["rel-after"])
     try:
@@ -128,10 +126,10 @@ async def test_journal_shrinks_after_history_releases(deploy, history, results):
     async with history.op("consumer", "read") as op:
         rest = await read_all_events(consumer, after=until)
         op.ok([e["Key"] for e in events + rest if e["TYPE"] == "OrderFinished"])
-    results.measure("journal bytes before release", before["fileSize"])
-    results.measure("journal bytes after release", after["fileSize"])
+    results.measure("journal bytes before release", before)
+    results.measure("journal bytes after release", after)
     shrank = CheckResult(
-        after["fileSize"] < before["fileSize"] / 2 and torn_problem == "EventSeqTorn",
+        after < before / 2 and torn_problem == "EventSeqTorn",
         {"before": before, "after": after, "read-after-0": torn_problem},
         "journal-shrinks",
     )
@@ -171,7 +169,7 @@ async def test_a_consumer_away_under_load_gets_every_event_when_back(
     third = [f"buf-c{i}" for i in range(200)]
     await add_orders(history, ctl, "buf", third, concurrency=8)
     await wait_all_orders(dep, first + second + third)
-    held = (await journal(ctl))["tornEventId"]
+    held = await torn_event_id(ctl)
     await consume(set(first + second + third))
     async with history.op("consumer", "read") as op:
         op.ok([e["Key"] for e in seen if e["TYPE"] == "OrderFinished"])

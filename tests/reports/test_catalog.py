@@ -160,6 +160,8 @@ def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
         "history-feed": 'f"{base}/events/history"',
         "journal-overview": 'held = (await ctl.get(""))["journal"]',
         "agent-cluster-watch": "await wait_cluster(dep, client)",
+        "controller-orders": "await wait_all_orders(dep, ids)",
+        "controller-agents": 'agents = await ctl.get("/agent")',
         "js1-api": "from suites.jobscheduler1.support import Js1",
     }
     assert set(samples) == set(REFERENCE_ONLY)

@@ -77,7 +77,7 @@ def test_the_html_is_one_self_contained_file(run_dir):
     over = [g["id"] for g in doc["guarantees"] if g["carries_over"]]
     assert f"<b>{len(over)}</b> of {len(doc['guarantees'])}" in html
     assert "would not carry over as is" in html
-    assert "reference-only: the journal&#39;s tornEventId" in html  # EVT-RELEASE's need
+    assert "reference-only: the Controller&#39;s order list" in html  # EVT-RELEASE's need
 
 
 def test_timeline_shows_faults_ops_and_the_active_node(tmp_path):
