@@ -13,10 +13,11 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 log = logging.getLogger("js7.web")
 
@@ -50,25 +51,33 @@ _STATUS_CODES = {
 }
 
 
-@web.middleware
-async def problem_middleware(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except Problem as p:
-        return problem_response(p)
-    except web.HTTPException as exc:
-        if exc.status < 400:
+def problem_middleware_with(render: Callable[[Problem], web.Response]) -> Middleware:
+    """A middleware answering every failure of a handler — a ``Problem``, an
+    HTTP error, a bug — with ``render(problem)``: each API answers in its own
+    product's shape (the Controller's problem JSON, JOC's error answers)."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except Problem as p:
+            return render(p)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            code = _STATUS_CODES.get(exc.status, f"Http{exc.status}")
+            return render(Problem(exc.status, code, exc.reason or code))
+        except asyncio.CancelledError:
             raise
-        code = _STATUS_CODES.get(exc.status, f"Http{exc.status}")
-        return problem_response(Problem(exc.status, code, exc.reason or code))
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        # A bug, not bad input: log it with its traceback, answer a problem.
-        log.exception("unhandled error in %s %s", request.method, request.path)
-        return problem_response(Problem(500, "InternalError", f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:
+            # A bug, not bad input: log it with its traceback, answer a problem.
+            log.exception("unhandled error in %s %s", request.method, request.path)
+            return render(Problem(500, "InternalError", f"{type(exc).__name__}: {exc}"))
+
+    return middleware
+
+
+problem_middleware = problem_middleware_with(problem_response)
 
 
 async def read_body(request: web.Request) -> bytes:

@@ -30,12 +30,13 @@ from aiohttp import web
 from components.common.auth import User
 from components.common.client import NodeClient, ProblemError
 from components.common.config import ConfigProblem
-from components.common.web import Problem, problem_middleware, read_json
+from components.common.web import Problem, read_json
 from components.joc.app import Joc
 from components.joc.cluster import Fenced
 from components.joc.config import parse_schedule
 from components.joc.controllers import ControllerNode, NoActiveController, is_stale_active
 from components.joc.db import DatabaseUnavailable
+from components.joc.errors import joc_error_middleware
 from components.wire import JS7_VERSION, RELEASE_DATE
 from components.wire.items import silly_signed_workflows
 
@@ -414,7 +415,7 @@ class Api:
     # -- app -----------------------------------------------------------------
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[problem_middleware], client_max_size=16 * 1024**2)
+        app = web.Application(middlewares=[joc_error_middleware], client_max_size=16 * 1024**2)
         app.router.add_get("/health", self.health)
         app.router.add_get(f"{PREFIX}/openapi.json", self.openapi)
         for r in self.routes:

@@ -65,13 +65,23 @@ def joc_nodes(dep: Deployment) -> list[str]:
 
 
 class JocProblem(Exception):
-    """The JOC API answered with a problem."""
+    """The JOC API answered with an error (JOC's error.raml): 401/403 with the
+    ``security`` answer, 420 with ``error: {code, message}``."""
 
     def __init__(self, status: int, body: Any) -> None:
         self.status = status
         self.body = body if isinstance(body, dict) else {"raw": body}
-        self.code = str(self.body.get("code"))
-        super().__init__(f"HTTP {status} {self.code}: {self.body.get('message')}")
+        error = self.body.get("error") if isinstance(self.body.get("error"), dict) else {}
+        fallback = {401: "Unauthenticated", 403: "PermissionDenied"}.get(status, f"Http{status}")
+        self.code = str(error.get("code") or self.body.get("code") or fallback)
+        self.message = str(error.get("message") or self.body.get("message"))
+        super().__init__(f"HTTP {status} {self.code}: {self.message}")
+
+
+# Error codes of the reference JOC with which the outcome of a state-changing
+# call is unknown (it may have reached the Controller before failing); every
+# other error refused the call before it acted. (JOC answers both with 420.)
+OUTCOME_UNKNOWN = frozenset({"ControllerUnreachable", "InternalError"})
 
 
 class JocClient:
@@ -290,7 +300,7 @@ async def add_orders(
                 try:
                     r = await client.post("orders/add", {"orders": [order]})
                 except JocProblem as exc:
-                    if exc.status >= 500:
+                    if exc.code in OUTCOME_UNKNOWN:
                         raise aiohttp.ClientError(str(exc)) from None  # outcome unknown
                     raise OpFailed(exc.code) from None
                 if oid not in r.get("orderIds", []):

@@ -83,7 +83,7 @@ async def test_a_database_outage_is_reported_clearly_and_recovered_from(
         all(
             d["database"] == "unreachable"
             and d["active"] == "inactive"
-            and d["orders/history"] == "503 DatabaseUnavailable"
+            and d["orders/history"] == "420 DatabaseUnavailable"
             for d in during.values()
         )
         and after["connectionState"]["_text"] == "established",

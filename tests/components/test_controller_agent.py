@@ -137,6 +137,19 @@ async def test_long_poll_waits_for_the_next_event_and_sends_heartbeats(deploy):
     dep = await deploy(controller_and_agents(2))
     ctl = controller_client(dep, "controller")
     await wait_coupled(dep)  # coupling journals AgentDedicated: let it happen first
+
+    async def unread() -> list[int]:
+        # How far each Agent's journal is ahead of what the Controller read
+        # (the Controller journals AgentEventsObserved when it catches up).
+        seen = {a["path"]: a["eventId"] for a in (await ctl.get("/agent"))["agents"]}
+        return [
+            (await agent_client(dep, a, user="Controller").get(""))["eventId"] - seen[a]
+            for a in ("agent-1", "agent-2")
+        ]
+
+    await dep.wait_for(
+        "the Controller read every Agent event", unread, accept=lambda d: d == [0, 0]
+    )
     last = (await ctl.get(""))["eventId"]
     url = ctl.url(f"/event?after={last}&timeout=1.2&heartbeat=0.2")
     t0 = time.monotonic()
