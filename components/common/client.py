@@ -72,17 +72,25 @@ class NodeClient:
     def forget_token(self) -> None:
         self._token = None
 
-    async def command_path(self, path: str, body: dict[str, Any]) -> Any:
-        """POST ``body`` to ``<prefix><path>`` (e.g. ``/cluster/command``)."""
+    async def _request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, **kw: Any
+    ) -> Any:
+        """One request in the session: logged in first, once more after a 401
+        (the node restarted and forgot the session); the answer's JSON or a
+        ``ProblemError``."""
         for attempt in (1, 2):
-            async with self.http.post(
-                self.url(path), json=body, headers=await self._headers()
+            async with self.http.request(
+                method, self.url(path), headers={**(headers or {}), **await self._headers()}, **kw
             ) as resp:
                 if resp.status == 401 and attempt == 1:
                     self._token = None
                     continue
                 return await _json_or_problem(resp)
         raise AssertionError("unreachable")
+
+    async def command_path(self, path: str, body: dict[str, Any]) -> Any:
+        """POST ``body`` to ``<prefix><path>`` (e.g. ``/cluster/command``)."""
+        return await self._request("POST", path, json=body)
 
     async def command(self, cmd: dict[str, Any], timeout: float | None = None) -> Any:
         # Pass a timeout only when given: aiohttp reads an explicit None as
@@ -90,38 +98,16 @@ class NodeClient:
         extra: dict[str, Any] = {}
         if timeout:
             extra["timeout"] = aiohttp.ClientTimeout(total=timeout)
-        for attempt in (1, 2):
-            async with self.http.post(
-                self.url("/command"), json=cmd, headers=await self._headers(), **extra
-            ) as resp:
-                if resp.status == 401 and attempt == 1:
-                    self._token = None
-                    continue
-                return await _json_or_problem(resp)
-        raise AssertionError("unreachable")
+        return await self._request("POST", "/command", json=cmd, **extra)
 
     async def post_items(self, operations: list[dict[str, Any]]) -> Any:
         """JS7's ``POST <prefix>/item``: the operations as NDJSON."""
         body = "".join(json.dumps(op, separators=(",", ":")) + "\n" for op in operations)
         headers = {"Content-Type": "application/x-ndjson"}
-        for attempt in (1, 2):
-            async with self.http.post(
-                self.url("/item"), data=body.encode(), headers={**headers, **await self._headers()}
-            ) as resp:
-                if resp.status == 401 and attempt == 1:
-                    self._token = None
-                    continue
-                return await _json_or_problem(resp)
-        raise AssertionError("unreachable")
+        return await self._request("POST", "/item", headers, data=body.encode())
 
     async def get(self, path: str) -> Any:
-        for attempt in (1, 2):
-            async with self.http.get(self.url(path), headers=await self._headers()) as resp:
-                if resp.status == 401 and attempt == 1:
-                    self._token = None
-                    continue
-                return await _json_or_problem(resp)
-        raise AssertionError("unreachable")
+        return await self._request("GET", path)
 
     async def events(
         self,
