@@ -94,7 +94,8 @@ class ControllerLocator:
     async def _probe(self, node: ControllerNode) -> dict[str, Any]:
         client = self._clients[node.name]
         try:
-            state = await asyncio.wait_for(self._ask(client), self.probe_timeout)
+            async with asyncio.timeout(self.probe_timeout):
+                state = await self._ask(client)
             self.states[node.name] = {"reachable": True, **state}
             if self.report_problems:
                 self._note_problem(node, await self._reference_problem(client))
@@ -124,7 +125,8 @@ class ControllerLocator:
         reports on ``GET /controller/api/js7ha/cluster-node`` (a real
         Controller has no such route: then there is nothing to report)."""
         try:
-            info = await asyncio.wait_for(client.get("/js7ha/cluster-node"), self.probe_timeout)
+            async with asyncio.timeout(self.probe_timeout):
+                info = await client.get("/js7ha/cluster-node")
         except (ProblemError, aiohttp.ClientError, OSError, TimeoutError):
             return None
         return info.get("problem") if isinstance(info, dict) else None

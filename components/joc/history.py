@@ -604,8 +604,19 @@ class HistoryService:
 
 
 async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
+    """Cancel ``task`` and wait until it ended. Cancelled again as long as it
+    runs on: CPython 3.11's ``asyncio.wait_for`` drops a cancellation that
+    arrives just as its inner call completes, and a service loop that lost
+    its one cancellation would run on forever — and hold up a normal stop
+    (found by JOC-SWITCHOVER-STOP: a hand-over that never came)."""
     if task is None:
         return
-    task.cancel()
+    rounds = 0
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.05)
+        rounds += 1
+        if rounds == 2:
+            log.warning("task %s ran on after its cancellation: cancelled again", task.get_name())
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
