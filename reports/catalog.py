@@ -50,8 +50,9 @@ class Guarantee:
 
     @property
     def carries_over(self) -> bool:
-        """Whether the suites' verdict would mean the same against a real JS7."""
-        return not self.needs
+        """Whether the suites' verdict would mean the same against a real JS7
+        (a guarantee no suite checks yet has no verdict to carry over)."""
+        return self.checked and not self.needs
 
     @property
     def checked(self) -> bool:

@@ -58,7 +58,8 @@ svg.timeline{background:#fcfcfd;border:1px solid #e6e8ec;max-width:100%;height:a
 <span class="muted">tests {{ view.tests|length }}, failing {{ view.failing_tests|length }}</span>
 </div>
 {% set over = view.guarantees|selectattr('carries_over')|list %}
-<p class="muted" id="carry-over">Verdicts that would carry over unchanged to a real JS7 (the suites use JS7's public APIs and the harness's own observations only): <b>{{ over|length }}</b> of {{ view.guarantees|length }}{% if over %} ({{ over|map(attribute='id')|join(', ') }}){% endif %}. The others name what they still need from the reference.</p>
+{% set checked = view.guarantees|rejectattr('status', 'equalto', 'not-yet-checked')|list %}
+<p class="muted" id="carry-over">Verdicts that would carry over unchanged to a real JS7 (the suites use JS7's public APIs and the harness's own observations only): <b>{{ over|length }}</b> of {{ checked|length }} checked guarantees{% if over %} ({{ over|map(attribute='id')|join(', ') }}){% endif %}. The others name what they still need from the reference.</p>
 <table>
 <tr><th>system</th><th>held</th><th>broken</th><th>unknown</th></tr>
 {% for sys, row in view.summary.items() %}
@@ -94,7 +95,7 @@ svg.timeline{background:#fcfcfd;border:1px solid #e6e8ec;max-width:100%;height:a
 <tr><td>why</td><td>{{ g.reason }}</td></tr>
 <tr><td>documented</td><td>{{ g.documented }}{% if g.documented_bound_s is not none %} ({{ g.documented_bound_s }} s){% endif %}</td></tr>
 <tr><td>reference target</td><td>{{ g.reference }}{% if g.reference_bound_s is not none %} ({{ g.reference_bound_s }} s){% endif %}</td></tr>
-<tr><td>against a real JS7</td><td>{% if g.needs %}<span class="unknown">would not carry over as is</span>: {{ g.needs|join('; ') }}{% else %}the same verdict (JS7's public APIs and the harness's own observations only){% endif %}</td></tr>
+<tr><td>against a real JS7</td><td>{% if g.status == 'not-yet-checked' %}no suite checks it yet{% elif g.needs %}<span class="unknown">would not carry over as is</span>: {{ g.needs|join('; ') }}{% else %}the same verdict (JS7's public APIs and the harness's own observations only){% endif %}</td></tr>
 <tr><td>bound this run</td><td>{% if g.profile_bound_s is not none %}{{ g.profile_bound_s }} s (profile {{ run.options.profile }}){% else %}—{% endif %}</td></tr>
 <tr><td>measured</td><td>{% if g.figures.failover_count %}fail-over seconds p50 {{ '%.3f'|format(g.figures.p50) }} · p99 {{ '%.3f'|format(g.figures.p99) }} · max {{ '%.3f'|format(g.figures.max) }} ({{ g.figures.failover_count }} windows) · {% endif %}lost {{ g.figures.lost }} · duplicated {{ g.figures.duplicated }}</td></tr>
 </table>
