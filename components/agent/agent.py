@@ -316,7 +316,14 @@ class Agent(Runnable):
                 "JS7_AGENT_DATA": str(self.data_dir),
                 "JS7_AGENT_WORK": str(self.work_dir),
             }
-            step = Step(job.executable, env, o.get("arguments") or {}, self._output(oid))
+            step = Step(
+                job.executable,
+                env,
+                o.get("arguments") or {},
+                self._output(oid),
+                executables=self.data_dir / "config" / "executables",
+                meaning=job.return_code_meaning,
+            )
             self._steps[oid] = step
             return step, None
 

@@ -222,6 +222,108 @@ async def test_workflows_are_added_as_js7_adds_items(deploy):
     assert finished["workflowKey"] == "w~2"  # an order takes the latest version
 
 
+async def test_named_jobs_command_lines_path_executables_and_return_code_meanings(deploy):
+    """JS7's job shapes (ExecuteTest, ExecutableTest, ReturnCodeMeaningTest):
+    Execute.Named with the workflow's jobs, a command line started without a
+    shell, a program from the Agent's config/executables, returnCodeMeaning
+    as a string and as a list; an empty workflow; and what is refused."""
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    executables = dep.backend.data_dir("agent-1") / "config" / "executables"
+    executables.mkdir(parents=True, exist_ok=True)
+    (executables / "hello.sh").write_text("#!/bin/sh\necho hello-from-path\n")
+    (executables / "hello.sh").chmod(0o755)
+    agent = "agent-1"
+    named = {
+        "TYPE": "Workflow",
+        "path": "named",
+        "versionId": "1",
+        "instructions": [
+            {"TYPE": "Execute.Named", "jobName": "A"},
+            {"TYPE": "Execute.Named", "jobName": "B"},
+            {
+                "TYPE": "Execute.Anonymous",
+                "job": {
+                    "agentPath": agent,
+                    "executable": {"TYPE": "PathExecutable", "path": "hello.sh"},
+                },
+            },
+        ],
+        "jobs": {
+            "A": {
+                "agentPath": agent,
+                "executable": {
+                    "TYPE": "CommandLineExecutable",
+                    "command": "sh -c 'echo \"a b\"; exit 3'",
+                    "returnCodeMeaning": {"success": "0,3"},
+                },
+            },
+            "B": {
+                "agentPath": agent,
+                "executable": {
+                    "TYPE": "ShellScriptExecutable",
+                    "script": "exit 2",
+                    "returnCodeMeaning": {"failure": [1, [4, 9]]},
+                },
+            },
+        },
+    }
+    strict = shell_workflow("strict", (agent, "exit 3"))
+    empty = {"TYPE": "Workflow", "path": "empty", "versionId": "1", "instructions": []}
+    await deploy_workflow(ctl, named, strict, empty)
+    for oid, wf in [("n", "named"), ("s", "strict"), ("e", "empty")]:
+        await ctl.command(add_order(oid, wf))
+    await wait_order_state(dep, "n", ("finished",))
+    await wait_order_state(dep, "s", ("failed",))
+    await wait_order_state(dep, "e", ("finished",))
+    evs = await order_events(ctl, "n")
+    outcomes = [
+        (e["outcome"]["TYPE"], e["outcome"]["namedValues"]["returnCode"])
+        for e in evs
+        if e["TYPE"] == "OrderProcessed"
+    ]
+    assert outcomes == [("Succeeded", 3), ("Succeeded", 2), ("Succeeded", 0)]
+    out = "".join(e["chunk"] for e in evs if e["TYPE"] == "OrderStdoutWritten")
+    assert out == "a b\nhello-from-path\n"
+    assert "OrderAttachable" not in types(await order_events(ctl, "e"))  # nothing to run
+    for bad in [
+        {**named, "path": "x", "instructions": [{"TYPE": "Execute.Named", "jobName": "C"}]},
+        {**empty, "path": "y", "instructions": [{"TYPE": "Fork", "branches": []}]},
+        shell_workflow("z", (agent, "true"))
+        | {
+            "instructions": [
+                {
+                    "TYPE": "Execute.Anonymous",
+                    "job": {
+                        "agentPath": agent,
+                        "executable": {"TYPE": "PathExecutable", "path": "../x"},
+                    },
+                }
+            ]
+        },
+        {
+            **empty,
+            "path": "w",
+            "instructions": [
+                {
+                    "TYPE": "Execute.Anonymous",
+                    "job": {
+                        "agentPath": agent,
+                        "executable": {
+                            "TYPE": "ShellScriptExecutable",
+                            "script": "true",
+                            "returnCodeMeaning": {"success": "zero"},
+                        },
+                    },
+                }
+            ],
+        },
+    ]:
+        with pytest.raises(ProblemError) as err:
+            await deploy_workflow(ctl, bad)
+        assert err.value.code == "InvalidWorkflow", bad
+
+
 async def test_release_events_only_by_listed_users_and_never_in_reverse(deploy):
     dep = await deploy(controller_and_agents(1))
     ctl = controller_client(dep, "controller")

@@ -881,3 +881,82 @@ def test_json_js7_cannot_decode_is_a_problem_naming_where(body, code, says):
         decode(body, cc.ControllerCommand, "ControllerCommand")
     assert (err.value.status, err.value.code) == (400, code)
     assert says in err.value.message
+
+
+# -- workflows (components/common/workflow.py), from JS7's literals ----------
+ET = "js7-data/shared/src/test/scala/js7/data/workflow/instructions/ExecuteTest.scala"
+EXT = "js7-data/shared/src/test/scala/js7/data/job/ExecutableTest.scala"
+
+
+@pytest.mark.parametrize(
+    ("source", "instruction"),
+    [
+        (f"{ET}:21", {"TYPE": "Execute.Named", "jobName": "JOB"}),
+        (
+            f"{ET}:41",
+            {
+                "TYPE": "Execute.Anonymous",
+                "job": {
+                    "agentPath": "AGENT",
+                    "executable": {"TYPE": "PathExecutable", "path": "EXECUTABLE"},
+                    "processLimit": 1,
+                },
+            },
+        ),
+        (
+            f"{EXT}:73",
+            {
+                "TYPE": "Execute.Anonymous",
+                "job": {
+                    "agentPath": "AGENT",
+                    "executable": {
+                        "TYPE": "CommandLineExecutable",
+                        "command": 'PROGRAM ARG-1 \'ARG 2\' "ARG 3" $ARG4 "$ARG5"',
+                    },
+                },
+            },
+        ),
+        (
+            f"{EXT}:98",
+            {
+                "TYPE": "Execute.Anonymous",
+                "job": {
+                    "agentPath": "AGENT",
+                    "executable": {"TYPE": "ShellScriptExecutable", "script": "SCRIPT"},
+                },
+            },
+        ),
+    ],
+)
+def test_the_reference_reads_js7s_execute_instructions(source, instruction):
+    from components.common.workflow import Workflow
+
+    jobs = {"JOB": {"agentPath": "AGENT", "executable": {"TYPE": "PathExecutable", "path": "X"}}}
+    wf = Workflow.from_json(
+        {"TYPE": "Workflow", "path": "W", "instructions": [instruction], "jobs": jobs}
+    )
+    assert [j.agent_path for j in wf.jobs] == ["AGENT"], source
+
+
+@pytest.mark.parametrize(
+    ("meaning", "succeeded", "failed"),
+    [
+        # js7-data/shared/src/test/scala/js7/data/job/ReturnCodeMeaningTest.scala:43-63
+        ({"success": "0"}, [0], [1]),
+        ({"success": [0]}, [0], [1]),
+        ({"success": ""}, [], [0, 1]),
+        ({"success": "0,3"}, [0, 3], [1, 4]),
+        ({"success": [0, 3]}, [0, 3], [1, 4]),
+        ({"success": "1,3..9"}, [1, 3, 9], [0, 2, 10]),
+        ({"success": [1, [3, 9]]}, [1, 3, 9], [0, 2, 10]),
+        ({"failure": ""}, [0, 1, 99], []),
+        ({"failure": []}, [0, 1, 99], []),
+        (None, [0], [1]),
+    ],
+)
+def test_return_code_meanings_as_js7_writes_them(meaning, succeeded, failed):
+    from components.common.workflow import parse_return_code_meaning
+
+    m = parse_return_code_meaning(meaning)
+    assert [rc for rc in succeeded if m.succeeded(rc)] == succeeded
+    assert [rc for rc in failed if not m.succeeded(rc)] == failed
