@@ -89,11 +89,11 @@ class Agent(Runnable):
             ac.AttachOrder: self._attach_order,
             ac.DetachOrder: self._detach_order,
             ac.MarkOrder: self._mark_order,
-            ac.ReleaseEvents: lambda user, c: self.release(user, c.untilEventId),
+            ac.ReleaseEvents: self.release_events,
             ac.NoOperation: self.no_operation,
             ac.EmergencyStop: self._emergency_stop,
             ac.ShutDown: self._shutdown,
-            ac.Batch: lambda user, c: self.execute_batch(user, c.commands),
+            ac.Batch: self.batch,
             ac.ConfirmClusterNodeLoss: self._confirm_node_loss,
         }
 

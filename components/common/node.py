@@ -104,15 +104,6 @@ def body_str(cmd: Command, key: str) -> str:
     return value
 
 
-def body_int(cmd: Command, key: str, minimum: int = 0) -> int:
-    value = cmd.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise Problem(
-            400, "MissingField", f"{cmd.get('TYPE')}: field '{key}' must be an integer >= {minimum}"
-        )
-    return value
-
-
 class JournaledNode:
     """Base of Controller and Agent. Subclasses name their command union,
     register a handler per command struct in ``self.commands`` and routes in
@@ -259,6 +250,14 @@ class JournaledNode:
     # (Wire struct class names.)
     concurrent_commands: frozenset[str] = frozenset()
     release_as_event = False
+
+    async def release_events(self, user: str, cmd: Any) -> None:
+        """``ReleaseEvents`` (the same JSON for Controller and Agent)."""
+        await self.release(user, cmd.untilEventId)
+
+    async def batch(self, user: str, cmd: Any) -> Any:
+        """``Batch``: see ``execute_batch``."""
+        return await self.execute_batch(user, cmd.commands)
 
     async def execute_batch(self, user: str, commands: list[Any]) -> Any:
         """``Batch``: each sub-command gets its own response, a problem in one

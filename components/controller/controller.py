@@ -123,13 +123,13 @@ class Controller(Runnable):
             cc.ResumeOrders: self._resume_orders,
             cc.ResumeOrder: self._resume_order,
             cc.DeleteOrdersWhenTerminated: self._delete_when_terminated,
-            cc.ReleaseEvents: lambda user, c: self.release(user, c.untilEventId),
+            cc.ReleaseEvents: self.release_events,
             cc.NoOperation: self._no_op,
             cc.TakeSnapshot: self._take_snapshot,
             cc.EmergencyStop: self._emergency_stop,
             cc.ShutDown: self._shutdown,
             cc.ClusterSwitchOver: self._switch_over,
-            cc.Batch: lambda user, c: self.execute_batch(user, c.commands),
+            cc.Batch: self.batch,
         }
         self.shutdown_requested = asyncio.Event()
         self.graceful_stop = True

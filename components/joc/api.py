@@ -37,6 +37,7 @@ from components.joc.config import parse_schedule
 from components.joc.controllers import ControllerNode, NoActiveController, is_stale_active
 from components.joc.db import DatabaseUnavailable
 from components.joc.errors import joc_error_middleware
+from components.joc.timestamps import delivery, iso
 from components.wire import JS7_VERSION, RELEASE_DATE
 from components.wire.items import silly_signed_workflows
 
@@ -51,16 +52,6 @@ HISTORY_STATE = {
     "RUNNING": ("INCOMPLETE", 1),
     "PENDING": ("INCOMPLETE", 1),
 }
-
-
-def delivery() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def iso(t: dt.datetime | None) -> str | None:
-    if t is None:
-        return None
-    return t.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def standby_problem(what: str) -> Problem:

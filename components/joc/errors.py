@@ -17,15 +17,10 @@ apart by ``error.code`` as with JOC.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from aiohttp import web
 
 from components.common.web import Problem, problem_middleware_with
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from components.joc.timestamps import delivery
 
 
 def joc_error_response(p: Problem) -> web.Response:
@@ -35,7 +30,7 @@ def joc_error_response(p: Problem) -> web.Response:
     if p.status == 403:
         body = {"isAuthenticated": True, "isPermitted": False, "message": p.message}
         return web.json_response(body, status=403)
-    now = _now()
+    now = delivery()
     error = {"code": p.code, "message": p.message}
     return web.json_response(
         {"deliveryDate": now, "surveyDate": now, "error": error, **p.extra}, status=420

@@ -67,7 +67,3 @@ def decoding_problem(exc: msgspec.ValidationError, what: str) -> Problem:
 def to_json(value: Any) -> Any:
     """A wire struct (or a structure of them) as plain JSON values."""
     return msgspec.to_builtins(value)
-
-
-def encode(value: Any) -> bytes:
-    return msgspec.json.encode(value)
