@@ -22,13 +22,11 @@ never acts on state it could not persist.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
 import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,7 @@ from components.agent.jobs import Step
 from components.agent.watch import ClusterWatch
 from components.common import signatures
 from components.common.config import Config
+from components.common.eventid import new_journal_id
 from components.common.journal import Event, EventSeqTorn, Journal, UnknownEventId
 from components.common.node import Runnable, journal_problem
 from components.common.web import Problem, read_json
@@ -391,7 +390,7 @@ class Agent(Runnable):
         run_id = self.journal.meta("agentRunId")
         if run_id is None:
             # JS7's AgentRunId: a journal id, a UUID in unpadded base64url.
-            run_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+            run_id = new_journal_id()
             directors = cmd.directors or ([cmd.subagentId] if cmd.subagentId else [])
             await self.journal.persist(
                 [

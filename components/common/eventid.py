@@ -17,7 +17,9 @@ increasing across restarts (``js7-data/.../event/EventIdGenerator.scala``).
 
 from __future__ import annotations
 
+import base64
 import time
+import uuid
 from collections.abc import Callable
 from typing import Final
 
@@ -47,6 +49,12 @@ def event_id_to_epoch_ms(event_id: int) -> int:
     the wall time at which they were handed out; it is never earlier.
     """
     return event_id // EventId.Factor
+
+
+def new_journal_id() -> str:
+    """A new JS7 ``JournalId`` (what a ``ControllerRunId`` or ``AgentRunId``
+    is): a random UUID in unpadded base64url, 22 characters."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
 
 
 def event_id_string(event_id: int) -> str:

@@ -18,12 +18,10 @@ the Controller (fail-stop).
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import os
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ from msgspec import UNSET
 
 from components.common import signatures
 from components.common.config import Config
+from components.common.eventid import new_journal_id
 from components.common.journal import Event, Journal, StateChange
 from components.common.node import Runnable
 from components.common.web import Problem, read_body
@@ -159,7 +158,7 @@ class Controller(Runnable):
         if self.journal.meta("initiallyStartedAt") is None:
             started = int(time.time() * 1000)
             # JS7's ControllerRunId: the journal's id, a UUID in base64url.
-            run_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+            run_id = new_journal_id()
             await self.journal.persist(
                 [
                     {
