@@ -24,7 +24,7 @@ from reports.catalog import ROOT
 # name -> (what in a suite module's text shows the use, the catalog's words)
 REFERENCE_ONLY: dict[str, tuple[str, str]] = {
     "joc-health": (
-        r"wait_one_active|wait_active|active_members|/health",
+        r"/health",
         "reference-only: JOC's /health, to tell which instance is active",
     ),
     "joc-activity": (
@@ -67,12 +67,12 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
         "reference-only: the Cluster Watch's state on the Agent hosting it (JS7's Watch is JOC)",
     ),
     "controller-orders": (
-        r"wait_all_orders|wait_order_state|get\(\"/order|get\(f\"/order|orders\(ctl",
-        "reference-only: the Controller's order list with the reference's own order"
-        " states (GET /controller/api/order, not JS7's Order JSON)",
+        r"get\(\"/order|get\(f\"/order",
+        "reference-only: the reference's order list (GET /controller/api/order or"
+        " /agent/api/order; JS7 has no GET for orders: its snapshot and events tell)",
     ),
     "controller-agents": (
-        r"get\(\"/agent\"\)|wait_coupled",
+        r"get\(\"/agent\"\)",
         "reference-only: the Controller's Agent list with its coupling and eventId"
         " (GET /controller/api/agent)",
     ),

@@ -109,6 +109,19 @@ class NodeClient:
     async def get(self, path: str) -> Any:
         return await self._request("GET", path)
 
+    async def get_ndjson(self, path: str) -> list[Any]:
+        """GET an NDJSON stream (JS7's snapshot, say): its objects, or a
+        ``ProblemError``."""
+        for attempt in (1, 2):
+            async with self.http.get(self.url(path), headers=await self._headers()) as resp:
+                if resp.status == 401 and attempt == 1:
+                    self._token = None
+                    continue
+                if resp.status != 200:
+                    await _json_or_problem(resp)
+                return [json.loads(line) for line in (await resp.read()).splitlines() if line]
+        raise AssertionError("unreachable")
+
     async def events(
         self,
         after: int,

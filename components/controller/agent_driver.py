@@ -91,6 +91,31 @@ class AgentDriver:
         self.pending_mark.add(oid)
         self._work.set()
 
+    def js7_state(self) -> dict[str, Any]:
+        """JS7's ``AgentRefState`` snapshot object (js7-data/.../agent/
+        AgentRefStateTest.scala): ``couplingState`` ``Reset(Fresh)`` until the
+        Agent was first dedicated, ``Coupled`` after (JS7 journals it); the
+        connection's health is its ``problem``, present while this driver is
+        not coupled (JS7 sets it with ``AgentCouplingFailed``). ``eventId``:
+        the Agent's last event the Controller has committed."""
+        journal = self.controller.journal
+        run_id = journal.meta(f"agent.{self.path}.runId")
+        state: dict[str, Any] = {
+            "TYPE": "AgentRefState",
+            # JS7 2.1's form of AgentRef (one Director at ``uri``), which JS7
+            # still reads: the reference's Agents have no Subagents yet.
+            "agentRef": {"path": self.path, "uri": self.uri, "itemRevision": 0},
+            "couplingState": (
+                {"TYPE": "Coupled"} if run_id else {"TYPE": "Reset", "reason": {"TYPE": "Fresh"}}
+            ),
+            "eventId": journal.meta(f"agent.{self.path}.eventId", 0),
+        }
+        if run_id:
+            state["agentRunId"] = run_id
+        if not self.coupled:
+            state["problem"] = {"message": self.last_problem or "not coupled yet"}
+        return state
+
     def status(self) -> dict[str, Any]:
         return {
             "path": self.path,

@@ -35,6 +35,7 @@ from components.common.journal import Event, Journal, StateChange
 from components.common.node import Runnable
 from components.common.web import Problem, read_body
 from components.common.workflow import Workflow, parse_position, position_json
+from components.controller import snapshot
 from components.controller.agent_driver import AgentDriver, DriverConfig
 from components.controller.cluster import Cluster
 from components.wire import JS7_VERSION, items
@@ -238,6 +239,8 @@ class Controller(Runnable):
         app.router.add_get(f"{self.prefix}/order", self.list_orders)
         app.router.add_get(f"{self.prefix}/order/{{id}}", self.get_order)
         app.router.add_get(f"{self.prefix}/agent", self.list_agents)
+        app.router.add_get(f"{self.prefix}/snapshot", self.get_snapshot)
+        app.router.add_get(f"{self.prefix}/snapshot/", self.get_snapshot)
         app.router.add_get(f"{self.prefix}/cluster", self.cluster_state)
         app.router.add_post(f"{self.prefix}/item", self.post_items)
         app.router.add_get(f"{self.prefix}/js7ha/cluster-node", self.cluster_node)
@@ -277,6 +280,23 @@ class Controller(Runnable):
         if o is None:
             raise Problem(404, "UnknownOrder", f"Unknown OrderId: {request.match_info['id']}")
         return web.json_response(o)
+
+    async def get_snapshot(self, request: web.Request) -> web.StreamResponse:
+        return await snapshot.handle(self, request)
+
+    def repo_events(self) -> list[dict[str, Any]]:
+        """The committed workflows as JS7's snapshot writes its repo: per
+        version ``VersionAdded``, then each item's ``VersionedItemAdded``
+        with the signed string the Agents get."""
+        out: list[dict[str, Any]] = []
+        versions: set[str] = set()
+        for key, signed in self.journal.state(SIGNED).items():
+            version = key.rpartition("~")[2]
+            if version not in versions:
+                versions.add(version)
+                out.append({"TYPE": "VersionAdded", "versionId": version})
+            out.append({"TYPE": "VersionedItemAdded", "signed": signed})
+        return out
 
     async def list_agents(self, request: web.Request) -> web.Response:
         self.sessions.user_of(request)
@@ -419,11 +439,11 @@ class Controller(Runnable):
             order["scheduledFor"] = o["scheduledFor"]
         order["attachedState"] = {"TYPE": "Attached", "agentPath": path}
         if o.get("mark"):
-            order["mark"] = self._mark_json(o)
+            order["mark"] = self.mark_json(o)
         return wf.key, {"TYPE": "AttachOrder", "order": order}
 
     @staticmethod
-    def _mark_json(o: dict[str, Any]) -> dict[str, Any]:
+    def mark_json(o: dict[str, Any]) -> dict[str, Any]:
         """The order's mark as JS7's ``OrderMark``."""
         kill = {"kill": {"immediately": False}} if o.get("kill") else {}
         if o["mark"] == "cancel":
@@ -437,7 +457,7 @@ class Controller(Runnable):
         o = self.orders.get(oid)
         if o is None or not o.get("mark") or o["state"] not in ("attaching", "attached"):
             return None
-        return {"TYPE": "MarkOrder", "orderId": oid, "mark": self._mark_json(o)}
+        return {"TYPE": "MarkOrder", "orderId": oid, "mark": self.mark_json(o)}
 
     async def agent_events(self, path: str, batch: list[dict[str, Any]]) -> None:
         """Journal the Controller's view of a batch of the Agent's events,
@@ -466,6 +486,8 @@ class Controller(Runnable):
                 self._move_on(tx, oid)
             elif kind in MIRRORED:
                 new = dict(o)
+                if kind in snapshot.STATE_AFTER_EVENT:
+                    new["js7State"] = snapshot.STATE_AFTER_EVENT[kind]
                 if kind == "OrderStarted":
                     new["started"] = True
                 elif kind == "OrderProcessed":

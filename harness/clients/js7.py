@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from components.common.client import NodeClient, ProblemError
+from harness.clients.snapshot import ControllerSnapshot, order_status, read_snapshot
 from harness.deployment import Deployment
 from harness.history import History
 from harness.workload import read_all_events
@@ -87,24 +88,31 @@ async def order_events(ctl: NodeClient, oid: str) -> list[dict[str, Any]]:
     return [e for e in await read_all_events(ctl) if e.get("Key") == oid]
 
 
-async def orders(ctl: NodeClient, state: str | None = None) -> list[dict[str, Any]]:
-    q = f"?state={state}" if state else ""
-    result: list[dict[str, Any]] = (await ctl.get(f"/order{q}"))["orders"]
-    return result
+async def orders(ctl: NodeClient, *statuses: str) -> list[dict[str, Any]]:
+    """The Controller's orders (JS7's ``Order`` JSON, from its snapshot),
+    those of ``statuses`` only if given (see ``snapshot.order_status``)."""
+    snap = await read_snapshot(ctl)
+    return [o for o in snap.orders.values() if not statuses or order_status(o) in statuses]
 
 
 async def wait_order_state(
     dep: Deployment,
     oid: str,
-    states: tuple[str, ...],
+    statuses: tuple[str, ...],
     deadline: float | None = None,
     node: str = "controller",
 ) -> dict[str, Any]:
+    """Until the order's status (JS7's spelling: ``Finished``, ``Attached``,
+    …) is one of ``statuses``; its ``Order`` JSON."""
     ctl = controller_client(dep, node)
+
+    async def order() -> dict[str, Any]:
+        return (await read_snapshot(ctl)).orders.get(oid) or {}
+
     result: dict[str, Any] = await dep.wait_for(
-        f"order {oid} in {states}",
-        lambda: ctl.get(f"/order/{oid}"),
-        accept=lambda o: o.get("state") in states,
+        f"order {oid} in {statuses}",
+        order,
+        accept=lambda o: bool(o) and order_status(o) in statuses,
         deadline=deadline,
     )
     return result
@@ -113,7 +121,7 @@ async def wait_order_state(
 async def wait_all_orders(
     dep: Deployment,
     ids: list[str],
-    state: str = "finished",
+    status: str = "Finished",
     *,
     deadline: float | None = None,
     node: str = "controller",
@@ -122,21 +130,23 @@ async def wait_all_orders(
     want = set(ids)
 
     async def done() -> set[str]:
-        return want & {o["id"] for o in await orders(ctl, state)}
+        return want & (await read_snapshot(ctl)).ids_in(status)
 
     await dep.wait_for(
-        f"{len(want)} orders {state}", done, accept=lambda got: got == want, deadline=deadline
+        f"{len(want)} orders {status}", done, accept=lambda got: got == want, deadline=deadline
     )
 
 
-async def wait_coupled(dep: Deployment, node: str = "controller") -> None:
-    """Until the Controller is coupled with every Agent it knows."""
+async def wait_coupled(dep: Deployment, node: str = "controller") -> ControllerSnapshot:
+    """Until the Controller is coupled with every Agent it knows (JS7's
+    ``AgentRefState``s in its snapshot)."""
     ctl = controller_client(dep, node)
-    await dep.wait_for(
+    snap: ControllerSnapshot = await dep.wait_for(
         "all Agents coupled",
-        lambda: ctl.get("/agent"),
-        accept=lambda r: bool(r["agents"]) and all(a["coupled"] for a in r["agents"]),
+        lambda: read_snapshot(ctl),
+        accept=lambda s: bool(s.agents) and all(s.coupled(a) for a in s.agents),
     )
+    return snap
 
 
 async def torn_event_id(client: NodeClient) -> int:

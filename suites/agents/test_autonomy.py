@@ -11,6 +11,7 @@ import pytest
 
 from harness import faults
 from harness.checkers import CheckResult, compose, exactly_once, no_loss
+from harness.clients.agent_orders import AgentOrders
 from harness.clients.js7 import (
     agent_client,
     controller_client,
@@ -32,8 +33,13 @@ async def final_read(history, ctl):
     return events
 
 
-async def agent_orders(dep, agent):
-    return (await agent_client(dep, agent).get("/order"))["orders"]
+async def watch_agent(dep, agent):
+    """Each order's status on ``agent``, from the Agent's own events."""
+    return await AgentOrders(dep, agent_client(dep, agent)).start()
+
+
+def all_in(ids, status):
+    return lambda st: all(st.get(i) == status for i in ids)
 
 
 @pytest.mark.guarantee("AGT-AUTONOMY")
@@ -51,20 +57,19 @@ async def test_agent_finishes_attached_orders_while_the_controller_is_down(
         ),
     )
     ids = [f"auto-{i}" for i in range(20)]
+    on_agent = await watch_agent(dep, "agent-1")
     await add_orders(history, ctl, "autonomy", ids)
     await dep.wait_for(
         "orders attached to the Agent",
-        lambda: agent_orders(dep, "agent-1"),
-        accept=lambda os_: len(os_) == len(ids),
+        on_agent.statuses,
+        accept=lambda st: set(ids) <= set(st),
     )
     async with faults.kill(dep, "controller"):
         # Nobody is there to take results: the Agent must still run every step.
         done = await dep.wait_for(
             "every order processed on the Agent without a Controller",
-            lambda: agent_orders(dep, "agent-1"),
-            accept=lambda os_: (
-                len(os_) == len(ids) and all(o["state"] == "detachable" for o in os_)
-            ),
+            on_agent.statuses,
+            accept=all_in(ids, "Detaching"),
         )
         results.measure("orders processed while the Controller was down", len(done))
     await wait_all_orders(dep, ids)
@@ -90,22 +95,22 @@ async def test_an_order_waits_at_the_agent_boundary_until_the_controller_returns
         shell_workflow("cross", ("agent-1", "sleep 0.5; echo first"), ("agent-2", "echo second")),
     )
     ids = [f"cross-{i}" for i in range(10)]
+    on_agent1 = await watch_agent(dep, "agent-1")
+    on_agent2 = await watch_agent(dep, "agent-2")
     await add_orders(history, ctl, "cross", ids)
     await dep.wait_for(
         "orders attached to agent-1",
-        lambda: agent_orders(dep, "agent-1"),
-        accept=lambda os_: len(os_) == len(ids),
+        on_agent1.statuses,
+        accept=lambda st: set(ids) <= set(st),
     )
     async with faults.kill(dep, "controller"):
         await dep.wait_for(
             "every order at the boundary of agent-1",
-            lambda: agent_orders(dep, "agent-1"),
-            accept=lambda os_: (
-                len(os_) == len(ids) and all(o["state"] == "detachable" for o in os_)
-            ),
+            on_agent1.statuses,
+            accept=all_in(ids, "Detaching"),
         )
         # agent-1 proceeds to no node of agent-2: agent-2 has seen nothing.
-        crossed = await agent_orders(dep, "agent-2")
+        crossed = sorted(await on_agent2.statuses())
         agent2 = agent_client(dep, "agent-2")
         # Everything agent-2 journaled since the Controller last released (nothing
         # can be released while the Controller is down).
@@ -135,7 +140,7 @@ async def test_an_order_waits_at_the_agent_boundary_until_the_controller_returns
         and not any(e["TYPE"] == "OrderAttachedToAgent" for e in agent2_events)
         and not wrong_sequence,
         {
-            "orders-on-agent-2-while-controller-down": [o["id"] for o in crossed],
+            "orders-on-agent-2-while-controller-down": crossed,
             "agent-2-events-while-controller-down": [e["TYPE"] for e in agent2_events],
             "wrong-attach-detach-sequence": wrong_sequence,
         },
@@ -154,17 +159,18 @@ async def test_scheduled_orders_start_on_time_with_the_controller_down(
     await deploy_workflow(ctl, shell_workflow("sched", ("agent-1", "echo ran")))
     due = int(time.time() * 1000) + 4000
     ids = [f"sched-{i}" for i in range(5)]
+    on_agent = await watch_agent(dep, "agent-1")
     await add_orders(history, ctl, "sched", ids, extra={"scheduledFor": due})
     await dep.wait_for(
         "scheduled orders attached",
-        lambda: agent_orders(dep, "agent-1"),
-        accept=lambda os_: len(os_) == len(ids) and all(o["state"] == "fresh" for o in os_),
+        on_agent.statuses,
+        accept=all_in(ids, "Fresh"),
     )
     async with faults.kill(dep, "controller"):
         await dep.wait_for(
             "scheduled orders processed",
-            lambda: agent_orders(dep, "agent-1"),
-            accept=lambda os_: all(o["state"] == "detachable" for o in os_),
+            on_agent.statuses,
+            accept=all_in(ids, "Detaching"),
             deadline=(due / 1000 - time.time()) + profile.heal_deadline,
         )
         # The Agent's own record of when each step started (read while the

@@ -19,6 +19,7 @@ from harness.clients.js7 import (
     wait_cluster,
     wait_coupled,
 )
+from harness.clients.snapshot import read_snapshot
 from harness.js7topo import controller_and_agents, controller_cluster, shell_workflow
 from harness.topology import Database, Link, Node, Topology
 from harness.workload import JobRuns, add_orders, read_all_events
@@ -70,14 +71,15 @@ async def test_commands_for_an_unavailable_agent_survive_a_controller_restart(
         # ...and the Controller itself crashes and restarts before it is back.
         await dep.backend.kill("controller")
         await dep.backend.start("controller")
-        status = (await ctl.get("/agent"))["agents"][0]
+        away_now = await read_snapshot(ctl)
+        status = away_now.agents["agent-1"]
         # Status information is not queued: it says at once the Agent is away.
-        results.measure("agent status while away", status["problem"])
+        results.measure("agent status while away", status.get("problem"))
     await wait_all_orders(dep, ids)
     await finished_read(history, ctl)
     runs.to_history(history)
     away = CheckResult(
-        status["coupled"] is False and bool(status["problem"]),
+        not away_now.coupled("agent-1") and bool(status.get("problem")),
         {"agent-status-during-outage": status},
         "status-not-queued",
     )
@@ -100,8 +102,8 @@ async def test_the_controller_reconnects_after_any_outage(
         t_cut = time.monotonic()
         await dep.wait_for(
             "the coupling noticed lost",
-            lambda: ctl.get("/agent"),
-            accept=lambda r: not r["agents"][0]["coupled"],
+            lambda: read_snapshot(ctl),
+            accept=lambda s: not s.coupled("agent-1"),
             deadline=outage + profile.heal_deadline,
         )
         left = outage - (time.monotonic() - t_cut)

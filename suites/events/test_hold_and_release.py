@@ -24,6 +24,7 @@ from harness.clients.js7 import (
     torn_event_id,
     wait_all_orders,
 )
+from harness.clients.snapshot import read_snapshot
 from harness.errors import DeadlineExceeded
 from harness.js7topo import controller_and_agents, internal_workflow, shell_workflow
 from harness.workload import add_orders, read_all_events
@@ -48,7 +49,7 @@ async def test_events_are_held_until_acknowledged_across_restarts(deploy, histor
         while not stop.is_set():
             try:
                 torn = await torn_event_id(agent)
-                committed = next(a["eventId"] for a in (await ctl.get("/agent"))["agents"])
+                committed = (await read_snapshot(ctl)).agents["agent-1"]["eventId"]
                 probes += 1
                 if torn > committed:
                     violations.append({"agentTorn": torn, "controllerCommitted": committed})

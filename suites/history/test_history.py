@@ -25,6 +25,7 @@ import pytest
 from harness import faults
 from harness.checkers import CheckResult, compose, no_loss, percentile, single_active
 from harness.clients.js7 import controller_client, deploy_workflow, torn_event_id, wait_all_orders
+from harness.clients.snapshot import read_snapshot
 from harness.js7topo import internal_workflow
 from harness.workload import add_orders
 from suites.joc.support import (
@@ -153,7 +154,7 @@ async def test_history_resumes_from_its_stored_position_after_an_outage(deploy, 
     await add_orders(history, ctl, "fast", before, rate=50)
     await wait_all_orders(dep, before)
     await wait_history_terminated(dep, client, before)
-    last_event = (await ctl.get(""))["eventId"]
+    last_event = (await read_snapshot(ctl)).event_id
     await dep.wait_for(
         "History at the Controller's last event",
         lambda: _history_status(client),

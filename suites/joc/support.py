@@ -11,6 +11,7 @@ import asyncio
 import base64
 import json
 import time
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -125,10 +126,25 @@ class JocClient:
         raise AssertionError("unreachable")
 
 
-async def health(dep: Deployment, node: str) -> dict[str, Any]:
-    async with dep.http.get(dep.url(node) + "/health") as r:
-        data: dict[str, Any] = await r.json(content_type=None)
-        return data
+_viewers: weakref.WeakKeyDictionary[Deployment, dict[str, JocClient]] = weakref.WeakKeyDictionary()
+
+
+def viewer(dep: Deployment, node: str) -> JocClient:
+    """One session per instance and deployment for the observers' questions
+    (a login per question would pile up sessions on the instance)."""
+    return _viewers.setdefault(dep, {}).setdefault(node, JocClient(dep, node, "viewer"))
+
+
+async def says_active(dep: Deployment, node: str) -> bool:
+    """Whether ``node`` says it is the active instance, by JOC's own API:
+    its own entry (``current: true``) in ``controller/components``."""
+    return current_is_active(await viewer(dep, node).post("controller/components", {}))
+
+
+def current_is_active(components: dict[str, Any]) -> bool:
+    """In a ``controller/components`` answer: is the answering instance active?"""
+    me = next(j for j in components["jocs"] if j.get("current"))
+    return bool(me["clusterNodeState"]["_text"] == "active")
 
 
 async def active_members(dep: Deployment, nodes: Iterable[str] | None = None) -> list[str]:
@@ -137,8 +153,8 @@ async def active_members(dep: Deployment, nodes: Iterable[str] | None = None) ->
 
     async def ask(n: str) -> str | None:
         try:
-            return n if (await health(dep, n)).get("active") else None
-        except (aiohttp.ClientError, TimeoutError, OSError):
+            return n if await says_active(dep, n) else None
+        except (aiohttp.ClientError, TimeoutError, OSError, JocProblem):
             return None
 
     return [n for n in await asyncio.gather(*(ask(n) for n in names)) if n]
@@ -192,8 +208,7 @@ class ActiveObserver:
                     comp = await client.post("controller/components", {})
                 except JocProblem as exc:
                     raise OpFailed(exc.code) from None
-                me = next(j for j in comp["jocs"] if j.get("current"))
-                active = me["clusterNodeState"]["_text"] == "active"
+                active = current_is_active(comp)
                 self.samples += 1
                 op.ok({"role": ROLE, "node": node, "active": active}, node=node)
                 if active:

@@ -25,7 +25,8 @@ import pytest
 
 from harness import faults
 from harness.checkers import CheckResult, compose, failover_times, no_loss, single_active
-from harness.clients.js7 import controller_client, orders
+from harness.clients.js7 import controller_client
+from harness.clients.snapshot import TERMINATED, read_snapshot
 from suites.joc.support import (
     ActiveObserver,
     JocClient,
@@ -61,13 +62,13 @@ async def add_active_orders(dep, count: int, workflow_path: str = "w", chunk: in
         answer = await ctl.command({"TYPE": "Batch", "commands": commands})
         refused = [r for r in answer.get("responses", []) if r.get("TYPE") == "Problem"]
         assert not refused, refused[:3]
-    held = await orders(ctl)
-    return sum(1 for o in held if o.get("state") not in ("finished", "failed", "cancelled"))
+    snap = await read_snapshot(ctl)
+    return len(snap.orders) - len(snap.ids_in(*TERMINATED))
 
 
 async def wait_history_caught_up(dep, client: JocClient) -> None:
     """Until History has written every event the Controller has."""
-    last = (await controller_client(dep, "controller").get(""))["eventId"]
+    last = (await read_snapshot(controller_client(dep, "controller"))).event_id
 
     async def position() -> int:
         return (await client.post("controller/components", {}))["historyService"]["position"] or 0

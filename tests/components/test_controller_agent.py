@@ -20,6 +20,7 @@ from harness.clients.js7 import (
     wait_coupled,
     wait_order_state,
 )
+from harness.clients.snapshot import read_snapshot
 from harness.errors import NodeStartError
 from harness.js7topo import controller_and_agents, internal_workflow, shell_workflow
 from harness.topology import Node, Topology
@@ -33,7 +34,7 @@ async def test_an_order_across_two_agents_has_js7s_event_sequence(deploy):
     ctl = controller_client(dep, "controller")
     await deploy_workflow(ctl, CROSS)
     await ctl.command(add_order("o1", "cross"))
-    await wait_order_state(dep, "o1", ("finished",))
+    await wait_order_state(dep, "o1", ("Finished",))
     evs = await order_events(ctl, "o1")
     step = [
         "OrderProcessingStarted",
@@ -70,7 +71,8 @@ async def test_failed_cancelled_and_suspended_orders(deploy):
         shell_workflow("two", ("agent-1", "echo a"), ("agent-1", "echo b")),
     )
     await ctl.command(add_order("f", "fail"))
-    failed = await wait_order_state(dep, "f", ("failed",))
+    await wait_order_state(dep, "f", ("Failed",))
+    failed = next(e for e in await order_events(ctl, "f") if e["TYPE"] == "OrderFailed")
     assert failed["outcome"]["namedValues"]["returnCode"] == 1
 
     await ctl.command(add_order("s", "slow"))
@@ -83,11 +85,11 @@ async def test_failed_cancelled_and_suspended_orders(deploy):
     await ctl.command(
         {"TYPE": "CancelOrders", "orderIds": ["s"], "mode": {"TYPE": "FreshOrStarted", "kill": {}}}
     )
-    await wait_order_state(dep, "s", ("cancelled",))
+    await wait_order_state(dep, "s", ("Cancelled",))
     assert time.monotonic() - t0 < 10, "kill must not wait for the 30 s job"
 
     await ctl.command(add_order("p", "two", scheduledFor=int(time.time() * 1000) + 60_000))
-    await wait_order_state(dep, "p", ("attached",))
+    await wait_order_state(dep, "p", ("Attached",))
     await ctl.command({"TYPE": "SuspendOrders", "orderIds": ["p"]})
     await dep.wait_for(
         "suspended",
@@ -116,7 +118,7 @@ async def test_a_running_step_is_process_lost_after_an_agent_restart_and_runs_ag
     await dep.wait_for("first run started", lambda: asyncio.sleep(0, marker.exists()))
     await dep.backend.kill("agent-1")
     await dep.backend.start("agent-1")
-    await wait_order_state(dep, "o", ("finished",))
+    await wait_order_state(dep, "o", ("Finished",))
     evs = await order_events(ctl, "o")
     processed = [e["outcome"] for e in evs if e["TYPE"] == "OrderProcessed"]
     # JS7's OrderOutcome.processLost(ProcessLostDueToRestartProblem)
@@ -141,7 +143,8 @@ async def test_long_poll_waits_for_the_next_event_and_sends_heartbeats(deploy):
     async def unread() -> list[int]:
         # How far each Agent's journal is ahead of what the Controller read
         # (the Controller journals AgentEventsObserved when it catches up).
-        seen = {a["path"]: a["eventId"] for a in (await ctl.get("/agent"))["agents"]}
+        agents = (await read_snapshot(ctl)).agents
+        seen = {path: a["eventId"] for path, a in agents.items()}
         return [
             (await agent_client(dep, a, user="Controller").get(""))["eventId"] - seen[a]
             for a in ("agent-1", "agent-2")
@@ -218,8 +221,9 @@ async def test_workflows_are_added_as_js7_adds_items(deploy):
     assert added[2]["versionId"] == "2"
     assert json.loads(added[3]["signed"]["string"])["instructions"] == v2["instructions"]
     await ctl.command(add_order("o", "w"))
-    finished = await wait_order_state(dep, "o", ("finished",))
-    assert finished["workflowKey"] == "w~2"  # an order takes the latest version
+    finished = await wait_order_state(dep, "o", ("Finished",))
+    # an order takes the latest version
+    assert finished["workflowPosition"]["workflowId"] == {"path": "w", "versionId": "2"}
 
 
 async def test_named_jobs_command_lines_path_executables_and_return_code_meanings(deploy):
@@ -273,9 +277,9 @@ async def test_named_jobs_command_lines_path_executables_and_return_code_meaning
     await deploy_workflow(ctl, named, strict, empty)
     for oid, wf in [("n", "named"), ("s", "strict"), ("e", "empty")]:
         await ctl.command(add_order(oid, wf))
-    await wait_order_state(dep, "n", ("finished",))
-    await wait_order_state(dep, "s", ("failed",))
-    await wait_order_state(dep, "e", ("finished",))
+    await wait_order_state(dep, "n", ("Finished",))
+    await wait_order_state(dep, "s", ("Failed",))
+    await wait_order_state(dep, "e", ("Finished",))
     evs = await order_events(ctl, "n")
     outcomes = [
         (e["outcome"]["TYPE"], e["outcome"]["namedValues"]["returnCode"])
@@ -385,7 +389,7 @@ async def test_bad_input_gets_a_problem_and_leaves_the_journal_unchanged(deploy)
         "TYPE": "AddOrder.Response",
         "ignoredBecauseDuplicate": False,
     }
-    await wait_order_state(dep, "dup", ("finished",))
+    await wait_order_state(dep, "dup", ("Finished",))
     # JS7: adding an existing id again is ignored, not an error.
     assert await ctl.command(add_order("dup", "cross")) == {
         "TYPE": "AddOrder.Response",
@@ -515,7 +519,7 @@ async def test_graceful_stop_and_sigkill_keep_the_journal(deploy):
     ctl = controller_client(dep, "controller")
     await deploy_workflow(ctl, shell_workflow("w", ("agent-1", "echo hi")))
     await ctl.command(add_order("a", "w"))
-    await wait_order_state(dep, "a", ("finished",))
+    await wait_order_state(dep, "a", ("Finished",))
     before = [e for e in await read_all_events(ctl) if e["TYPE"] != "ControllerReady"]
     assert await dep.backend.stop("controller") == 0
     await dep.backend.start("controller")

@@ -150,7 +150,7 @@ def test_needs_name_every_reference_only_observation_of_the_suites():
 def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
     # Each pattern bites on a line that uses the thing, and not on plain code.
     samples = {
-        "joc-health": "await wait_one_active(dep)",
+        "joc-health": 'await dep.get_json(node, "/health")',
         "joc-activity": 'await client.post("joc/cluster/activity", {})',
         "joc-epoch": 'e = comp["epoch"]',
         "history-service": 'comp["historyService"]["position"]',
@@ -160,7 +160,7 @@ def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
         "history-feed": 'f"{base}/events/history"',
         "journal-overview": 'held = (await ctl.get(""))["journal"]',
         "agent-cluster-watch": "await wait_cluster(dep, client)",
-        "controller-orders": "await wait_all_orders(dep, ids)",
+        "controller-orders": 'orders = await ctl.get("/order")',
         "controller-agents": 'agents = await ctl.get("/agent")',
         "js1-api": "from suites.jobscheduler1.support import Js1",
     }

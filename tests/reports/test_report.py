@@ -18,15 +18,19 @@ from reports.timeline import active_segments, render_timeline
 from .synthetic import BROKEN, HELD, UNKNOWN, make_run
 
 pytest_plugins = ["pytester"]
+NEED = "reference-only: the reference's order list (GET /controller/api/order)"
 
 
 @pytest.fixture
 def run_dir(tmp_path):
     """The synthetic run, rendered with CTL-JOC-INDEPENDENT marked
-    not-yet-checked (whatever the real catalog says today)."""
+    not-yet-checked and EVT-RELEASE needing a reference-only observation
+    (whatever the real catalog says today)."""
     cat = load_catalog()
     g = cat.guarantees["CTL-JOC-INDEPENDENT"]
     cat.guarantees[g.id] = dataclasses.replace(g, status=NOT_YET_CHECKED, suites=())
+    g = cat.guarantees["EVT-RELEASE"]
+    cat.guarantees[g.id] = dataclasses.replace(g, needs=(NEED,))
     run = tmp_path / "20250101-120000"
     write_report(run, make_run(run), cat)
     return run
@@ -79,7 +83,7 @@ def test_the_html_is_one_self_contained_file(run_dir):
     assert f"<b>{len(over)}</b> of {len(checked)} checked guarantees" in html
     assert not [g["id"] for g in doc["guarantees"] if g["carries_over"] and g not in checked]
     assert "would not carry over as is" in html
-    assert "reference-only: the Controller&#39;s order list" in html  # EVT-RELEASE's need
+    assert "reference-only: the reference&#39;s order list" in html  # EVT-RELEASE's need
 
 
 def test_timeline_shows_faults_ops_and_the_active_node(tmp_path):

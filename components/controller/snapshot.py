@@ -1,0 +1,113 @@
+"""JS7's ``GET /controller/api/snapshot/``: the Controller's committed state
+as NDJSON snapshot objects, in the order and shapes JS7 writes them
+(js7-data/.../controller/ControllerState.scala ``toSnapshotStream`` and
+``snapshotObjectJsonCodec``; js7-controller/.../api/SnapshotRoute.scala)::
+
+    {"TYPE":"SnapshotEventId","eventId":…}
+    {"TYPE":"ClusterStateSnapshot","clusterState":{…}}   (a cluster only)
+    {"TYPE":"AgentRefState","agentRef":{…},"couplingState":{…},"eventId":…}
+    {"TYPE":"VersionAdded","versionId":…}                 (the repo, as events)
+    {"TYPE":"VersionedItemAdded","signed":{…}}
+    {"TYPE":"Order","id":…,"workflowPosition":{…},"state":{…},…}
+
+It is the public way, in JS7 2.x, to read a Controller's orders and its view
+of each Agent (JS7 has no ``GET`` for orders): what a client of a real
+Controller reads, the harness reads here.
+
+What must hold: every object comes from the *committed* state, read in one
+step with the eventId it belongs to (no ``await`` between), so a snapshot
+never shows what a crash could take back. ``?eventId=`` (JS7's historic
+snapshot from journal files) is refused with JS7's problem
+``SnapshotForUnknownEventId``: the reference keeps no historic snapshots.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from components.common.eventid import event_id_string
+from components.common.web import Problem
+from components.common.workflow import position_json
+from components.wire.codec import to_json
+
+if TYPE_CHECKING:
+    from components.controller.controller import Controller
+
+# The reference's order life on the Controller -> JS7's Order.attachedState.
+ATTACHED_STATE = {"attaching": "Attaching", "attached": "Attached", "detaching": "Detaching"}
+# Terminal states -> JS7's Order.state.
+TERMINAL_STATE = {"finished": "Finished", "failed": "Failed", "cancelled": "Cancelled"}
+# The last mirrored Agent event -> JS7's Order.state it leaves (Order.scala applyEvent).
+STATE_AFTER_EVENT = {
+    "OrderStarted": "Ready",
+    "OrderProcessingStarted": "Processing",
+    "OrderProcessed": "Processed",
+    "OrderMoved": "Ready",
+}
+
+
+def js7_order(oid: str, o: Mapping[str, Any], mark: dict[str, Any] | None) -> dict[str, Any]:
+    """The reference's journaled order as JS7's ``Order`` snapshot object
+    (js7-data/.../order/OrderTest.scala)."""
+    path, _, version = str(o["workflowKey"]).rpartition("~")
+    state = TERMINAL_STATE.get(o["state"])
+    if state is None:
+        state = o.get("js7State") or ("Ready" if o.get("started") else "Fresh")
+    order: dict[str, Any] = {
+        "TYPE": "Order",
+        "id": oid,
+        "workflowPosition": {
+            "workflowId": {"path": path, "versionId": version},
+            "position": position_json(o["position"]),
+        },
+        "state": {"TYPE": state},
+    }
+    if o.get("arguments"):
+        order["arguments"] = o["arguments"]
+    if o.get("scheduledFor") is not None:
+        order["scheduledFor"] = o["scheduledFor"]
+    if (attached := ATTACHED_STATE.get(o["state"])) and o.get("agent"):
+        order["attachedState"] = {"TYPE": attached, "agentPath": o["agent"]}
+    if mark is not None:
+        order["mark"] = mark
+    if o.get("suspended"):
+        order["isSuspended"] = True
+    if o.get("deleteWhenTerminated"):
+        order["deleteWhenTerminated"] = True
+    return order
+
+
+def objects(controller: Controller) -> Iterator[dict[str, Any]]:
+    """The snapshot objects, all from one moment's committed state."""
+    journal = controller.journal
+    yield {"TYPE": "SnapshotEventId", "eventId": journal.last_event_id}
+    cluster_state = to_json(controller.cluster.js7_state())
+    if cluster_state.get("TYPE") != "Empty":
+        yield {"TYPE": "ClusterStateSnapshot", "clusterState": cluster_state}
+    for driver in controller.drivers.values():
+        yield driver.js7_state()
+    yield from controller.repo_events()
+    for oid, o in journal.state("order").items():
+        yield js7_order(oid, o, controller.mark_json(o) if o.get("mark") else None)
+
+
+async def handle(controller: Controller, request: web.Request) -> web.StreamResponse:
+    controller.sessions.user_of(request)
+    if "eventId" in request.query:
+        raw = request.query["eventId"]
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+            raise Problem(400, "InvalidField", f"eventId={raw[:40]!r}: a number is expected")
+        event_id = int(raw)
+        raise Problem(
+            400,
+            "SnapshotForUnknownEventId",
+            f"Unknown snapshot for EventId {event_id_string(event_id)}",
+            arguments={"eventId": str(event_id), "eventIdString": event_id_string(event_id)},
+        )
+    # Encoded before the first byte is sent: the committed state of one moment.
+    body = "".join(json.dumps(obj, separators=(",", ":")) + "\n" for obj in objects(controller))
+    return web.Response(body=body.encode(), content_type="application/x-ndjson")
