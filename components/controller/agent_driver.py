@@ -26,8 +26,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+from msgspec import UNSET
 
 from components.common.client import NodeClient, ProblemError
+from components.wire import snapshot as snap
 
 if TYPE_CHECKING:
     from components.controller.controller import Controller
@@ -91,7 +93,7 @@ class AgentDriver:
         self.pending_mark.add(oid)
         self._work.set()
 
-    def js7_state(self) -> dict[str, Any]:
+    def js7_state(self) -> snap.AgentRefState:
         """JS7's ``AgentRefState`` snapshot object (js7-data/.../agent/
         AgentRefStateTest.scala): ``couplingState`` ``Reset(Fresh)`` until the
         Agent was first dedicated, ``Coupled`` after (JS7 journals it); the
@@ -100,21 +102,20 @@ class AgentDriver:
         the Agent's last event the Controller has committed."""
         journal = self.controller.journal
         run_id = journal.meta(f"agent.{self.path}.runId")
-        state: dict[str, Any] = {
-            "TYPE": "AgentRefState",
-            # JS7 2.1's form of AgentRef (one Director at ``uri``), which JS7
-            # still reads: the reference's Agents have no Subagents yet.
-            "agentRef": {"path": self.path, "uri": self.uri, "itemRevision": 0},
-            "couplingState": (
-                {"TYPE": "Coupled"} if run_id else {"TYPE": "Reset", "reason": {"TYPE": "Fresh"}}
+        coupling: snap.DelegateCouplingState = (
+            snap.DelegateCoupled() if run_id else snap.DelegateReset(reason=snap.ResetFresh())
+        )
+        return snap.AgentRefState(
+            agentRef=snap.AgentRef(path=self.path, uri=self.uri, itemRevision=0),
+            agentRunId=run_id or UNSET,
+            couplingState=coupling,
+            eventId=int(journal.meta(f"agent.{self.path}.eventId", 0)),
+            problem=(
+                UNSET
+                if self.coupled
+                else snap.ProblemJson(message=self.last_problem or "not coupled yet")
             ),
-            "eventId": journal.meta(f"agent.{self.path}.eventId", 0),
-        }
-        if run_id:
-            state["agentRunId"] = run_id
-        if not self.coupled:
-            state["problem"] = {"message": self.last_problem or "not coupled yet"}
-        return state
+        )
 
     def status(self) -> dict[str, Any]:
         return {

@@ -41,7 +41,7 @@ from components.controller.cluster import Cluster
 from components.wire import JS7_VERSION, items
 from components.wire import cluster as wire
 from components.wire import controller_commands as cc
-from components.wire.codec import decode, to_json
+from components.wire.codec import convert, decode, to_json
 
 log = logging.getLogger("js7.controller.Controller")
 ORDER = "order"
@@ -284,18 +284,19 @@ class Controller(Runnable):
     async def get_snapshot(self, request: web.Request) -> web.StreamResponse:
         return await snapshot.handle(self, request)
 
-    def repo_events(self) -> list[dict[str, Any]]:
+    def repo_events(self) -> list[items.VersionAdded | items.VersionedItemAdded]:
         """The committed workflows as JS7's snapshot writes its repo: per
         version ``VersionAdded``, then each item's ``VersionedItemAdded``
         with the signed string the Agents get."""
-        out: list[dict[str, Any]] = []
+        out: list[items.VersionAdded | items.VersionedItemAdded] = []
         versions: set[str] = set()
         for key, signed in self.journal.state(SIGNED).items():
             version = key.rpartition("~")[2]
             if version not in versions:
                 versions.add(version)
-                out.append({"TYPE": "VersionAdded", "versionId": version})
-            out.append({"TYPE": "VersionedItemAdded", "signed": signed})
+                out.append(items.VersionAdded(versionId=version))
+            signed_string = convert(signed, items.SignedString, "SignedString")
+            out.append(items.VersionedItemAdded(signed=signed_string))
         return out
 
     async def list_agents(self, request: web.Request) -> web.Response:

@@ -23,71 +23,93 @@ snapshot from journal files) is refused with JS7's problem
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+import msgspec
 from aiohttp import web
+from msgspec import UNSET
 
 from components.common.eventid import event_id_string
 from components.common.web import Problem
 from components.common.workflow import position_json
-from components.wire.codec import to_json
+from components.wire import snapshot as snap
+from components.wire.agent_commands import (
+    Attached,
+    Fresh,
+    OrderMark,
+    Ready,
+    WorkflowId,
+    WorkflowPosition,
+)
+from components.wire.cluster import ClusterState, Empty
+from components.wire.codec import convert
 
 if TYPE_CHECKING:
     from components.controller.controller import Controller
 
 # The reference's order life on the Controller -> JS7's Order.attachedState.
-ATTACHED_STATE = {"attaching": "Attaching", "attached": "Attached", "detaching": "Detaching"}
+ATTACHED_STATE: dict[str, type[Any]] = {
+    "attaching": snap.Attaching,
+    "attached": Attached,
+    "detaching": snap.Detaching,
+}
 # Terminal states -> JS7's Order.state.
-TERMINAL_STATE = {"finished": "Finished", "failed": "Failed", "cancelled": "Cancelled"}
-# The last mirrored Agent event -> JS7's Order.state it leaves (Order.scala applyEvent).
+TERMINAL_STATE: dict[str, Any] = {
+    "finished": snap.Finished(),
+    "failed": snap.Failed(),
+    "cancelled": snap.Cancelled(),
+}
+# The last mirrored Agent event -> JS7's Order.state it leaves (Order.scala
+# applyEvent); the Controller journals the state's name.
 STATE_AFTER_EVENT = {
     "OrderStarted": "Ready",
     "OrderProcessingStarted": "Processing",
     "OrderProcessed": "Processed",
     "OrderMoved": "Ready",
 }
+NON_TERMINAL_STATE: dict[str, Any] = {
+    "Fresh": Fresh(),
+    "Ready": Ready(),
+    "Processing": snap.Processing(),
+    "Processed": snap.Processed(),
+}
 
 
-def js7_order(oid: str, o: Mapping[str, Any], mark: dict[str, Any] | None) -> dict[str, Any]:
+def js7_order(oid: str, o: Mapping[str, Any], mark: dict[str, Any] | None) -> snap.Order:
     """The reference's journaled order as JS7's ``Order`` snapshot object
     (js7-data/.../order/OrderTest.scala)."""
     path, _, version = str(o["workflowKey"]).rpartition("~")
     state = TERMINAL_STATE.get(o["state"])
     if state is None:
-        state = o.get("js7State") or ("Ready" if o.get("started") else "Fresh")
-    order: dict[str, Any] = {
-        "TYPE": "Order",
-        "id": oid,
-        "workflowPosition": {
-            "workflowId": {"path": path, "versionId": version},
-            "position": position_json(o["position"]),
-        },
-        "state": {"TYPE": state},
-    }
-    if o.get("arguments"):
-        order["arguments"] = o["arguments"]
-    if o.get("scheduledFor") is not None:
-        order["scheduledFor"] = o["scheduledFor"]
-    if (attached := ATTACHED_STATE.get(o["state"])) and o.get("agent"):
-        order["attachedState"] = {"TYPE": attached, "agentPath": o["agent"]}
-    if mark is not None:
-        order["mark"] = mark
-    if o.get("suspended"):
-        order["isSuspended"] = True
-    if o.get("deleteWhenTerminated"):
-        order["deleteWhenTerminated"] = True
-    return order
+        state = NON_TERMINAL_STATE[o.get("js7State") or ("Ready" if o.get("started") else "Fresh")]
+    attached = ATTACHED_STATE.get(o["state"])
+    return snap.Order(
+        id=oid,
+        workflowPosition=WorkflowPosition(
+            workflowId=WorkflowId(path=path, versionId=version),
+            position=position_json(o["position"]),
+        ),
+        state=state,
+        arguments=o.get("arguments") or UNSET,
+        scheduledFor=UNSET if o.get("scheduledFor") is None else o["scheduledFor"],
+        attachedState=(
+            attached(agentPath=o["agent"]) if attached is not None and o.get("agent") else UNSET
+        ),
+        mark=UNSET if mark is None else convert(mark, OrderMark, "OrderMark"),
+        isSuspended=bool(o.get("suspended")),
+        deleteWhenTerminated=bool(o.get("deleteWhenTerminated")),
+    )
 
 
-def objects(controller: Controller) -> Iterator[dict[str, Any]]:
+def objects(controller: Controller) -> Iterator[snap.SnapshotObject]:
     """The snapshot objects, all from one moment's committed state."""
     journal = controller.journal
-    yield {"TYPE": "SnapshotEventId", "eventId": journal.last_event_id}
-    cluster_state = to_json(controller.cluster.js7_state())
-    if cluster_state.get("TYPE") != "Empty":
-        yield {"TYPE": "ClusterStateSnapshot", "clusterState": cluster_state}
+    yield snap.SnapshotEventId(eventId=journal.last_event_id)
+    cluster_state = controller.cluster.js7_state()
+    if not isinstance(cluster_state, Empty):
+        # js7_state() builds a concrete state (Coupled, PassiveLost, …), never the base.
+        yield snap.ClusterStateSnapshot(clusterState=cast(ClusterState, cluster_state))
     for driver in controller.drivers.values():
         yield driver.js7_state()
     yield from controller.repo_events()
@@ -109,5 +131,5 @@ async def handle(controller: Controller, request: web.Request) -> web.StreamResp
             arguments={"eventId": str(event_id), "eventIdString": event_id_string(event_id)},
         )
     # Encoded before the first byte is sent: the committed state of one moment.
-    body = "".join(json.dumps(obj, separators=(",", ":")) + "\n" for obj in objects(controller))
-    return web.Response(body=body.encode(), content_type="application/x-ndjson")
+    body = b"".join(msgspec.json.encode(obj) + b"\n" for obj in objects(controller))
+    return web.Response(body=body, content_type="application/x-ndjson")

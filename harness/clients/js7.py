@@ -268,14 +268,14 @@ class ClusterClient:
 
     async def command(self, cmd: dict[str, Any]) -> tuple[str, Any]:
         """Send to the active node; rediscover it once if the cached one is not."""
-        return await self._on_active(lambda c: c.command(cmd))
+        return await self.on_active(lambda c: c.command(cmd))
 
     async def deploy(self, *workflows: dict[str, Any]) -> tuple[str, Any]:
         """``POST /controller/api/item`` with ``workflows`` to the active node."""
         ops = item_operations(*workflows)
-        return await self._on_active(lambda c: c.post_items(ops))
+        return await self.on_active(lambda c: c.post_items(ops))
 
-    async def _on_active(self, call: Callable[[NodeClient], Awaitable[Any]]) -> tuple[str, Any]:
+    async def on_active(self, call: Callable[[NodeClient], Awaitable[Any]]) -> tuple[str, Any]:
         for attempt in (1, 2):
             node = self.current or await self.find_active()
             if node is None:

@@ -15,8 +15,11 @@ from collections import Counter
 from typing import Any
 
 import msgspec
+import pytest
 
+from components.common.client import ProblemError
 from components.wire import events as ev
+from components.wire import snapshot as sn
 from harness.clients.js7 import (
     ClusterClient,
     add_order,
@@ -127,6 +130,7 @@ async def test_every_event_the_reference_writes_is_js7s(deploy):
     ]:
         await wait_event(oid, kind)
     await client.command({"TYPE": "TakeSnapshot"})
+    await check_snapshot(client)
     before_switch = await events()
     await client.command({"TYPE": "ClusterSwitchOver"})
     await wait_cluster(dep, client)
@@ -139,6 +143,32 @@ async def test_every_event_the_reference_writes_is_js7s(deploy):
     seen_agent = set(types(agent_events))
     assert CONTROLLER_TYPES - seen_controller == set(), Counter(types(controller_events))
     assert AGENT_TYPES - seen_agent == set(), Counter(types(agent_events))
+
+
+async def check_snapshot(client: ClusterClient) -> None:
+    """JS7's ``GET /controller/api/snapshot/``: every object is one of
+    ``components/wire/snapshot.py``'s and is written exactly as it reads
+    (nothing the structs do not know); the orders in JS7's states."""
+    _, objects = await client.on_active(lambda c: c.get_ndjson("/snapshot/"))
+    odd = []
+    for obj in objects:
+        try:
+            back = msgspec.to_builtins(msgspec.json.decode(json.dumps(obj), type=sn.SnapshotObject))
+        except msgspec.ValidationError as exc:
+            odd.append((obj, str(exc)))
+            continue
+        if back != obj:
+            odd.append((obj, f"written back as {back}"))
+    assert odd == []
+    assert objects[0]["TYPE"] == "SnapshotEventId"
+    kinds = set(types(objects))
+    assert {"ClusterStateSnapshot", "AgentRefState", "VersionAdded", "Order"} <= kinds, kinds
+    states = {o["id"]: o["state"]["TYPE"] for o in objects if o["TYPE"] == "Order"}
+    assert states == {"ok": "Finished", "f": "Failed", "s": "Cancelled", "p": "Cancelled"}
+    with pytest.raises(ProblemError) as refused:
+        await client.on_active(lambda c: c.get_ndjson("/snapshot/?eventId=1"))
+    assert refused.value.code == "SnapshotForUnknownEventId"
+    assert refused.value.body["arguments"]["eventId"] == "1"
 
 
 def test_the_decoding_refuses_what_js7_would_refuse():

@@ -25,6 +25,7 @@ from components.wire import controller_commands as cc
 from components.wire import events as ev
 from components.wire import items as it
 from components.wire import session as ss
+from components.wire import snapshot as sn
 from components.wire.codec import decode
 
 CCT = "js7-data/shared/src/test/scala/js7/data/controller/ControllerCommandTest.scala"
@@ -783,6 +784,191 @@ CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
 ]
 
 
+# The snapshot objects (components/wire/snapshot.py). JS7's snapshot codec
+# (ControllerState.scala snapshotObjectJsonCodec) writes each with its TYPE;
+# where JS7's literal is of the bare object (OrderTest), the case adds it.
+CSTT = "js7-data/shared/src/test/scala/js7/data/controller/ControllerStateTest.scala"
+ORT = "js7-data/shared/src/test/scala/js7/data/order/OrderTest.scala"
+DCS = "js7-data/shared/src/test/scala/js7/data/delegate/DelegateCouplingStateTest.scala"
+ORDER_AT_0 = {
+    "workflowPosition": {
+        "workflowId": {"path": "WORKFLOW", "versionId": "VERSION"},
+        "position": [0],
+    }
+}
+SNAPSHOT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
+    (f"{CSTT}:172", "both", sn.SnapshotObject, {"TYPE": "SnapshotEventId", "eventId": 1001}),
+    (
+        f"{CSTT}:180",
+        "both",
+        sn.SnapshotObject,
+        {
+            "TYPE": "ClusterStateSnapshot",
+            "clusterState": {
+                "TYPE": "Coupled",
+                "setting": {**SETTING, "clusterWatchId": "CLUSTER-WATCH"},
+            },
+        },
+    ),
+    (
+        f"{CSTT}:209",
+        "both",
+        sn.SnapshotObject,
+        {
+            "TYPE": "AgentRefState",
+            "agentRef": {
+                "path": "AGENT",
+                "directors": ["SUBAGENT"],
+                "requireFailoverConfirmation": False,
+                "itemRevision": 0,
+            },
+            "couplingState": {"TYPE": "Coupled"},
+            "clusterState": {"TYPE": "Empty"},
+            "eventId": 7,
+        },
+    ),
+    (
+        # AgentRefStateTest.scala:92 "JSON full" (platformInfo and
+        # clusterNodeProblems are read and ignored: the reference has neither)
+        "js7-data/shared/src/test/scala/js7/data/agent/AgentRefStateTest.scala:92",
+        "decode",
+        sn.AgentRefState,
+        {
+            "agentRef": {
+                "path": "AGENT",
+                "directors": ["SUBAGENT-1"],
+                "requireFailoverConfirmation": True,
+                "itemRevision": 0,
+            },
+            "agentRunId": "ABEiM0RVZneImaq7zN3u_w",
+            "timezone": "UTC",
+            "couplingState": {"TYPE": "Resetting", "force": True},
+            "eventId": 123,
+            "problem": {"message": "PROBLEM"},
+            "clusterState": {"TYPE": "Coupled", "setting": SETTING},
+        },
+    ),
+    *(
+        (f"{DCS}:{line}", "both", sn.DelegateCouplingState, js7)
+        for line, js7 in (
+            (19, {"TYPE": "Reset", "reason": {"TYPE": "Fresh"}}),
+            (28, {"TYPE": "Reset", "reason": {"TYPE": "ResetCommand"}}),
+            (37, {"TYPE": "Reset", "reason": {"TYPE": "Shutdown"}}),
+            (46, {"TYPE": "Reset", "reason": {"TYPE": "Restart"}}),
+            (55, {"TYPE": "Resetting", "force": False}),
+            (62, {"TYPE": "Coupled"}),
+            (68, {"TYPE": "ShutDown"}),
+        )
+    ),
+    (
+        # no literal in the test: DelegateCouplingState.scala:64, Subtype(ShutdownStarted)
+        "js7-data/shared/src/main/scala/js7/data/delegate/DelegateCouplingState.scala:64",
+        "both",
+        sn.DelegateCouplingState,
+        {"TYPE": "ShutdownStarted"},
+    ),
+    (f"{CSTT}:312", "both", sn.SnapshotObject, {"TYPE": "VersionAdded", "versionId": "1.0"}),
+    (
+        f"{CSTT}:314",
+        "both",
+        sn.SnapshotObject,
+        {
+            "TYPE": "VersionedItemAdded",
+            "signed": {
+                "signature": {"TYPE": "Silly", "signatureString": "SILLY-SIGNATURE"},
+                "string": '{"TYPE":"Workflow","path":"WORKFLOW","versionId":"1.0"}',
+            },
+        },
+    ),
+    (
+        # with an externalOrder, which the reference reads and ignores
+        f"{CSTT}:330",
+        "decode",
+        sn.SnapshotObject,
+        {
+            "TYPE": "Order",
+            "id": "ORDER",
+            "state": {"TYPE": "Fresh"},
+            "externalOrder": {"orderWatchPath": "WATCH", "name": "ORDER-NAME", "vanished": True},
+            "workflowPosition": {
+                "position": [0],
+                "workflowId": {"path": "WORKFLOW", "versionId": "1.0"},
+            },
+        },
+    ),
+    (
+        f"{ORT}:240",
+        "both",
+        sn.SnapshotObject,
+        {
+            "TYPE": "Order",
+            "id": "ID",
+            **ORDER_AT_0,
+            "state": {"TYPE": "Fresh"},
+            "mark": {"TYPE": "Cancelling", "mode": {"TYPE": "FreshOnly"}},
+            "isSuspended": True,
+        },
+    ),
+    *(
+        (f"{ORT}:{line}", "both", sn.OrderState, state)
+        for line, state in (
+            (278, {"TYPE": "Ready"}),
+            (284, {"TYPE": "Processing", "subagentId": "SUBAGENT"}),
+            (291, {"TYPE": "Processed"}),
+            (445, {"TYPE": "Cancelled"}),
+            (451, {"TYPE": "Finished"}),
+        )
+    ),
+    (
+        # no literal in the test: Order.scala:1169, Subtype(Failed)
+        "js7-data/shared/src/main/scala/js7/data/order/Order.scala:1169",
+        "both",
+        sn.OrderState,
+        {"TYPE": "Failed"},
+    ),
+    (
+        f"{ORT}:95",  # "Ready": the full Order, of which the fields the reference has
+        "decode",
+        sn.Order,
+        {
+            "TYPE": "Order",
+            "id": "ID",
+            **ORDER_AT_0,
+            "state": {"TYPE": "Ready"},
+            "arguments": {"key1": "value1", "key2": "value2"},
+            "scheduledFor": 4775114024789,
+            "attachedState": {"TYPE": "Attached", "agentPath": "AGENT"},
+        },
+    ),
+    (
+        f"{ORT}:483",
+        "both",
+        sn.Order,
+        {
+            "TYPE": "Order",
+            "id": "ID",
+            **ORDER_AT_0,
+            "state": {"TYPE": "Ready"},
+            "attachedState": {"TYPE": "Detaching", "agentPath": "AGENT"},
+        },
+    ),
+    (
+        # no literal in the test: Order.scala:1125, Subtype(deriveCodec[Attaching])
+        "js7-data/shared/src/main/scala/js7/data/order/Order.scala:1125",
+        "both",
+        sn.Order,
+        {
+            "TYPE": "Order",
+            "id": "ID",
+            **ORDER_AT_0,
+            "state": {"TYPE": "Fresh"},
+            "attachedState": {"TYPE": "Attaching", "agentPath": "AGENT"},
+        },
+    ),
+]
+CASES.extend(SNAPSHOT_CASES)
+
+
 def _canonical(value: Any) -> Any:
     """JSON numbers compare by value (JS7 writes 3 where Python may say 3.0)."""
     return json.loads(json.dumps(value), parse_float=float, parse_int=float)
@@ -799,7 +985,7 @@ def test_the_reference_reads_and_writes_js7s_json(source, mode, into, js7):
 
 def _wire_structs() -> set[type]:
     found: set[type] = set()
-    for module in (ac, cc, cl, ev, it, ss):
+    for module in (ac, cc, cl, ev, it, ss, sn):
         for obj in vars(module).values():
             if (
                 isinstance(obj, type)
