@@ -60,12 +60,16 @@ class ClusterWatch:
         state = cmd.get("clusterState")
         if not isinstance(state, dict) or not isinstance(state.get("activeId"), str):
             raise Problem(400, "MissingField", "ClusterWatchHeartbeat: clusterState is required")
+        timeout = cmd.get("heartbeatTimeout", 10.0)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise Problem(400, "InvalidField", "heartbeatTimeout must be a positive number")
+        generation = _generation(state)
         self.heard[node] = time.monotonic()
         known = self.known
-        newer = known is None or int(state.get("generation", 0)) > int(known.get("generation", 0))
+        newer = known is None or generation > int(known.get("generation", 0))
         # Only the active's own view teaches the Watch; a passive's view is a copy.
         if node == state["activeId"] and newer:
-            await self._learn({**state, "timeout": float(cmd.get("heartbeatTimeout", 10.0))})
+            await self._learn({**state, "timeout": float(timeout)})
             known = self.known
         return {
             "TYPE": "ClusterWatchHeartbeat.Response",
@@ -89,7 +93,7 @@ class ClusterWatch:
         if (
             isinstance(state, dict)
             and known is not None
-            and int(state.get("generation", 0)) > int(known.get("generation", 0))
+            and _generation(state) > int(known.get("generation", 0))
         ):
             # The requester's state is newer than what the Watch heard: a copy
             # of the active's own journal (the passive replicates it), so it is
@@ -172,3 +176,13 @@ class ClusterWatch:
         if kind == "ClusterWatchConsent":
             return await self.consent(cmd)
         raise Problem(400, "UnknownCommand", f"Unknown ClusterWatch command TYPE: {kind}")
+
+
+def _generation(state: dict[str, Any]) -> int:
+    """A cluster state's ``generation``: a count, checked before anything is
+    learnt from the state (a string once taught the Watch a state it could
+    not compare)."""
+    value = state.get("generation", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise Problem(400, "InvalidField", "clusterState.generation must be a count (0, 1, …)")
+    return value

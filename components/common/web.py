@@ -9,7 +9,6 @@ running its shutdown hooks (a graceful stop), while SIGKILL is the crash.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
 import sys
@@ -18,6 +17,8 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+
+from components.common import limits
 
 log = logging.getLogger("js7.web")
 
@@ -92,12 +93,13 @@ async def read_body(request: web.Request) -> bytes:
 
 
 async def read_json(request: web.Request) -> Any:
-    """The request body as JSON, or a 400 problem saying what is wrong with it."""
+    """The request body as JSON within the edge's limits, or a 400 problem
+    saying what is wrong with it."""
     raw = await read_body(request)
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Problem(400, "InvalidJson", f"request body is not valid JSON: {exc}") from None
+        return limits.parse(raw)
+    except limits.LimitExceeded as exc:
+        raise Problem(400, "InvalidJson", str(exc)) from None
 
 
 def setup_logging(level: int = logging.INFO) -> None:

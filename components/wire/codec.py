@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from components.common import limits
 from components.common.web import Problem
 
 T = TypeVar("T")
@@ -22,14 +23,14 @@ _UNKNOWN_TAG = re.compile(r"Invalid value '([^']*)' - at `\$((?:\.\w+|\[\d+\])*)
 
 
 def decode(raw: bytes | str, into: Any, what: str) -> Any:
-    """``raw`` JSON as the wire type ``into`` (a Struct or a tagged union);
-    ``what`` names the JS7 superclass in problems (``ControllerCommand``)."""
+    """``raw`` JSON as the wire type ``into`` (a Struct or a tagged union),
+    within the edge's limits (``components.common.limits``); ``what`` names
+    the JS7 superclass in problems (``ControllerCommand``)."""
     try:
-        return msgspec.json.decode(raw, type=into)
-    except msgspec.ValidationError as exc:
-        raise decoding_problem(exc, what) from None
-    except msgspec.DecodeError as exc:
-        raise Problem(400, "InvalidJson", f"request body is not valid JSON: {exc}") from None
+        value = limits.parse(raw)
+    except limits.LimitExceeded as exc:
+        raise Problem(400, "InvalidJson", str(exc)) from None
+    return convert(value, into, what)
 
 
 def convert(value: Any, into: type[T] | Any, what: str) -> Any:
