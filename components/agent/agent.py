@@ -162,7 +162,7 @@ class Agent(Runnable):
         app.router.add_get(f"{self.prefix}/clusterWatch", self.cluster_watch_status)
 
     async def cluster_watch(self, request: web.Request) -> web.Response:
-        self.sessions.user_of(request)
+        self.sessions.require(request, "ClusterWatch")
         body = await read_json(request)
         if not isinstance(body, dict):
             raise Problem(400, "InvalidCommand", "a ClusterWatch command is a JSON object")

@@ -26,7 +26,11 @@ def write_config(ctx: NodeContext) -> None:
     write_json_config(
         ctx.config_dir / "private.conf",
         {
-            "js7.auth.users": users_conf("Controller", "Harness"),
+            # The Controller cluster's nodes talk to the Watch an Agent hosts
+            # as "Controller"; nobody else may (the reference's ClusterWatch).
+            "js7.auth.users": users_conf(
+                "Controller", "Harness", permissions={"Controller": ["ClusterWatch"]}
+            ),
         },
     )
 

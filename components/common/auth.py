@@ -5,7 +5,15 @@ Users come from the node's HOCON config (``private.conf``)::
     js7.auth.users {
       Controller { password = "sha512:<hex>" }   # or "plain:<text>"
       History = "plain:secret"                    # the short form
+      Harness { password = "plain:…", permissions = [ UpdateItem ] }
     }
+
+Permissions are JS7's (js7-base/.../auth/Permission.scala, without the
+suffix): every logged-in user may read and send commands; adding items
+(``POST /controller/api/item``) needs ``UpdateItem``, as in JS7. The
+reference adds one of its own, ``ClusterWatch``, for the Cluster Watch an
+Agent hosts (JS7's Watch is JOC, and has no such request). A missing one is
+JS7's 403 ``UserDoesNotHavePermission``.
 
 ``POST …/api/session`` with ``{"TYPE":"Login","userAndPassword":{"userId",
 "password"}}`` answers ``{"TYPE":"LoggedIn","sessionToken": …,"js7Version": …}``
@@ -34,10 +42,28 @@ from components.wire.session import LoggedIn, Logout, SessionCommand, UserAndPas
 SESSION_HEADER = "x-js7-session"
 
 
+# JS7's permission names, and the reference's own ClusterWatch.
+PERMISSIONS = frozenset(
+    {
+        "UpdateItem",
+        "AgentDirector",
+        "AgentDirectorForward",
+        "ReadMetrics",
+        "ReadInternals",
+        "Super",
+        "ClusterWatch",
+    }
+)
+
+
 @dataclass(frozen=True)
 class User:
     id: str
     password: str  # "plain:..." or "sha512:<hex>"
+    permissions: frozenset[str] = frozenset()
+
+    def has(self, permission: str) -> bool:
+        return permission in self.permissions or "Super" in self.permissions
 
     def check(self, password: str) -> bool:
         scheme, _, stored = self.password.partition(":")
@@ -57,7 +83,14 @@ def load_users(cfg: Config, key: str = "js7.auth.users") -> dict[str, User]:
             raise ConfigProblem(
                 cfg.source, f"{key}.{uid}", 'must be "plain:<password>" or "sha512:<hex digest>"'
             )
-        users[uid] = User(uid, pw)
+        granted = value.get("permissions", []) if isinstance(value, Mapping) else []
+        if not isinstance(granted, list) or not all(p in PERMISSIONS for p in granted):
+            raise ConfigProblem(
+                cfg.source,
+                f"{key}.{uid}.permissions",
+                f"must be a list of {', '.join(sorted(PERMISSIONS))}",
+            )
+        users[uid] = User(uid, pw, frozenset(granted))
     return users
 
 
@@ -94,4 +127,17 @@ class Sessions:
         user = self._tokens.get(token)
         if user is None:
             raise Problem(401, "InvalidSessionToken", "Invalid session token (log in again)")
+        return user
+
+    def require(self, request: web.Request, permission: str) -> str:
+        """The user of the request's session if granted ``permission``;
+        else JS7's ``UserDoesNotHavePermission`` (403)."""
+        user = self.user_of(request)
+        if not self.users[user].has(permission):
+            raise Problem(
+                403,
+                "UserDoesNotHavePermission",
+                f"User '{user}' does not have the required permission '{permission}'",
+                arguments={"userId": user, "permission": permission},
+            )
         return user

@@ -517,8 +517,9 @@ class Controller(Runnable):
 
     async def post_items(self, request: web.Request) -> web.Response:
         """JS7's ``POST /controller/api/item``: NDJSON ``ItemOperation``s,
-        applied all or none; ``{}`` when done (``components/wire/items.py``)."""
-        self.sessions.user_of(request)
+        applied all or none; ``{}`` when done (``components/wire/items.py``).
+        JS7's ``UpdateItem`` permission is required."""
+        self.sessions.require(request, "UpdateItem")
         raw = await read_body(request)
         self.cluster.require_active()
         ops = [

@@ -64,7 +64,13 @@ def write_config(ctx: NodeContext) -> None:
     }
     private: dict[str, Any] = {
         "js7.auth.users": {
-            **users_conf("History", "JOC", "Harness"),
+            # JS7's UpdateItem: who may add workflows (POST …/api/item).
+            **users_conf(
+                "History",
+                "JOC",
+                "Harness",
+                permissions={"JOC": ["UpdateItem"], "Harness": ["UpdateItem"]},
+            ),
             "Cluster": f"plain:{PASSWORDS['Cluster']}",
         },
         "js7.auth.agents": {a: f"plain:{PASSWORDS['Controller']}" for a in agents},

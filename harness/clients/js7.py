@@ -34,8 +34,15 @@ PASSWORDS = {
 }
 
 
-def users_conf(*users: str) -> dict[str, Any]:
-    return {u: f"plain:{PASSWORDS[u]}" for u in users}
+def users_conf(*users: str, permissions: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """``js7.auth.users`` for ``users``, with JS7's ``permissions`` where given."""
+    granted = permissions or {}
+    return {
+        u: {"password": f"plain:{PASSWORDS[u]}", "permissions": granted[u]}
+        if u in granted
+        else f"plain:{PASSWORDS[u]}"
+        for u in users
+    }
 
 
 def controller_client(dep: Deployment, node: str, user: str = "Harness") -> NodeClient:

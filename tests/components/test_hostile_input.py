@@ -125,3 +125,27 @@ async def test_hostile_requests_are_refused_and_stop_no_node(deploy):
     assert not not_refused, "\n".join(f"{n}: {str(a)[:300]}" for n, a in not_refused.items())
     assert alive == {"controller": True, "agent-1": True}
     assert orders == {}
+
+
+async def test_permissions_as_js7_has_them(deploy):
+    """Finding 7: adding items needs JS7's UpdateItem; the Cluster Watch an
+    Agent hosts answers only the Controller cluster's user. Both are refused
+    with JS7's 403 UserDoesNotHavePermission, and nothing changes."""
+    dep = await deploy(controller_and_agents(1))
+    history_user = controller_client(dep, "controller", user="History")
+    item = b'{"TYPE":"AddVersion","versionId":"h"}\n'
+    status, answer = await post_raw(history_user, "/item", item)
+    assert (status, answer.get("code")) == (403, "UserDoesNotHavePermission"), answer
+    assert answer["message"] == (
+        "User 'History' does not have the required permission 'UpdateItem'"
+    )
+    harness = agent_client(dep, "agent-1")
+    heartbeat = (
+        b'{"TYPE":"ClusterWatchHeartbeat","from":"Primary","heartbeatTimeout":3,'
+        b'"clusterState":{"TYPE":"Coupled","activeId":"Primary","generation":7}}'
+    )
+    status, answer = await post_raw(harness, "/clusterWatch", heartbeat)
+    assert (status, answer.get("code")) == (403, "UserDoesNotHavePermission"), answer
+    assert (await harness.get("/clusterWatch"))["known"] is None  # nothing learnt
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(ctl, shell_workflow("w", ("agent-1", "echo w")))  # Harness may
