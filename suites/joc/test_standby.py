@@ -70,7 +70,7 @@ async def test_every_operation_works_on_a_standby(deploy, history, results):
             },
             None,
         ),
-        ("daily_plan/orders", {"dailyPlanDate": today}, None),
+        ("daily_plan/orders", {"dailyPlanDateFrom": today}, None),
     ]
     for path, body, _ in calls:
         async with history.op("user", path, path) as op:

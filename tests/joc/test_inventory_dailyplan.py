@@ -1,0 +1,361 @@
+"""JOC's inventory and Daily Plan, by their request and answer shapes
+(js7-api-schemas, raml/api/schemas/...; the inventory objects' own shapes:
+sos-berlin/js7-inventory-schemas, raml/inventory/schemas/...): a draft is
+stored, released, planned and listed as JOC does, and every malformed request
+is a 420 that changes nothing. The Controller is unreachable here: what
+needs it (deploying, submitting) is covered with the official client in
+``test_official_client.py``."""
+
+import datetime as dt
+
+import pytest
+
+from tests.joc.jocapi import login, problem
+
+TODAY = dt.datetime.now(dt.UTC).date()
+# A Wednesday and the Sunday after it, far from today (nothing is late).
+WEDNESDAY, SUNDAY = dt.date(2031, 1, 1), dt.date(2031, 1, 5)
+
+
+def inventory_workflow(agent="agent-1", script="echo hi"):
+    # raml/inventory/schemas/workflow/workflow-schema.json, job/job-schema.json:
+    # jobs name their Agent by agentName; instructions name jobs.
+    return {
+        "version": "1.7.2",
+        "instructions": [{"TYPE": "Execute.Named", "jobName": "job1", "label": "job1"}],
+        "jobs": {
+            "job1": {
+                "agentName": agent,
+                "executable": {"TYPE": "ShellScriptExecutable", "script": script},
+                "taskLimit": 1,
+            }
+        },
+    }
+
+
+def schedule(workflow="w", calendar="weekdays", start="10:00:00", **more):
+    # raml/inventory/schemas/schedule/schedule-schema.json,
+    # calendar/calendars-list-schema.json, calendar/period-schema.json
+    return {
+        "version": "1.7.2",
+        "workflowNames": [workflow],
+        "planOrderAutomatically": True,
+        "submitOrderToControllerWhenPlanned": False,
+        "calendars": [
+            {"calendarName": calendar, "timeZone": "Etc/UTC", "periods": [{"singleStart": start}]}
+        ],
+        "orderParameterisations": [{"orderName": "run", "variables": {"x": "1"}}],
+        **more,
+    }
+
+
+# raml/inventory/schemas/calendar/calendar-schema.json; JOC's days: 0/7 Sunday, 1 Monday…
+WEEKDAYS = {"type": "WORKINGDAYSCALENDAR", "includes": {"weekdays": [{"days": [1, 2, 3, 4, 5]}]}}
+
+
+async def post(api, token, path, body, status=200):
+    r = await api.post(f"/joc/api/{path}", json=body, headers=token)
+    assert r.status == status, await r.text()
+    return await r.json()
+
+
+async def store(api, token, path, object_type, configuration):
+    return await post(
+        api,
+        token,
+        "inventory/store",
+        {"path": path, "objectType": object_type, "configuration": configuration},
+    )
+
+
+async def release(api, token, *objects, key="update"):
+    # inventory/release/release-schema.json: update releases, delete recalls
+    items = [{"path": path, "objectType": kind} for path, kind in objects]
+    answer = await post(api, token, "inventory/release", {key: items})
+    assert answer["ok"] is True
+
+
+async def planned(api, token, day, **filters):
+    # orderManagement/dailyplan/dailyPlanOrdersFilter-schema.json → plannedOrders-schema.json
+    body = await post(
+        api, token, "daily_plan/orders", {"dailyPlanDateFrom": day.isoformat(), **filters}
+    )
+    assert set(body) == {"deliveryDate", "plannedOrderItems"}, body
+    return body["plannedOrderItems"]
+
+
+async def test_a_stored_draft_answers_joc_configuration_object(api):
+    token = await login(api)
+    # inventory/configurationObject-schema.json (additionalProperties false)
+    allowed = {
+        "id",
+        "path",
+        "objectType",
+        "name",
+        "configuration",
+        "state",
+        "valid",
+        "invalidMsg",
+        "deleted",
+        "deployed",
+        "released",
+        "hasDeployments",
+        "hasReleases",
+        "configurationDate",
+        "deliveryDate",
+    }
+    ok = await store(api, token, "/f/w", "WORKFLOW", inventory_workflow())
+    assert set(ok) <= allowed, set(ok) - allowed
+    assert ok["path"] == "/f/w" and ok["name"] == "w" and ok["objectType"] == "WORKFLOW"
+    assert ok["valid"] is True and ok["deployed"] is False and "invalidMsg" not in ok
+    assert isinstance(ok["id"], int) and ok["configurationDate"].endswith("Z")
+    # An invalid draft is stored (JOC keeps drafts) with its reason.
+    bad = await store(api, token, "/f/broken", "WORKFLOW", {"instructions": [{"TYPE": "Fork"}]})
+    assert bad["valid"] is False and "Fork" in bad["invalidMsg"]
+    # Storing the same path again replaces the draft, same id.
+    again = await store(api, token, "/f/w", "WORKFLOW", inventory_workflow(script="echo 2"))
+    assert again["id"] == ok["id"]
+
+
+async def test_released_schedules_are_planned_on_their_calendars_working_days(api):
+    token = await login(api)
+    await store(api, token, "/cal/weekdays", "WORKINGDAYSCALENDAR", WEEKDAYS)
+    await store(api, token, "/plans/s", "SCHEDULE", schedule())
+    # inventory/release/release-schema.json (the client's ReleaseFilter)
+    generate = {
+        # dailyplan/generate/generate-request-schema.json
+        "controllerId": "js7",
+        "dailyPlanDates": [WEDNESDAY.isoformat(), SUNDAY.isoformat()],
+        "withSubmit": False,
+        "overwrite": False,
+    }
+    answer = await post(api, token, "daily_plan/orders/generate", generate)
+    assert answer["ok"] is True
+    assert await planned(api, token, WEDNESDAY) == []  # drafts are not planned
+    await release(api, token, ("/cal", "FOLDER"), ("/plans/s", "SCHEDULE"))
+    await post(api, token, "daily_plan/orders/generate", generate)
+    (item,) = await planned(api, token, WEDNESDAY)
+    # orderManagement/dailyplan/plannedOrderItem-schema.json: its required fields
+    assert {"surveyDate", "workflowPath", "orderId", "plannedStartTime", "expectedEndTime"} <= set(
+        item
+    )
+    assert item["startMode"] == 0 and item["controllerId"] == "js7"
+    assert item["orderId"] == f"#{WEDNESDAY}#P100000-s-run"
+    assert (item["schedulePath"], item["workflowPath"], item["orderName"]) == (
+        "/plans/s",
+        "w",
+        "run",
+    )
+    assert item["plannedStartTime"] == f"{WEDNESDAY}T10:00:00.000Z"
+    assert item["state"] == {"_text": "PLANNED", "severity": 4} and item["submitted"] is False
+    assert await planned(api, token, SUNDAY) == []  # no working day
+    # Planning twice plans nothing twice; selectors select.
+    await post(api, token, "daily_plan/orders/generate", generate)
+    assert len(await planned(api, token, WEDNESDAY)) == 1
+    assert await planned(api, token, WEDNESDAY, schedulePaths=["/other"]) == []
+    assert len(await planned(api, token, WEDNESDAY, workflowPaths=["w"])) == 1
+    assert await planned(api, token, WEDNESDAY, states=["SUBMITTED"]) == []
+    # A schedule selected away is not planned.
+    await store(api, token, "/plans/t", "SCHEDULE", schedule(start="11:00"))
+    await release(api, token, ("/plans/t", "SCHEDULE"))
+    await post(
+        api,
+        token,
+        "daily_plan/orders/generate",
+        {**generate, "schedulePaths": {"singles": ["/plans/s"]}},
+    )
+    assert [i["schedulePath"] for i in await planned(api, token, WEDNESDAY)] == ["/plans/s"]
+    await post(
+        api,
+        token,
+        "daily_plan/orders/generate",
+        {**generate, "schedulePaths": {"folders": [{"folder": "/plans", "recursive": False}]}},
+    )
+    assert len(await planned(api, token, WEDNESDAY)) == 2
+    # Recalled: no longer planned (already planned orders stay).
+    await release(api, token, ("/plans/t", "SCHEDULE"), key="delete")
+    await post(
+        api, token, "daily_plan/orders/generate", {**generate, "dailyPlanDates": ["2031-01-08"]}
+    )
+    assert [i["schedulePath"] for i in await planned(api, token, dt.date(2031, 1, 8))] == [
+        "/plans/s"
+    ]
+
+
+async def test_a_schedule_not_planned_automatically_only_when_asked(api):
+    token = await login(api)
+    await store(api, token, "/weekdays", "WORKINGDAYSCALENDAR", WEEKDAYS)
+    await store(api, token, "/s", "SCHEDULE", schedule(planOrderAutomatically=False))
+    await release(api, token, ("/", "FOLDER"))
+    generate = {"controllerId": "js7", "dailyPlanDates": [WEDNESDAY.isoformat()]}
+    await post(api, token, "daily_plan/orders/generate", generate)
+    assert await planned(api, token, WEDNESDAY) == []
+    await post(
+        api, token, "daily_plan/orders/generate", {**generate, "includeNonAutoPlannedOrders": True}
+    )
+    assert len(await planned(api, token, WEDNESDAY)) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "code"),
+    [
+        (
+            "inventory/store",
+            {"path": "/x", "objectType": "LOCK", "configuration": {}},
+            "UnsupportedObjectType",
+        ),
+        (
+            "inventory/store",
+            {"path": "x", "objectType": "WORKFLOW", "configuration": {}},
+            "InvalidField",
+        ),
+        (
+            "inventory/store",
+            {"path": "/a b", "objectType": "WORKFLOW", "configuration": {}},
+            "InvalidField",
+        ),
+        (
+            "inventory/store",
+            {"path": "/x", "objectType": "WORKFLOW", "configuration": [1]},
+            "InvalidField",
+        ),
+        ("inventory/store", {"path": "/x", "objectType": "WORKFLOW"}, "InvalidField"),
+        ("inventory/release", {}, "InvalidField"),
+        (
+            "inventory/release",
+            {"update": [{"path": "/nothing", "objectType": "SCHEDULE"}]},
+            "UnknownConfiguration",
+        ),
+        (
+            "inventory/release",
+            {"update": [{"path": "/w", "objectType": "WORKFLOW"}]},
+            "UnsupportedObjectType",
+        ),
+        ("inventory/release", {"update": "all"}, "InvalidField"),
+        ("inventory/deployment/deploy", {"controllerIds": ["js7"]}, "InvalidField"),
+        ("inventory/deployment/deploy", {"store": {"draftConfigurations": []}}, "InvalidField"),
+        (
+            "inventory/deployment/deploy",
+            {"controllerIds": ["other"], "store": {}},
+            "UnknownController",
+        ),
+        (
+            "inventory/deployment/deploy",
+            {
+                "controllerIds": ["js7"],
+                "store": {
+                    "draftConfigurations": [{"configuration": {"path": "/l", "objectType": "LOCK"}}]
+                },
+            },
+            "UnsupportedObjectType",
+        ),
+        (
+            "inventory/deployment/deploy",
+            {
+                "controllerIds": ["js7"],
+                "store": {
+                    "draftConfigurations": [
+                        {"configuration": {"path": "/none", "objectType": "WORKFLOW"}}
+                    ]
+                },
+            },
+            "UnknownConfiguration",
+        ),
+        (
+            "inventory/deployment/deploy",
+            {"controllerIds": ["js7"], "delete": {"deployConfigurations": []}},
+            "UnsupportedOperation",
+        ),
+        ("daily_plan/orders/generate", {"controllerId": "js7"}, "InvalidField"),
+        ("daily_plan/orders/generate", {"dailyPlanDates": []}, "InvalidField"),
+        ("daily_plan/orders/generate", {"dailyPlanDates": ["2031-02-30"]}, "InvalidField"),
+        (
+            "daily_plan/orders/generate",
+            {"dailyPlanDates": ["2031-01-01"], "schedulePaths": ["/s"]},
+            "InvalidField",
+        ),
+        (
+            "daily_plan/orders/generate",
+            {"dailyPlanDates": ["2031-01-01"], "workflowPaths": {"folders": [{"folder": "x"}]}},
+            "InvalidField",
+        ),
+        (
+            "daily_plan/orders/generate",
+            {"dailyPlanDates": ["2031-01-01"], "withSubmit": "yes"},
+            "InvalidField",
+        ),
+        ("daily_plan/orders", {}, "InvalidField"),
+        (
+            "daily_plan/orders",
+            {"dailyPlanDateFrom": "2031-01-02", "dailyPlanDateTo": "2031-01-01"},
+            "InvalidField",
+        ),
+        (
+            "daily_plan/orders",
+            {"dailyPlanDateFrom": "2031-01-01", "states": ["DONE"]},
+            "InvalidField",
+        ),
+        ("daily_plan/orders/submit", {}, "InvalidField"),
+        (
+            "daily_plan/orders/submit",
+            {"dailyPlanDateFrom": "2031-01-01", "submissionHistoryIds": [1]},
+            "UnsupportedField",
+        ),
+        (
+            "daily_plan/orders/submit",
+            {"dailyPlanDateFrom": "2031-01-01", "controllerIds": ["x"]},
+            "UnknownController",
+        ),
+    ],
+)
+async def test_malformed_requests_are_420_and_change_nothing(api, path, body, code):
+    token = await login(api)
+    await store(api, token, "/weekdays", "WORKINGDAYSCALENDAR", WEEKDAYS)
+    await store(api, token, "/s", "SCHEDULE", schedule())
+    await release(api, token, ("/", "FOLDER"))
+    before = await planned(api, token, WEDNESDAY)
+    r = await api.post(f"/joc/api/{path}", json=body, headers=token)
+    await problem(r, 400, code)
+    assert await planned(api, token, WEDNESDAY) == before == []
+    again = await store(api, token, "/s", "SCHEDULE", schedule())
+    assert again["valid"] is True
+
+
+async def test_invalid_drafts_are_neither_released_nor_deployed(api):
+    token = await login(api)
+    bad = await store(api, token, "/s", "SCHEDULE", schedule(calendars=[]))
+    assert bad["valid"] is False and "calendars" in bad["invalidMsg"]
+    r = await api.post(
+        "/joc/api/inventory/release",
+        json={"update": [{"path": "/s", "objectType": "SCHEDULE"}]},
+        headers=token,
+    )
+    await problem(r, 400, "InvalidConfiguration")
+    monthly = {"type": "WORKINGDAYSCALENDAR", "includes": {"monthdays": [{"days": [1]}]}}
+    cal = await store(api, token, "/monthly", "WORKINGDAYSCALENDAR", monthly)
+    assert cal["valid"] is False and "weekdays and dates only" in cal["invalidMsg"]
+    await store(api, token, "/w", "WORKFLOW", {"instructions": "none"})
+    r = await api.post(
+        "/joc/api/inventory/deployment/deploy",
+        json={
+            "controllerIds": ["js7"],
+            "store": {
+                "draftConfigurations": [{"configuration": {"path": "/w", "objectType": "WORKFLOW"}}]
+            },
+        },
+        headers=token,
+    )
+    await problem(r, 400, "InvalidConfiguration")
+
+
+async def test_a_viewer_may_list_the_plan_but_not_store_release_deploy_or_plan(api):
+    viewer = await login(api, "viewer")
+    assert await planned(api, viewer, TODAY) == []
+    for path, body in [
+        ("inventory/store", {"path": "/w", "objectType": "WORKFLOW", "configuration": {}}),
+        ("inventory/release", {"update": [{"path": "/s", "objectType": "SCHEDULE"}]}),
+        ("inventory/deployment/deploy", {"controllerIds": ["js7"], "store": {}}),
+        ("daily_plan/orders/generate", {"dailyPlanDates": [TODAY.isoformat()]}),
+        ("daily_plan/orders/submit", {"dailyPlanDateFrom": TODAY.isoformat()}),
+    ]:
+        await problem(await api.post(f"/joc/api/{path}", json=body, headers=viewer), 403)
