@@ -98,6 +98,23 @@ def controller_workflow(name: str, version: str, inventory: Body) -> Body:
     return out
 
 
+def _check_validity(obj: Body, where: str) -> None:
+    """``from``/``to``: a calendar's or a frequency's validity (YYYY-MM-DD)."""
+    for key in ("from", "to"):
+        if obj.get(key) is not None:
+            try:
+                dt.date.fromisoformat(str(obj[key]))
+            except ValueError:
+                raise bad(f"{where}.{key} must be YYYY-MM-DD") from None
+
+
+def _valid_on(obj: Body, day: dt.date) -> bool:
+    lo, hi = obj.get("from"), obj.get("to")
+    return not (lo and day < dt.date.fromisoformat(str(lo))) and not (
+        hi and day > dt.date.fromisoformat(str(hi))
+    )
+
+
 def _check_frequencies(freq: Any, where: str) -> None:
     if freq is None:
         return
@@ -125,6 +142,7 @@ def _check_frequencies(freq: Any, where: str) -> None:
                     isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= 7 for x in days
                 ):
                     raise bad(f"{where}.weekdays: each needs days, integers 0-7 (0, 7: Sunday)")
+                _check_validity(w, f"{where}.weekdays")
 
 
 def validate(object_type: str, conf: Body) -> None:
@@ -167,12 +185,7 @@ def validate(object_type: str, conf: Body) -> None:
     elif object_type == "WORKINGDAYSCALENDAR":
         _check_frequencies(conf.get("includes"), "includes")
         _check_frequencies(conf.get("excludes"), "excludes")
-        for key in ("from", "to"):
-            if conf.get(key) is not None:
-                try:
-                    dt.date.fromisoformat(str(conf[key]))
-                except ValueError:
-                    raise bad(f"'{key}' must be YYYY-MM-DD") from None
+        _check_validity(conf, "calendar")
 
 
 def _matches(freq: Body | None, day: dt.date) -> bool:
@@ -182,7 +195,7 @@ def _matches(freq: Body | None, day: dt.date) -> bool:
         return True
     wd = day.isoweekday()  # Monday 1 … Sunday 7; JOC: 0 or 7 is Sunday
     return any(
-        wd in w.get("days", []) or (wd == 7 and 0 in w.get("days", []))
+        (wd in w["days"] or (wd == 7 and 0 in w["days"])) and _valid_on(w, day)
         for w in freq.get("weekdays") or []
     )
 
@@ -190,9 +203,8 @@ def _matches(freq: Body | None, day: dt.date) -> bool:
 def is_working_day(calendar: Body, assigned: Body, day: dt.date) -> bool:
     """Whether ``day`` is planned by the released ``calendar`` as the schedule
     assigns it (the assignment's includes/excludes restrict the calendar)."""
-    for key, cmp in (("from", lambda d: day < d), ("to", lambda d: day > d)):
-        if calendar.get(key) and cmp(dt.date.fromisoformat(str(calendar[key]))):
-            return False
+    if not _valid_on(calendar, day):
+        return False
     if not _matches(calendar.get("includes"), day) or _matches(calendar.get("excludes"), day):
         return False
     if assigned.get("includes") and not _matches(assigned["includes"], day):

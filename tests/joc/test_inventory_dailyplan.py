@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 
+from components.joc import inventory
 from tests.joc.jocapi import login, problem
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -359,3 +360,50 @@ async def test_a_viewer_may_list_the_plan_but_not_store_release_deploy_or_plan(a
         ("daily_plan/orders/submit", {"dailyPlanDateFrom": TODAY.isoformat()}),
     ]:
         await problem(await api.post(f"/joc/api/{path}", json=body, headers=viewer), 403)
+
+
+async def test_a_release_with_one_bad_object_releases_nothing(api):
+    token = await login(api)
+    await store(api, token, "/weekdays", "WORKINGDAYSCALENDAR", WEEKDAYS)
+    await store(api, token, "/s", "SCHEDULE", schedule())
+    r = await api.post(
+        "/joc/api/inventory/release",
+        json={
+            "update": [
+                {"path": "/weekdays", "objectType": "WORKINGDAYSCALENDAR"},
+                {"path": "/s", "objectType": "SCHEDULE"},
+                {"path": "/missing", "objectType": "SCHEDULE"},
+            ]
+        },
+        headers=token,
+    )
+    await problem(r, 400, "UnknownConfiguration")
+    generate = {"dailyPlanDates": [WEDNESDAY.isoformat()]}
+    await post(api, token, "daily_plan/orders/generate", generate)
+    assert await planned(api, token, WEDNESDAY) == []
+
+
+@pytest.mark.parametrize(
+    ("calendar", "assigned", "day", "works"),
+    [
+        (WEEKDAYS, {}, WEDNESDAY, True),
+        (WEEKDAYS, {}, SUNDAY, False),
+        ({"includes": {"weekdays": [{"days": [0]}]}}, {}, SUNDAY, True),  # 0: Sunday
+        ({"includes": {"weekdays": [{"days": [7]}]}}, {}, SUNDAY, True),  # 7: Sunday too
+        ({"includes": {"dates": ["2031-01-05"]}}, {}, SUNDAY, True),
+        ({**WEEKDAYS, "excludes": {"dates": ["2031-01-01"]}}, {}, WEDNESDAY, False),
+        ({**WEEKDAYS, "from": "2031-01-02"}, {}, WEDNESDAY, False),
+        ({**WEEKDAYS, "to": "2030-12-31"}, {}, WEDNESDAY, False),
+        (
+            {"includes": {"weekdays": [{"days": [3], "from": "2031-01-02"}]}},
+            {},
+            WEDNESDAY,
+            False,
+        ),
+        ({}, {}, WEDNESDAY, False),  # a calendar without includes has no working day
+        (WEEKDAYS, {"excludes": {"weekdays": [{"days": [3]}]}}, WEDNESDAY, False),
+        (WEEKDAYS, {"includes": {"dates": ["2031-01-02"]}}, WEDNESDAY, False),
+    ],
+)
+def test_working_days_of_a_calendar_as_a_schedule_assigns_it(calendar, assigned, day, works):
+    assert inventory.is_working_day(calendar, assigned, day) is works
