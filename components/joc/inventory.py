@@ -179,9 +179,15 @@ def validate(object_type: str, conf: Body) -> None:
         for key in ("orderParameterisations", "variableSets"):
             sets = conf.get(key, [])
             if not isinstance(sets, list) or not all(
-                isinstance(s, dict) and isinstance(s.get("variables", {}), dict) for s in sets
+                isinstance(s, dict)
+                and isinstance(s.get("variables", {}), dict)
+                and isinstance(s.get("orderName", "o"), str)
+                and _NAME.match(s.get("orderName", "o"))
+                for s in sets
             ):
-                raise bad(f"{key} must be a list of {{orderName, variables}}")
+                raise bad(
+                    f"{key} must be a list of {{orderName (letters, digits, _ . -), variables}}"
+                )
     elif object_type == "WORKINGDAYSCALENDAR":
         _check_frequencies(conf.get("includes"), "includes")
         _check_frequencies(conf.get("excludes"), "excludes")

@@ -8,6 +8,7 @@ needs it (deploying, submitting) is covered with the official client in
 
 import datetime as dt
 
+import psycopg
 import pytest
 
 from components.joc import inventory
@@ -407,3 +408,132 @@ async def test_a_release_with_one_bad_object_releases_nothing(api):
 )
 def test_working_days_of_a_calendar_as_a_schedule_assigns_it(calendar, assigned, day, works):
     assert inventory.is_working_day(calendar, assigned, day) is works
+
+
+WRONG = (None, 7, -1, "x", "", True, [], {}, [1], {"a": 1})
+TABLES = ("INV_CONFIGURATIONS", "INV_RELEASED_CONFIGURATIONS", "DEP_HISTORY", "DPL_ORDERS")
+
+
+def mutants(body):
+    """``body`` with each of its values (at any depth) replaced by each of
+    ``WRONG``, and with each key left out."""
+
+    def walk(value):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                yield {kk: vv for kk, vv in value.items() if kk != k}
+                for w in (*WRONG, *walk(v)):
+                    yield {**value, k: w}
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                for w in (*WRONG, *walk(v)):
+                    yield [*value[:i], w, *value[i + 1 :]]
+
+    seen = set()
+    for m in walk(body):
+        key = repr(m)
+        if key not in seen:
+            seen.add(key)
+            yield m
+
+
+async def snapshot(database_url):
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        out = {}
+        for t in TABLES:
+            cur = await conn.execute(f"SELECT * FROM {t} ORDER BY 1".encode())
+            out[t] = await cur.fetchall()
+        return out
+
+
+async def test_no_mutant_of_a_valid_request_is_a_bug_and_a_refused_one_changes_nothing(
+    api, database_url
+):
+    token = await login(api)
+    await store(api, token, "/weekdays", "WORKINGDAYSCALENDAR", WEEKDAYS)
+    await store(api, token, "/w", "WORKFLOW", inventory_workflow())
+    valid = [
+        ("inventory/store", {"path": "/s", "objectType": "SCHEDULE", "configuration": schedule()}),
+        (
+            "inventory/store",
+            {"path": "/c", "objectType": "WORKINGDAYSCALENDAR", "configuration": WEEKDAYS},
+        ),
+        (
+            "inventory/store",
+            {"path": "/w", "objectType": "WORKFLOW", "configuration": inventory_workflow()},
+        ),
+        (
+            "inventory/release",
+            {
+                "update": [{"path": "/s", "objectType": "SCHEDULE"}],
+                "delete": [{"path": "/c", "objectType": "WORKINGDAYSCALENDAR"}],
+            },
+        ),
+        (
+            "inventory/deployment/deploy",
+            {
+                "controllerIds": ["js7"],
+                "store": {
+                    "draftConfigurations": [
+                        {
+                            "configuration": {
+                                "path": "/w",
+                                "objectType": "WORKFLOW",
+                                "recursive": False,
+                            }
+                        }
+                    ]
+                },
+            },
+        ),
+        (
+            "daily_plan/orders/generate",
+            {
+                "controllerId": "js7",
+                "dailyPlanDates": [WEDNESDAY.isoformat()],
+                "schedulePaths": {
+                    "singles": ["/s"],
+                    "folders": [{"folder": "/", "recursive": True}],
+                },
+                "workflowPaths": {"singles": ["w"]},
+                "overwrite": True,
+                "withSubmit": False,
+                "includeNonAutoPlannedOrders": True,
+            },
+        ),
+        (
+            "daily_plan/orders/submit",
+            {
+                "dailyPlanDateFrom": WEDNESDAY.isoformat(),
+                "dailyPlanDateTo": WEDNESDAY.isoformat(),
+                "schedulePaths": ["/s"],
+                "scheduleFolders": [{"folder": "/", "recursive": True}],
+                "orderIds": ["x"],
+            },
+        ),
+        (
+            "daily_plan/orders",
+            {
+                "dailyPlanDateFrom": WEDNESDAY.isoformat(),
+                "workflowPaths": ["w"],
+                "workflowFolders": [{"folder": "/"}],
+                "states": ["PLANNED"],
+                "late": False,
+                "controllerIds": ["js7"],
+            },
+        ),
+    ]
+    tried = 0
+    for path, body in valid:
+        for mutant in [body, *mutants(body)]:
+            before = await snapshot(database_url)
+            r = await api.post(f"/joc/api/{path}", json=mutant, headers=token)
+            text = await r.text()
+            tried += 1
+            assert r.status in (200, 420), (path, mutant, text)
+            if r.status == 420:
+                code = (await r.json())["error"]["code"]
+                assert code != "InternalError", (path, mutant, text)
+                if code != "ControllerUnreachable":  # (planned, then not submitted)
+                    assert await snapshot(database_url) == before, (path, mutant, text)
+    assert tried > 500
