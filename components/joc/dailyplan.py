@@ -25,7 +25,7 @@ from components.joc.cluster import Fenced, fence, open_activity
 from components.joc.config import Schedule
 from components.joc.controllers import ControllerLocator, NoActiveController
 from components.joc.db import Database, DatabaseUnavailable, execute_whole, json_rows
-from components.joc.inventory import in_folder, released, schedules_for
+from components.joc.inventory import in_folder, released, schedules_for, workflow_paths
 from components.joc.timestamps import delivery, iso
 
 log = logging.getLogger("js7.joc.dailyplan")
@@ -141,17 +141,21 @@ class DailyPlanService:
         ``selection`` selects them; ``auto_only``: only those JOC plans
         automatically."""
 
-        async def read(conn: Conn) -> tuple[list[Any], dict[str, Any]]:
+        async def read(conn: Conn) -> tuple[list[Any], dict[str, Any], dict[str, str]]:
             calendars = {c.name: c.content for c in await released(conn, "WORKINGDAYSCALENDAR")}
-            return await released(conn, "SCHEDULE"), calendars
+            return await released(conn, "SCHEDULE"), calendars, await workflow_paths(conn)
 
-        found, calendars = await self.db.run(read)
+        found, calendars, paths = await self.db.run(read)
         out = list(self.schedules)
         for r in found:
             if auto_only and not r.content.get("planOrderAutomatically", False):
                 continue
             out += schedules_for(r, calendars, day)
-        return [s for s in out if selection.selects(s.schedule_path, s.workflow_path)]
+        return [
+            s
+            for s in out
+            if selection.selects(s.schedule_path, paths.get(s.workflow_path, s.workflow_path))
+        ]
 
     async def generate(
         self,
@@ -273,8 +277,12 @@ class DailyPlanService:
             cur = await conn.execute(
                 """SELECT d.ORDER_ID, d.SCHEDULE_NAME, d.WORKFLOW_PATH, d.PLAN_DATE,
                           d.SCHEDULED_FOR, d.SUBMITTED, d.ORDER_NAME, d.ARGUMENTS,
-                          h.ID, h.START_TIME, h.END_TIME, h.STATE
-                   FROM DPL_ORDERS d LEFT JOIN LATERAL (
+                          h.ID, h.START_TIME, h.END_TIME, h.STATE,
+                          coalesce(i.PATH, d.WORKFLOW_PATH) AS INVENTORY_PATH
+                   FROM DPL_ORDERS d
+                   LEFT JOIN INV_CONFIGURATIONS i
+                       ON i.TYPE = 'WORKFLOW' AND i.NAME = d.WORKFLOW_PATH
+                   LEFT JOIN LATERAL (
                        SELECT ID, START_TIME, END_TIME, STATE FROM HISTORY_ORDERS
                        WHERE CONTROLLER_ID = d.CONTROLLER_ID AND ORDER_ID = d.ORDER_ID
                        ORDER BY ID DESC LIMIT 1) h ON TRUE
@@ -307,7 +315,7 @@ class DailyPlanService:
             }
             for r in rows
             if not r["submitted"]
-            and selection.selects(r["schedule_name"], r["workflow_path"])
+            and selection.selects(r["schedule_name"], r["inventory_path"])
             and (order_ids is None or r["order_id"] in order_ids)
         ]
         return await self._submit(todo, None) if todo else []
@@ -327,7 +335,7 @@ class DailyPlanService:
         now = dt.datetime.now(dt.UTC)
         out = []
         for r in await self._rows(date_from, date_to):
-            if not selection.selects(r["schedule_name"], r["workflow_path"]):
+            if not selection.selects(r["schedule_name"], r["inventory_path"]):
                 continue
             if order_ids is not None and r["order_id"] not in order_ids:
                 continue
@@ -339,7 +347,7 @@ class DailyPlanService:
             item: dict[str, Any] = {
                 "controllerId": self.controller_id,
                 "surveyDate": delivery(),
-                "workflowPath": r["workflow_path"],
+                "workflowPath": r["inventory_path"],
                 "schedulePath": r["schedule_name"],
                 "orderId": r["order_id"],
                 "orderName": r["order_name"] or r["schedule_name"].rsplit("/", 1)[-1],

@@ -388,6 +388,13 @@ async def released(conn: Conn, object_type: str) -> list[Released]:
     return [Released(r[0], r[1], json.loads(r[2])) for r in await cur.fetchall()]
 
 
+async def workflow_paths(conn: Conn) -> dict[str, str]:
+    """Each stored workflow's inventory path by its name (the Controller's
+    workflow path)."""
+    cur = await conn.execute("SELECT NAME, PATH FROM INV_CONFIGURATIONS WHERE TYPE = 'WORKFLOW'")
+    return {r[0]: r[1] for r in await cur.fetchall()}
+
+
 async def record_deployment(
     conn: Conn, controller_id: str, commit_id: str, items: list[Body]
 ) -> None:

@@ -122,6 +122,7 @@ async def test_a_stored_draft_answers_joc_configuration_object(api):
 async def test_released_schedules_are_planned_on_their_calendars_working_days(api):
     token = await login(api)
     await store(api, token, "/cal/weekdays", "WORKINGDAYSCALENDAR", WEEKDAYS)
+    await store(api, token, "/flows/w", "WORKFLOW", inventory_workflow())
     await store(api, token, "/plans/s", "SCHEDULE", schedule())
     # inventory/release/release-schema.json (the client's ReleaseFilter)
     generate = {
@@ -143,9 +144,10 @@ async def test_released_schedules_are_planned_on_their_calendars_working_days(ap
     )
     assert item["startMode"] == 0 and item["controllerId"] == "js7"
     assert item["orderId"] == f"#{WEDNESDAY}#P100000-s-run"
+    # JOC lists the workflow by its inventory path (the Controller's is its name).
     assert (item["schedulePath"], item["workflowPath"], item["orderName"]) == (
         "/plans/s",
-        "w",
+        "/flows/w",
         "run",
     )
     assert item["plannedStartTime"] == f"{WEDNESDAY}T10:00:00.000Z"
@@ -156,6 +158,10 @@ async def test_released_schedules_are_planned_on_their_calendars_working_days(ap
     assert len(await planned(api, token, WEDNESDAY)) == 1
     assert await planned(api, token, WEDNESDAY, schedulePaths=["/other"]) == []
     assert len(await planned(api, token, WEDNESDAY, workflowPaths=["w"])) == 1
+    assert len(await planned(api, token, WEDNESDAY, workflowPaths=["/flows/w"])) == 1
+    folders = [{"folder": "/flows", "recursive": False}]
+    assert len(await planned(api, token, WEDNESDAY, workflowFolders=folders)) == 1
+    assert await planned(api, token, WEDNESDAY, workflowFolders=[{"folder": "/plans"}]) == []
     assert await planned(api, token, WEDNESDAY, states=["SUBMITTED"]) == []
     # A schedule selected away is not planned.
     await store(api, token, "/plans/t", "SCHEDULE", schedule(start="11:00"))

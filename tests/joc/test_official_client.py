@@ -308,7 +308,7 @@ async def test_the_official_client_deploys_a_draft_plans_submits_and_runs_cleanu
 
     (item,) = await items()
     assert item["order_id"] == f"#{day}#P{start:%H%M%S}-daily-planned"
-    assert (item["schedule_path"], item["workflow_path"]) == ("/it/daily", "deployed")
+    assert (item["schedule_path"], item["workflow_path"]) == ("/it/daily", "/it/deployed")
     # (The client's DailyPlanOrderState model has no alias for JOC's "_text":
     # it reads the state by its severity only — PLANNED 4, FINISHED 6.)
     assert item["state"]["severity"] == 4 and item["submitted"] is False
