@@ -41,7 +41,7 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
         "reference-only: the History Service's position and status in JOC's controller/components",
     ),
     "joc-deploy": (
-        r"inventory/deployment/deploy.*\"workflows\"|\"workflows\":",
+        r'"workflows":',
         "reference-only: inventory/deployment/deploy with plain workflow JSON"
         " (real JOC deploys from its inventory)",
     ),

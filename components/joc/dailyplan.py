@@ -1,10 +1,16 @@
 """The Daily Plan: a schedule's orders of one day, submitted to the Controller
-with ``scheduledFor`` — so they run whether JOC is up or not.
+with ``scheduledFor`` — so they run whether JOC is up or not. The schedules
+are the configured ones and the inventory's released ones
+(``components.joc.inventory``), at their calendars' times of day.
 
 What must hold: a planned order has a deterministic id
-(``#<date>#P<HHMMSS>-<schedule>``), so planning twice plans nothing twice and
-submitting twice adds nothing twice (the Controller answers
-``ignoredBecauseDuplicate``, which counts as submitted).
+(``#<date>#P<HHMMSS>-<schedule>``, the time of day in the schedule's time
+zone; an inventory schedule adds ``-<orderName>`` of its order
+parameterisation, and ``-<workflow>`` when it names several), so planning
+twice plans nothing twice and submitting twice adds nothing twice (the
+Controller answers ``ignoredBecauseDuplicate``, which counts as submitted).
+JOC's own ids differ (``#<date>#P<number>-<orderName>``): the reference's
+are deterministic instead.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from components.joc import inventory
+from components.joc.dailyplan import planned_orders
 from tests.joc.jocapi import login, problem
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -543,3 +544,31 @@ async def test_no_mutant_of_a_valid_request_is_a_bug_and_a_refused_one_changes_n
                 if code != "ControllerUnreachable":  # (planned, then not submitted)
                     assert await snapshot(database_url) == before, (path, mutant, text)
     assert tried > 500
+
+
+def test_a_schedule_plans_at_its_calendars_time_zone_one_order_per_workflow_and_name():
+    conf = schedule(
+        workflowNames=["a", "b"],
+        calendars=[
+            {
+                "calendarName": "weekdays",
+                "timeZone": "Europe/Berlin",
+                "periods": [{"singleStart": "10:00:00"}, {"singleStart": "23:30"}],
+            }
+        ],
+    )
+    released = inventory.Released("/p/s", "s", conf)
+    found = inventory.schedules_for(released, {"weekdays": WEEKDAYS}, WEDNESDAY)
+    orders = [o for s in found for o in planned_orders("js7", WEDNESDAY, s)]
+    assert [(o["orderId"], o["workflowPath"], o["scheduledFor"].isoformat()) for o in orders] == [
+        ("#2031-01-01#P100000-s-run-a", "a", "2031-01-01T09:00:00+00:00"),
+        ("#2031-01-01#P233000-s-run-a", "a", "2031-01-01T22:30:00+00:00"),
+        ("#2031-01-01#P100000-s-run-b", "b", "2031-01-01T09:00:00+00:00"),
+        ("#2031-01-01#P233000-s-run-b", "b", "2031-01-01T22:30:00+00:00"),
+    ]
+    assert {(o["scheduleName"], o["orderName"], o["timeZone"]) for o in orders} == {
+        ("/p/s", "run", "Europe/Berlin")
+    }
+    assert all(o["arguments"] == {"x": "1"} for o in orders)
+    # A calendar that is not released plans nothing.
+    assert inventory.schedules_for(released, {}, WEDNESDAY) == []
