@@ -74,27 +74,24 @@ def in_folder(path: str, folder: str, recursive: bool) -> bool:
 # -- validation and conversion ----------------------------------------------------
 
 
+def controller_job(job: Any) -> Any:
+    """An inventory job as the Controller's: ``agentName`` → ``agentPath``,
+    ``taskLimit`` → ``parallelism`` (anything else is left to validation)."""
+    if not isinstance(job, dict):
+        return job
+    renames = {"agentName": "agentPath", "taskLimit": "parallelism"}
+    return {renames.get(k, k): v for k, v in job.items()}
+
+
 def controller_workflow(name: str, version: str, inventory: Body) -> Body:
-    """A stored workflow as the Controller gets it: its name as path, the
-    commit id as versionId, each job's ``agentName`` as ``agentPath`` (what
-    JOC's deployment does)."""
+    """A stored workflow as the Controller gets it (what JOC's deployment
+    does): its name as path, the commit id as versionId, its jobs as
+    ``controller_job`` makes them."""
+    out = {k: v for k, v in inventory.items() if k not in ("version", "path")}
     jobs = inventory.get("jobs")
     if isinstance(jobs, dict):
-        jobs = {
-            job_name: (
-                {
-                    **{k: v for k, v in job.items() if k != "agentName"},
-                    "agentPath": job["agentName"],
-                }
-                if isinstance(job, dict) and "agentName" in job
-                else job
-            )
-            for job_name, job in jobs.items()
-        }
-    out = {k: v for k, v in inventory.items() if k not in ("version", "path", "jobs")}
+        out["jobs"] = {job_name: controller_job(job) for job_name, job in jobs.items()}
     out.update({"TYPE": "Workflow", "path": name, "versionId": version})
-    if jobs is not None:
-        out["jobs"] = jobs
     return out
 
 

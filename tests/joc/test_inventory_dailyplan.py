@@ -572,3 +572,20 @@ def test_a_schedule_plans_at_its_calendars_time_zone_one_order_per_workflow_and_
     assert all(o["arguments"] == {"x": "1"} for o in orders)
     # A calendar that is not released plans nothing.
     assert inventory.schedules_for(released, {}, WEDNESDAY) == []
+
+
+def test_a_stored_workflow_reaches_the_controller_as_its_own_shape():
+    got = inventory.controller_workflow("w", "c1", inventory_workflow())
+    assert got == {
+        "TYPE": "Workflow",
+        "path": "w",
+        "versionId": "c1",
+        "instructions": [{"TYPE": "Execute.Named", "jobName": "job1", "label": "job1"}],
+        "jobs": {
+            "job1": {
+                "agentPath": "agent-1",
+                "executable": {"TYPE": "ShellScriptExecutable", "script": "echo hi"},
+                "parallelism": 1,
+            }
+        },
+    }
