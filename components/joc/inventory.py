@@ -152,6 +152,8 @@ def validate(object_type: str, conf: Body) -> None:
         )
         if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
             raise bad("a schedule needs workflowNames (or workflowName)")
+        if conf.get("nonWorkingDayCalendars"):
+            raise bad("nonWorkingDayCalendars: the reference plans working-day calendars only")
         calendars = conf.get("calendars")
         if not isinstance(calendars, list) or not calendars:
             raise bad("a schedule needs calendars (at least one)")

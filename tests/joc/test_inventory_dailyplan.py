@@ -340,6 +340,9 @@ async def test_invalid_drafts_are_neither_released_nor_deployed(api):
         headers=token,
     )
     await problem(r, 400, "InvalidConfiguration")
+    holidays = schedule(nonWorkingDayCalendars=[{"calendarName": "h"}])
+    bad = await store(api, token, "/s", "SCHEDULE", holidays)
+    assert bad["valid"] is False and "nonWorkingDayCalendars" in bad["invalidMsg"]
     monthly = {"type": "WORKINGDAYSCALENDAR", "includes": {"monthdays": [{"days": [1]}]}}
     cal = await store(api, token, "/monthly", "WORKINGDAYSCALENDAR", monthly)
     assert cal["valid"] is False and "weekdays and dates only" in cal["invalidMsg"]
