@@ -32,6 +32,7 @@ from harness.standalone import standalone
 from suites.joc.support import (
     ActiveObserver,
     JocClient,
+    deploy_workflows,
     joc_cluster,
     wait_one_active,
     workflow,
@@ -44,7 +45,7 @@ async def run_one(active_orders: int, rounds: int) -> dict[str, object]:
     async with standalone(joc_cluster(2), history=history) as dep:
         active = await wait_one_active(dep)
         client = JocClient(dep, active)
-        await client.post("inventory/deployment/deploy", {"workflows": [workflow()]})
+        await deploy_workflows(client, workflow())
         held = await add_active_orders(dep, active_orders)
         await wait_history_caught_up(dep, client)
         observer = ActiveObserver(dep, history).start()

@@ -41,12 +41,12 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
         "reference-only: the History Service's position and status in JOC's controller/components",
     ),
     "joc-deploy": (
-        r"inventory/deployment/deploy",
+        r'"workflows":',
         "reference-only: inventory/deployment/deploy with plain workflow JSON"
         " (real JOC deploys from its inventory)",
     ),
     "joc-dailyplan": (
-        r"daily_plan/orders/generate",
+        r"\"schedules\":",
         "reference-only: daily_plan/orders/generate with inline schedules"
         " (real JOC plans its inventory's schedules)",
     ),

@@ -19,6 +19,7 @@ import re
 import secrets
 import time
 import urllib.parse
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,12 +32,15 @@ from components.common.auth import User
 from components.common.client import NodeClient, ProblemError
 from components.common.config import ConfigProblem
 from components.common.web import Problem, read_json
+from components.joc import inventory
 from components.joc.app import Joc
 from components.joc.cluster import Fenced
 from components.joc.config import parse_schedule
 from components.joc.controllers import ControllerNode, NoActiveController, is_stale_active
+from components.joc.dailyplan import STATE_SEVERITY, Selection
 from components.joc.db import DatabaseUnavailable
 from components.joc.errors import joc_error_middleware
+from components.joc.inventory import split_path
 from components.joc.timestamps import delivery, iso
 from components.wire import JS7_VERSION, RELEASE_DATE
 from components.wire.items import silly_signed_workflows
@@ -146,6 +150,74 @@ def order_v(o: Body) -> Body:
     if o.get("scheduledFor") is not None:
         out["scheduledFor"] = o["scheduledFor"]
     return out
+
+
+# JOC's daily plan filter (orderManagement/dailyplan/dailyPlanOrdersFilterBase-schema.json).
+SELECTORS = (
+    "dailyPlanDateFrom",
+    "dailyPlanDateTo",
+    "schedulePaths",
+    "scheduleFolders",
+    "workflowPaths",
+    "workflowFolders",
+    "orderIds",
+    "controllerIds",
+)
+
+
+def field_bool(body: Body, key: str, default: bool) -> bool:
+    v = body.get(key, default)
+    if not isinstance(v, bool):
+        raise Problem(400, "InvalidField", f"'{key}' must be a boolean")
+    return v
+
+
+def field_day(value: Any, key: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value if isinstance(value, str) else "")
+    except ValueError:
+        raise Problem(400, "InvalidField", f"'{key}' must be a date YYYY-MM-DD") from None
+
+
+def field_folders(value: Any, key: str) -> tuple[tuple[str, bool], ...] | None:
+    """JOC's folders (common/folders-schema.json): ``[{folder, recursive}]``."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(
+        isinstance(f, dict)
+        and isinstance(f.get("folder"), str)
+        and f["folder"].startswith("/")
+        and isinstance(f.get("recursive", False), bool)
+        for f in value
+    ):
+        raise Problem(400, "InvalidField", f"'{key}' must be a list of {{folder, recursive}}")
+    return tuple((f["folder"], bool(f.get("recursive", False))) for f in value)
+
+
+def path_item(body: Body, key: str) -> tuple[tuple[str, ...] | None, Any]:
+    """JOC's path item (dailyplan/generate/items/path-item-schema.json):
+    ``{singles, folders}``; answers (singles, folders)."""
+    v = body.get(key)
+    if v is None:
+        return None, None
+    if not isinstance(v, dict):
+        raise Problem(400, "InvalidField", f"'{key}' must be an object {{singles, folders}}")
+    singles = field_list(v, "singles")
+    return (
+        tuple(singles) if singles is not None else None,
+        field_folders(v.get("folders"), f"{key}.folders"),
+    )
+
+
+def selection(body: Body) -> Selection:
+    """The schedule and workflow selectors of JOC's daily plan filters."""
+    schedules, workflows = field_list(body, "schedulePaths"), field_list(body, "workflowPaths")
+    return Selection(
+        schedules=tuple(schedules) if schedules is not None else None,
+        schedule_folders=field_folders(body.get("scheduleFolders"), "scheduleFolders"),
+        workflows=tuple(workflows) if workflows is not None else None,
+        workflow_folders=field_folders(body.get("workflowFolders"), "workflowFolders"),
+    )
 
 
 def field_str(body: Body, key: str, required: bool = True) -> str | None:
@@ -355,11 +427,29 @@ class Api:
                 "js7ha: the services' own activity intervals with their epoch",
             ),
             Route(
+                "inventory/store",
+                "deploy",
+                self.inventory_store,
+                "Store a draft: WORKFLOW, SCHEDULE, WORKINGDAYSCALENDAR or FOLDER"
+                " (inventory/configurationObject-schema.json)",
+                ("path", "objectType", "configuration", "valid", "auditLog"),
+            ),
+            Route(
+                "inventory/release",
+                "deploy",
+                self.inventory_release,
+                "Release (update) or recall (delete) schedules and calendars"
+                " (inventory/release/release-schema.json)",
+                ("update", "delete", "auditLog"),
+            ),
+            Route(
                 "inventory/deployment/deploy",
                 "deploy",
                 self.deploy,
-                "js7ha: deploy workflows (JSON) to the Controller",
-                ("controllerId", "workflows"),
+                "Deploy stored workflows to the Controller (publish/deploy-schema.json:"
+                " controllerIds, store.draftConfigurations/deployConfigurations); js7ha:"
+                " workflows (plain JSON)",
+                ("controllerIds", "store", "delete", "auditLog", "controllerId", "workflows"),
             ),
             Route(
                 "joc/cluster/run",
@@ -384,15 +474,35 @@ class Api:
                 "daily_plan/orders/generate",
                 "dailyplan",
                 self.dailyplan_generate,
-                "Plan and submit a day's orders",
-                ("controllerId", "dailyPlanDate", "schedules", "withSubmit"),
+                "Plan the released schedules' orders of days (dailyplan/generate/"
+                "generate-request-schema.json); js7ha: inline schedules",
+                (
+                    "controllerId",
+                    "dailyPlanDates",
+                    "dailyPlanDate",
+                    "schedulePaths",
+                    "workflowPaths",
+                    "overwrite",
+                    "withSubmit",
+                    "includeNonAutoPlannedOrders",
+                    "auditLog",
+                    "schedules",
+                ),
+            ),
+            Route(
+                "daily_plan/orders/submit",
+                "dailyplan",
+                self.dailyplan_submit,
+                "Submit planned orders (orderManagement/modify/dailyPlanSubmitOrders-schema.json)",
+                (*SELECTORS, "auditLog"),
             ),
             Route(
                 "daily_plan/orders",
                 "view",
                 self.dailyplan_orders,
-                "Planned orders",
-                ("controllerId", "dailyPlanDate"),
+                "Planned orders (orderManagement/dailyplan/dailyPlanOrdersFilter-schema.json"
+                " → plannedOrders-schema.json)",
+                (*SELECTORS, "states", "late"),
             ),
             Route(
                 "events/history",
@@ -434,6 +544,9 @@ class Api:
                 cid = body.get("controllerId")
                 if cid is not None and cid != self.cfg.controller_id:
                     raise Problem(400, "UnknownController", f"unknown controllerId {cid!r}")
+                ids = field_list(body, "controllerIds")
+                if ids is not None and set(ids) - {self.cfg.controller_id}:
+                    raise Problem(400, "UnknownController", f"unknown controllerIds {ids!r}")
             try:
                 return await route.handler(request, body, session)
             except DatabaseUnavailable as exc:
@@ -661,23 +774,175 @@ class Api:
         await self._controller(lambda ctl: ctl.command({"TYPE": "ClusterSwitchOver"}))
         return web.json_response({"deliveryDate": delivery(), "ok": True})
 
+    async def _post_workflows(self, version: str, workflows: list[Body]) -> None:
+        """One JS7 item request: AddVersion, then each workflow signed (the
+        reference JOC signs with JS7's Silly test signature)."""
+        ops = silly_signed_workflows(version, workflows)
+
+        async def post(ctl: NodeClient) -> Any:
+            return await ctl.post_items(ops)
+
+        await self._controller(post)
+
     async def deploy(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+        if "workflows" in body:
+            return await self._deploy_plain(body)
+        return await self._deploy_stored(body)
+
+    async def _deploy_plain(self, body: Body) -> web.Response:
+        """js7ha: workflows as plain Controller JSON, one version per versionId."""
         workflows = field_list(body, "workflows", dict)
         if not workflows:
             raise Problem(400, "InvalidField", "'workflows' must be a non-empty list of objects")
-        # One JS7 item request per versionId: AddVersion, then each workflow
-        # signed (the reference JOC signs with JS7's Silly test signature).
         by_version: dict[str, list[Body]] = {}
         for w in workflows:
             by_version.setdefault(str(w.get("versionId", "1")), []).append(w)
         for version, group in by_version.items():
-            ops = silly_signed_workflows(version, group)
-
-            async def post(ctl: NodeClient, ops: list[Body] = ops) -> Any:
-                return await ctl.post_items(ops)
-
-            await self._controller(post)
+            await self._post_workflows(version, group)
         return web.json_response({"deliveryDate": delivery()})
+
+    async def _deploy_stored(self, body: Body) -> web.Response:
+        """JOC's deployment (publish/deploy-schema.json): the drafts
+        (``store.draftConfigurations``) or the last deployed versions
+        (``store.deployConfigurations``) of workflows, or of a folder's
+        workflows, to the Controller as one new version (the commit id)."""
+        if field_list(body, "controllerIds") is None:
+            raise Problem(400, "InvalidField", "'controllerIds' must be a list of strings")
+        if body.get("delete") is not None:
+            raise Problem(
+                400, "UnsupportedOperation", "the reference does not remove deployed objects"
+            )
+        store = body.get("store")
+        if not isinstance(store, dict):
+            raise Problem(400, "InvalidField", "'store' must be an object")
+        requests: list[tuple[str, Body]] = []
+        for key in ("draftConfigurations", "deployConfigurations"):
+            for i, c in enumerate(field_list(store, key, dict) or []):
+                conf = c.get("configuration")
+                where = f"store.{key}[{i}].configuration"
+                if not isinstance(conf, dict):
+                    raise Problem(400, "InvalidField", f"'{where}' must be an object")
+                kind = conf.get("objectType")
+                if kind not in ("WORKFLOW", "FOLDER"):
+                    raise Problem(
+                        400,
+                        "UnsupportedObjectType",
+                        f"{where}.objectType: the reference deploys WORKFLOW and FOLDER,"
+                        f" not {kind!r}",
+                    )
+                split_path(conf.get("path"), f"{where}.path")
+                requests.append((key, conf))
+        if not requests:
+            raise Problem(
+                400, "InvalidField", "'store' needs draftConfigurations or deployConfigurations"
+            )
+        cid = self.cfg.controller_id
+
+        async def read(conn: Conn) -> list[Body]:
+            found: dict[str, Body] = {}
+            for key, conf in requests:
+                path, folder = split_path(conf["path"])[0], conf["objectType"] == "FOLDER"
+                if key == "draftConfigurations":
+                    rows = await inventory.drafts(
+                        conn,
+                        ("WORKFLOW",),
+                        path,
+                        folder=folder,
+                        recursive=bool(conf.get("recursive")),
+                    )
+                else:
+                    rows = await inventory.last_deployed(conn, cid, path, folder=folder)
+                if not rows and not folder:
+                    what = "draft" if key == "draftConfigurations" else "deployed workflow"
+                    raise Problem(404, "UnknownConfiguration", f"no {what} {path}")
+                for r in rows:
+                    if not r["valid"]:
+                        raise Problem(
+                            400, "InvalidConfiguration", f"{r['path']} is not valid: not deployed"
+                        )
+                    found[r["path"]] = r
+            return list(found.values())
+
+        items = await self.joc.db.run(read)
+        if items:
+            commit = str(uuid.uuid4())
+            await self._post_workflows(
+                commit,
+                [inventory.controller_workflow(r["name"], commit, r["content"]) for r in items],
+            )
+
+            async def record(conn: Conn) -> None:
+                async with conn.transaction():
+                    await inventory.record_deployment(conn, cid, commit, items)
+
+            await self.joc.db.run(record)
+        return web.json_response({"deliveryDate": delivery(), "ok": True})
+
+    # -- inventory ---------------------------------------------------------------
+
+    async def inventory_store(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+        """JOC's ``inventory/store``: a draft; an invalid one is stored with
+        ``valid: false`` and ``invalidMsg`` (as JOC does)."""
+        kind = body.get("objectType")
+        if kind not in inventory.STORABLE:
+            raise Problem(
+                400,
+                "UnsupportedObjectType",
+                f"'objectType' must be one of {', '.join(inventory.STORABLE)}, not {kind!r}",
+            )
+        path = split_path(body.get("path"))[0]
+        conf = body.get("configuration", {} if kind == "FOLDER" else None)
+        if not isinstance(conf, dict):
+            raise Problem(400, "InvalidField", "'configuration' must be an object")
+
+        async def write(conn: Conn) -> Body:
+            return await inventory.store(conn, path, str(kind), conf)
+
+        out = await self.joc.db.run(write)
+        out["configurationDate"] = iso(out["configurationDate"])
+        return web.json_response({**out, "deliveryDate": delivery()})
+
+    async def inventory_release(
+        self, _: web.Request, body: Body, __: Session | None
+    ) -> web.Response:
+        """JOC's ``inventory/release``: ``update`` releases drafts (a folder:
+        every releasable draft in it, recursively), ``delete`` recalls."""
+        parsed: dict[str, list[tuple[str, str]]] = {}
+        for key in ("update", "delete"):
+            parsed[key] = []
+            for i, r in enumerate(field_list(body, key, dict) or []):
+                kind = r.get("objectType")
+                if kind not in (*inventory.RELEASABLE, "FOLDER"):
+                    raise Problem(
+                        400,
+                        "UnsupportedObjectType",
+                        f"{key}[{i}].objectType: the reference releases"
+                        f" {', '.join(inventory.RELEASABLE)} and FOLDER, not {kind!r}",
+                    )
+                parsed[key].append((split_path(r.get("path"), f"{key}[{i}].path")[0], kind))
+        if not parsed["update"] and not parsed["delete"]:
+            raise Problem(400, "InvalidField", "'update' or 'delete' must name objects")
+
+        async def write(conn: Conn) -> None:
+            async with conn.transaction():
+                todo: dict[int, Body] = {}
+                for path, kind in parsed["update"]:
+                    folder = kind == "FOLDER"
+                    types = inventory.RELEASABLE if folder else (kind,)
+                    rows = await inventory.drafts(conn, types, path, folder=folder, recursive=True)
+                    if not rows and not folder:
+                        raise Problem(404, "UnknownConfiguration", f"no {kind} {path}")
+                    for r in rows:
+                        if not r["valid"]:
+                            raise Problem(400, "InvalidConfiguration", f"{r['path']} is not valid")
+                        todo[r["id"]] = r
+                await inventory.release(conn, list(todo.values()))
+                for path, kind in parsed["delete"]:
+                    for t in inventory.RELEASABLE if kind == "FOLDER" else (kind,):
+                        await inventory.recall(conn, t, path, folder=kind == "FOLDER")
+
+        await self.joc.db.run(write)
+        return web.json_response({"deliveryDate": delivery(), "ok": True})
 
     # -- history ------------------------------------------------------------------
 
@@ -1138,8 +1403,10 @@ class Api:
             if epoch is None:
                 raise standby_problem("joc/cluster/run")
             today = dt.datetime.now(dt.UTC).date()
+            plan = self.joc.daily_plan
             try:
-                await self.joc.daily_plan.generate(today, self.joc.cfg.schedules, epoch=epoch)
+                schedules = await plan.schedules_of(today, Selection(), auto_only=True)
+                await plan.generate(today, schedules, epoch=epoch)
             except Fenced:
                 raise standby_problem("joc/cluster/run") from None
             except NoActiveController as exc:
@@ -1153,41 +1420,94 @@ class Api:
     async def dailyplan_generate(
         self, _: web.Request, body: Body, __: Session | None
     ) -> web.Response:
-        date_text = field_str(body, "dailyPlanDate")
-        try:
-            date = dt.date.fromisoformat(str(date_text))
-        except ValueError:
-            raise Problem(400, "InvalidField", "'dailyPlanDate' must be YYYY-MM-DD") from None
-        raw = body.get("schedules")
-        if raw is None:
-            schedules = list(self.joc.cfg.schedules)
+        """JOC's ``daily_plan/orders/generate``: plan the days' orders of the
+        released schedules (and the configured ones) that the selectors
+        select; js7ha: ``schedules`` plans inline schedules instead."""
+        if "schedules" in body:
+            return await self._generate_inline(body)
+        if body.get("dailyPlanDates") is not None:
+            raw = field_list(body, "dailyPlanDates")
+            if not raw:
+                raise Problem(400, "InvalidField", "'dailyPlanDates' must list at least one date")
+            dates = sorted({field_day(d, "dailyPlanDates") for d in raw})
+        elif body.get("dailyPlanDate") is not None:  # JOC: deprecated
+            dates = [field_day(body["dailyPlanDate"], "dailyPlanDate")]
         else:
-            if not isinstance(raw, list) or not all(isinstance(s, dict) for s in raw):
-                raise Problem(400, "InvalidField", "'schedules' must be a list of objects")
-            try:
-                schedules = [
-                    parse_schedule(s, "request", f"schedules[{i}]") for i, s in enumerate(raw)
-                ]
-            except ConfigProblem as p:
-                raise Problem(400, "InvalidField", str(p).removeprefix("request: ")) from None
-        submit = body.get("withSubmit", True)
-        if not isinstance(submit, bool):
-            raise Problem(400, "InvalidField", "'withSubmit' must be a boolean")
+            raise Problem(400, "InvalidField", "'dailyPlanDates' is required")
+        schedules, schedule_folders = path_item(body, "schedulePaths")
+        workflows, workflow_folders = path_item(body, "workflowPaths")
+        chosen = Selection(schedules, schedule_folders, workflows, workflow_folders)
+        overwrite = field_bool(body, "overwrite", False)
+        submit = field_bool(body, "withSubmit", False)
+        auto_only = not field_bool(body, "includeNonAutoPlannedOrders", False)
+        plan = self.joc.daily_plan
+        try:
+            for day in dates:
+                found = await plan.schedules_of(day, chosen, auto_only=auto_only)
+                await plan.generate(day, found, submit=submit, overwrite=overwrite)
+        except NoActiveController as exc:
+            raise Problem(503, "ControllerUnreachable", str(exc)) from None
+        return web.json_response({"deliveryDate": delivery(), "ok": True})
+
+    async def _generate_inline(self, body: Body) -> web.Response:
+        date = field_day(body.get("dailyPlanDate"), "dailyPlanDate")
+        raw = body.get("schedules")
+        if not isinstance(raw, list) or not all(isinstance(s, dict) for s in raw):
+            raise Problem(400, "InvalidField", "'schedules' must be a list of objects")
+        try:
+            schedules = [parse_schedule(s, "request", f"schedules[{i}]") for i, s in enumerate(raw)]
+        except ConfigProblem as p:
+            raise Problem(400, "InvalidField", str(p).removeprefix("request: ")) from None
+        submit = field_bool(body, "withSubmit", True)
         try:
             result = await self.joc.daily_plan.generate(date, schedules, submit=submit)
         except NoActiveController as exc:
             raise Problem(503, "ControllerUnreachable", str(exc)) from None
         return web.json_response({"deliveryDate": delivery(), **result})
 
+    def _plan_range(self, body: Body, required: bool) -> tuple[dt.date | None, dt.date | None]:
+        lo, hi = body.get("dailyPlanDateFrom"), body.get("dailyPlanDateTo")
+        if lo is None and required:
+            raise Problem(400, "InvalidField", "'dailyPlanDateFrom' is required")
+        start = field_day(lo, "dailyPlanDateFrom") if lo is not None else None
+        end = field_day(hi, "dailyPlanDateTo") if hi is not None else start
+        if start is not None and end is not None and end < start:
+            raise Problem(400, "InvalidField", "'dailyPlanDateTo' is before 'dailyPlanDateFrom'")
+        return start, end
+
+    async def dailyplan_submit(
+        self, _: web.Request, body: Body, __: Session | None
+    ) -> web.Response:
+        """JOC's ``daily_plan/orders/submit``: the selected planned orders
+        not submitted yet, to the Controller."""
+        if body.get("submissionHistoryIds") is not None:
+            raise Problem(
+                400, "UnsupportedField", "the reference keeps no submission history to select by"
+            )
+        ids = field_list(body, "orderIds")
+        start, end = self._plan_range(body, required=ids is None)
+        chosen = selection(body)
+        try:
+            await self.joc.daily_plan.submit_planned(start, end, chosen, ids)
+        except NoActiveController as exc:
+            raise Problem(503, "ControllerUnreachable", str(exc)) from None
+        return web.json_response({"deliveryDate": delivery(), "ok": True})
+
     async def dailyplan_orders(
         self, _: web.Request, body: Body, __: Session | None
     ) -> web.Response:
-        text = body.get("dailyPlanDate")
-        date = None
-        if text is not None:
-            try:
-                date = dt.date.fromisoformat(str(text))
-            except ValueError:
-                raise Problem(400, "InvalidField", "'dailyPlanDate' must be YYYY-MM-DD") from None
-        orders = await self.joc.daily_plan.list(date)
-        return web.json_response({"deliveryDate": delivery(), "plannedOrders": orders})
+        """JOC's ``daily_plan/orders``: plannedOrderItems of the days."""
+        start, end = self._plan_range(body, required=True)
+        assert start is not None and end is not None
+        states = field_list(body, "states")
+        if states is not None and set(states) - set(STATE_SEVERITY):
+            raise Problem(400, "InvalidField", f"'states' must be of {sorted(STATE_SEVERITY)}")
+        items = await self.joc.daily_plan.list(
+            start,
+            end,
+            selection(body),
+            field_list(body, "orderIds"),
+            states,
+            field_bool(body, "late", False),
+        )
+        return web.json_response({"deliveryDate": delivery(), "plannedOrderItems": items})

@@ -27,12 +27,23 @@ class Account:
 
 @dataclass(frozen=True)
 class Schedule:
-    """A Daily Plan schedule: the workflow's orders at fixed UTC times of day."""
+    """A Daily Plan schedule: the workflow's orders at fixed times of day
+    (configured: in UTC, named by ``name``; from the inventory: in the
+    calendar's ``time_zone``, with the inventory ``path`` and JOC's
+    ``order_name``)."""
 
     name: str
     workflow_path: str
-    times: tuple[str, ...]  # "HH:MM:SS", UTC
+    times: tuple[str, ...]  # "HH:MM:SS"
     arguments: dict[str, Any] = field(default_factory=dict)
+    path: str = ""
+    order_name: str = ""
+    time_zone: str = "Etc/UTC"
+
+    @property
+    def schedule_path(self) -> str:
+        """The schedule's inventory path (a configured one's: ``/<name>``)."""
+        return self.path or f"/{self.name}"
 
 
 @dataclass(frozen=True)

@@ -264,6 +264,122 @@ def workflow(path: str = "w", script: str = "echo hello-$JS7_ORDER_ID") -> dict[
     return shell_workflow(path, ("agent-1", script))
 
 
+# -- JOC's inventory and Daily Plan -------------------------------------------
+#
+# Through JOC's own requests (js7-api-schemas): drafts stored with
+# inventory/store, schedules and calendars released with inventory/release,
+# workflows deployed with inventory/deployment/deploy, orders planned with
+# daily_plan/orders/generate and read with daily_plan/orders.
+
+CONTROLLER_ID = "js7"  # the topology's Controller id (components/joc/spec.py)
+EVERY_DAY = "every-day"  # the working-day calendar of ``calendar_request``
+
+
+def inventory_workflow(wf: dict[str, Any]) -> dict[str, Any]:
+    """A workflow of the Controller's shape (``harness.js7topo``) as JOC's
+    inventory keeps it: each job a named job of the workflow's ``jobs``, its
+    Agent named by ``agentName``."""
+    jobs: dict[str, Any] = {}
+    instructions = []
+    for i, ins in enumerate(wf["instructions"]):
+        name = f"job{i + 1}"
+        job = ins["job"]
+        jobs[name] = {
+            "agentName": job["agentPath"],
+            "executable": job["executable"],
+            "taskLimit": 1,
+        }
+        instructions.append({"TYPE": "Execute.Named", "jobName": name, "label": name})
+    return {"instructions": instructions, "jobs": jobs}
+
+
+def store_request(path: str, object_type: str, configuration: dict[str, Any]) -> dict[str, Any]:
+    """``inventory/store`` (inventory/configurationObject-schema.json)."""
+    return {"path": path, "objectType": object_type, "configuration": configuration}
+
+
+def deploy_request(*paths: str) -> dict[str, Any]:
+    """``inventory/deployment/deploy`` of the workflow drafts at ``paths``
+    (publish/deploy-schema.json)."""
+    drafts = [{"configuration": {"path": p, "objectType": "WORKFLOW"}} for p in paths]
+    return {"controllerIds": [CONTROLLER_ID], "store": {"draftConfigurations": drafts}}
+
+
+async def deploy_workflows(client: JocClient, *workflows: dict[str, Any]) -> None:
+    """Store each workflow as a draft at ``/<its path>`` and deploy them."""
+    for wf in workflows:
+        body = store_request(f"/{wf['path']}", "WORKFLOW", inventory_workflow(wf))
+        await client.post("inventory/store", body)
+    await client.post(
+        "inventory/deployment/deploy", deploy_request(*(f"/{w['path']}" for w in workflows))
+    )
+
+
+def calendar_request() -> dict[str, Any]:
+    """``inventory/store`` of a working-day calendar with every day."""
+    every_day = {
+        "type": "WORKINGDAYSCALENDAR",
+        "includes": {"weekdays": [{"days": list(range(7))}]},
+    }
+    return store_request(f"/{EVERY_DAY}", "WORKINGDAYSCALENDAR", every_day)
+
+
+def schedule_request(name: str, workflow_path: str, times: Iterable[str]) -> dict[str, Any]:
+    """``inventory/store`` of a schedule with single starts at ``times``
+    (UTC ``HH:MM:SS``) every day, planned only when asked (not by the
+    Daily Plan Service on its own)."""
+    schedule = {
+        "workflowNames": [workflow_path],
+        "planOrderAutomatically": False,
+        "calendars": [
+            {
+                "calendarName": EVERY_DAY,
+                "timeZone": "Etc/UTC",
+                "periods": [{"singleStart": t} for t in times],
+            }
+        ],
+    }
+    return store_request(f"/{name}", "SCHEDULE", schedule)
+
+
+def release_request(*paths: tuple[str, str]) -> dict[str, Any]:
+    """``inventory/release`` of (path, objectType)s (inventory/release/release-schema.json)."""
+    return {"update": [{"path": p, "objectType": t} for p, t in paths]}
+
+
+def generate_request(day: str, name: str) -> dict[str, Any]:
+    """``daily_plan/orders/generate`` of schedule ``/<name>`` for ``day``,
+    submitted (dailyplan/generate/generate-request-schema.json)."""
+    return {
+        "controllerId": CONTROLLER_ID,
+        "dailyPlanDates": [day],
+        "schedulePaths": {"singles": [f"/{name}"]},
+        "withSubmit": True,
+        "includeNonAutoPlannedOrders": True,
+    }
+
+
+async def plan_and_submit(
+    client: JocClient, day: str, name: str, workflow_path: str, times: Iterable[str]
+) -> dict[str, list[str]]:
+    """Schedule ``name`` at ``times`` stored, released, planned for ``day``
+    and submitted; answers its ``planned`` order ids and those ``submitted``,
+    as JOC's ``daily_plan/orders`` lists them."""
+    await client.post("inventory/store", calendar_request())
+    await client.post("inventory/store", schedule_request(name, workflow_path, times))
+    paths = ((f"/{EVERY_DAY}", "WORKINGDAYSCALENDAR"), (f"/{name}", "SCHEDULE"))
+    await client.post("inventory/release", release_request(*paths))
+    await client.post("daily_plan/orders/generate", generate_request(day, name))
+    listed = await client.post(
+        "daily_plan/orders", {"dailyPlanDateFrom": day, "schedulePaths": [f"/{name}"]}
+    )
+    items = listed["plannedOrderItems"]
+    return {
+        "planned": [i["orderId"] for i in items],
+        "submitted": [i["orderId"] for i in items if i["submitted"]],
+    }
+
+
 # -- bounds ------------------------------------------------------------------
 
 

@@ -33,6 +33,7 @@ from suites.joc.support import (
     activity,
     add_orders,
     bound,
+    deploy_workflows,
     final_read,
     joc_cluster,
     reported_history,
@@ -85,7 +86,7 @@ async def _setup(deploy, jocs: int = 2):
     dep = await deploy(joc_cluster(jocs))
     active = await wait_one_active(dep)
     admin = JocClient(dep, active)
-    await admin.post("inventory/deployment/deploy", {"workflows": [workflow()]})
+    await deploy_workflows(admin, workflow())
     return dep, active
 
 

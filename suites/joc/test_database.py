@@ -22,8 +22,10 @@ from suites.joc.support import (
     ActiveObserver,
     JocClient,
     JocProblem,
+    deploy_workflows,
     final_read,
     joc_cluster,
+    plan_and_submit,
     wait_history_terminated,
     wait_one_active,
     workflow,
@@ -130,17 +132,11 @@ async def test_daily_plan_orders_run_while_every_joc_instance_is_down(deploy, hi
     dep = await deploy(joc_cluster(2))
     active = await wait_one_active(dep)
     client = JocClient(dep, active)
-    await client.post("inventory/deployment/deploy", {"workflows": [workflow()]})
+    await deploy_workflows(client, workflow())
     start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=3)
     due = {(start + dt.timedelta(seconds=i)).strftime("%H:%M:%S"): i for i in range(10)}
     today = start.date().isoformat()
-    plan = await client.post(
-        "daily_plan/orders/generate",
-        {
-            "dailyPlanDate": today,
-            "schedules": [{"name": "indep", "workflowPath": "w", "times": sorted(due)}],
-        },
-    )
+    plan = await plan_and_submit(client, today, "indep", "w", sorted(due))
     for oid in plan["planned"]:
         op = history.invoke("dailyplan", "add", oid)
         if oid in plan["submitted"]:

@@ -18,12 +18,21 @@ from harness.checkers import CheckResult, compose, no_loss
 from harness.history import OpFailed
 from harness.js7topo import shell_workflow
 from suites.joc.support import (
+    EVERY_DAY,
     FeedListener,
     JocClient,
     JocProblem,
     add_orders,
+    calendar_request,
+    deploy_request,
+    deploy_workflows,
     final_read,
+    generate_request,
+    inventory_workflow,
     joc_cluster,
+    release_request,
+    schedule_request,
+    store_request,
     wait_history_terminated,
     wait_one_active,
     workflow,
@@ -57,20 +66,21 @@ async def test_every_operation_works_on_a_standby(deploy, history, results):
     soon = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)).strftime("%H:%M:%S")
     calls = [
         ("login", None, None),
-        ("inventory/deployment/deploy", {"workflows": [workflow()]}, None),
+        ("inventory/store", store_request("/w", "WORKFLOW", inventory_workflow(workflow())), None),
+        ("inventory/deployment/deploy", deploy_request("/w"), None),
         ("orders", {"orderIds": ["sb-0"]}, None),
         ("controller/components", {}, None),
         ("tasks/history", {"orderIds": ["sb-0"]}, None),
         ("cleanup/settings", {}, None),
+        ("inventory/store", calendar_request(), None),
+        ("inventory/store", schedule_request("sb", "w", [soon]), None),
         (
-            "daily_plan/orders/generate",
-            {
-                "dailyPlanDate": today,
-                "schedules": [{"name": "sb", "workflowPath": "w", "times": [soon]}],
-            },
+            "inventory/release",
+            release_request((f"/{EVERY_DAY}", "WORKINGDAYSCALENDAR"), ("/sb", "SCHEDULE")),
             None,
         ),
-        ("daily_plan/orders", {"dailyPlanDate": today}, None),
+        ("daily_plan/orders/generate", generate_request(today, "sb"), None),
+        ("daily_plan/orders", {"dailyPlanDateFrom": today}, None),
     ]
     for path, body, _ in calls:
         async with history.op("user", path, path) as op:
@@ -115,20 +125,15 @@ async def test_a_standby_gives_no_live_feed_and_no_running_log(deploy, history, 
     # The job waits for a file in the Agent's work dir (the harness sees it
     # in the Agent's data dir on every backend).
     marker = dep.backend.data_dir("agent-1") / "work" / "go"
-    await on_active.post(
-        "inventory/deployment/deploy",
-        {
-            "workflows": [
-                shell_workflow(
-                    "slow",
-                    (
-                        "agent-1",
-                        'echo started; while [ ! -e "$JS7_AGENT_WORK/go" ]; do sleep 0.05; done;'
-                        " echo done",
-                    ),
-                )
-            ]
-        },
+    await deploy_workflows(
+        on_active,
+        shell_workflow(
+            "slow",
+            (
+                "agent-1",
+                'echo started; while [ ! -e "$JS7_AGENT_WORK/go" ]; do sleep 0.05; done; echo done',
+            ),
+        ),
     )
     feed = await FeedListener(dep, active).start()
     await on_standby.post("orders/add", {"orders": [{"orderId": "run", "workflowPath": "slow"}]})

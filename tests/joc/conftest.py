@@ -1,9 +1,16 @@
 """A fresh database per test on the session's PostgreSQL server."""
 
+import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from components.joc import config
+from components.joc.api import Api
+from components.joc.app import Joc
+from tests.joc.jocapi import write_conf
 
 
 @pytest.fixture
@@ -12,3 +19,20 @@ def database_url(postgres_server) -> Iterator[str]:
     postgres_server.create_database(name)
     yield postgres_server.url(name)
     postgres_server.drop_database(name)
+
+
+@pytest.fixture
+async def api(tmp_path, database_url) -> AsyncIterator[TestClient]:
+    """A JOC instance (its Controller unreachable) behind a test client."""
+    write_conf(tmp_path, database_url)
+    joc = Joc(config.load(tmp_path))
+    await joc.start()
+    client = TestClient(TestServer(Api(joc).app()))
+    await client.start_server()
+    for _ in range(200):
+        if joc.schema_ready:
+            break
+        await asyncio.sleep(0.05)
+    yield client
+    await client.close()
+    await joc.stop()

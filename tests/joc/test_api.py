@@ -2,92 +2,16 @@
 permission, 400 problems for bad input — always a JSON problem, never a
 traceback — and config errors that stop the instance naming the setting."""
 
-import base64
 import json
 import subprocess
 import sys
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from components.joc import config
-from components.joc.api import Api
-from components.joc.app import Joc
-from harness import ports
-from harness.components import write_json_config
 from harness.profiles import REFERENCE
 from harness.topology import Database, Link, Node, Topology
-
-
-def write_conf(data_dir, database_url, **overrides):
-    conf = {
-        "joc.cluster.member-id": "joc-t",
-        "joc.cluster.polling-interval": 0.2,
-        "joc.cluster.heart-beat-exceeded-interval": 1.0,
-        "joc.web.http.port": ports.reserve_one(),
-        "joc.database.url": database_url,
-        "joc.controllers": {"controller": {"uri": "http://127.0.0.1:9"}},
-        "joc.auth.roles": {"admin": {"permissions": ["*"]}, "viewer": {"permissions": ["view"]}},
-        **overrides,
-    }
-    write_json_config(data_dir / "config" / "joc.conf", conf)
-    write_json_config(
-        data_dir / "config" / "private.conf",
-        {
-            "joc.auth.accounts": {
-                "root": {"password": "plain:pw", "roles": ["admin"]},
-                "viewer": {"password": "plain:pw", "roles": ["viewer"]},
-            },
-            "joc.controller-users.history": {"password": "plain:x"},
-            "joc.controller-users.joc": {"password": "plain:x"},
-        },
-    )
-
-
-@pytest.fixture
-async def api(tmp_path, database_url):
-    write_conf(tmp_path, database_url)
-    joc = Joc(config.load(tmp_path))
-    await joc.start()
-    client = TestClient(TestServer(Api(joc).app()))
-    await client.start_server()
-    for _ in range(200):
-        if joc.schema_ready:
-            break
-        await __import__("asyncio").sleep(0.05)
-    yield client
-    await client.close()
-    await joc.stop()
-
-
-def basic(user, pw="pw"):
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()}
-
-
-async def login(client, user="root"):
-    r = await client.post("/joc/api/authentication/login", headers=basic(user))
-    assert r.status == 200
-    body = await r.json()
-    assert body["isAuthenticated"] is True and body["sessionTimeout"] > 0
-    return {"X-Access-Token": body["accessToken"]}
-
-
-async def problem(resp, status, code=None):
-    """JOC's error answer (error.raml): 401/403 the security answer, else 420
-    with ``error: {code, message}`` — whatever the reference's own status."""
-    text = await resp.text()
-    assert "Traceback" not in text
-    body = json.loads(text)
-    if status in (401, 403):
-        assert resp.status == status, text
-        assert body["isAuthenticated"] is (status == 403) and body["isPermitted"] is False, body
-        assert body["message"], body
-        return body
-    assert resp.status == 420, text
-    assert body["deliveryDate"] and body["error"]["message"], body
-    if code is not None:
-        assert body["error"]["code"] == code, body
-    return body
+from tests.joc.jocapi import basic, login, problem, write_conf
 
 
 async def test_unauthenticated_requests_get_401(api):
