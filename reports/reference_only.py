@@ -63,8 +63,9 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
         "reference-only: the journal's tornEventId and size in the node's overview",
     ),
     "agent-cluster-watch": (
-        r"wait_cluster|clusterWatch|coupled_cluster",
-        "reference-only: the Cluster Watch's state on the Agent hosting it (JS7's Watch is JOC)",
+        r"clusterWatch|ConfirmClusterNodeLoss",
+        "reference-only: the Cluster Watch an Agent hosts (its state, ConfirmClusterNodeLoss"
+        " on the Agent; JS7's Watch is JOC)",
     ),
     "controller-orders": (
         r"get\(\"/order|get\(f\"/order",
@@ -89,3 +90,37 @@ def needs_of(modules: Iterable[str], root: Path = ROOT) -> list[str]:
     paths), in the table's order."""
     text = "\n".join((root / m).read_text(encoding="utf-8") for m in modules)
     return [words for pattern, words in REFERENCE_ONLY.values() if re.search(pattern, text)]
+
+
+def rewrite_catalog(path: Path = ROOT / "suites" / "catalog.toml") -> list[str]:
+    """Set every checked entry's ``needs`` in the catalog file to what its
+    suites use (the text edited in place, comments kept); the ids changed."""
+    import tomllib
+
+    text = path.read_text(encoding="utf-8")
+    entries = {g["id"]: g for g in tomllib.loads(text)["guarantee"]}
+    changed = []
+    out = []
+    for block in re.split(r"(?m)^(?=\[\[guarantee\]\])", text):
+        m = re.search(r'(?m)^id = "([^"]+)"', block)
+        if not block.startswith("[[guarantee]]") or not m:
+            out.append(block)
+            continue
+        entry = entries[m.group(1)]
+        needs = needs_of(entry.get("suites", []), path.parent.parent)
+        if needs != entry.get("needs", []):
+            changed.append(entry["id"])
+        block = re.sub(r"(?ms)^needs = \[\n.*?^\]\n", "", block)
+        if needs:
+            lines = "".join(f'    "{n}",\n' for n in needs)
+            suites = re.search(r"(?ms)^suites = \[.*?\]\n", block)
+            assert suites is not None, entry["id"]  # a checked entry names its suites
+            block = f"{block[: suites.end()]}needs = [\n{lines}]\n{block[suites.end() :]}"
+        out.append(block)
+    path.write_text("".join(out), encoding="utf-8")
+    return changed
+
+
+if __name__ == "__main__":
+    # python -m reports.reference_only: bring the catalog's needs in step.
+    print("needs changed:", ", ".join(rewrite_catalog()) or "none")

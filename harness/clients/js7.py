@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -333,22 +334,35 @@ async def wait_cluster(
     deadline: float | None = None,
 ) -> dict[str, dict[str, Any] | None]:
     """Until every node reports one of ``types`` and exactly one is active,
-    and the Cluster Watch knows it too."""
+    and has for one cluster heartbeat.
 
-    async def probe() -> dict[str, Any]:
-        states = await client.states()
-        watch = await agent_client(dep, "watch").get("/clusterWatch")
-        return {"states": states, "watch": watch}
+    Why the heartbeat: a fail-over needs the Cluster Watch to know the state,
+    and JS7's active node teaches its Watch the state at each cluster event
+    and again every ``setting.timing.heartbeat`` (ClusterWatchSynchronizer).
+    A state held that long is one the Watch has been told — seen through
+    JS7's public ``ClusterState`` alone, not by asking the Watch."""
+    steady_since: float | None = None
 
-    def ok(r: dict[str, Any]) -> bool:
-        states = r["states"].values()
-        known = (r["watch"] or {}).get("known") or {}
-        return (
-            all(s and s.get("TYPE") in types for s in states)
-            and sum(bool(s and s.get("isActive")) for s in states) == 1
-            and known.get("TYPE") in types
-        )
+    def ok(states: dict[str, dict[str, Any] | None]) -> bool:
+        nonlocal steady_since
+        answers = list(states.values())
+        if not (
+            all(s and s.get("TYPE") in types for s in answers)
+            and sum(bool(s and s.get("isActive")) for s in answers) == 1
+        ):
+            steady_since = None
+            return False
+        now = time.monotonic()
+        steady_since = steady_since if steady_since is not None else now
+        return now - steady_since >= max(_heartbeat(s) for s in answers)
 
-    result = await dep.wait_for(f"cluster {types}", probe, accept=ok, deadline=deadline)
-    states: dict[str, dict[str, Any] | None] = result["states"]
+    states: dict[str, dict[str, Any] | None] = await dep.wait_for(
+        f"cluster {types} for a heartbeat", client.states, accept=ok, deadline=deadline
+    )
     return states
+
+
+def _heartbeat(state: dict[str, Any] | None) -> float:
+    """The cluster's heartbeat (seconds) in a node's ``ClusterNodeState``."""
+    setting = ((state or {}).get("clusterNodeState") or {}).get("clusterState", {}).get("setting")
+    return float(((setting or {}).get("timing") or {}).get("heartbeat", 0))

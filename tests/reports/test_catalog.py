@@ -159,7 +159,7 @@ def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
         "joc-cleanup": 'client.post("cleanup/run", {})',
         "history-feed": 'f"{base}/events/history"',
         "journal-overview": 'held = (await ctl.get(""))["journal"]',
-        "agent-cluster-watch": "await wait_cluster(dep, client)",
+        "agent-cluster-watch": 'await watch.command({"TYPE": "ConfirmClusterNodeLoss"})',
         "controller-orders": 'orders = await ctl.get("/order")',
         "controller-agents": 'agents = await ctl.get("/agent")',
         "js1-api": "from suites.jobscheduler1.support import Js1",
