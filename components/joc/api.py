@@ -266,9 +266,13 @@ def parse_date(body: Body, key: str) -> dt.datetime | None:
         if not m.group(1).startswith("+"):
             n = -abs(n)
         if m.group(2) in "dw":
-            base = now.replace(hour=0, minute=0, second=0, microsecond=0)
-            return base + dt.timedelta(seconds=n * _UNIT[m.group(2)])
-        return now + dt.timedelta(seconds=n * _UNIT[m.group(2)])
+            now = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        try:
+            return now + dt.timedelta(seconds=n * _UNIT[m.group(2)])
+        except OverflowError:  # beyond years 1..9999, which no history reaches
+            raise Problem(
+                400, "InvalidField", f"'{key}' {v!r} lies beyond the dates JOC can hold"
+            ) from None
     try:
         t = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
     except ValueError:
@@ -568,9 +572,12 @@ class Api:
     async def health(self, _: web.Request) -> web.Response:
         if not self.joc.schema_ready:
             raise Problem(503, "Starting", "waiting for the database")
+        history = self.joc.history
         return web.json_response(
             {
-                "status": "ok",
+                # degraded: up, but History kept events it could not store.
+                "status": "degraded" if history.problem else "ok",
+                "problem": history.problem,
                 "memberId": self.cfg.member_id,
                 "active": self.joc.cluster.is_active(),
                 "epoch": self.joc.cluster.active_epoch(),

@@ -22,8 +22,9 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import psycopg
@@ -39,6 +40,22 @@ log = logging.getLogger("js7.joc.history")
 Conn = psycopg.AsyncConnection[Any]
 
 TERMINAL = {"OrderFinished": "FINISHED", "OrderFailed": "FAILED", "OrderCancelled": "CANCELLED"}
+
+
+T = TypeVar("T")
+
+
+def storable(value: Any) -> Any:
+    """``value`` with every NUL character in its strings and keys written as
+    the six characters ``\\u0000``: PostgreSQL's ``text`` cannot hold NUL, and
+    History keeps such an event's rows rather than stall on them."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\u0000")
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    return value
 
 
 def row_hash(controller_id: str, event_id: int, order_id: str, position: str = "") -> str:
@@ -198,6 +215,9 @@ class HistoryService:
         self.start_position: int | None = None
         # Rows the unique hash refused: a replay History should never attempt.
         self.duplicates_skipped = 0
+        # Events History could not store, each kept in HISTORY_POISON.
+        self.poison_events = 0
+        self.problem: str | None = None
         self._cursors: dict[str, Cursor] = {}
 
     def status(self) -> dict[str, Any]:
@@ -209,6 +229,8 @@ class HistoryService:
             "batches": self.committed_batches,
             "startPosition": self.start_position,
             "duplicatesSkipped": self.duplicates_skipped,
+            "poisonEvents": self.poison_events,
+            "problem": self.problem,
             "lastError": self.last_error,
             "controllerNode": self.controller_node,
             "controllerSwitches": list(self.controller_switches),
@@ -280,7 +302,8 @@ class HistoryService:
                     break
                 line = raw.strip()
                 if line:
-                    events.append(json.loads(line))
+                    event = json.loads(line)
+                    events.append(storable(event) if b"\\u0000" in line else event)
         return name, events
 
     async def _loop(self, epoch: int) -> None:
@@ -330,14 +353,28 @@ class HistoryService:
 
     async def _commit(self, epoch: int, events: list[dict[str, Any]], node: str = "") -> None:
         """Write the batch; retry through database outages (the events stay in
-        memory and on the Controller, which holds them until released)."""
-        while True:
-            try:
-                plan = await self.db.run(lambda c: self._write(c, epoch, events))
-                break
-            except DatabaseUnavailable as exc:
-                self.last_error = f"database: {exc}"
-                await asyncio.sleep(self.retry_delay)
+        memory and on the Controller, which holds them until released).
+
+        A batch that fails for its content (not the database's availability)
+        is written in halves, down to the one event that cannot be stored: a
+        poison event, kept in HISTORY_POISON with its problem (visible in
+        ``status()``), and History goes on after it — never stalls."""
+        try:
+            plan = await self._retrying(lambda c: self._write(c, epoch, events))
+        except (Fenced, DatabaseUnavailable):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the content of an event, whatever it is
+            if len(events) > 1:
+                mid = len(events) // 2
+                await self._commit(epoch, events[:mid], node)
+                await self._commit(epoch, events[mid:], node)
+                return
+            problem = f"{type(exc).__name__}: {exc}"
+            await self._retrying(lambda c: self._write_poison(c, epoch, events[0], problem))
+            self.poison_events += 1
+            self.problem = f"event {events[0].get('eventId')} could not be stored: {problem}"
+            log.error("History: %s (kept in HISTORY_POISON)", self.problem)
+            return
         for oid, cursor in plan.cursors.items():
             if cursor is None:
                 self._cursors.pop(oid, None)
@@ -378,6 +415,34 @@ class HistoryService:
             self.locator.forget()
             log.warning("ReleaseEvents until %d timed out (retried later)", until)
 
+    async def _retrying(self, write: Callable[[Conn], Awaitable[T]]) -> T:
+        while True:
+            try:
+                return await self.db.run(write)
+            except DatabaseUnavailable as exc:
+                self.last_error = f"database: {exc}"
+                await asyncio.sleep(self.retry_delay)
+
+    async def _write_poison(
+        self, conn: Conn, epoch: int, event: dict[str, Any], problem: str
+    ) -> None:
+        async with conn.transaction():
+            await fence(conn, self.member_id, epoch)
+            await conn.execute(
+                """INSERT INTO HISTORY_POISON (CONTROLLER_ID, EVENT_ID, EVENT, PROBLEM)
+                   VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING""",
+                # ASCII JSON: whatever the event holds, this text can be stored.
+                (self.controller_id, int(event["eventId"]), json.dumps(event), problem[:2000]),
+            )
+            await self._store_position(conn, int(event["eventId"]))
+
+    async def _store_position(self, conn: Conn, event_id: int) -> None:
+        await conn.execute(
+            """INSERT INTO JOC_VARIABLES (NAME, NUMERIC_VALUE) VALUES (%s, %s)
+               ON CONFLICT (NAME) DO UPDATE SET NUMERIC_VALUE = EXCLUDED.NUMERIC_VALUE""",
+            (self.variable, event_id),
+        )
+
     async def _write(self, conn: Conn, epoch: int, events: list[dict[str, Any]]) -> Plan:
         async with conn.transaction():
             await fence(conn, self.member_id, epoch)
@@ -400,11 +465,7 @@ class HistoryService:
             if plan.order_updates:
                 orders = json_rows(list(plan.order_updates.values()))
                 await execute_whole(conn, ORDER_UPDATE, (orders,))
-            await conn.execute(
-                """INSERT INTO JOC_VARIABLES (NAME, NUMERIC_VALUE) VALUES (%s, %s)
-                   ON CONFLICT (NAME) DO UPDATE SET NUMERIC_VALUE = EXCLUDED.NUMERIC_VALUE""",
-                (self.variable, events[-1]["eventId"]),
-            )
+            await self._store_position(conn, events[-1]["eventId"])
             await open_activity(conn, self.member_id, "history", epoch)
             await conn.execute(
                 """UPDATE JOC_SERVICE_ACTIVITY SET ACTIVE_UNTIL = clock_timestamp()
