@@ -1,6 +1,8 @@
 """JS7's instructions run by the reference Controller and Agents over their
 real HTTP APIs: the events each order gets, with JS7's positions."""
 
+import pytest
+
 from harness.clients.js7 import (
     add_order,
     controller_client,
@@ -106,3 +108,84 @@ async def test_if_fail_and_finish(deploy):
     assert moves(stop) == [[0, "then", 0]]
     go = await order_events(ctl, "go")
     assert moves(go)[0] == [1] and stdout(go) == "ran\n"
+
+
+async def test_try_catch_and_retry_with_delays_and_max_tries(deploy, tmp_path):
+    """A job that fails twice is retried after retryDelays until it
+    succeeds; with too few tries the order fails where the last try failed;
+    a catch block runs another Agent's job."""
+    dep = await deploy(controller_and_agents(2))
+    ctl = controller_client(dep, "controller")
+    flaky = (
+        f"n=$(cat {tmp_path}/$JS7_ORDER_ID 2>/dev/null || echo 0); n=$((n+1)); "
+        f"echo $n > {tmp_path}/$JS7_ORDER_ID; echo try-$n; test $n -ge 3"
+    )
+
+    def retrying(path, max_tries):
+        return workflow(
+            path,
+            {
+                "TYPE": "Try",
+                "try": block(job("agent-1", flaky)),
+                "catch": block({"TYPE": "Retry"}),
+                "retryDelays": [0.5, 1],
+                "maxTries": max_tries,
+            },
+            job("agent-1", "echo done"),
+        )
+
+    caught = workflow(
+        "caught",
+        {
+            "TYPE": "Try",
+            "try": block(job("agent-1", "exit 2"), job("agent-1", "echo skipped")),
+            "catch": block(
+                {
+                    "TYPE": "If",
+                    "ifThens": [
+                        {"predicate": "$returnCode == 2", "then": block(job("agent-2", "echo c"))}
+                    ],
+                }
+            ),
+        },
+        job("agent-1", "echo after"),
+    )
+    await deploy_workflow(ctl, retrying("three", 3), retrying("two", 2), caught)
+    await ctl.command(add_order("three", "three"))
+    await ctl.command(add_order("two", "two"))
+    await ctl.command(add_order("caught", "caught"))
+    await wait_order_state(dep, "three", ("Finished", "Failed"))
+    await wait_order_state(dep, "two", ("Finished", "Failed"))
+    await wait_order_state(dep, "caught", ("Finished", "Failed"))
+
+    three = await order_events(ctl, "three")
+    assert stdout(three) == "try-1\ntry-2\ntry-3\ndone\n"
+    kinds = [t for t in types(three) if t in ("OrderCaught", "OrderRetrying", "OrderAwoke")]
+    assert kinds == ["OrderCaught", "OrderRetrying", "OrderAwoke"] * 2
+    assert [e["movedTo"] for e in three if e["TYPE"] == "OrderCaught"] == [
+        [0, "catch+0", 0],
+        [0, "catch+1", 0],
+    ]
+    assert moves(three) == [[0, "try+0", 0], [0, "try+1", 0], [0, "try+2", 0], [1], [2]]
+    retrying_events = [e for e in three if e["TYPE"] == "OrderRetrying"]
+    caught_at = [e["timestamp"] for e in three if e["TYPE"] == "OrderCaught"]
+    # The delays: 0.5 s, then 1 s (the last one repeats).
+    assert [e["delayedUntil"] - t for e, t in zip(retrying_events, caught_at, strict=True)] == [
+        pytest.approx(500, abs=50),
+        pytest.approx(1000, abs=50),
+    ]
+    assert types(three).count("OrderAttached") == 1  # the Agent retried alone
+    assert types(three)[-1] == "OrderFinished"
+
+    two = await order_events(ctl, "two")
+    assert stdout(two) == "try-1\ntry-2\n"
+    assert two[-1]["TYPE"] == "OrderFailed"
+    assert two[-1]["movedTo"] == [0, "try+1", 0]  # where the last try failed
+
+    caught_events = await order_events(ctl, "caught")
+    assert stdout(caught_events) == "c\nafter\n"
+    assert [e["movedTo"] for e in caught_events if e["TYPE"] == "OrderCaught"] == [
+        [0, "catch+0", 0]
+    ]
+    assert moves(caught_events) == [[0, "try+0", 0], [0, "catch+0", 0, "then", 0], [1], [2]]
+    assert types(caught_events)[-1] == "OrderFinished"
