@@ -242,6 +242,9 @@ class Controller(Runnable):
         self._move_on(tx, oid)
         if tx.events:
             await self._commit(tx)
+        else:  # not yet (woken early, after a restart): wait on
+            for waiting, until in tx.wakes:
+                self._wake_at(waiting, until)
 
     def _cancel_wakes(self) -> None:
         for handle in self._timers.values():

@@ -3,6 +3,7 @@ real HTTP APIs: the events each order gets, with JS7's positions."""
 
 import pytest
 
+from components.common.client import ProblemError
 from harness.clients.js7 import (
     add_order,
     controller_client,
@@ -169,11 +170,12 @@ async def test_try_catch_and_retry_with_delays_and_max_tries(deploy, tmp_path):
     assert moves(three) == [[0, "try+0", 0], [0, "try+1", 0], [0, "try+2", 0], [1], [2]]
     retrying_events = [e for e in three if e["TYPE"] == "OrderRetrying"]
     caught_at = [e["timestamp"] for e in three if e["TYPE"] == "OrderCaught"]
-    # The delays: 0.5 s, then 1 s (the last one repeats).
-    assert [e["delayedUntil"] - t for e, t in zip(retrying_events, caught_at, strict=True)] == [
-        pytest.approx(500, abs=50),
-        pytest.approx(1000, abs=50),
-    ]
+    # The delays: 0.5 s, then 1 s (the last one repeats), each counted from
+    # the moment the Agent computed it, just before the commit's timestamp.
+    d1, d2 = [e["delayedUntil"] - t for e, t in zip(retrying_events, caught_at, strict=True)]
+    assert 0 < d1 <= 500 < d2 <= 1000
+    awoke_at = [e["timestamp"] for e in three if e["TYPE"] == "OrderAwoke"]
+    assert all(a >= e["delayedUntil"] for a, e in zip(awoke_at, retrying_events, strict=True))
     assert types(three).count("OrderAttached") == 1  # the Agent retried alone
     assert types(three)[-1] == "OrderFinished"
 
@@ -189,3 +191,80 @@ async def test_try_catch_and_retry_with_delays_and_max_tries(deploy, tmp_path):
     ]
     assert moves(caught_events) == [[0, "try+0", 0], [0, "catch+0", 0, "then", 0], [1], [2]]
     assert types(caught_events)[-1] == "OrderFinished"
+
+
+async def test_sleep_on_the_agent_and_at_the_controller_and_prompt(deploy):
+    """Sleep between jobs on an Agent and before any job at the Controller
+    (which wakes the order after a restart too); Prompt waits at the
+    Controller until AnswerOrderPrompt, or is cancelled there."""
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(
+        ctl,
+        workflow(
+            "nap",
+            job("agent-1", "echo a"),
+            {"TYPE": "Sleep", "duration": "$seconds"},
+            job("agent-1", "echo b"),
+        ),
+        workflow("first", {"TYPE": "Sleep", "duration": "2"}, job("agent-1", "echo woke")),
+        workflow(
+            "ask",
+            job("agent-1", "echo asked"),
+            {"TYPE": "Prompt", "question": "'Go on, ' ++ $name ++ '?'"},
+            job("agent-1", "echo answered"),
+        ),
+    )
+    await ctl.command(add_order("nap", "nap", arguments={"seconds": 1}))
+    await ctl.command(add_order("first", "first"))
+    await ctl.command(add_order("ask", "ask", arguments={"name": "Ann"}))
+    await ctl.command(add_order("no", "ask", arguments={"name": "Bob"}))
+    # The Controller sleeps "first" itself; a restart does not lose the wake-up.
+    await dep.wait_for(
+        "first asleep at the Controller",
+        lambda: order_events(ctl, "first"),
+        accept=lambda evs: "OrderSleeping" in types(evs),
+    )
+    await dep.backend.kill("controller")
+    await dep.backend.start("controller")
+    await wait_order_state(dep, "nap", ("Finished",))
+    await wait_order_state(dep, "first", ("Finished",))
+
+    nap = await order_events(ctl, "nap")
+    assert stdout(nap) == "a\nb\n"
+    sleeping = next(e for e in nap if e["TYPE"] == "OrderSleeping")
+    moved = next(e for e in nap if e["TYPE"] == "OrderMoved" and e["to"] == [2])
+    # until: 1 s after the moment the Agent computed it, just before the commit.
+    assert 0 < sleeping["until"] - sleeping["timestamp"] <= 1000
+    assert moved["timestamp"] >= sleeping["until"]
+    assert types(nap).count("OrderAttached") == 1  # slept on the Agent
+
+    first = await order_events(ctl, "first")
+    assert types(first)[:4] == ["OrderAdded", "OrderStarted", "OrderSleeping", "OrderMoved"]
+    assert first[3]["to"] == [1] and first[3]["timestamp"] >= first[2]["until"]
+    assert stdout(first) == "woke\n"
+
+    for oid in ("ask", "no"):
+        await wait_order_state(dep, oid, ("Prompting",))
+    prompted = [e for e in await order_events(ctl, "ask") if e["TYPE"] == "OrderPrompted"]
+    assert [e["question"] for e in prompted] == ["Go on, Ann?"]
+    with pytest.raises(ProblemError) as err:
+        await ctl.command({"TYPE": "AnswerOrderPrompt", "orderId": "nap"})
+    assert err.value.code == "CannotAnswerOrderPrompt"
+    await ctl.command({"TYPE": "AnswerOrderPrompt", "orderId": "ask"})
+    await ctl.command({"TYPE": "CancelOrders", "orderIds": ["no"]})
+    await wait_order_state(dep, "ask", ("Finished",))
+    await wait_order_state(dep, "no", ("Cancelled",))
+    ask = await order_events(ctl, "ask")
+    i = types(ask).index("OrderPrompted")
+    assert types(ask)[i - 2 : i + 4] == [
+        "OrderDetachable",
+        "OrderDetached",
+        "OrderPrompted",
+        "OrderPromptAnswered",
+        "OrderMoved",
+        "OrderAttachable",
+    ]
+    assert ask[i + 2]["to"] == [2]
+    assert stdout(ask) == "asked\nanswered\n"
+    assert types(await order_events(ctl, "no"))[-1] == "OrderCancelled"
