@@ -5,26 +5,17 @@ OrderEventSource.scala)."""
 
 from components.common.instructions import apply, next_events
 from components.common.workflow import Workflow
+from harness.js7topo import block, shell_job
 
 A = "agent-1"
 
 
 def job(script="true", agent=A):
-    return {
-        "TYPE": "Execute.Anonymous",
-        "job": {
-            "agentPath": agent,
-            "executable": {"TYPE": "ShellScriptExecutable", "script": script},
-        },
-    }
+    return shell_job(agent, script)
 
 
 def wf(*instructions):
     return Workflow.from_json({"path": "w", "instructions": list(instructions)})
-
-
-def block(*instructions):
-    return {"instructions": list(instructions)}
 
 
 def order(position=(0,), **fields):

@@ -12,25 +12,8 @@ from harness.clients.js7 import (
     types,
     wait_order_state,
 )
-from harness.js7topo import controller_and_agents
-
-
-def job(agent, script, **executable):
-    return {
-        "TYPE": "Execute.Anonymous",
-        "job": {
-            "agentPath": agent,
-            "executable": {"TYPE": "ShellScriptExecutable", "script": script, **executable},
-        },
-    }
-
-
-def block(*instructions):
-    return {"instructions": list(instructions)}
-
-
-def workflow(path, *instructions):
-    return {"TYPE": "Workflow", "path": path, "versionId": "1", "instructions": list(instructions)}
+from harness.js7topo import block, controller_and_agents, workflow
+from harness.js7topo import shell_job as job
 
 
 def moves(evs):
