@@ -416,6 +416,17 @@ class Controller(Runnable):
         if o.get("mark") == "cancel":
             self._terminate(tx, oid, "cancelled", {"TYPE": "OrderCancelled"})
             return
+        if o.get("mark") == "suspend" and o["state"] != "prompting":
+            # Suspended here and now, as JS7 suspends an order it holds.
+            here = {**o, "state": "detached", "mark": None, "suspended": True}
+            self._order(tx, oid, [{"TYPE": "OrderSuspended"}], here)
+        if self.orders[oid].get("suspended"):
+            if self.orders[oid].get("mark") != "resume":
+                tx.wakes.append((oid, None))  # no wake-up while suspended
+                return
+            resumed = {**self.orders[oid], "mark": None, "suspended": False}
+            self._order(tx, oid, [{"TYPE": "OrderResumed"}], resumed)
+            o = resumed
         wf = self.workflows[o["workflowKey"]]
         nxt = instructions.next_events(wf, o, here=None, now=int(time.time() * 1000))
         new = {**nxt.order, "state": "detached"}
@@ -730,8 +741,8 @@ class Controller(Runnable):
             self._order(tx, oid, [dict(event)], marked)
             if o["state"] in ("attaching", "attached"):
                 tx.after.append(("mark", oid))
-            elif o["state"] in ("detached", "prompting") and mark == "cancel":
-                self._move_on(tx, oid)  # waiting here: cancelled at once
+            elif o["state"] == "detached" or (o["state"] == "prompting" and mark == "cancel"):
+                self._move_on(tx, oid)  # waiting here: cancelled or suspended at once
         if tx.events:
             await self._commit(tx)
 

@@ -1,6 +1,8 @@
 """JS7's instructions run by the reference Controller and Agents over their
 real HTTP APIs: the events each order gets, with JS7's positions."""
 
+import asyncio
+
 import pytest
 
 from components.common.client import ProblemError
@@ -134,7 +136,24 @@ async def test_try_catch_and_retry_with_delays_and_max_tries(deploy, tmp_path):
         },
         job("agent-1", "echo after"),
     )
-    await deploy_workflow(ctl, retrying("three", 3), retrying("two", 2), caught)
+    # What an order's outcomes brought travels with it to the next Agent
+    # (AttachOrder's historicOutcomes): agent-1 reads agent-2's Fail's namedValues.
+    carry = workflow(
+        "carry",
+        job("agent-2", "true"),
+        {
+            "TYPE": "Try",
+            "try": block({"TYPE": "Fail", "namedValues": {"code": 7}}),
+            "catch": block(),
+        },
+        job("agent-1", "true"),
+        {
+            "TYPE": "If",
+            "ifThens": [{"predicate": "$code == 7", "then": block(job("agent-1", "echo 7"))}],
+        },
+    )
+    await deploy_workflow(ctl, retrying("three", 3), retrying("two", 2), caught, carry)
+    await ctl.command(add_order("carry", "carry"))
     await ctl.command(add_order("three", "three"))
     await ctl.command(add_order("two", "two"))
     await ctl.command(add_order("caught", "caught"))
@@ -174,6 +193,14 @@ async def test_try_catch_and_retry_with_delays_and_max_tries(deploy, tmp_path):
     ]
     assert moves(caught_events) == [[0, "try+0", 0], [0, "catch+0", 0, "then", 0], [1], [2]]
     assert types(caught_events)[-1] == "OrderFinished"
+
+    await wait_order_state(dep, "carry", ("Finished", "Failed"))
+    carried = await order_events(ctl, "carry")
+    assert [e["agentPath"] for e in carried if e["TYPE"] == "OrderAttached"] == [
+        "agent-2",
+        "agent-1",
+    ]
+    assert stdout(carried) == "7\n" and types(carried)[-1] == "OrderFinished"
 
 
 async def test_sleep_on_the_agent_and_at_the_controller_and_prompt(deploy):
@@ -251,3 +278,34 @@ async def test_sleep_on_the_agent_and_at_the_controller_and_prompt(deploy):
     assert ask[i + 2]["to"] == [2]
     assert stdout(ask) == "asked\nanswered\n"
     assert types(await order_events(ctl, "no"))[-1] == "OrderCancelled"
+
+
+async def test_an_order_sleeping_at_the_controller_is_suspended_there(deploy):
+    """JS7 suspends an order it holds at once: OrderSuspended at the
+    Controller, no wake-up while suspended, OrderResumed, then on."""
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(
+        ctl, workflow("later", {"TYPE": "Sleep", "duration": "0.5"}, job("agent-1", "echo on"))
+    )
+    await ctl.command(add_order("s", "later"))
+    await wait_order_state(dep, "s", ("Sleeping",))
+    await ctl.command({"TYPE": "SuspendOrders", "orderIds": ["s"]})
+    suspended = await wait_order_state(dep, "s", ("Sleeping",))
+    assert suspended.get("isSuspended") is True
+    await asyncio.sleep(1)  # past the sleep's end: a suspended order stays
+    assert "OrderMoved" not in types(await order_events(ctl, "s"))
+    await ctl.command({"TYPE": "ResumeOrders", "orderIds": ["s"]})
+    await wait_order_state(dep, "s", ("Finished",))
+    evs = await order_events(ctl, "s")
+    assert types(evs)[:7] == [
+        "OrderAdded",
+        "OrderStarted",
+        "OrderSleeping",
+        "OrderSuspensionMarked",
+        "OrderSuspended",
+        "OrderResumptionMarked",
+        "OrderResumed",
+    ]
+    assert evs[7] == {**evs[7], "TYPE": "OrderMoved", "to": [1]}
+    assert stdout(evs) == "on\n"
