@@ -102,6 +102,21 @@ async def test_agent_finishes_attached_orders_while_the_controller_is_down(
     assert results.add(result), result.explain()
 
 
+# A job that holds each order on agent-1 until the harness opens the gate.
+GATE = 'until [ -f "$JS7_AGENT_WORK/gate" ]; do sleep 0.1; done'
+
+
+async def open_the_gate(dep, on_agent, ids, what):
+    """Open the gate on agent-1; until every order of ``ids`` is
+    ``Detaching`` there, a verdict either way (``progress``), and the order
+    events the Agent wrote since (with the Controller down: what it did
+    alone)."""
+    held_from = on_agent.last_event_id
+    JobRuns(dep, "agent-1", "gate").path.write_text("open\n")
+    reached = await progress(dep, on_agent, ids, "Detaching", what)
+    return reached, [e for e in on_agent.events if e["eventId"] > held_from]
+
+
 # What the Agent must do alone (JS7's executors: If, Try, Retry, Fail and
 # Sleep are not the Controller's), in the order it does it for each order.
 ALONE = [
@@ -128,14 +143,13 @@ async def test_agent_goes_on_through_autonomous_instructions_while_the_controlle
     dep = await deploy(controller_and_agents(1))
     runs = JobRuns(dep, "agent-1")
     tries = JobRuns(dep, "agent-1", "tries")
-    gate = JobRuns(dep, "agent-1", "gate")
     ctl = controller_client(dep, "controller")
     await deploy_workflow(
         ctl,
         workflow(
             "alone",
             # Held until the Controller is down: all that follows is the Agent's.
-            shell_job("agent-1", 'until [ -f "$JS7_AGENT_WORK/gate" ]; do sleep 0.1; done'),
+            shell_job("agent-1", GATE),
             {
                 "TYPE": "Try",
                 "try": block(
@@ -177,13 +191,9 @@ async def test_agent_goes_on_through_autonomous_instructions_while_the_controlle
         accept=all_in(ids, "Processing"),
     )
     async with faults.kill(dep, "controller"):
-        held_from = on_agent.last_event_id
-        gate.path.write_text("open\n")
-        at_prompt = await progress(
-            dep, on_agent, ids, "Detaching", "every order at the Prompt, waiting for the Controller"
+        at_prompt, alone = await open_the_gate(
+            dep, on_agent, ids, "every order at the Prompt, waiting for the Controller"
         )
-        # Everything the Agent journaled alone, as its event API told the watch.
-        alone = [e for e in on_agent.events if e["eventId"] > held_from]
     prompting = await dep.wait_for(
         "every order prompting at the Controller",
         lambda: read_snapshot(ctl),
@@ -311,6 +321,90 @@ async def test_an_order_waits_at_the_agent_boundary_until_the_controller_returns
         "agent-boundary",
     )
     result = compose(no_loss(history.records), at_boundary, boundary)
+    assert results.add(result), result.explain()
+
+
+@pytest.mark.guarantee("AGT-CROSS-AGENT")
+async def test_a_branch_or_catch_block_of_another_agent_waits_at_the_boundary(
+    deploy, history, results
+):
+    """With the Controller down, an order that If branches, or a catch block
+    leads, to another Agent's job stops at the boundary of its Agent: the
+    other Agent sees nothing until the Controller returns."""
+    dep = await deploy(controller_and_agents(2))
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(
+        ctl,
+        workflow(
+            "fork-in-the-road",
+            shell_job("agent-1", GATE),
+            {
+                "TYPE": "If",
+                "ifThens": [
+                    {
+                        "predicate": "$way == 'then'",
+                        "then": block(shell_job("agent-2", "echo two")),
+                    }
+                ],
+                "else": block(
+                    {
+                        "TYPE": "Try",
+                        "try": block({"TYPE": "Fail"}),
+                        "catch": block(shell_job("agent-2", "echo caught")),
+                    }
+                ),
+            },
+            shell_job("agent-1", "echo back"),
+        ),
+    )
+    ways = {f"road-{i}": "then" if i % 2 else "catch" for i in range(10)}
+    ids = sorted(ways)
+    on_agent1 = await watch_agent(dep, "agent-1")
+    on_agent2 = await watch_agent(dep, "agent-2")
+    for way in ("then", "catch"):
+        await add_orders(
+            history,
+            ctl,
+            "fork-in-the-road",
+            [i for i in ids if ways[i] == way],
+            extra={"arguments": {"way": way}},
+        )
+    await dep.wait_for(
+        "orders at the gate on agent-1", on_agent1.statuses, accept=all_in(ids, "Processing")
+    )
+    async with faults.kill(dep, "controller"):
+        at_the_boundary, alone = await open_the_gate(
+            dep, on_agent1, ids, "every order at the boundary of agent-1"
+        )
+        crossed = sorted(await on_agent2.statuses())
+    await wait_all_orders(dep, ids)
+    await final_read(history, ctl)
+    want = {"then": [1, "then", 0], "catch": [1, "else", 0, "catch+0", 0]}
+    wrong_boundary, wrong_agents = [], []
+    for oid in ids:
+        mine = [e for e in alone if e["Key"] == oid]
+        moved = [
+            e.get("to", e.get("movedTo"))
+            for e in mine
+            if e["TYPE"] in ("OrderMoved", "OrderCaught")
+        ]
+        if not moved or moved[-1] != want[ways[oid]] or mine[-1]["TYPE"] != "OrderDetachable":
+            wrong_boundary.append((oid, moved[-1:], [e["TYPE"] for e in mine[-1:]]))
+        agents = [
+            e["agentPath"] for e in await order_events(ctl, oid) if e["TYPE"] == "OrderAttached"
+        ]
+        if agents != ["agent-1", "agent-2", "agent-1"]:
+            wrong_agents.append((oid, agents))
+    boundary = CheckResult(
+        not crossed and not wrong_boundary and not wrong_agents,
+        {
+            "orders-on-agent-2-while-controller-down": crossed,
+            "not-waiting-at-the-boundary": wrong_boundary,
+            "wrong-agents": wrong_agents,
+        },
+        "agent-boundary",
+    )
+    result = compose(at_the_boundary, no_loss(history.records), boundary)
     assert results.add(result), result.explain()
 
 
