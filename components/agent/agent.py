@@ -6,9 +6,12 @@ What must hold:
   (a step starts only after ``OrderProcessingStarted`` is committed);
 * attached orders keep running — and fresh orders whose ``scheduledFor`` is
   due start — with no Controller connected: the Agent needs nobody;
-* at a position whose job belongs to another Agent (or at the end of the
-  workflow) the order becomes ``OrderDetachable`` and waits for the
-  Controller's ``DetachOrder``;
+* the Agent moves an order through ``If``, ``Try``, ``Retry``, ``Fail`` and
+  ``Sleep`` itself (``components/common/instructions.py``); at another
+  Agent's job, at an instruction only the Controller executes (``Finish``,
+  ``Prompt``), at the end of the workflow and after an uncaught failure the
+  order becomes ``OrderDetachable`` and waits for the Controller's
+  ``DetachOrder``;
 * after a restart, a step that was running is reported ``OrderProcessed``
   with outcome ``Disrupted(ProcessLost)`` and run again;
 * the Agent never opens a connection to a Controller (it has no client).

@@ -91,6 +91,7 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _ESCAPES = {"\\": "\\", '"': '"', "t": "\t", "r": "\r", "n": "\n", "$": "$"}
+_INTERPOLATED = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
 
 
 def parse(text: str) -> Expr:

@@ -8,6 +8,13 @@ Order life on the Controller (JS7-FACTS section 2)::
     OrderAttachable … → OrderFinished | OrderFailed | OrderCancelled
     (→ OrderDeleted when ``deleteWhenTerminated``)
 
+Between Agents the Controller moves the order itself, by the same rules the
+Agents follow (``components/common/instructions.py``): ``If``/``Try``/…,
+and what only it executes — ``Finish``, ``Prompt`` (the order waits for
+``AnswerOrderPrompt``), the end of the workflow, an uncaught failure. An
+order asleep (or delaying a retry) here is woken by a timer, re-armed when
+the Controller becomes active.
+
 What must hold: the Controller's working state is updated synchronously
 (so no two concurrent handlers compute from a stale copy), but nothing is
 *acted on* outside — no command to an Agent, no answer to a client, no event
