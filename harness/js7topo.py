@@ -28,23 +28,35 @@ def controller_and_agents(
     return Topology.build(nodes, links)
 
 
-def shell_workflow(path: str, *steps: tuple[str, str], version: str = "1") -> dict[str, Any]:
-    """A workflow of shell jobs: ``steps`` are (agentPath, script)."""
+def shell_job(agent: str, script: str, **executable: Any) -> dict[str, Any]:
+    """JS7's ``Execute.Anonymous`` of a shell script on ``agent``;
+    ``executable`` adds fields such as ``returnCodeMeaning``."""
+    return {
+        "TYPE": "Execute.Anonymous",
+        "job": {
+            "agentPath": agent,
+            "executable": {"TYPE": "ShellScriptExecutable", "script": script, **executable},
+        },
+    }
+
+
+def block(*instructions: dict[str, Any]) -> dict[str, Any]:
+    """A nested block (``then``, ``else``, ``try``, ``catch``) as JS7 writes it."""
+    return {"instructions": list(instructions)}
+
+
+def workflow(path: str, *instructions: dict[str, Any], version: str = "1") -> dict[str, Any]:
     return {
         "TYPE": "Workflow",
         "path": path,
         "versionId": version,
-        "instructions": [
-            {
-                "TYPE": "Execute.Anonymous",
-                "job": {
-                    "agentPath": agent,
-                    "executable": {"TYPE": "ShellScriptExecutable", "script": script},
-                },
-            }
-            for agent, script in steps
-        ],
+        "instructions": list(instructions),
     }
+
+
+def shell_workflow(path: str, *steps: tuple[str, str], version: str = "1") -> dict[str, Any]:
+    """A workflow of shell jobs: ``steps`` are (agentPath, script)."""
+    return workflow(path, *(shell_job(agent, script) for agent, script in steps), version=version)
 
 
 def internal_workflow(path: str, *steps: tuple[str, str], version: str = "1") -> dict[str, Any]:

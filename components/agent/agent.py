@@ -6,9 +6,12 @@ What must hold:
   (a step starts only after ``OrderProcessingStarted`` is committed);
 * attached orders keep running — and fresh orders whose ``scheduledFor`` is
   due start — with no Controller connected: the Agent needs nobody;
-* at a position whose job belongs to another Agent (or at the end of the
-  workflow) the order becomes ``OrderDetachable`` and waits for the
-  Controller's ``DetachOrder``;
+* the Agent moves an order through ``If``, ``Try``, ``Retry``, ``Fail`` and
+  ``Sleep`` itself (``components/common/instructions.py``); at another
+  Agent's job, at an instruction only the Controller executes (``Finish``,
+  ``Prompt``), at the end of the workflow and after an uncaught failure the
+  order becomes ``OrderDetachable`` and waits for the Controller's
+  ``DetachOrder``;
 * after a restart, a step that was running is reported ``OrderProcessed``
   with outcome ``Disrupted(ProcessLost)`` and run again;
 * the Agent never opens a connection to a Controller (it has no client).
@@ -36,13 +39,14 @@ from msgspec import UNSET
 
 from components.agent.jobs import Step
 from components.agent.watch import ClusterWatch
-from components.common import signatures
+from components.common import instructions, signatures
 from components.common.config import Config
 from components.common.eventid import new_journal_id
 from components.common.journal import Event, EventSeqTorn, Journal, UnknownEventId
 from components.common.node import Runnable, journal_problem
+from components.common.position import Position
 from components.common.web import Problem, read_json
-from components.common.workflow import Workflow, parse_position, position_json
+from components.common.workflow import Workflow
 from components.wire import JS7_VERSION
 from components.wire import agent_commands as ac
 from components.wire import controller_commands as cc
@@ -111,25 +115,21 @@ class Agent(Runnable):
         for oid in lost:
             # The step's process died with the previous Agent run: say so, then
             # run it again (the order is back to "ready" at the same position).
-            await self._set(
-                oid,
-                [
-                    {
-                        "TYPE": "OrderProcessed",
-                        "outcome": {
-                            "TYPE": "Disrupted",
-                            "reason": {
-                                "TYPE": "ProcessLost",
-                                "problem": {
-                                    "code": "ProcessLostDueToRestart",
-                                    "message": "ProcessLostDueToRestart",
-                                },
-                            },
+            lost_event: Event = {
+                "TYPE": "OrderProcessed",
+                "outcome": {
+                    "TYPE": "Disrupted",
+                    "reason": {
+                        "TYPE": "ProcessLost",
+                        "problem": {
+                            "code": "ProcessLostDueToRestart",
+                            "message": "ProcessLostDueToRestart",
                         },
-                    }
-                ],
-                {**self.orders[oid], "state": "ready"},
-            )
+                    },
+                },
+            }
+            o = instructions.apply(self.orders[oid], lost_event)
+            await self._set(oid, [lost_event], {**o, "state": "ready"})
         if lost:
             log.warning(
                 "%d orders had a running step when the Agent stopped: ProcessLost", len(lost)
@@ -243,7 +243,9 @@ class Agent(Runnable):
             while not self._stopping:
                 step, wait = await self._next(oid)
                 if step is not None:
-                    await self._run_step(oid, step)
+                    running: Step | None = step
+                    while running is not None:
+                        running = await self._run_step(oid, running)
                 elif wait is not False:
                     await self._sleep_until_woken(oid, wait)
                 else:
@@ -284,47 +286,53 @@ class Agent(Runnable):
                     {**o, "state": "suspended", "mark": None, "resumeState": o["state"]},
                 )
                 return None, 0
-            events: list[Event] = []
-            if o["state"] == "fresh":
-                due = o.get("scheduledFor")
-                if due is not None and now_ms() < due:
-                    return None, (due - now_ms()) / 1000
-                events.append({"TYPE": "OrderStarted"})
-                o = {**o, "state": "ready"}
-            wf = self.workflows[o["workflowKey"]]
-            if wf.agent_at(o["position"]) != self.agent_path:
-                await self._set(
-                    oid, [*events, {"TYPE": "OrderDetachable"}], {**o, "state": "detachable"}
-                )
-                return None, False
-            job = wf.jobs[o["position"]]
-            # One transaction for "started" and "processing started": fewer
-            # sequential commits per order, same meaning.
-            await self._set(
-                oid,
-                # JS7's OrderProcessingStarted.noSubagent: the Agent runs the
-                # job itself (the reference has no Subagents yet).
-                [*events, {"TYPE": "OrderProcessingStarted", "stick": False}],
-                {**o, "state": "processing"},
-            )
-            env = {
-                "JS7_ORDER_ID": oid,
-                "JS7_WORKFLOW_PATH": wf.path,
-                "JS7_WORKFLOW_POSITION": str(o["position"]),
-                "JS7_AGENT_PATH": self.agent_path or "",
-                "JS7_AGENT_DATA": str(self.data_dir),
-                "JS7_AGENT_WORK": str(self.work_dir),
-            }
-            step = Step(
-                job.executable,
-                env,
-                o.get("arguments") or {},
-                self._output(oid),
-                executables=self.data_dir / "config" / "executables",
-                meaning=job.return_code_meaning,
-            )
-            self._steps[oid] = step
-            return step, None
+            return await self._advance(oid, o, [])
+
+    async def _advance(
+        self, oid: str, o: dict[str, Any], events: list[Event]
+    ) -> tuple[Step | None, float | bool | None]:
+        """Journal ``events`` and the order's next moves in one transaction;
+        start its step when it is at a job of this Agent (under its lock)."""
+        wf = self.workflows[o["workflowKey"]]
+        nxt = instructions.next_events(wf, o, here=self.agent_path, now=now_ms())
+        events = [*events, *nxt.events]
+        new = nxt.order
+        if new.get("started") and new["state"] == "fresh":
+            new = {**new, "state": "ready"}
+        if nxt.action == "detach":
+            await self._set(oid, events, {**new, "state": "detachable"})
+            return None, False
+        if nxt.action != "run":
+            if events:
+                await self._set(oid, events, new)
+            if nxt.action == "continue":
+                return None, 0
+            return None, None if nxt.until is None else max(0.0, (nxt.until - now_ms()) / 1000)
+        assert nxt.job is not None
+        # One transaction for the moves, "started" and "processing started":
+        # fewer sequential commits per order, same meaning. JS7's
+        # OrderProcessingStarted.noSubagent: the Agent runs the job itself.
+        events.append({"TYPE": "OrderProcessingStarted", "stick": False})
+        new = instructions.apply(new, events[-1])
+        await self._set(oid, events, {**new, "state": "processing"})
+        env = {
+            "JS7_ORDER_ID": oid,
+            "JS7_WORKFLOW_PATH": wf.path,
+            "JS7_WORKFLOW_POSITION": str(Position.parse(new["position"])),
+            "JS7_AGENT_PATH": self.agent_path or "",
+            "JS7_AGENT_DATA": str(self.data_dir),
+            "JS7_AGENT_WORK": str(self.work_dir),
+        }
+        step = Step(
+            nxt.job.executable,
+            env,
+            new.get("arguments") or {},
+            self._output(oid),
+            executables=self.data_dir / "config" / "executables",
+            meaning=nxt.job.return_code_meaning,
+        )
+        self._steps[oid] = step
+        return step, None
 
     def _output(self, oid: str) -> Callable[[str, str], Awaitable[None]]:
         async def on_output(stream: str, chunk: str) -> None:
@@ -337,30 +345,24 @@ class Agent(Runnable):
 
         return on_output
 
-    async def _run_step(self, oid: str, step: Step) -> None:
+    async def _run_step(self, oid: str, step: Step) -> Step | None:
+        """Run the step, journal its outcome and the order's next moves;
+        the next step if the order came to another job of this Agent."""
         try:
             result = await step.run()
         finally:
             self._steps.pop(oid, None)
         if self._stopping:
-            return  # the step will be ProcessLost after the restart
+            return None  # the step will be ProcessLost after the restart
         async with self._lock(oid):
-            o = self.orders[oid]
-            events: list[Event] = [{"TYPE": "OrderProcessed", "outcome": result}]
-            if result["TYPE"] == "Succeeded":
-                nxt = o["position"] + 1
-                events.append({"TYPE": "OrderMoved", "to": position_json(nxt)})
-                new = {**o, "state": "ready", "position": nxt, "outcome": result}
-                wf = self.workflows[o["workflowKey"]]
-                if wf.agent_at(nxt) != self.agent_path and not o.get("mark"):
-                    # The next step is another Agent's (or the end): detachable
-                    # in the same transaction.
-                    events.append({"TYPE": "OrderDetachable"})
-                    new["state"] = "detachable"
-            else:
-                events.append({"TYPE": "OrderDetachable"})
-                new = {**o, "state": "detachable", "outcome": result}
-            await self._set(oid, events, new)
+            processed: Event = {"TYPE": "OrderProcessed", "outcome": result}
+            o = {**instructions.apply(self.orders[oid], processed), "state": "ready"}
+            if o.get("mark"):
+                await self._set(oid, [processed], o)  # the driver acts on the mark
+                return None
+            # The next moves (or the detach) in the same transaction.
+            following, _ = await self._advance(oid, o, [processed])
+        return following
 
     # -- commands ----------------------------------------------------------
 
@@ -465,12 +467,14 @@ class Agent(Runnable):
         oid = order.id
         wid = order.workflowPosition.workflowId
         key = f"{wid.path}~{wid.versionId}"
-        if key not in self.workflows:
+        wf = self.workflows.get(key)
+        if wf is None:
             raise Problem(400, "UnknownItemPath", f"Workflow:{key} is unknown to this Agent")
-        position = parse_position(order.workflowPosition.position)
+        position = wf.check_position(Position.parse(order.workflowPosition.position))
         scheduled = None if order.scheduledFor is UNSET else order.scheduledFor
         mark, kill = (None, False) if order.mark is UNSET else self._decode_mark(order.mark)
         arguments = order.arguments or {}
+        history = [] if order.historicOutcomes is UNSET else to_json(order.historicOutcomes)
         async with self._lock(oid):
             if oid in self.orders:
                 return  # a repeated AttachOrder (the Controller retried): already here
@@ -478,10 +482,12 @@ class Agent(Runnable):
             new = {
                 "id": oid,
                 "workflowKey": key,
-                "position": position,
+                "position": position.to_json(),
                 "state": state,
+                "started": state != "fresh",
                 "scheduledFor": scheduled,
                 "arguments": arguments,
+                "historicOutcomes": history,
                 "mark": mark,
                 "kill": kill,
             }
@@ -494,6 +500,8 @@ class Agent(Runnable):
                 attached["arguments"] = arguments
             if scheduled is not None:
                 attached["scheduledFor"] = scheduled
+            if history:
+                attached["historicOutcomes"] = history
             attached["agentPath"] = path
             if order.mark is not UNSET:
                 attached["mark"] = to_json(order.mark)

@@ -1,33 +1,50 @@
-"""Workflows and order positions, in JS7's JSON shape.
+"""Workflows in JS7's JSON shape: a block of instructions, nested.
 
-A workflow is a list of jobs, each assigned to an Agent — ``Execute.Anonymous``
-with its job inline, or ``Execute.Named`` naming one of the workflow's
-``jobs``; executables ``ShellScriptExecutable``, ``CommandLineExecutable``,
-``PathExecutable`` (relative to the Agent's ``config/executables``) and the
-reference's ``InternalExecutable`` classes, each with its
-``returnCodeMeaning`` (js7-data/.../workflow/instructions/ExecuteTest.scala,
-job/ExecutableTest.scala, job/ReturnCodeMeaningTest.scala)::
+The reference runs ``Execute.Anonymous`` (its job inline) and
+``Execute.Named`` (one of the workflow's ``jobs``) with the executables
+``ShellScriptExecutable``, ``CommandLineExecutable``, ``PathExecutable``
+(relative to the Agent's ``config/executables``) and its own
+``InternalExecutable`` classes, each with its ``returnCodeMeaning``
+(js7-data/.../workflow/instructions/ExecuteTest.scala, job/ExecutableTest.scala,
+job/ReturnCodeMeaningTest.scala); and ``If`` (``ifThens``, ``else``), ``Try``
+(``try``, ``catch``, ``retryDelays``, ``maxTries``), ``Retry``, ``Fail``
+(``message``, ``namedValues``, ``uncatchable``), ``Finish`` (``outcome``),
+``Sleep`` (``duration``), ``Prompt`` (``question``) and ``End``, as JS7's
+codec tests write them (instructions/IfTest.scala, TryInstructionTest.scala,
+RetryTest.scala, FailTest.scala, FinishTest.scala, SleepTest.scala,
+PromptTest.scala)::
 
     {"TYPE": "Workflow", "path": "w1", "versionId": "1",
      "instructions": [
+       {"TYPE": "If", "ifThens": [{"predicate": "$x == 1",
+                                   "then": {"instructions": [{"TYPE": "Fail"}]}}]},
        {"TYPE": "Execute.Anonymous",
         "job": {"agentPath": "agent-1",
-                "executable": {"TYPE": "ShellScriptExecutable", "script": "echo hi"}}},
-       {"TYPE": "Execute.Anonymous",
-        "job": {"agentPath": "agent-2",
-                "executable": {"TYPE": "InternalExecutable", "className": "js7ha.Noop"}}}]}
+                "executable": {"TYPE": "ShellScriptExecutable", "script": "echo hi"}}}]}
 
-Positions are JSON arrays (``[0]``, ``[1]``) as in JS7; position
-``[len(instructions)]`` is the end of the workflow.
+What must hold: a workflow is refused as a whole (``InvalidWorkflow``, naming
+the instruction's position) when it has an instruction or an expression the
+reference does not run — never accepted and then run differently. What each
+instruction does to an order is ``components/common/instructions.py``'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from components.common import expression
+from components.common.position import (
+    ELSE,
+    Position,
+    catch_branch,
+    catch_index,
+    then_branch,
+    try_branch,
+    try_index,
+)
 from components.common.web import Problem
 
 INTERNAL_CLASSES = ("js7ha.Noop", "js7ha.Echo", "js7ha.Sleep", "js7ha.Fail")
@@ -53,10 +70,99 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Execute:
+    job: Job
+
+
+@dataclass(frozen=True)
+class If:
+    """``ifThens``: (predicate, block) in order; ``else_``: the else block."""
+
+    if_thens: tuple[tuple[expression.Expr, Block], ...]
+    else_: Block | None
+
+
+@dataclass(frozen=True)
+class Try:
+    try_: Block
+    catch: Block
+    retry_delays: tuple[float, ...] | None = None
+    max_tries: int | None = None
+
+    def retry_delay(self, index: int) -> float:
+        """Seconds before the ``index``-th retry (1-based): the index-th
+        delay, the last one when there are fewer; 0 without delays
+        (TryInstructionTest.scala:166-177)."""
+        if not self.retry_delays:
+            return 0.0
+        return self.retry_delays[min(index, len(self.retry_delays)) - 1]
+
+
+@dataclass(frozen=True)
+class Retry:
+    pass
+
+
+@dataclass(frozen=True)
+class Fail:
+    message: expression.Expr | None = None
+    named_values: dict[str, Any] | None = None
+    uncatchable: bool = False
+
+
+@dataclass(frozen=True)
+class Finish:
+    outcome: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Sleep:
+    duration: expression.Expr
+
+
+@dataclass(frozen=True)
+class Prompt:
+    question: expression.Expr
+
+
+@dataclass(frozen=True)
+class End:
+    """JS7's ``End`` (``ImplicitEnd`` as JS7 serialises it too): the end of its block."""
+
+
+Instruction = Execute | If | Try | Retry | Fail | Finish | Sleep | Prompt | End
+Block = tuple[Instruction, ...]
+
+# JS7 2.8's other instructions (js7-data/shared/src/main/scala/js7/data/
+# workflow/instructions/Instructions.scala:11-39): refused by name.
+NOT_RUN = (
+    "AddOrder",
+    "AdmissionTime",
+    "Break",
+    "BreakOrder",
+    "ConsumeNotices",
+    "Cycle",
+    "EmptyInstruction",
+    "ExpectNotice",
+    "ExpectNotices",
+    "Fork",
+    "ForkList",
+    "Gap",
+    "Lock",
+    "Options",
+    "PostNotice",
+    "PostNotices",
+    "Say",
+    "StickySubagent",
+    "Stop",
+)
+
+
+@dataclass(frozen=True)
 class Workflow:
     path: str
     version_id: str
-    jobs: tuple[Job, ...]
+    instructions: Block
     raw: dict[str, Any]
 
     @property
@@ -67,9 +173,32 @@ class Workflow:
     def id_json(self) -> dict[str, str]:
         return {"path": self.path, "versionId": self.version_id}
 
-    def agent_at(self, position: int) -> str | None:
-        """The Agent of the job at ``position``; None at the end."""
-        return self.jobs[position].agent_path if 0 <= position < len(self.jobs) else None
+    def block(self, branch_path: tuple[tuple[int, str], ...]) -> Block:
+        """The block a branch path leads to; ``InvalidPosition`` if none."""
+        block = self.instructions
+        for nr, branch in branch_path:
+            ins = block[nr] if 0 <= nr < len(block) else None
+            inner = _branch(ins, branch)
+            if inner is None:
+                raise Problem(400, "InvalidPosition", f"{self.key} has no block {nr}/{branch}")
+            block = inner
+        return block
+
+    def instruction(self, position: Position) -> Instruction:
+        """The instruction at ``position``; ``End`` past its block's last one."""
+        block = self.block(position.branch_path)
+        if position.nr > len(block):
+            raise Problem(400, "InvalidPosition", f"{self.key} has no position {position}")
+        return block[position.nr] if position.nr < len(block) else End()
+
+    def check_position(self, position: Position) -> Position:
+        self.instruction(position)
+        return position
+
+    @property
+    def jobs(self) -> list[Job]:
+        """Every job of the workflow, in the order the instructions name them."""
+        return [ins.job for ins in _walk(self.instructions) if isinstance(ins, Execute)]
 
     @property
     def agents(self) -> set[str]:
@@ -78,39 +207,157 @@ class Workflow:
     @classmethod
     def from_json(cls, data: Any) -> Workflow:
         """Parse and validate; every defect is a 400 problem naming the field."""
-
-        def bad(msg: str) -> Problem:
-            return Problem(400, "InvalidWorkflow", msg)
-
         if not isinstance(data, dict) or data.get("TYPE", "Workflow") != "Workflow":
-            raise bad('a workflow is an object {"TYPE":"Workflow", ...}')
+            raise _bad('a workflow is an object {"TYPE":"Workflow", ...}')
         path, version = data.get("path"), data.get("versionId", "1")
         if not isinstance(path, str) or not path or not isinstance(version, str):
-            raise bad("workflow 'path' and 'versionId' must be non-empty strings")
-        instructions = data.get("instructions")
-        if not isinstance(instructions, list):
-            raise bad(f"workflow {path}: 'instructions' must be a list")
+            raise _bad("workflow 'path' and 'versionId' must be non-empty strings")
         named = data.get("jobs", {})
         if not isinstance(named, dict):
-            raise bad(f"workflow {path}: 'jobs' must be an object of job name to job")
-        jobs = []
-        for i, ins in enumerate(instructions):
-            where = f"workflow {path} instruction [{i}]"
-            kind = ins.get("TYPE") if isinstance(ins, dict) else None
-            if kind == "Execute.Anonymous":
-                job = ins.get("job")
-            elif kind == "Execute.Named":
-                name = ins.get("jobName")
-                if not isinstance(name, str) or name not in named:
-                    raise bad(f"{where}: jobName {name!r} is not one of the workflow's jobs")
-                job = named[name]
-                where = f"workflow {path} job {name!r}"
-            else:
-                raise bad(
-                    f"{where}: the reference runs Execute.Anonymous and Execute.Named, not {kind!r}"
-                )
-            jobs.append(_job(job, where, bad))
-        return cls(path, version, tuple(jobs), {**data, "TYPE": "Workflow", "versionId": version})
+            raise _bad(f"workflow {path}: 'jobs' must be an object of job name to job")
+        block = _Parser(path, named).block(data, "instructions", Position((), 0))
+        return cls(path, version, block, {**data, "TYPE": "Workflow", "versionId": version})
+
+
+def _branch(ins: Instruction | None, branch: str) -> Block | None:
+    if isinstance(ins, If):
+        if branch == ELSE:
+            return ins.else_
+        for i, (_, block) in enumerate(ins.if_thens, 1):
+            if branch == then_branch(i):
+                return block
+    elif isinstance(ins, Try):
+        if try_index(branch) is not None:
+            return ins.try_
+        if catch_index(branch) is not None:
+            return ins.catch
+    return None
+
+
+def _walk(block: Block) -> Iterator[Instruction]:
+    for ins in block:
+        yield ins
+        if isinstance(ins, If):
+            for _, b in ins.if_thens:
+                yield from _walk(b)
+            if ins.else_ is not None:
+                yield from _walk(ins.else_)
+        elif isinstance(ins, Try):
+            yield from _walk(ins.try_)
+            yield from _walk(ins.catch)
+
+
+def _bad(msg: str) -> Problem:
+    return Problem(400, "InvalidWorkflow", msg)
+
+
+class _Parser:
+    """JSON instructions to the tree, naming the position of every defect."""
+
+    def __init__(self, path: str, named: dict[str, Any]) -> None:
+        self.path = path
+        self.named = named
+
+    def block(self, holder: Any, field: str, at: Position) -> Block:
+        """``holder[field]``: a list of instructions, or a ``{"instructions": …}``
+        object as JS7 writes a nested block (IfTest.scala:38-43)."""
+        value = holder.get(field) if isinstance(holder, dict) else None
+        if isinstance(value, dict) and field != "instructions":
+            value = value.get("instructions")
+        if not isinstance(value, list):
+            raise _bad(f"workflow {self.path} at {at}: '{field}' must be a list of instructions")
+        out = []
+        for i, raw in enumerate(value):
+            pos = Position(at.branch_path, i)
+            out.append(self.instruction(raw, pos))
+        return tuple(out)
+
+    def _expr(self, ins: dict[str, Any], field: str, where: str) -> expression.Expr:
+        text = ins.get(field)
+        if not isinstance(text, str):
+            raise _bad(f"{where}: '{field}' must be an expression string")
+        try:
+            return expression.parse(text)
+        except expression.UnsupportedExpression as exc:
+            raise _bad(f"{where}: {field}: {exc}") from None
+
+    def instruction(self, ins: Any, pos: Position) -> Instruction:
+        where = f"workflow {self.path} instruction [{pos}]"
+        kind = ins.get("TYPE") if isinstance(ins, dict) else None
+        if not isinstance(ins, dict) or not isinstance(kind, str):
+            raise _bad(f"{where}: an instruction is an object with a TYPE")
+        if kind == "Execute.Anonymous":
+            return Execute(_job(ins.get("job"), where, _bad))
+        if kind == "Execute.Named":
+            name = ins.get("jobName")
+            if not isinstance(name, str) or name not in self.named:
+                raise _bad(f"{where}: jobName {name!r} is not one of the workflow's jobs")
+            return Execute(_job(self.named[name], f"workflow {self.path} job {name!r}", _bad))
+        if kind == "If":
+            return self._if(ins, pos, where)
+        if kind == "Try":
+            return self._try(ins, pos, where)
+        if kind == "Retry":
+            return Retry()
+        if kind == "Fail":
+            nv = ins.get("namedValues")
+            if nv is not None and not isinstance(nv, dict):
+                raise _bad(f"{where}: 'namedValues' must be an object")
+            message = self._expr(ins, "message", where) if "message" in ins else None
+            return Fail(message, nv, ins.get("uncatchable") is True)
+        if kind == "Finish":
+            outcome = ins.get("outcome")
+            if outcome is not None and (
+                not isinstance(outcome, dict) or outcome.get("TYPE") not in ("Succeeded", "Failed")
+            ):
+                raise _bad(f"{where}: Finish's outcome is Succeeded or Failed")
+            return Finish(outcome)
+        if kind == "Sleep":
+            return Sleep(self._expr(ins, "duration", where))
+        if kind == "Prompt":
+            return Prompt(self._expr(ins, "question", where))
+        if kind in ("End", "ImplicitEnd"):
+            return End()
+        if kind in NOT_RUN:
+            raise _bad(f"{where}: the reference does not run JS7's {kind} instruction")
+        raise _bad(f"{where}: {kind!r} is no JS7 instruction")
+
+    def _if(self, ins: dict[str, Any], pos: Position, where: str) -> If:
+        # JS7 2.8 writes "ifThens"; up to 2.7.1 "predicate" and "then" (If.scala:125-146).
+        raw = ins.get("ifThens")
+        if raw is None and "predicate" in ins:
+            raw = [{"predicate": ins.get("predicate"), "then": ins.get("then")}]
+        if not isinstance(raw, list) or not raw:
+            raise _bad(f"{where}: If needs 'ifThens' (or 'predicate' and 'then')")
+        if_thens = []
+        for i, it in enumerate(raw, 1):
+            if not isinstance(it, dict):
+                raise _bad(f"{where}: ifThens[{i - 1}] must be an object")
+            predicate = self._expr(it, "predicate", where)
+            if_thens.append((predicate, self.block(it, "then", pos.child(then_branch(i)))))
+        else_ = self.block(ins, "else", pos.child(ELSE)) if ins.get("else") is not None else None
+        return If(tuple(if_thens), else_)
+
+    def _try(self, ins: dict[str, Any], pos: Position, where: str) -> Try:
+        delays = ins.get("retryDelays")
+        if delays is not None and not (
+            isinstance(delays, list)
+            and all(
+                isinstance(d, int | float) and not isinstance(d, bool) and d >= 0 for d in delays
+            )
+        ):
+            raise _bad(f"{where}: 'retryDelays' must be a list of seconds")
+        max_tries = ins.get("maxTries")
+        if max_tries is not None and (
+            not isinstance(max_tries, int) or isinstance(max_tries, bool) or max_tries < 1
+        ):
+            raise _bad(f"{where}: 'maxTries' must be a number >= 1")
+        return Try(
+            self.block(ins, "try", pos.child(try_branch(0))),
+            self.block(ins, "catch", pos.child(catch_branch(0))),
+            None if delays is None else tuple(float(d) for d in delays),
+            max_tries,
+        )
 
 
 EXECUTABLES = (
@@ -190,19 +437,3 @@ def parse_return_code_meaning(value: Any, where: str = "") -> ReturnCodeMeaning:
         else:
             raise Problem(400, "InvalidWorkflow", f"{where}: returnCodeMeaning {raw!r}")
     return ReturnCodeMeaning(success=key == "success", codes=tuple(ranges))
-
-
-def position_json(position: int) -> list[int]:
-    return [position]
-
-
-def parse_position(value: Any) -> int:
-    if (
-        isinstance(value, list)
-        and len(value) == 1
-        and isinstance(value[0], int)
-        and not isinstance(value[0], bool)
-        and value[0] >= 0
-    ):
-        return value[0]
-    raise Problem(400, "InvalidPosition", f"position {value!r} must be [n] with n >= 0")

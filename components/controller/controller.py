@@ -8,6 +8,13 @@ Order life on the Controller (JS7-FACTS section 2)::
     OrderAttachable … → OrderFinished | OrderFailed | OrderCancelled
     (→ OrderDeleted when ``deleteWhenTerminated``)
 
+Between Agents the Controller moves the order itself, by the same rules the
+Agents follow (``components/common/instructions.py``): ``If``/``Try``/…,
+and what only it executes — ``Finish``, ``Prompt`` (the order waits for
+``AnswerOrderPrompt``), the end of the workflow, an uncaught failure. An
+order asleep (or delaying a retry) here is woken by a timer, re-armed when
+the Controller becomes active.
+
 What must hold: the Controller's working state is updated synchronously
 (so no two concurrent handlers compute from a stale copy), but nothing is
 *acted on* outside — no command to an Agent, no answer to a client, no event
@@ -28,13 +35,14 @@ from typing import Any
 from aiohttp import web
 from msgspec import UNSET
 
-from components.common import signatures
+from components.common import instructions, signatures
 from components.common.config import Config
 from components.common.eventid import new_journal_id
 from components.common.journal import Event, Journal, StateChange
 from components.common.node import Runnable
+from components.common.position import Position
 from components.common.web import Problem, read_body
-from components.common.workflow import Workflow, parse_position, position_json
+from components.common.workflow import Workflow
 from components.controller import snapshot
 from components.controller.agent_driver import AgentDriver, DriverConfig
 from components.controller.cluster import Cluster
@@ -55,6 +63,11 @@ MIRRORED = {
     "OrderStderrWritten",
     "OrderProcessed",
     "OrderMoved",
+    "OrderOutcomeAdded",
+    "OrderCaught",
+    "OrderRetrying",
+    "OrderAwoke",
+    "OrderSleeping",
     "OrderSuspended",
     "OrderResumed",
     "OrderDetachable",
@@ -83,6 +96,7 @@ class Tx:
         self.changes: list[StateChange] = []
         self.meta: dict[str, Any] = {}
         self.after: list[tuple[str, str]] = []  # (driver action, order id) once committed
+        self.wakes: list[tuple[str, int | None]] = []  # (order id, epoch ms) to move on then
 
 
 class Controller(Runnable):
@@ -122,6 +136,7 @@ class Controller(Runnable):
             cc.SuspendOrders: self._suspend_orders,
             cc.ResumeOrders: self._resume_orders,
             cc.ResumeOrder: self._resume_order,
+            cc.AnswerOrderPrompt: self._answer_prompt,
             cc.DeleteOrdersWhenTerminated: self._delete_when_terminated,
             cc.ReleaseEvents: self.release_events,
             cc.NoOperation: self._no_op,
@@ -132,6 +147,8 @@ class Controller(Runnable):
             cc.Batch: self.batch,
         }
         self.shutdown_requested = asyncio.Event()
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._wake_tasks: set[asyncio.Task[None]] = set()
         self.graceful_stop = True
         self.cluster = Cluster(self, cfg)
         self.release_constraints.append(self.cluster.releasable)
@@ -186,6 +203,9 @@ class Controller(Runnable):
                 }
             ]
         )
+        for oid, o in self.orders.items():
+            if o["state"] == "detached":
+                self._wake_at(oid, 0)  # waiting here before: look again
         for d in self.drivers.values():
             d.start()
         log.info(
@@ -200,12 +220,49 @@ class Controller(Runnable):
         """Stop acting (switch-over): the Agents are left to the new active."""
         for d in self.drivers.values():
             await d.stop()
+        self._cancel_wakes()
         self.orders = {}
+
+    # -- orders waiting at the Controller (a sleep, a retry's delay) ---------
+
+    def _wake_at(self, oid: str, until: int | None) -> None:
+        """Move ``oid`` on at ``until`` (epoch ms; None: only when told)."""
+        old = self._timers.pop(oid, None)
+        if old is not None:
+            old.cancel()
+        if until is not None:
+            delay = max(0.0, until / 1000 - time.time())
+            loop = asyncio.get_running_loop()
+            self._timers[oid] = loop.call_later(delay, self._spawn_wake, oid)
+
+    def _spawn_wake(self, oid: str) -> None:
+        self._timers.pop(oid, None)
+        task = asyncio.create_task(self._wake(oid), name=f"wake:{oid}")
+        self._wake_tasks.add(task)
+        task.add_done_callback(self._wake_tasks.discard)
+
+    async def _wake(self, oid: str) -> None:
+        o = self.orders.get(oid)
+        if not self.cluster.is_active or o is None or o["state"] != "detached":
+            return
+        tx = Tx()
+        self._move_on(tx, oid)
+        if tx.events:
+            await self._commit(tx)
+        else:  # not yet (woken early, after a restart): wait on
+            for waiting, until in tx.wakes:
+                self._wake_at(waiting, until)
+
+    def _cancel_wakes(self) -> None:
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
 
     async def before_shutdown(self) -> None:
         await self.cluster.stop(graceful=self.graceful_stop)
 
     async def stop(self) -> None:
+        self._cancel_wakes()
         await self.cluster.stop(graceful=False)  # (idempotent: the handover is done)
         for d in self.drivers.values():
             await d.stop()
@@ -349,6 +406,8 @@ class Controller(Runnable):
         if stamped:
             # Coupled: nothing acts on the commit before the passive has it.
             await self.cluster.wait_replicated(stamped[-1]["eventId"])
+        for oid, until in tx.wakes:
+            self._wake_at(oid, until)
         for action, oid in tx.after:
             o = self.orders.get(oid)
             if o is None or o.get("agent") not in self.drivers:
@@ -357,29 +416,43 @@ class Controller(Runnable):
             getattr(driver, action)(oid)
 
     def _move_on(self, tx: Tx, oid: str) -> None:
-        """An order that is on no Agent goes to its next Agent or ends."""
+        """An order that is on no Agent: the Controller moves it on
+        (``components/common/instructions.py``) to its next Agent, to its end,
+        or lets it wait here (a sleep, a retry's delay, a prompt)."""
         o = self.orders[oid]
-        wf = self.workflows[o["workflowKey"]]
-        outcome = o.get("outcome") or {}
         if o.get("mark") == "cancel":
             self._terminate(tx, oid, "cancelled", {"TYPE": "OrderCancelled"})
-        elif outcome.get("TYPE") == "Failed":
-            failed = {
-                "TYPE": "OrderFailed",
-                "movedTo": position_json(o["position"]),
-                "outcome": outcome,
-            }
-            self._terminate(tx, oid, "failed", failed)
-        elif (agent := wf.agent_at(o["position"])) is None:
-            self._terminate(tx, oid, "finished", {"TYPE": "OrderFinished"})
-        else:
-            self._order(
-                tx,
-                oid,
-                [{"TYPE": "OrderAttachable", "agentPath": agent}],
-                {**o, "state": "attaching", "agent": agent},
-            )
+            return
+        if o.get("mark") == "suspend" and o["state"] != "prompting":
+            # Suspended here and now, as JS7 suspends an order it holds.
+            here = {**o, "state": "detached", "mark": None, "suspended": True}
+            self._order(tx, oid, [{"TYPE": "OrderSuspended"}], here)
+        if self.orders[oid].get("suspended"):
+            if self.orders[oid].get("mark") != "resume":
+                tx.wakes.append((oid, None))  # no wake-up while suspended
+                return
+            resumed = {**self.orders[oid], "mark": None, "suspended": False}
+            self._order(tx, oid, [{"TYPE": "OrderResumed"}], resumed)
+            o = resumed
+        wf = self.workflows[o["workflowKey"]]
+        nxt = instructions.next_events(wf, o, here=None, now=int(time.time() * 1000))
+        new = {**nxt.order, "state": "detached"}
+        if nxt.action == "terminated":
+            *events, last = nxt.events
+            self._order(tx, oid, events, new)
+            state = "finished" if last["TYPE"] == "OrderFinished" else "failed"
+            self._terminate(tx, oid, state, last)
+        elif nxt.action == "attach":
+            self._order(tx, oid, nxt.events, {**new, "state": "attaching", "agent": nxt.agent})
             tx.after.append(("attach", oid))
+        else:
+            if nxt.action == "prompted":
+                new["state"] = "prompting"
+            if nxt.events:
+                self._order(tx, oid, nxt.events, new)
+            if nxt.action in ("wait", "continue"):
+                # JS7 would wake it by its clock; so does a timer here.
+                tx.wakes.append((oid, 0 if nxt.action == "continue" else nxt.until))
 
     def _terminate(self, tx: Tx, oid: str, state: str, event: Event) -> None:
         o = self.orders[oid]
@@ -428,16 +501,15 @@ class Controller(Runnable):
         wf = self.workflows[o["workflowKey"]]
         order: dict[str, Any] = {
             "id": oid,
-            "workflowPosition": {
-                "workflowId": wf.id_json,
-                "position": position_json(o["position"]),
-            },
+            "workflowPosition": {"workflowId": wf.id_json, "position": o["position"]},
             "state": {"TYPE": "Ready" if o.get("started") else "Fresh"},
         }
         if o.get("arguments"):
             order["arguments"] = o["arguments"]
         if o.get("scheduledFor") is not None:
             order["scheduledFor"] = o["scheduledFor"]
+        if o.get("historicOutcomes"):
+            order["historicOutcomes"] = o["historicOutcomes"]
         order["attachedState"] = {"TYPE": "Attached", "agentPath": path}
         if o.get("mark"):
             order["mark"] = self.mark_json(o)
@@ -486,16 +558,10 @@ class Controller(Runnable):
                 )
                 self._move_on(tx, oid)
             elif kind in MIRRORED:
-                new = dict(o)
+                new = instructions.apply(o, body)
                 if kind in snapshot.STATE_AFTER_EVENT:
                     new["js7State"] = snapshot.STATE_AFTER_EVENT[kind]
-                if kind == "OrderStarted":
-                    new["started"] = True
-                elif kind == "OrderProcessed":
-                    new["outcome"] = ev.get("outcome")
-                elif kind == "OrderMoved":
-                    new["position"] = parse_position(ev.get("to"))
-                elif kind == "OrderDetachable":
+                if kind == "OrderDetachable":
                     new["state"] = "detaching"
                     tx.after.append(("detach", oid))
                 elif kind == "OrderSuspended":
@@ -634,13 +700,14 @@ class Controller(Runnable):
             "id": oid,
             "workflowKey": key,
             "workflowPath": fresh.workflowPath,
-            "position": 0,
+            "position": [0],
             "state": "added",
             "scheduledFor": scheduled,
             "arguments": arguments,
             "agent": None,
             "mark": None,
             "started": False,
+            "historicOutcomes": [],
             "deleteWhenTerminated": delete_when_terminated,
         }
         added: Event = {"TYPE": "OrderAdded", "workflowId": wf.id_json}
@@ -681,6 +748,8 @@ class Controller(Runnable):
             self._order(tx, oid, [dict(event)], marked)
             if o["state"] in ("attaching", "attached"):
                 tx.after.append(("mark", oid))
+            elif o["state"] == "detached" or (o["state"] == "prompting" and mark == "cancel"):
+                self._move_on(tx, oid)  # waiting here: cancelled or suspended at once
         if tx.events:
             await self._commit(tx)
 
@@ -724,6 +793,30 @@ class Controller(Runnable):
             "resume",
             {"TYPE": "OrderResumptionMarked"},
         )
+
+    async def _answer_prompt(self, user: str, cmd: cc.AnswerOrderPrompt) -> None:
+        """``OrderPromptAnswered`` and one move to the next instruction, then
+        on (OrderEventSource.scala:550-561)."""
+        oid = self._order_ids([cmd.orderId], "AnswerOrderPrompt")[0]
+        o = self.orders[oid]
+        if o["state"] != "prompting":
+            raise Problem(
+                400,
+                "CannotAnswerOrderPrompt",
+                f"'{oid}' is expected to be in state Prompting, but is {o['state']}",
+            )
+        answered = instructions.apply(o, {"TYPE": "OrderPromptAnswered"})
+        to = Position.parse(o["position"]).increment().to_json()
+        moved: Event = {"TYPE": "OrderMoved", "to": to}
+        tx = Tx()
+        self._order(
+            tx,
+            oid,
+            [{"TYPE": "OrderPromptAnswered"}, moved],
+            {**instructions.apply(answered, moved), "state": "detached"},
+        )
+        self._move_on(tx, oid)
+        await self._commit(tx)
 
     async def _delete_when_terminated(self, user: str, cmd: cc.DeleteOrdersWhenTerminated) -> None:
         tx = Tx()

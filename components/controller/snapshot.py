@@ -32,11 +32,11 @@ from msgspec import UNSET
 
 from components.common.eventid import event_id_string
 from components.common.web import Problem
-from components.common.workflow import position_json
 from components.wire import snapshot as snap
 from components.wire.agent_commands import (
     Attached,
     Fresh,
+    HistoricOutcome,
     OrderMark,
     Ready,
     WorkflowId,
@@ -67,6 +67,10 @@ STATE_AFTER_EVENT = {
     "OrderProcessingStarted": "Processing",
     "OrderProcessed": "Processed",
     "OrderMoved": "Ready",
+    "OrderCaught": "Ready",
+    "OrderAwoke": "Ready",
+    "OrderRetrying": "Ready",  # with delayedUntil: DelayingRetry (see js7_state)
+    "OrderSleeping": "Ready",  # Sleeping while it has its until (see js7_state)
 }
 NON_TERMINAL_STATE: dict[str, Any] = {
     "Fresh": Fresh(),
@@ -76,23 +80,37 @@ NON_TERMINAL_STATE: dict[str, Any] = {
 }
 
 
+def js7_state(o: Mapping[str, Any]) -> Any:
+    """JS7's ``Order.state`` of an order that has not terminated."""
+    if o["state"] == "prompting":
+        return snap.Prompting(question=o.get("question"))
+    if o.get("until") is not None:
+        # Order.scala:1315 DelayingRetry(until), :1433 Sleeping(until, cause).
+        kind = snap.DelayingRetry if o.get("delaying") else snap.Sleeping
+        return kind(until=o["until"])
+    return NON_TERMINAL_STATE[o.get("js7State") or ("Ready" if o.get("started") else "Fresh")]
+
+
 def js7_order(oid: str, o: Mapping[str, Any], mark: dict[str, Any] | None) -> snap.Order:
     """The reference's journaled order as JS7's ``Order`` snapshot object
     (js7-data/.../order/OrderTest.scala)."""
     path, _, version = str(o["workflowKey"]).rpartition("~")
-    state = TERMINAL_STATE.get(o["state"])
-    if state is None:
-        state = NON_TERMINAL_STATE[o.get("js7State") or ("Ready" if o.get("started") else "Fresh")]
+    state = TERMINAL_STATE.get(o["state"]) or js7_state(o)
     attached = ATTACHED_STATE.get(o["state"])
     return snap.Order(
         id=oid,
         workflowPosition=WorkflowPosition(
             workflowId=WorkflowId(path=path, versionId=version),
-            position=position_json(o["position"]),
+            position=o["position"],
         ),
         state=state,
         arguments=o.get("arguments") or UNSET,
         scheduledFor=UNSET if o.get("scheduledFor") is None else o["scheduledFor"],
+        historicOutcomes=[
+            HistoricOutcome(position=h["position"], outcome=h["outcome"])
+            for h in o.get("historicOutcomes") or []
+        ]
+        or UNSET,
         attachedState=(
             attached(agentPath=o["agent"]) if attached is not None and o.get("agent") else UNSET
         ),

@@ -109,6 +109,8 @@ def order_state_text(o: Body, now_ms: int) -> str:
         return str(state).upper()
     if o.get("suspended"):
         return "SUSPENDED"
+    if state == "prompting":
+        return "PROMPTING"
     if o.get("started"):
         return "INPROGRESS"
     due = o.get("scheduledFor")
@@ -137,7 +139,7 @@ def order_v(o: Body) -> Body:
     """An order as JOC's ``orders`` answers it (order/order_v-schema.json)."""
     text = order_state_text(o, int(time.time() * 1000))
     path, _, version = str(o.get("workflowKey", "")).partition("~")
-    position = [o.get("position", 0)]
+    position = o.get("position") or [0]
     out: Body = {
         "orderId": o["id"],
         "workflowId": {"path": o.get("workflowPath") or path, "versionId": version},

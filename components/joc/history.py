@@ -645,8 +645,11 @@ class HistoryService:
                     else:
                         plan.step_updates[c.step_id] = end
                 c.step_id = None
-            elif kind == "OrderMoved":
-                c.position = position_text(ev.get("to"))
+            elif kind in ("OrderMoved", "OrderCaught") or (
+                kind == "OrderRetrying" and "movedTo" in ev
+            ):
+                # JS7 moves an order by these three (Order.scala applyEvent).
+                c.position = position_text(ev.get("to", ev.get("movedTo")))
                 update_order(c, position=c.position)
             elif kind in TERMINAL:
                 error = None

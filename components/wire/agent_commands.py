@@ -63,6 +63,13 @@ class Resuming(msgspec.Struct, tag_field="TYPE", tag="Resuming", kw_only=True):
 OrderMark = Cancelling | Suspending | Resuming
 
 
+class HistoricOutcome(msgspec.Struct, kw_only=True):
+    """What an order's step or failure brought (OrderTest.scala:119-129)."""
+
+    position: list[Any]
+    outcome: dict[str, Any]
+
+
 class Order(msgspec.Struct, kw_only=True):
     """An order as ``AttachOrder`` carries it (the fields the reference
     reads; JS7's others are accepted and ignored, as circe does)."""
@@ -72,6 +79,7 @@ class Order(msgspec.Struct, kw_only=True):
     state: Fresh | Ready
     arguments: dict[str, Any] | UnsetType = UNSET
     scheduledFor: int | UnsetType = UNSET
+    historicOutcomes: list[HistoricOutcome] | UnsetType = UNSET
     attachedState: Attached | UnsetType = UNSET
     mark: OrderMark | UnsetType = UNSET
     deleteWhenTerminated: bool | UnsetType = UNSET

@@ -109,6 +109,10 @@ class ResumeOrder(_Command, tag="ResumeOrder"):
     restartKilledJob: bool | None = None
 
 
+class AnswerOrderPrompt(_Command, tag="AnswerOrderPrompt"):
+    orderId: str
+
+
 class DeleteOrdersWhenTerminated(_Command, tag="DeleteOrdersWhenTerminated"):
     orderIds: list[str]
 
@@ -167,6 +171,7 @@ ControllerCommand = (
     | SuspendOrders
     | ResumeOrders
     | ResumeOrder
+    | AnswerOrderPrompt
     | DeleteOrdersWhenTerminated
     | ReleaseEvents
     | NoOperation

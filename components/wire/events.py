@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from components.wire.agent_commands import OrderMark, WorkflowId, WorkflowPosition
+from components.wire.agent_commands import HistoricOutcome, OrderMark, WorkflowId, WorkflowPosition
 from components.wire.cluster import ClusterSetting, JournalPosition
 from components.wire.controller_commands import CancellationMode, SuspensionMode
 from components.wire.items import SignedString
@@ -45,6 +45,7 @@ class Succeeded(_Outcome, tag="Succeeded"):
 class Failed(_Outcome, tag="Failed"):
     namedValues: dict[str, Any] | UnsetType = UNSET
     message: str | UnsetType = UNSET
+    uncatchable: bool | UnsetType = UNSET
 
 
 class Problem(msgspec.Struct, kw_only=True):
@@ -63,6 +64,7 @@ class Other(msgspec.Struct, tag_field="TYPE", tag="Other", kw_only=True):
 
 class Disrupted(_Outcome, tag="Disrupted"):
     reason: ProcessLost | Other
+    uncatchable: bool | UnsetType = UNSET
 
 
 Outcome = Succeeded | Failed | Disrupted
@@ -92,6 +94,7 @@ class OrderAttachedToAgent(_Event, tag="OrderAttachedToAgent"):
     agentPath: str
     arguments: dict[str, Any] | UnsetType = UNSET
     scheduledFor: int | UnsetType = UNSET
+    historicOutcomes: list[HistoricOutcome] | UnsetType = UNSET
     mark: OrderMark | UnsetType = UNSET
 
 
@@ -135,6 +138,57 @@ class OrderFinished(_Event, tag="OrderFinished"):
 class OrderFailed(_Event, tag="OrderFailed"):
     movedTo: list[Any]
     outcome: Outcome | UnsetType = UNSET
+
+
+class OrderFailedInFork(_Event, tag="OrderFailedInFork"):
+    """Not written yet: the reference refuses Fork."""
+
+    movedTo: list[Any]
+    outcome: Outcome | UnsetType = UNSET
+
+
+class OrderOutcomeAdded(_Event, tag="OrderOutcomeAdded"):
+    """JS7 >= 2.5 writes a Fail instruction's outcome (or a problem) so,
+    before ``OrderCaught``/``OrderFailed`` (OrderEvent.scala:574)."""
+
+    outcome: Outcome
+
+
+class OrderCaught(_Event, tag="OrderCaught"):
+    movedTo: list[Any]
+    outcome: Outcome | UnsetType = UNSET
+
+
+class OrderRetrying(_Event, tag="OrderRetrying"):
+    delayedUntil: int | UnsetType = UNSET
+    movedTo: list[Any] | UnsetType = UNSET
+
+
+class OrderAwoke(_Event, tag="OrderAwoke"):
+    pass
+
+
+class SleepInstruction(msgspec.Struct, tag_field="TYPE", tag="SleepInstruction"):
+    """JS7 2.9's ``OrderSleeping.Cause`` of a ``Sleep`` instruction."""
+
+
+class Throttle(msgspec.Struct, tag_field="TYPE", tag="Throttle"):
+    """JS7 2.9's ``OrderSleeping.Cause`` of a throttled order."""
+
+
+class OrderSleeping(_Event, tag="OrderSleeping"):
+    """JS7 2.8 writes ``until`` only; 2.9 adds ``cause``."""
+
+    until: int
+    cause: SleepInstruction | Throttle | UnsetType = UNSET
+
+
+class OrderPrompted(_Event, tag="OrderPrompted"):
+    question: Any
+
+
+class OrderPromptAnswered(_Event, tag="OrderPromptAnswered"):
+    pass
 
 
 class OrderCancelled(_Event, tag="OrderCancelled"):
@@ -198,6 +252,14 @@ OrderEvent = (
     | OrderDetached
     | OrderFinished
     | OrderFailed
+    | OrderFailedInFork
+    | OrderOutcomeAdded
+    | OrderCaught
+    | OrderRetrying
+    | OrderAwoke
+    | OrderSleeping
+    | OrderPrompted
+    | OrderPromptAnswered
     | OrderCancelled
     | OrderDeletionMarked
     | OrderDeleted

@@ -17,8 +17,16 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from components.wire.agent_commands import Attached, Fresh, OrderMark, Ready, WorkflowPosition
+from components.wire.agent_commands import (
+    Attached,
+    Fresh,
+    HistoricOutcome,
+    OrderMark,
+    Ready,
+    WorkflowPosition,
+)
 from components.wire.cluster import ClusterState
+from components.wire.events import SleepInstruction, Throttle
 from components.wire.items import VersionAdded, VersionedItemAdded
 
 
@@ -126,7 +134,33 @@ class Failed(msgspec.Struct, tag_field="TYPE", tag="Failed"):
     pass
 
 
-OrderState = Fresh | Ready | Processing | Processed | Finished | Cancelled | Failed
+class DelayingRetry(msgspec.Struct, tag_field="TYPE", tag="DelayingRetry", kw_only=True):
+    until: int
+
+
+class Sleeping(msgspec.Struct, tag_field="TYPE", tag="Sleeping", kw_only=True):
+    """JS7 2.8 writes ``until`` only; 2.9 adds ``cause``."""
+
+    until: int
+    cause: SleepInstruction | Throttle | UnsetType = UNSET
+
+
+class Prompting(msgspec.Struct, tag_field="TYPE", tag="Prompting", kw_only=True):
+    question: Any
+
+
+OrderState = (
+    Fresh
+    | Ready
+    | Processing
+    | Processed
+    | DelayingRetry
+    | Sleeping
+    | Prompting
+    | Finished
+    | Cancelled
+    | Failed
+)
 
 
 class Attaching(msgspec.Struct, tag_field="TYPE", tag="Attaching", kw_only=True):
@@ -146,6 +180,7 @@ class Order(msgspec.Struct, tag_field="TYPE", tag="Order", kw_only=True, omit_de
     state: OrderState
     arguments: dict[str, Any] | UnsetType = UNSET
     scheduledFor: int | UnsetType = UNSET
+    historicOutcomes: list[HistoricOutcome] | UnsetType = UNSET
     attachedState: Attaching | Attached | Detaching | UnsetType = UNSET
     mark: OrderMark | UnsetType = UNSET
     isSuspended: bool = False

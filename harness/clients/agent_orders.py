@@ -6,7 +6,9 @@ orders, and its events are what it forwards to the Controller.
 in JS7's spelling, as ``Order.applyEvent`` would leave it
 (js7-data/.../order/Order.scala): ``Fresh``/``Ready`` when attached (the
 order's state in ``OrderAttachedToAgent``), ``Ready`` after ``OrderStarted``
-or ``OrderMoved``, ``Processing``, ``Processed``, and ``Detaching`` after
+or ``OrderMoved`` (``OrderCaught``, ``OrderAwoke``), ``Processing``,
+``Processed``, ``Sleeping`` (``OrderSleeping``), ``DelayingRetry``
+(``OrderRetrying`` with ``delayedUntil``), and ``Detaching`` after
 ``OrderDetachable`` (its ``attachedState``); ``OrderDetached`` removes it.
 
 What must hold: the watch is started before the orders it is asked about
@@ -34,6 +36,9 @@ STATUS_AFTER = {
     "OrderProcessingStarted": "Processing",
     "OrderProcessed": "Processed",
     "OrderMoved": "Ready",
+    "OrderCaught": "Ready",
+    "OrderAwoke": "Ready",
+    "OrderSleeping": "Sleeping",
     "OrderDetachable": "Detaching",
 }
 
@@ -50,6 +55,7 @@ class AgentOrders:
         self.dep = dep
         self.client = client
         self._status: dict[str, str] = {}
+        self.events: list[dict[str, Any]] = []  # every order event read, in order
         self._task: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
 
@@ -69,12 +75,20 @@ class AgentOrders:
         oid, kind = event.get("Key"), event.get("TYPE")
         if not isinstance(oid, str):
             return
+        self.events.append(event)
         if kind == "OrderAttachedToAgent":
             self._status[oid] = str((event.get("state") or {}).get("TYPE", "Fresh"))
         elif kind == "OrderDetached":
             self._status.pop(oid, None)
+        elif kind == "OrderRetrying" and oid in self._status:
+            self._status[oid] = "DelayingRetry" if "delayedUntil" in event else "Ready"
         elif kind in STATUS_AFTER and oid in self._status:
             self._status[oid] = STATUS_AFTER[kind]
+
+    @property
+    def last_event_id(self) -> int:
+        """The eventId of the last order event read (0: none yet)."""
+        return int(self.events[-1]["eventId"]) if self.events else 0
 
     async def statuses(self) -> dict[str, str]:
         """Each order on the Agent and its status (an awaitable, to be a

@@ -22,8 +22,9 @@ from harness.clients.js7 import (
     types,
     wait_all_orders,
 )
+from harness.clients.snapshot import read_snapshot
 from harness.errors import DeadlineExceeded
-from harness.js7topo import controller_and_agents, shell_workflow
+from harness.js7topo import block, controller_and_agents, shell_job, shell_workflow, workflow
 from harness.workload import JobRuns, add_orders, read_all_events
 
 
@@ -101,6 +102,164 @@ async def test_agent_finishes_attached_orders_while_the_controller_is_down(
     assert results.add(result), result.explain()
 
 
+# A job that holds each order on agent-1 until the harness opens the gate.
+GATE = 'until [ -f "$JS7_AGENT_WORK/gate" ]; do sleep 0.1; done'
+
+
+async def open_the_gate(dep, on_agent, ids, what):
+    """Open the gate on agent-1; until every order of ``ids`` is
+    ``Detaching`` there, a verdict either way (``progress``), and the order
+    events the Agent wrote since (with the Controller down: what it did
+    alone)."""
+    held_from = on_agent.last_event_id
+    JobRuns(dep, "agent-1", "gate").path.write_text("open\n")
+    reached = await progress(dep, on_agent, ids, "Detaching", what)
+    return reached, [e for e in on_agent.events if e["eventId"] > held_from]
+
+
+# What the Agent must do alone (JS7's executors: If, Try, Retry, Fail and
+# Sleep are not the Controller's), in the order it does it for each order.
+ALONE = [
+    "OrderCaught",
+    "OrderRetrying",
+    "OrderAwoke",
+    "OrderSleeping",
+    "OrderOutcomeAdded",
+    "OrderCaught",
+    "OrderDetachable",
+]
+CONTROLLER_ONLY = {"OrderPrompted", "OrderPromptAnswered", "OrderFinished", "OrderFailed"}
+
+
+@pytest.mark.guarantee("AGT-AUTONOMY")
+async def test_agent_goes_on_through_autonomous_instructions_while_the_controller_is_down(
+    deploy, history, results
+):
+    """ "Agents will continue to execute workflows that are within reach of
+    autonomous workflow instructions": with the Controller down, the Agent
+    retries a failed job after its delay (Try/Retry), branches on its return
+    code (If), sleeps (Sleep), catches a Fail — and an order that reaches a
+    Prompt, which only the Controller executes, waits for the Controller."""
+    dep = await deploy(controller_and_agents(1))
+    runs = JobRuns(dep, "agent-1")
+    tries = JobRuns(dep, "agent-1", "tries")
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(
+        ctl,
+        workflow(
+            "alone",
+            # Held until the Controller is down: all that follows is the Agent's.
+            shell_job("agent-1", GATE),
+            {
+                "TYPE": "Try",
+                "try": block(
+                    shell_job(
+                        "agent-1",
+                        f'{tries.record}; test "$(grep -cx "$JS7_ORDER_ID" '
+                        f'"$JS7_AGENT_WORK/tries")" -ge 2',
+                    )
+                ),
+                "catch": block({"TYPE": "Retry"}),
+                "retryDelays": [0.5],
+                "maxTries": 3,
+            },
+            {
+                "TYPE": "If",
+                "ifThens": [
+                    {
+                        "predicate": "$returnCode == 0",
+                        "then": block({"TYPE": "Sleep", "duration": "1"}),
+                    }
+                ],
+                "else": block({"TYPE": "Fail", "message": "'no success'"}),
+            },
+            {
+                "TYPE": "Try",
+                "try": block({"TYPE": "Fail", "message": "'planned'"}),
+                "catch": block(shell_job("agent-1", "echo caught-$JS7_ORDER_ID")),
+            },
+            {"TYPE": "Prompt", "question": "'go on?'"},
+            shell_job("agent-1", f"echo end-$JS7_ORDER_ID; {runs.record}"),
+        ),
+    )
+    ids = [f"alone-{i}" for i in range(10)]
+    on_agent = await watch_agent(dep, "agent-1")
+    await add_orders(history, ctl, "alone", ids)
+    await dep.wait_for(
+        "orders processing at the gate",
+        on_agent.statuses,
+        accept=all_in(ids, "Processing"),
+    )
+    async with faults.kill(dep, "controller"):
+        at_prompt, alone = await open_the_gate(
+            dep, on_agent, ids, "every order at the Prompt, waiting for the Controller"
+        )
+    prompting = await dep.wait_for(
+        "every order prompting at the Controller",
+        lambda: read_snapshot(ctl),
+        accept=lambda snap: set(ids) <= snap.ids_in("Prompting"),
+    )
+    results.measure(
+        "orders prompting after the Controller returned", len(prompting.ids_in("Prompting"))
+    )
+    for oid in ids:
+        await ctl.command({"TYPE": "AnswerOrderPrompt", "orderId": oid})
+    await wait_all_orders(dep, ids)
+    events = await final_read(history, ctl)
+    runs.to_history(history)
+
+    not_alone, controller_events_on_agent, not_at_prompt = [], [], []
+    for oid in ids:
+        mine = [e for e in alone if e.get("Key") == oid]
+        seq = [e["TYPE"] for e in mine if e["TYPE"] in ALONE]
+        if seq != ALONE:
+            not_alone.append((oid, seq))
+        controller_events_on_agent += [e["TYPE"] for e in mine if e["TYPE"] in CONTROLLER_ONLY]
+        moved = [e["to"] for e in mine if e["TYPE"] == "OrderMoved"]
+        if not moved or moved[-1] != [4]:
+            not_at_prompt.append((oid, moved[-1:]))
+    prompted_after_detach = [
+        oid
+        for oid in ids
+        if (seq := types([e for e in events if e.get("Key") == oid]))
+        and "OrderPrompted" in seq
+        and seq.index("OrderDetached") < seq.index("OrderPrompted")
+    ]
+    stdout = {}
+    for e in events:
+        if e["TYPE"] == "OrderStdoutWritten":
+            stdout[e["Key"]] = stdout.get(e["Key"], "") + e["chunk"]
+    wrong_output = sorted(i for i in ids if stdout.get(i) != f"caught-{i}\nend-{i}\n")
+    autonomous = CheckResult(
+        not not_alone and not controller_events_on_agent,
+        {
+            "instruction-events-missing-while-controller-down": not_alone,
+            "controller-only-events-written-by-the-agent": controller_events_on_agent,
+        },
+        "instructions-continued-alone",
+    )
+    waited = CheckResult(
+        not not_at_prompt and sorted(prompted_after_detach) == sorted(ids),
+        {
+            "not-waiting-at-the-prompt": not_at_prompt,
+            "prompted-at-the-controller": sorted(prompted_after_detach),
+        },
+        "controller-only-instruction-waits",
+    )
+    forwarded = CheckResult(
+        not wrong_output, {"missing-or-wrong-stdout": wrong_output}, "log-output-forwarded"
+    )
+    result = compose(
+        at_prompt,
+        no_loss(history.records),
+        exactly_once(history.records),
+        autonomous,
+        waited,
+        forwarded,
+    )
+    assert results.add(result), result.explain()
+
+
 @pytest.mark.guarantee("AGT-CROSS-AGENT")
 async def test_an_order_waits_at_the_agent_boundary_until_the_controller_returns(
     deploy, history, results
@@ -162,6 +321,90 @@ async def test_an_order_waits_at_the_agent_boundary_until_the_controller_returns
         "agent-boundary",
     )
     result = compose(no_loss(history.records), at_boundary, boundary)
+    assert results.add(result), result.explain()
+
+
+@pytest.mark.guarantee("AGT-CROSS-AGENT")
+async def test_a_branch_or_catch_block_of_another_agent_waits_at_the_boundary(
+    deploy, history, results
+):
+    """With the Controller down, an order that If branches, or a catch block
+    leads, to another Agent's job stops at the boundary of its Agent: the
+    other Agent sees nothing until the Controller returns."""
+    dep = await deploy(controller_and_agents(2))
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(
+        ctl,
+        workflow(
+            "fork-in-the-road",
+            shell_job("agent-1", GATE),
+            {
+                "TYPE": "If",
+                "ifThens": [
+                    {
+                        "predicate": "$way == 'then'",
+                        "then": block(shell_job("agent-2", "echo two")),
+                    }
+                ],
+                "else": block(
+                    {
+                        "TYPE": "Try",
+                        "try": block({"TYPE": "Fail"}),
+                        "catch": block(shell_job("agent-2", "echo caught")),
+                    }
+                ),
+            },
+            shell_job("agent-1", "echo back"),
+        ),
+    )
+    ways = {f"road-{i}": "then" if i % 2 else "catch" for i in range(10)}
+    ids = sorted(ways)
+    on_agent1 = await watch_agent(dep, "agent-1")
+    on_agent2 = await watch_agent(dep, "agent-2")
+    for way in ("then", "catch"):
+        await add_orders(
+            history,
+            ctl,
+            "fork-in-the-road",
+            [i for i in ids if ways[i] == way],
+            extra={"arguments": {"way": way}},
+        )
+    await dep.wait_for(
+        "orders at the gate on agent-1", on_agent1.statuses, accept=all_in(ids, "Processing")
+    )
+    async with faults.kill(dep, "controller"):
+        at_the_boundary, alone = await open_the_gate(
+            dep, on_agent1, ids, "every order at the boundary of agent-1"
+        )
+        crossed = sorted(await on_agent2.statuses())
+    await wait_all_orders(dep, ids)
+    await final_read(history, ctl)
+    want = {"then": [1, "then", 0], "catch": [1, "else", 0, "catch+0", 0]}
+    wrong_boundary, wrong_agents = [], []
+    for oid in ids:
+        mine = [e for e in alone if e["Key"] == oid]
+        moved = [
+            e.get("to", e.get("movedTo"))
+            for e in mine
+            if e["TYPE"] in ("OrderMoved", "OrderCaught")
+        ]
+        if not moved or moved[-1] != want[ways[oid]] or mine[-1]["TYPE"] != "OrderDetachable":
+            wrong_boundary.append((oid, moved[-1:], [e["TYPE"] for e in mine[-1:]]))
+        agents = [
+            e["agentPath"] for e in await order_events(ctl, oid) if e["TYPE"] == "OrderAttached"
+        ]
+        if agents != ["agent-1", "agent-2", "agent-1"]:
+            wrong_agents.append((oid, agents))
+    boundary = CheckResult(
+        not crossed and not wrong_boundary and not wrong_agents,
+        {
+            "orders-on-agent-2-while-controller-down": crossed,
+            "not-waiting-at-the-boundary": wrong_boundary,
+            "wrong-agents": wrong_agents,
+        },
+        "agent-boundary",
+    )
+    result = compose(at_the_boundary, no_loss(history.records), boundary)
     assert results.add(result), result.explain()
 
 

@@ -27,7 +27,14 @@ from harness.clients.js7 import (
     types,
     wait_cluster,
 )
-from harness.js7topo import controller_cluster, internal_workflow, shell_workflow
+from harness.js7topo import (
+    block,
+    controller_cluster,
+    internal_workflow,
+    shell_job,
+    shell_workflow,
+    workflow,
+)
 from harness.topology import Node, Topology
 from harness.workload import read_all_events
 
@@ -64,9 +71,48 @@ CONTROLLER_TYPES = {
     "OrderResumptionMarked",
     "OrderResumed",
     "OrderDeleted",
+    "OrderOutcomeAdded",
+    "OrderCaught",
+    "OrderRetrying",
+    "OrderAwoke",
+    "OrderSleeping",
+    "OrderPrompted",
+    "OrderPromptAnswered",
     "SnapshotTaken",
 }
-AGENT_TYPES = {"AgentDedicated", "SignedItemAttachedToMe", "OrderAttachedToAgent", "OrderProcessed"}
+AGENT_TYPES = {
+    "AgentDedicated",
+    "SignedItemAttachedToMe",
+    "OrderAttachedToAgent",
+    "OrderProcessed",
+    "OrderOutcomeAdded",
+    "OrderCaught",
+    "OrderRetrying",
+    "OrderAwoke",
+    "OrderSleeping",
+}
+# The instructions' events (components/common/instructions.py): a Retry after
+# a delay that ends failed, sleeps at the Controller and on the Agent, a Prompt
+# and a Finish with its outcome.
+RETRY = workflow(
+    "retry",
+    shell_job("agent-1", "echo on"),
+    {
+        "TYPE": "Try",
+        "try": block({"TYPE": "Fail", "message": "'again'"}),
+        "catch": block({"TYPE": "Retry"}),
+        "retryDelays": [0.1],
+        "maxTries": 2,
+    },
+)
+NAP = workflow(
+    "nap",
+    {"TYPE": "Sleep", "duration": "0.1"},
+    shell_job("agent-1", "echo on"),
+    {"TYPE": "Sleep", "duration": "0.1"},
+    {"TYPE": "Prompt", "question": "'go on?'"},
+    {"TYPE": "Finish", "outcome": {"TYPE": "Succeeded", "namedValues": {"x": 1}}},
+)
 
 
 def undecodable(events: list[dict[str, Any]], union: Any) -> list[tuple[dict[str, Any], str]]:
@@ -92,6 +138,8 @@ async def test_every_event_the_reference_writes_is_js7s(deploy):
         shell_workflow("w", ("agent-1", "echo one"), ("agent-1", "echo two")),
         internal_workflow("fail", ("agent-1", "js7ha.Fail")),
         shell_workflow("slow", ("agent-1", "sleep 30")),
+        RETRY,
+        NAP,
     )
     await client.deploy(shell_workflow("w", ("agent-1", "echo v2"), version="2"))
 
@@ -110,6 +158,8 @@ async def test_every_event_the_reference_writes_is_js7s(deploy):
     await client.command(add_order("f", "fail"))
     await client.command(add_order("d", "w", deleteWhenTerminated=True))
     await client.command(add_order("s", "slow"))
+    await client.command(add_order("r", "retry"))
+    await client.command(add_order("n", "nap"))
     await wait_event("s", "OrderProcessingStarted")
     kill = {"TYPE": "FreshOrStarted", "kill": {"immediately": True}}
     await client.command({"TYPE": "CancelOrders", "orderIds": ["s"], "mode": kill})
@@ -121,7 +171,15 @@ async def test_every_event_the_reference_writes_is_js7s(deploy):
     await client.command({"TYPE": "ResumeOrders", "orderIds": ["p"]})
     await wait_event("p", "OrderResumed")
     await client.command({"TYPE": "CancelOrders", "orderIds": ["p"]})
+    await wait_event("n", "OrderPrompted")
+    # JS7's Prompting state, and the step's outcome, in the snapshot.
+    (prompting,) = [o for o in await strict_snapshot(client) if o.get("id") == "n"]
+    assert prompting["state"] == {"TYPE": "Prompting", "question": "go on?"}
+    assert prompting["historicOutcomes"][0]["position"] == [1]
+    await client.command({"TYPE": "AnswerOrderPrompt", "orderId": "n"})
     for oid, kind in [
+        ("r", "OrderFailed"),
+        ("n", "OrderFinished"),
         ("ok", "OrderFinished"),
         ("f", "OrderFailed"),
         ("d", "OrderDeleted"),
@@ -145,10 +203,10 @@ async def test_every_event_the_reference_writes_is_js7s(deploy):
     assert AGENT_TYPES - seen_agent == set(), Counter(types(agent_events))
 
 
-async def check_snapshot(client: ClusterClient) -> None:
+async def strict_snapshot(client: ClusterClient) -> list[dict[str, Any]]:
     """JS7's ``GET /controller/api/snapshot/``: every object is one of
     ``components/wire/snapshot.py``'s and is written exactly as it reads
-    (nothing the structs do not know); the orders in JS7's states."""
+    (nothing the structs do not know)."""
     _, objects = await client.on_active(lambda c: c.get_ndjson("/snapshot/"))
     odd = []
     for obj in objects:
@@ -160,11 +218,24 @@ async def check_snapshot(client: ClusterClient) -> None:
         if back != obj:
             odd.append((obj, f"written back as {back}"))
     assert odd == []
+    return list(objects)
+
+
+async def check_snapshot(client: ClusterClient) -> None:
+    """The snapshot at the end: the orders in JS7's terminal states."""
+    objects = await strict_snapshot(client)
     assert objects[0]["TYPE"] == "SnapshotEventId"
     kinds = set(types(objects))
     assert {"ClusterStateSnapshot", "AgentRefState", "VersionAdded", "Order"} <= kinds, kinds
     states = {o["id"]: o["state"]["TYPE"] for o in objects if o["TYPE"] == "Order"}
-    assert states == {"ok": "Finished", "f": "Failed", "s": "Cancelled", "p": "Cancelled"}
+    assert states == {
+        "ok": "Finished",
+        "f": "Failed",
+        "s": "Cancelled",
+        "p": "Cancelled",
+        "r": "Failed",
+        "n": "Finished",
+    }
     with pytest.raises(ProblemError) as refused:
         await client.on_active(lambda c: c.get_ndjson("/snapshot/?eventId=1"))
     assert refused.value.code == "SnapshotForUnknownEventId"

@@ -152,6 +152,7 @@ CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
         cc.ControllerCommand,
         {"TYPE": "DeleteOrdersWhenTerminated", "orderIds": ["A", "B"]},
     ),
+    (f"{CCT}:286", "both", cc.ControllerCommand, {"TYPE": "AnswerOrderPrompt", "orderId": "ORDER"}),
     (f"{CCT}:294", "both", cc.ControllerCommand, {"TYPE": "EmergencyStop"}),
     (f"{CCT}:300", "both", cc.ControllerCommand, {"TYPE": "EmergencyStop", "restart": True}),
     (f"{CCT}:308", "both", cc.ControllerCommand, {"TYPE": "ReleaseEvents", "untilEventId": 123}),
@@ -595,6 +596,125 @@ CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
     (f"{OET}:661", "both", ev.AgentEvent, {"TYPE": "OrderSuspended"}),
     (f"{OET}:680", "decode", ev.ControllerEvent, {"TYPE": "OrderResumptionMarked"}),
     (f"{OET}:747", "decode", ev.AgentEvent, {"TYPE": "OrderResumed"}),
+    # The events of If/Try/Retry/Fail/Finish/Sleep/Prompt
+    # (components/common/instructions.py).
+    (f"{OET}:353", "both", ev.AgentEvent, {"TYPE": "OrderCaught", "movedTo": [1]}),
+    (
+        f"{OET}:360",
+        "both",
+        ev.AgentEvent,
+        {
+            "TYPE": "OrderCaught",
+            "outcome": {"TYPE": "Failed", "namedValues": {"returnCode": 1}, "message": "FAILED"},
+            "movedTo": [1],
+        },
+    ),
+    (f"{OET}:387", "both", ev.ControllerEvent, {"TYPE": "OrderFailed", "movedTo": [1]}),
+    (f"{OET}:434", "both", ev.ControllerEvent, {"TYPE": "OrderFailedInFork", "movedTo": [1]}),
+    (
+        f"{OET}:441",
+        "both",
+        ev.ControllerEvent,
+        {
+            "TYPE": "OrderFailedInFork",
+            "movedTo": [1],
+            "outcome": {"TYPE": "Failed", "namedValues": {"returnCode": 1}, "message": "ERROR"},
+        },
+    ),
+    (f"{OET}:459", "both", ev.AgentEvent, {"TYPE": "OrderRetrying"}),
+    (
+        f"{OET}:465",
+        "both",
+        ev.AgentEvent,
+        {"TYPE": "OrderRetrying", "movedTo": [1], "delayedUntil": 1551700800000},
+    ),
+    (f"{OET}:1064", "both", ev.ControllerEvent, {"TYPE": "OrderPrompted", "question": "QUESTION"}),
+    (f"{OET}:1071", "both", ev.ControllerEvent, {"TYPE": "OrderPromptAnswered"}),
+    (
+        f"{OET}:1085",
+        "both",
+        ev.AgentEvent,
+        {"TYPE": "OrderSleeping", "until": 1734523200000, "cause": {"TYPE": "SleepInstruction"}},
+    ),
+    # The form JS7 2.8 writes (and 2.9 still reads), the reference's.
+    (f"{OET}:1099", "both", ev.AgentEvent, {"TYPE": "OrderSleeping", "until": 1734523200000}),
+    (
+        f"{OET}:1109",
+        "both",
+        ev.AgentEvent,
+        {"TYPE": "OrderSleeping", "until": 1734523200000, "cause": {"TYPE": "Throttle"}},
+    ),
+    # No literal in the tests: js7-data/shared/src/main/scala/js7/data/order/
+    # OrderEvent.scala:574 and :1105 (deriveCodec of OrderOutcomeAdded(outcome)),
+    # :651 and :1090 (the case object OrderAwoke); the outcomes are
+    # OrderOutcomeTest.scala:85 and :163.
+    (
+        "OrderEvent.scala:574",
+        "both",
+        ev.AgentEvent,
+        {
+            "TYPE": "OrderOutcomeAdded",
+            "outcome": {
+                "TYPE": "Failed",
+                "message": "MESSAGE",
+                "namedValues": {"returnCode": 1, "KEY": "VALUE"},
+            },
+        },
+    ),
+    (
+        "OrderEvent.scala:574 with OrderOutcomeTest.scala:163",
+        "both",
+        ev.AgentEvent,
+        {
+            "TYPE": "OrderOutcomeAdded",
+            "outcome": {
+                "TYPE": "Disrupted",
+                "uncatchable": True,
+                "reason": {"TYPE": "Other", "problem": {"message": "OTHER"}},
+            },
+        },
+    ),
+    (
+        "OrderOutcomeTest.scala:71",
+        "decode",
+        ev.Outcome,
+        {"TYPE": "Failed", "uncatchable": True, "namedValues": {}},
+    ),
+    ("OrderEvent.scala:651", "both", ev.AgentEvent, {"TYPE": "OrderAwoke"}),
+    # js7-data/shared/src/test/scala/js7/data/order/OrderTest.scala:77, an
+    # order with its historicOutcomes, as AttachOrder carries it.
+    (
+        "OrderTest.scala:77",
+        "decode",
+        ac.Order,
+        {
+            "id": "ID",
+            "workflowPosition": {
+                "workflowId": {"path": "WORKFLOW", "versionId": "VERSION"},
+                "position": [1, "then", 2],
+            },
+            "innerBlock": [1, "then"],
+            "state": {"TYPE": "Ready"},
+            "arguments": {"key1": "value1", "key2": "value2"},
+            "scheduledFor": 4775114024789,
+            "priority": 1.23,
+            "externalOrder": {
+                "orderWatchPath": "ORDER-WATCH",
+                "name": "EXTERNAL",
+                "vanished": True,
+            },
+            "historicOutcomes": [
+                {
+                    "position": [123],
+                    "outcome": {"TYPE": "Succeeded", "namedValues": {"returnCode": 0}},
+                }
+            ],
+            "attachedState": {"TYPE": "Attached", "agentPath": "AGENT"},
+            "parent": "PARENT",
+            "stickySubagents": [{"agentPath": "AGENT", "subagentBundleId": "SUBAGENT-BUNDLE"}],
+            "forceAdmission": True,
+        },
+    ),
     (
         "ControllerEventTest.scala:15",
         "both",
@@ -917,8 +1037,18 @@ SNAPSHOT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
             (291, {"TYPE": "Processed"}),
             (445, {"TYPE": "Cancelled"}),
             (451, {"TYPE": "Finished"}),
+            # Where an order waits: a retry's delay, a sleep, a prompt.
+            (303, {"TYPE": "DelayingRetry", "until": 1551960000000}),
+            (387, {"TYPE": "Prompting", "question": "QUESTION"}),
+            (
+                413,
+                {"TYPE": "Sleeping", "until": 1734523200000, "cause": {"TYPE": "SleepInstruction"}},
+            ),
+            (413, {"TYPE": "Sleeping", "until": 1734523200000, "cause": {"TYPE": "Throttle"}}),
         )
     ),
+    # JS7 2.8's Sleeping, as the reference writes it (2.9 still reads it).
+    (f"{ORT}:423", "both", sn.OrderState, {"TYPE": "Sleeping", "until": 1734523200000}),
     (
         # no literal in the test: Order.scala:1169, Subtype(Failed)
         "js7-data/shared/src/main/scala/js7/data/order/Order.scala:1169",
@@ -1146,3 +1276,145 @@ def test_return_code_meanings_as_js7_writes_them(meaning, succeeded, failed):
     m = parse_return_code_meaning(meaning)
     assert [rc for rc in succeeded if m.succeeded(rc)] == succeeded
     assert [rc for rc in failed if not m.succeeded(rc)] == failed
+
+
+# JS7's instruction literals (js7-data/shared/src/test/scala/js7/data/workflow/
+# instructions/*Test.scala), each with a path at which the reference finds it.
+IT = "js7-data/shared/src/test/scala/js7/data/workflow/instructions"
+PATH_EXE = {
+    "TYPE": "Execute.Anonymous",
+    "job": {
+        "agentPath": "AGENT",
+        "executable": {"TYPE": "PathExecutable", "path": "THEN"},
+        "processLimit": 1,
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("source", "instruction", "inner"),
+    [
+        (
+            f"{IT}/IfTest.scala:33",
+            {"TYPE": "If", "ifThens": [{"predicate": "true", "then": {"instructions": []}}]},
+            None,
+        ),
+        (
+            f"{IT}/IfTest.scala:76",
+            {
+                "TYPE": "If",
+                "ifThens": [
+                    {"predicate": "$returnCode >= 3", "then": {"instructions": [PATH_EXE]}}
+                ],
+                "else": {"instructions": [PATH_EXE]},
+                "sourcePos": [1, 2],
+            },
+            [0, "else", 0],
+        ),
+        (
+            f"{IT}/IfTest.scala:116",
+            {"TYPE": "If", "predicate": "true", "then": {"instructions": [PATH_EXE]}},
+            [0, "then", 0],
+        ),
+        (
+            f"{IT}/TryInstructionTest.scala:30",
+            {
+                "TYPE": "Try",
+                "try": {"instructions": [PATH_EXE]},
+                "catch": {"instructions": [PATH_EXE]},
+            },
+            [0, "catch+0", 0],
+        ),
+        (
+            f"{IT}/TryInstructionTest.scala:66",
+            {
+                "TYPE": "Try",
+                "try": {"instructions": [{"TYPE": "Fail"}]},
+                "catch": {"instructions": [{"TYPE": "Retry"}]},
+                "retryDelays": [0.1, 60],
+                "maxTries": 10,
+                "sourcePos": [1, 2],
+            },
+            [0, "try+3", 0],
+        ),
+        (f"{IT}/RetryTest.scala:15", {"TYPE": "Retry", "sourcePos": [1, 2]}, None),
+        (f"{IT}/FailTest.scala:19", {"TYPE": "Fail"}, None),
+        (
+            f"{IT}/FailTest.scala:26",
+            {
+                "TYPE": "Fail",
+                "message": "'ERROR'",
+                "namedValues": {"returnCode": 7},
+                "uncatchable": True,
+                "sourcePos": [1, 2],
+            },
+            None,
+        ),
+        (f"{IT}/FinishTest.scala:19", {"TYPE": "Finish"}, None),
+        (f"{IT}/FinishTest.scala:25", {"TYPE": "Finish", "outcome": {"TYPE": "Failed"}}, None),
+        (
+            f"{IT}/FinishTest.scala:34",
+            {"TYPE": "Finish", "outcome": {"TYPE": "Succeeded", "namedValues": {}}},
+            None,
+        ),
+        (
+            f"{IT}/FinishTest.scala:45",
+            {
+                "TYPE": "Finish",
+                "outcome": {"TYPE": "Failed", "message": "MESSAGE", "namedValues": {"A": 7}},
+                "sourcePos": [1, 2],
+            },
+            None,
+        ),
+        (f"{IT}/SleepTest.scala:14", {"TYPE": "Sleep", "duration": "3"}, None),
+        (f"{IT}/SleepTest.scala:21", {"TYPE": "Sleep", "duration": "0.003"}, None),
+        (f"{IT}/PromptTest.scala:15", {"TYPE": "Prompt", "question": "'QUESTION'"}, None),
+        (
+            f"{IT}/PromptTest.scala:23",
+            {"TYPE": "Prompt", "question": "'QUESTION'", "sourcePos": [1, 2]},
+            None,
+        ),
+    ],
+)
+def test_the_reference_reads_js7s_instructions(source, instruction, inner):
+    from components.common.position import Position
+    from components.common.workflow import Workflow
+
+    wf = Workflow.from_json({"TYPE": "Workflow", "path": "W", "instructions": [instruction]})
+    assert type(wf.instruction(Position.first())).__name__ == instruction["TYPE"], source
+    if inner is not None:
+        wf.check_position(Position.parse(inner))
+
+
+@pytest.mark.parametrize(
+    ("instruction", "says"),
+    [
+        # IfTest.scala:46: an else block with JS7's Stop.
+        (
+            {
+                "TYPE": "If",
+                "ifThens": [{"predicate": "false", "then": {"instructions": []}}],
+                "else": {"instructions": [{"TYPE": "Stop"}]},
+            },
+            "instruction [0/else:0]: the reference does not run JS7's Stop instruction",
+        ),
+        ({"TYPE": "Lock", "lockPath": "L"}, "does not run JS7's Lock instruction"),
+        ({"TYPE": "Fork", "branches": []}, "does not run JS7's Fork instruction"),
+        ({"TYPE": "PostNotices", "boardPaths": []}, "does not run JS7's PostNotices"),
+        ({"TYPE": "Whatever"}, "'Whatever' is no JS7 instruction"),
+        (
+            {"TYPE": "If", "ifThens": [{"predicate": "$a in [1]", "then": {"instructions": []}}]},
+            "does not evaluate 'in'",
+        ),
+        ({"TYPE": "Sleep", "duration": "now()"}, "does not evaluate 'now'"),
+        ({"TYPE": "Try", "try": {"instructions": []}, "catch": {}}, "'catch' must be a list"),
+        ({"TYPE": "Try", "try": [], "catch": [], "maxTries": 0}, "'maxTries' must be"),
+    ],
+)
+def test_what_the_reference_does_not_run_is_refused_naming_it(instruction, says):
+    from components.common.workflow import Workflow
+
+    with pytest.raises(Problem) as err:
+        Workflow.from_json({"TYPE": "Workflow", "path": "W", "instructions": [instruction]})
+    assert err.value.code == "InvalidWorkflow"
+    assert says in err.value.message

@@ -1,0 +1,413 @@
+"""What each instruction does to an order: the events JS7 emits for it.
+
+One function, ``next_events``, serves the Agent (``here`` its path) and the
+Controller (``here`` None), as JS7's ``OrderEventSource.nextEvents`` does
+for both (js7-data/jvm/src/main/scala/js7/data/execution/workflow/
+OrderEventSource.scala); ``apply`` is the part of JS7's ``Order.applyEvent``
+(js7-data/shared/src/main/scala/js7/data/order/Order.scala) both need.
+
+Where an order may go on alone (JS7's instruction executors,
+js7-data/jvm/src/main/scala/js7/data/execution/workflow/instructions/):
+
+* ``If``, ``Try``, ``Retry``, ``Fail``, ``Sleep`` and the end of a nested
+  block run wherever the order is — on its Agent without any Controller
+  (IfExecutor.scala, TryExecutor.scala, RetryExecutor.scala,
+  FailExecutor.scala, SleepExecutor.scala);
+* ``Finish``, ``Prompt`` and the end of the workflow need the order at the
+  Controller: on an Agent the order becomes ``OrderDetachable`` and waits
+  (``detachOrder``/``detach`` in FinishExecutor.scala:21,
+  PromptExecutor.scala:19, EndExecutor.scala:23; so do JS7's Lock,
+  PostNotices, ExpectNotices/ConsumeNotices, AddOrder and Stop, which the
+  reference refuses); so does an uncaught failure (``OrderFailed`` is
+  Controller-only: OrderEventSource.scala:274, ``atController``);
+* ``Execute`` runs on its job's Agent: another Agent's job detaches the
+  order; at the Controller the order becomes ``OrderAttachable``.
+
+Consecutive moves are one ``OrderMoved`` to where the order comes to rest
+(``anticipateNextOrderMoved``, OrderEventSource.scala:592-642).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from components.common import expression
+from components.common.position import (
+    ELSE,
+    Position,
+    catch_branch,
+    then_branch,
+    try_branch,
+    try_index,
+)
+from components.common.workflow import (
+    End,
+    Execute,
+    Fail,
+    Finish,
+    If,
+    Job,
+    Prompt,
+    Retry,
+    Sleep,
+    Try,
+    Workflow,
+)
+
+Event = dict[str, Any]
+MAX_STEPS = 100  # transitions per call: a Retry loop without delay must not hog the node
+
+
+@dataclass
+class Next:
+    """The events to journal and what the caller does then.
+
+    ``action``: ``run`` (start ``job`` here), ``wait`` (until ``until``,
+    epoch ms, or until woken when None), ``detach`` (an Agent hands the
+    order to the Controller; ``OrderDetachable`` is among the events),
+    ``attach`` (the Controller sends it to ``agent``; ``OrderAttachable`` is
+    among the events), ``terminated`` (``OrderFinished``/``OrderFailed``),
+    ``prompted`` (waits for ``AnswerOrderPrompt``), ``continue`` (call again).
+    """
+
+    order: dict[str, Any]
+    events: list[Event] = field(default_factory=list)
+    action: str = "wait"
+    job: Job | None = None
+    agent: str | None = None
+    until: int | None = None
+
+
+def apply(order: dict[str, Any], event: Event) -> dict[str, Any]:
+    """The order's workflow fields after ``event``: ``position``,
+    ``started``, ``historicOutcomes`` (JS7's: position and outcome of each
+    step and failure), ``outcome`` (the last), ``processed`` (a step ended, not moved on
+    yet), ``until``/``delaying`` (asleep, or delaying a retry), ``question``."""
+    kind = event["TYPE"]
+    o = dict(order)
+    if kind == "OrderStarted":
+        o["started"] = True
+    elif kind == "OrderMoved":
+        o.update(position=event["to"], processed=False, until=None, delaying=False)
+    elif kind == "OrderProcessingStarted":
+        o["processed"] = False
+    elif kind in ("OrderProcessed", "OrderOutcomeAdded"):
+        o.update(
+            outcome=event["outcome"],
+            processed=kind == "OrderProcessed" or o.get("processed", False),
+            historicOutcomes=[
+                *(o.get("historicOutcomes") or []),
+                {"position": o["position"], "outcome": event["outcome"]},
+            ],
+        )
+    elif kind == "OrderCaught":
+        # JS7 adds the outcome Caught: the failure is handled (Order.scala:215-229).
+        caught = {"position": event["movedTo"], "outcome": {"TYPE": "Caught"}}
+        o.update(
+            position=event["movedTo"],
+            outcome=caught["outcome"],
+            processed=False,
+            historicOutcomes=[*(o.get("historicOutcomes") or []), caught],
+        )
+    elif kind == "OrderRetrying":
+        if "delayedUntil" in event:
+            o.update(until=event["delayedUntil"], delaying=True)
+        if "movedTo" in event:
+            o["position"] = event["movedTo"]
+    elif kind == "OrderAwoke":
+        o.update(until=None, delaying=False)
+    elif kind == "OrderSleeping":
+        o["until"] = event["until"]
+    elif kind in ("OrderFailed", "OrderFailedInFork"):
+        o["position"] = event["movedTo"]
+    elif kind == "OrderPrompted":
+        o["question"] = event["question"]
+    elif kind == "OrderPromptAnswered":
+        o["question"] = None
+    return o
+
+
+def _process_lost(outcome: Any) -> bool:
+    reason = outcome.get("reason") if isinstance(outcome, dict) else None
+    return isinstance(reason, dict) and reason.get("TYPE") == "ProcessLost"
+
+
+def is_failed(outcome: Any) -> bool:
+    """JS7's ``Order.isFailed``: a lost process is not a failure — the job
+    runs again (Order.scala:681-691)."""
+    if not isinstance(outcome, dict) or outcome.get("TYPE") not in ("Failed", "Disrupted"):
+        return False
+    return not _process_lost(outcome)
+
+
+def variables(order: dict[str, Any]) -> dict[str, Any]:
+    """What ``$name`` reads: the order's arguments, overlaid by what its
+    outcomes brought, the latest last (``$returnCode`` is the last job's)."""
+    found = dict(order.get("arguments") or {})
+    for h in order.get("historicOutcomes") or []:
+        found.update(h["outcome"].get("namedValues") or {})
+    return found
+
+
+def disrupted(message: str) -> dict[str, Any]:
+    """JS7's ``OrderOutcome.Disrupted(Problem(message))`` (OrderEventTest.scala:414)."""
+    return {"TYPE": "Disrupted", "reason": {"TYPE": "Other", "problem": {"message": message}}}
+
+
+def next_events(wf: Workflow, order: dict[str, Any], *, here: str | None, now: int) -> Next:
+    """Move ``order`` as far as it goes without running a job or waiting."""
+    return _Stepper(wf, order, here, now).run()
+
+
+class _Stepper:
+    def __init__(self, wf: Workflow, order: dict[str, Any], here: str | None, now: int) -> None:
+        self.wf = wf
+        self.here = here  # an Agent's path; None at the Controller
+        self.now = now
+        self.next = Next(order)
+
+    @property
+    def o(self) -> dict[str, Any]:
+        return self.next.order
+
+    def emit(self, event: Event) -> None:
+        events = self.next.events
+        if event["TYPE"] == "OrderMoved" and events and events[-1]["TYPE"] == "OrderMoved":
+            events[-1] = event  # moves in a row are one move
+        else:
+            events.append(event)
+        self.next.order = apply(self.o, event)
+
+    def done(self, action: str, **fields: Any) -> Next:
+        self.next.action = action
+        for k, v in fields.items():
+            setattr(self.next, k, v)
+        return self.next
+
+    def run(self) -> Next:
+        for _ in range(MAX_STEPS):
+            result = self.step()
+            if result is not None:
+                return result
+        return self.done("continue")
+
+    def step(self) -> Next | None:
+        """One transition; a ``Next`` when the order comes to rest."""
+        pos = Position.parse(self.o["position"])
+        until = self.o.get("until")
+        if until is not None:
+            if self.now < until:
+                return self.done("wait", until=until)
+            if self.o.get("delaying"):
+                # OrderAwoke, then to the next try (Order.scala:1105-1114).
+                self.emit({"TYPE": "OrderAwoke"})
+                self.move(pos.next_retry_position() or pos.increment())
+            else:
+                self.move(pos.increment())  # slept enough (SleepExecutor.scala:38-44)
+            return None
+        if is_failed(self.o.get("outcome")):
+            return self.fail(pos, catchable=self.o["outcome"].get("uncatchable") is not True)
+        ins = self.wf.instruction(pos)
+        if isinstance(ins, Execute):
+            return self.execute(pos, ins.job)
+        if isinstance(ins, If):
+            return self.if_(pos, ins)
+        if isinstance(ins, Try):
+            self.move(pos.child(try_branch(0)))  # TryExecutor.scala:36-37
+            return None
+        if isinstance(ins, End):
+            return self.end(pos)
+        if isinstance(ins, Finish | Prompt) and self.here is not None:
+            return self.detach()
+        if self.o.get("started") is not True:
+            return self.start()
+        if isinstance(ins, Retry):
+            return self.retry(pos)
+        if isinstance(ins, Fail):
+            return self.fail_instruction(ins)
+        if isinstance(ins, Sleep):
+            return self.sleep(pos, ins)
+        if isinstance(ins, Finish):
+            event: Event = {"TYPE": "OrderFinished"}
+            if ins.outcome is not None:
+                event["outcome"] = ins.outcome
+            self.emit(event)
+            return self.done("terminated")
+        assert isinstance(ins, Prompt)
+        try:
+            question = expression.evaluate(ins.question, variables(self.o))
+        except expression.ExpressionError as exc:
+            self.emit({"TYPE": "OrderOutcomeAdded", "outcome": disrupted(str(exc))})
+            return None
+        self.emit({"TYPE": "OrderPrompted", "question": expression.to_json(question)})
+        return self.done("prompted")
+
+    # -- the instructions ---------------------------------------------------
+
+    def move(self, to: Position) -> None:
+        self.emit({"TYPE": "OrderMoved", "to": to.to_json()})
+
+    def start(self) -> Next | None:
+        """JS7's ``start``: a fresh order starts when it is due
+        (EventInstructionExecutor.scala:32-50)."""
+        due = self.o.get("scheduledFor")
+        if due is not None and self.now < due:
+            return self.done("wait", until=due)
+        self.emit({"TYPE": "OrderStarted"})
+        return None
+
+    def detach(self) -> Next:
+        self.emit({"TYPE": "OrderDetachable"})
+        return self.done("detach")
+
+    def execute(self, pos: Position, job: Job) -> Next | None:
+        if self.o.get("processed") and not _process_lost(self.o.get("outcome")):
+            self.move(pos.increment())  # the step succeeded: on to the next instruction
+            return None
+        if self.here is None:
+            self.emit({"TYPE": "OrderAttachable", "agentPath": job.agent_path})
+            return self.done("attach", agent=job.agent_path)
+        if self.here != job.agent_path:
+            return self.detach()
+        if self.o.get("started") is not True and (waiting := self.start()) is not None:
+            return waiting
+        return self.done("run", job=job)
+
+    def if_(self, pos: Position, ins: If) -> Next | None:
+        """The first predicate that holds picks its ``then`` block, else the
+        ``else`` block, else the next instruction (IfExecutor.scala:54-85)."""
+        try:
+            env = variables(self.o)
+            for i, (predicate, _) in enumerate(ins.if_thens, 1):
+                if expression.evaluate_boolean(predicate, env):
+                    self.move(pos.child(then_branch(i)))
+                    return None
+        except expression.ExpressionError as exc:
+            # JS7 fails the order with the problem (OrderEventSource.scala:215-233).
+            self.emit({"TYPE": "OrderOutcomeAdded", "outcome": disrupted(str(exc))})
+            return None
+        self.move(pos.child(ELSE) if ins.else_ is not None else pos.increment())
+        return None
+
+    def end(self, pos: Position) -> Next | None:
+        parent = pos.parent
+        if parent is not None:
+            self.move(parent.increment())  # If and Try: on after the block
+            return None
+        if self.here is not None:
+            return self.detach()
+        if self.o.get("started") is not True and (waiting := self.start()) is not None:
+            return waiting
+        self.emit({"TYPE": "OrderFinished"})
+        return self.done("terminated")
+
+    def fail_instruction(self, ins: Fail) -> Next | None:
+        """``OrderOutcomeAdded(Failed(message, namedValues, uncatchable))``,
+        then the order fails from here (FailExecutor.scala:13-28)."""
+        outcome: dict[str, Any] = {"TYPE": "Failed"}
+        if ins.named_values:
+            outcome["namedValues"] = ins.named_values
+        if ins.message is not None:
+            try:
+                outcome["message"] = expression.to_string(
+                    expression.evaluate(ins.message, variables(self.o))
+                )
+            except expression.ExpressionError as exc:
+                outcome["message"] = str(exc)
+        if ins.uncatchable:
+            outcome["uncatchable"] = True
+        self.emit({"TYPE": "OrderOutcomeAdded", "outcome": outcome})
+        return None
+
+    def fail(self, pos: Position, *, catchable: bool) -> Next | None:
+        """Leave the blocks outwards: the innermost try block catches
+        (``OrderCaught`` to its catch block) unless its tries are used up;
+        nothing catches: ``OrderFailed`` at the Controller
+        (OrderEventSource.scala:263-291, 714-801)."""
+        path = pos.branch_path
+        for depth in range(len(path) - 1, -1, -1):
+            nr, branch = path[depth]
+            retry = try_index(branch)
+            if catchable and retry is not None:
+                catch = Position(path[:depth], nr).child(catch_branch(retry))
+                if not self.max_tries_reached(catch):
+                    self.emit({"TYPE": "OrderCaught", "movedTo": catch.to_json()})
+                    return None
+        if self.here is not None:
+            return self.detach()
+        event = {"TYPE": "OrderFailed", "movedTo": pos.to_json()}
+        if isinstance(self.o.get("outcome"), dict):
+            # JS7 2.8 still reads the outcome here (OrderEventTest.scala:395);
+            # JOC's history shows the failure from it.
+            event["outcome"] = self.o["outcome"]
+        self.emit(event)
+        return self.done("terminated")
+
+    def max_tries_reached(self, catch: Position) -> bool:
+        """A catch block that starts with ``Retry`` of a Try whose maxTries
+        are used up does not catch: the failure keeps its own position
+        (OrderEventSource.scala:793-801)."""
+        try_pos = catch.parent
+        assert try_pos is not None
+        ins = self.wf.instruction(try_pos)
+        return (
+            isinstance(ins, Try)
+            and isinstance(self.wf.instruction(catch), Retry)
+            and ins.max_tries is not None
+            and catch.try_count >= ins.max_tries
+        )
+
+    def retry(self, pos: Position) -> Next | None:
+        """``OrderRetrying``, then to the next try block — after the delay
+        the Try's ``retryDelays`` give (RetryExecutor.scala:21-55)."""
+        to = pos.next_retry_position()
+        try_ins = self.wf.instruction(to.parent) if to is not None and to.parent else None
+        if to is None or not isinstance(try_ins, Try):
+            self.emit(
+                {
+                    "TYPE": "OrderOutcomeAdded",
+                    "outcome": disrupted(f"Retry: Order is not in a 'catch' block: {pos}"),
+                }
+            )
+            return None
+        if try_ins.max_tries is not None and pos.try_count >= try_ins.max_tries:
+            # Tries used up: the order fails from the Retry (no new outcome).
+            return self.fail(pos, catchable=True)
+        retry = try_index(to.branch_path[-1][1])
+        assert retry is not None
+        delay = try_ins.retry_delay(retry)
+        if delay > 0:
+            until = self.now + int(delay * 1000)
+            if delay >= 10:
+                until = math.ceil(until / 1000) * 1000  # JS7 rounds to the next second
+            self.emit({"TYPE": "OrderRetrying", "delayedUntil": until})
+            return self.done("wait", until=until)
+        self.emit({"TYPE": "OrderRetrying"})
+        self.move(to)
+        return None
+
+    def sleep(self, pos: Position, ins: Sleep) -> Next | None:
+        """``duration`` in seconds; none or <= 0: on at once (SleepExecutor.scala:19-46)."""
+        try:
+            value = expression.evaluate(ins.duration, variables(self.o))
+        except expression.ExpressionError as exc:
+            self.emit({"TYPE": "OrderOutcomeAdded", "outcome": disrupted(str(exc))})
+            return None
+        if not expression.is_number(value):
+            self.emit(
+                {
+                    "TYPE": "OrderOutcomeAdded",
+                    "outcome": disrupted(f"Sleep duration is no number: {value!r}"),
+                }
+            )
+            return None
+        millis = int(float(value) * 1000)
+        if millis <= 0:
+            self.move(pos.increment())
+            return None
+        until = self.now + millis
+        # JS7 2.8's form; 2.9 adds "cause" (OrderEventTest.scala:1086-1100).
+        self.emit({"TYPE": "OrderSleeping", "until": until})
+        return self.done("wait", until=until)
