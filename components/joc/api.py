@@ -18,7 +18,6 @@ import json
 import re
 import secrets
 import time
-import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -103,15 +102,15 @@ ORDER_SEVERITY = {
 
 
 def order_state_text(o: Body, now_ms: int) -> str:
-    """The reference Controller's order as JOC groups its state."""
-    state = o.get("state")
-    if state in ("finished", "failed", "cancelled"):
-        return str(state).upper()
-    if o.get("suspended"):
+    """A JS7 ``Order`` (the Controller's snapshot) as JOC groups its state."""
+    state = str((o.get("state") or {}).get("TYPE"))
+    if state in ("Finished", "Failed", "Cancelled"):
+        return state.upper()
+    if o.get("isSuspended"):
         return "SUSPENDED"
-    if state == "prompting":
+    if state == "Prompting":
         return "PROMPTING"
-    if o.get("started"):
+    if state != "Fresh":
         return "INPROGRESS"
     due = o.get("scheduledFor")
     return "SCHEDULED" if isinstance(due, int) and due > now_ms else "PENDING"
@@ -136,13 +135,13 @@ def position_string(position: Any) -> str:
 
 
 def order_v(o: Body) -> Body:
-    """An order as JOC's ``orders`` answers it (order/order_v-schema.json)."""
+    """A JS7 ``Order`` as JOC's ``orders`` answers it (order/order_v-schema.json)."""
     text = order_state_text(o, int(time.time() * 1000))
-    path, _, version = str(o.get("workflowKey", "")).partition("~")
-    position = o.get("position") or [0]
+    workflow_position = o.get("workflowPosition") or {}
+    position = workflow_position.get("position") or [0]
     out: Body = {
         "orderId": o["id"],
-        "workflowId": {"path": o.get("workflowPath") or path, "versionId": version},
+        "workflowId": dict(workflow_position.get("workflowId") or {}),
         "state": {"_text": text, "severity": ORDER_SEVERITY[text]},
         "position": position,
         "positionString": position_string(position),
@@ -759,18 +758,17 @@ class Api:
         if ids is None:
             raise Problem(400, "InvalidField", "'orderIds' must be a list of strings")
 
-        async def get(ctl: Any) -> list[Any]:
-            out = []
-            for oid in ids:
-                try:
-                    # An OrderId may hold '#', '/', '%', ...: one path segment.
-                    o = await ctl.get(f"/order/{urllib.parse.quote(oid, safe='')}")
-                except ProblemError as exc:
-                    if exc.code == "UnknownOrder":
-                        continue
-                    raise
-                out.append(order_v(o))
-            return out
+        wanted = set(ids)
+
+        async def get(ctl: NodeClient) -> list[Any]:
+            # JS7's public snapshot, read once: what a client of a real
+            # Controller reads (a request per id would make a long list a
+            # denial of service).
+            return [
+                order_v(o)
+                for o in await ctl.get_ndjson("/snapshot/")
+                if o.get("TYPE") == "Order" and o.get("id") in wanted
+            ]
 
         orders = await self._controller(get)
         return web.json_response({"deliveryDate": delivery(), "orders": orders})
