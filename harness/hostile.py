@@ -268,3 +268,37 @@ class HostileRequests:
         else:
             body, what = text.replace(b"{", b"{" + b'"a":1,' * 3, 1), "duplicate keys"
         return HostileRequest(seed, seed.path, body, "application/json", what)
+
+
+# JS7's 503 answers of a node that is not the one to serve (a passive): a
+# refusal, not a failure.
+NOT_SERVING = frozenset({"ClusterNodeIsNotActive"})
+
+
+def classify(api: str, status: int, text: str) -> str:
+    """What an answer says about the edge: ``accepted`` (2xx), ``refused``
+    (the API's own refusal: JS7's problem JSON with a 4xx, or a 503
+    ``ClusterNodeIsNotActive``; JOC's 420 with ``error``, or 401/403/419/440),
+    ``server-error`` (a 5xx, JOC's ``InternalError``) or ``unframed``
+    (anything else)."""
+    if 200 <= status < 300:
+        return "accepted"
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return "unframed"
+    if not isinstance(body, dict):
+        return "unframed"
+    if api == "js7" and status == 503 and body.get("code") in NOT_SERVING:
+        return "refused"
+    if status >= 500:
+        return "server-error"
+    if api == "js7":
+        ok = body.get("TYPE") == "Problem" and bool(body.get("message"))
+        return "refused" if 400 <= status < 500 and ok else "unframed"
+    error = body.get("error")
+    if status == 420 and isinstance(error, dict):
+        return "server-error" if error.get("code") == "InternalError" else "refused"
+    if status in (401, 403, 419, 440):
+        return "refused"
+    return "unframed"

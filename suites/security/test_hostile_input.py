@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 from collections import Counter
 from typing import Any
@@ -44,7 +43,7 @@ from harness.clients.js7 import (
 from harness.clients.snapshot import read_snapshot
 from harness.deployment import Deployment
 from harness.errors import DeadlineExceeded
-from harness.hostile import HostileRequest, HostileRequests, Seed
+from harness.hostile import HostileRequest, HostileRequests, Seed, classify
 from suites.controller.workload import WORKFLOW, Load
 from suites.joc.support import (
     JocClient,
@@ -54,9 +53,6 @@ from suites.joc.support import (
     wait_history_terminated,
 )
 
-# JS7's 503 answers of a node that is not the one to serve (a passive): a
-# refusal, not a failure.
-NOT_SERVING = frozenset({"ClusterNodeIsNotActive"})
 RUNS = int(os.environ.get("JS7HA_HOSTILE_RUNS", "10"))
 REQUESTS = int(os.environ.get("JS7HA_HOSTILE_REQUESTS", "300"))
 HOSTILE_WORKFLOW = {
@@ -250,30 +246,6 @@ class Sender:
                     "answer": answer,
                 }
             )
-
-
-def classify(api: str, status: int, text: str) -> str:
-    if 200 <= status < 300:
-        return "accepted"
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return "unframed"
-    if not isinstance(body, dict):
-        return "unframed"
-    if api == "js7" and status == 503 and body.get("code") in NOT_SERVING:
-        return "refused"
-    if status >= 500:
-        return "server-error"
-    if api == "js7":
-        ok = body.get("TYPE") == "Problem" and bool(body.get("message"))
-        return "refused" if 400 <= status < 500 and ok else "unframed"
-    error = body.get("error")
-    if status == 420 and isinstance(error, dict):
-        return "server-error" if error.get("code") == "InternalError" else "refused"
-    if status in (401, 403, 419, 440):
-        return "refused"
-    return "unframed"
 
 
 async def nodes_up(dep: Deployment, client: ClusterClient, jocs: list[str]) -> CheckResult:
