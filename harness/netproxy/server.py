@@ -67,6 +67,32 @@ def _missing(what: str) -> ApiError:
     return ApiError(f"missing required field: {what}", 400)
 
 
+MAX_NAME = 200
+
+
+def _addressable(what: str, name: str) -> str:
+    """``name`` if the API can address it again — a path segment of at most
+    ``MAX_NAME`` characters, without ``/``, control characters or lone
+    surrogates — else a 400 (toxiproxy accepts any name; a name that cannot
+    be fetched or deleted afterwards is refused here instead)."""
+    if len(name) > MAX_NAME:
+        raise _bad_body(f"{what} is longer than {MAX_NAME} characters")
+    if "/" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise _bad_body(f"{what} must not contain '/' or control characters")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _bad_body(f"{what} is not valid Unicode (a lone surrogate)") from None
+    return name
+
+
+def _address(what: str, value: str) -> str:
+    """A listen or upstream address without NUL or other control characters."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise _bad_body(f"{what} must not contain control characters")
+    return value
+
+
 PROXY_NOT_FOUND = ("proxy not found", 404)
 PROXY_EXISTS = ("proxy already exists", 409)
 INVALID_STREAM = ("stream was invalid, can be either upstream or downstream", 400)
@@ -333,15 +359,25 @@ class Proxy:
         log.info("proxy %s: stopped", self.name)
 
     async def update(self, listen: str, upstream: str, enabled: bool) -> None:
+        """Change the addresses and state; an update that cannot listen keeps
+        the proxy as it was (its old address, listening again if it was) and
+        says so (toxiproxy leaves it disabled on the new address)."""
+        old = (self.listen, self.upstream, self.enabled)
         if listen != self.listen or upstream != self.upstream:
             self.stop()
             self.listen = listen
             self.upstream = upstream
-        if enabled != self.enabled:
-            if enabled:
+        try:
+            if enabled and not self.enabled:
                 await self.start()
-            else:
+            elif not enabled:
                 self.stop()
+        except ApiError as exc:
+            self.listen, self.upstream = old[0], old[1]
+            if old[2]:
+                await self.start()
+            kept = f"listening on {self.listen}" if self.enabled else "disabled"
+            raise ApiError(f"{exc.message} (the proxy keeps {kept})", exc.status) from None
 
     # toxics --------------------------------------------------------------------
 
@@ -427,13 +463,14 @@ class ProxyCollection:
         for i, item in enumerate(body, 1):
             obj = _object(item, "struct")
             name = _field_str(obj, "name", "Proxy") or ""
-            listen = _field_str(obj, "listen", "Proxy") or ""
-            upstream = _field_str(obj, "upstream", "Proxy") or ""
+            listen = _address("listen", _field_str(obj, "listen", "Proxy") or "")
+            upstream = _address("upstream", _field_str(obj, "upstream", "Proxy") or "")
             enabled = _field_bool(obj, "enabled", "Proxy")
             if not name:
                 raise _missing(f"name at proxy {i}")
             if not upstream:
                 raise _missing(f"upstream at proxy {i}")
+            _addressable("name", name)
             inputs.append((name, listen, upstream, True if enabled is None else enabled))
         done: list[Proxy] = []
         for name, listen, upstream, enabled in inputs:
@@ -529,14 +566,14 @@ class Api:
     async def proxy_create(self, request: web.Request) -> web.StreamResponse:
         obj = _object(parse_body(await request.read()), "toxiproxy.Proxy")
         name = _field_str(obj, "name", "Proxy") or ""
-        listen = _field_str(obj, "listen", "Proxy") or ""
-        upstream = _field_str(obj, "upstream", "Proxy") or ""
+        listen = _address("listen", _field_str(obj, "listen", "Proxy") or "")
+        upstream = _address("upstream", _field_str(obj, "upstream", "Proxy") or "")
         enabled = _field_bool(obj, "enabled", "Proxy")
         if not name:
             raise _missing("name")
         if not upstream:
             raise _missing("upstream")
-        proxy = Proxy(name, listen, upstream)
+        proxy = Proxy(_addressable("name", name), listen, upstream)
         async with self.collection.lock:
             await self.collection.add(proxy, True if enabled is None else enabled)
         return _json_response(proxy.to_json(), 201)
@@ -560,6 +597,10 @@ class Api:
             listen = _field_str(obj, "listen", "Proxy")
             upstream = _field_str(obj, "upstream", "Proxy")
             enabled = _field_bool(obj, "enabled", "Proxy")
+            if listen is not None:
+                _address("listen", listen)
+            if upstream is not None:
+                _address("upstream", upstream)
             await proxy.update(
                 proxy.listen if listen is None else listen,
                 proxy.upstream if upstream is None else upstream,
@@ -593,6 +634,7 @@ class Api:
                 raise ApiError(*INVALID_STREAM)
             if not name:
                 name = f"{toxic_type}_{stream}"
+            _addressable("name", name)
             if toxic_type not in TOXIC_TYPES:
                 raise ApiError(*INVALID_TOXIC_TYPE)
             if proxy.find_toxic(name) is not None:

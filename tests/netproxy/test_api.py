@@ -196,15 +196,50 @@ def test_update_proxy_keeps_omitted_fields(api: Api, echo: EchoServer, method: s
 
 def test_update_proxy_errors(api: Api, busy_port: int) -> None:
     assert_error(api.patch("/proxies/none", json={}), 404, "proxy not found")
-    api.create_proxy("e", "x:1")
+    created = api.create_proxy("e", "x:1")
     resp = api.patch("/proxies/e", data=b"{")
     assert resp.status_code == 400
     assert error(resp)["error"].startswith("bad request body")
     resp = api.patch("/proxies/e", json={"listen": f"127.0.0.1:{busy_port}"})
-    assert_error(resp, 500, f"listen tcp 127.0.0.1:{busy_port}: bind: address already in use")
-    shown = api.get("/proxies/e").json()
-    assert shown["enabled"] is False
-    assert shown["listen"] == f"127.0.0.1:{busy_port}"
+    # Unlike toxiproxy (which leaves it disabled on the new address), a failed
+    # update keeps the proxy as it was, and says so (issue 13, item 4).
+    assert_error(
+        resp,
+        500,
+        f"listen tcp 127.0.0.1:{busy_port}: bind: address already in use"
+        f" (the proxy keeps listening on {created['listen']})",
+    )
+    assert api.get("/proxies/e").json() == created
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"name": "x" * 201, "upstream": "x:1"}, "name is longer than 200 characters"),
+        ({"name": "a/b", "upstream": "x:1"}, "must not contain '/'"),
+        ({"name": "a\u0000", "upstream": "x:1"}, "must not contain '/' or control"),
+        ({"name": "nul", "upstream": "x:1", "listen": "127.0.0.1\u0000:0"}, "listen must not"),
+        ({"name": "nul", "upstream": "x\u0000:1"}, "upstream must not"),
+    ],
+)
+def test_names_and_addresses_it_could_not_address_again_are_refused(
+    api: Api, body: dict[str, Any], says: str
+) -> None:
+    raw = json.dumps(body).encode()  # a NUL as JSON escapes it
+    resp = api.post("/proxies", data=raw)
+    assert resp.status_code == 400, resp.text
+    assert says in error(resp)["error"]
+    assert api.get("/proxies").json() == {}
+
+
+def test_a_lone_surrogate_name_is_refused(api: Api) -> None:
+    resp = api.post("/proxies", data=b'{"name":"\\udc80","upstream":"x:1"}')
+    assert resp.status_code == 400, resp.text
+    assert "lone surrogate" in error(resp)["error"]
+    api.create_proxy("t", "x:1")
+    resp = api.post("/proxies/t/toxics", data=b'{"name":"' + b"y" * 300 + b'","type":"latency"}')
+    assert resp.status_code == 400, resp.text
+    assert api.get("/proxies/t/toxics").json() == []
 
 
 def test_update_listen_restarts_and_drops_connections(api: Api, echo: EchoServer) -> None:
