@@ -34,6 +34,7 @@ from harness.backends.base import Backend, CutsVia
 from harness.backends.local import LocalBackend
 from harness.checkers.base import CheckResult
 from harness.deployment import Deployment
+from harness.errors import HarnessError
 from harness.history import History
 from harness.netproxy.control import LinkControl, ProxyServer
 from harness.postgres import PostgresServer
@@ -57,6 +58,8 @@ class Options:
 OPTIONS = pytest.StashKey[Options]()
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 ARTIFACTS = pytest.StashKey[Path]()
+# A test report's user property: the harness error that ended the test.
+HARNESS_ERROR = "js7ha-harness-error"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -163,6 +166,13 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     rep = yield
     item.stash.setdefault(REPORTS, {})[rep.when] = rep
+    if rep.failed and call.excinfo is not None and call.excinfo.errisinstance(HarnessError):
+        # The harness could not do what it was asked (a node would not start,
+        # a pre-check failed, a wait ran out): the report says "unknown", never
+        # a broken guarantee. user_properties cross the xdist boundary.
+        rep.user_properties.append(
+            (HARNESS_ERROR, f"{call.excinfo.typename}: {call.excinfo.value}")
+        )
     path = item.stash.get(ARTIFACTS, None)
     if rep.failed and path is not None:
         rep.sections.append(("js7ha artifacts", str(path)))

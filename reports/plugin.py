@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from harness.pytest_plugin import ARTIFACTS, OPTIONS
+from harness.pytest_plugin import ARTIFACTS, HARNESS_ERROR, OPTIONS
 from reports.catalog import Catalog, load_catalog, scan_suites, strip_params
 
 PROP_GUARANTEES = "js7ha.guarantees"
@@ -245,7 +245,11 @@ class Collector:
                 t.outcome, t.phase = "skipped", "setup"
                 t.longrepr = _skip_reason(report)
         elif report.when == "call":
-            if report.failed:
+            if report.failed and any(k == HARNESS_ERROR for k, _ in report.user_properties):
+                # A harness error inside the test (deploy, a fault's pre-check,
+                # a wait that ran out): unknown, not a broken guarantee.
+                t.outcome, t.phase, t.longrepr = "error", "call", report.longreprtext
+            elif report.failed:
                 t.outcome, t.phase, t.longrepr = "failed", "call", report.longreprtext
             elif report.skipped:
                 t.outcome, t.phase = ("xfailed" if wasxfail else "skipped"), "call"

@@ -166,6 +166,11 @@ def test_release(results):
 @pytest.mark.guarantee("AGT-NO-CONNECT")
 def test_other():
     pass
+
+@pytest.mark.guarantee("CTL-RECOVERY")
+def test_harness_gave_up():
+    from harness.errors import DeadlineExceeded
+    raise DeadlineExceeded("the nodes did not come up")
 """
 
 
@@ -196,7 +201,17 @@ def test_plugin_collects_per_test_results_across_xdist_workers(plugin_run, tmp_p
     assert res.ret == 1
     doc = json.loads((out / "results.json").read_text())
     tests = {t["nodeid"].split("::")[1]: t for t in doc["tests"]}
-    assert set(tests) == {"test_failover[kill]", "test_failover[pause]", "test_release"}
+    assert set(tests) == {
+        "test_failover[kill]",
+        "test_failover[pause]",
+        "test_release",
+        "test_harness_gave_up",
+    }
+    # A harness error inside the test is unknown, never a broken guarantee.
+    assert (tests["test_harness_gave_up"]["outcome"], tests["test_harness_gave_up"]["phase"]) == (
+        "error",
+        "call",
+    )
     assert tests["test_release"]["outcome"] == "failed"
     assert tests["test_failover[kill]"]["guarantees"] == ["CTL-FAILOVER"]
     # the artifacts path crossed the xdist boundary and the folder was read
@@ -204,7 +219,8 @@ def test_plugin_collects_per_test_results_across_xdist_workers(plugin_run, tmp_p
     v = {g["id"]: g["verdict"] for g in doc["guarantees"]}
     assert v["EVT-RELEASE"] == "broken"
     assert v["CTL-FAILOVER"] == "held"
-    # --system=controller selects every Controller guarantee; unchecked here → unknown
+    # --system=controller selects every Controller guarantee; CTL-RECOVERY's
+    # one test ended in a harness error → unknown
     assert v["CTL-RECOVERY"] == "unknown"
     assert "AGT-NO-CONNECT" not in v
     assert (out / "index.html").exists()
@@ -218,7 +234,7 @@ def test_unknown_guarantee_or_system_is_a_usage_error(plugin_run):
 def test_without_report_option_nothing_is_written(plugin_run, tmp_path):
     res = plugin_run("--guarantee=AGT-NO-CONNECT")
     assert res.ret == 0
-    res.assert_outcomes(passed=1, deselected=3)
+    res.assert_outcomes(passed=1, deselected=4)
     assert not list(tmp_path.glob("**/index.html"))
 
 
