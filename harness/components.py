@@ -1,7 +1,7 @@
 """Which program runs a role, and how its data dir is prepared.
 
 The backend knows nothing about Controllers or JOC: for a node of role ``r``
-it imports ``components.<r>.spec`` and uses its ``SPEC`` (a ``ComponentSpec``).
+it imports ``harness.specs.<r>`` and uses its ``SPEC`` (a ``ComponentSpec``).
 A new component plugs in by shipping that module; the backends stay untouched.
 """
 
@@ -87,7 +87,7 @@ def register(spec: ComponentSpec) -> None:
 def component(role: str) -> ComponentSpec:
     if role in _registry:
         return _registry[role]
-    module = f"components.{role.replace('-', '_')}.spec"
+    module = f"harness.specs.{role.replace('-', '_')}"
     try:
         mod = importlib.import_module(module)
     except ModuleNotFoundError as exc:

@@ -17,14 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from components.common.client import NodeClient, ProblemError
+from harness.clients.node import Js7Client, ProblemError
 from harness.deployment import Deployment
 from harness.history import History, OpFailed
 
 
 async def add_orders(
     history: History,
-    client: NodeClient,
+    client: Js7Client,
     workflow: str,
     ids: Sequence[str],
     *,
@@ -67,7 +67,7 @@ async def add_orders(
 
 
 async def read_all_events(
-    client: NodeClient, after: int = 0, timeout: float = 0.5
+    client: Js7Client, after: int = 0, timeout: float = 0.5
 ) -> list[dict[str, Any]]:
     """Every event after ``after`` that the node holds, in order."""
     out: list[dict[str, Any]] = []

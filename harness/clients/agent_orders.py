@@ -25,8 +25,8 @@ from typing import Any
 
 import aiohttp
 
-from components.common.client import NodeClient, ProblemError
 from harness.clients.js7 import torn_event_id
+from harness.clients.node import Js7Client, ProblemError
 from harness.deployment import Deployment
 from harness.errors import HarnessError
 from harness.workload import read_all_events
@@ -51,7 +51,7 @@ class AgentOrders:
     """Follows one Agent's events from ``start()`` on; ``statuses()`` is each
     order's status now. Stopped with the deployment."""
 
-    def __init__(self, dep: Deployment, client: NodeClient) -> None:
+    def __init__(self, dep: Deployment, client: Js7Client) -> None:
         self.dep = dep
         self.client = client
         self._status: dict[str, str] = {}
@@ -115,7 +115,7 @@ class AgentOrders:
                 await asyncio.sleep(self.dep.profile.poll_interval)
 
 
-async def _last_event_id(client: NodeClient) -> int:
+async def _last_event_id(client: Js7Client) -> int:
     """The Agent's last eventId now, by JS7's event API alone."""
     held = await read_all_events(client, after=await torn_event_id(client))
     return int(held[-1]["eventId"]) if held else await torn_event_id(client)

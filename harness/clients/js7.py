@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from components.common.client import NodeClient, ProblemError
+from harness.clients.node import Js7Client, ProblemError
 from harness.clients.snapshot import ControllerSnapshot, order_status, read_snapshot
 from harness.deployment import Deployment
 from harness.errors import DeadlineExceeded
@@ -47,12 +47,12 @@ def users_conf(*users: str, permissions: dict[str, list[str]] | None = None) -> 
     }
 
 
-def controller_client(dep: Deployment, node: str, user: str = "Harness") -> NodeClient:
-    return NodeClient(dep.http, dep.url(node), "/controller/api", user, PASSWORDS[user])
+def controller_client(dep: Deployment, node: str, user: str = "Harness") -> Js7Client:
+    return Js7Client(dep.http, dep.url(node), "/controller/api", user, PASSWORDS[user])
 
 
-def agent_client(dep: Deployment, node: str, user: str = "Harness") -> NodeClient:
-    return NodeClient(dep.http, dep.url(node), "/agent/api", user, PASSWORDS[user])
+def agent_client(dep: Deployment, node: str, user: str = "Harness") -> Js7Client:
+    return Js7Client(dep.http, dep.url(node), "/agent/api", user, PASSWORDS[user])
 
 
 def add_order(oid: str, workflow_path: str, **fields: Any) -> dict[str, Any]:
@@ -88,16 +88,16 @@ def item_operations(*workflows: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-async def deploy_workflow(ctl: NodeClient, *workflows: dict[str, Any]) -> None:
+async def deploy_workflow(ctl: Js7Client, *workflows: dict[str, Any]) -> None:
     """Add ``workflows`` through JS7's ``POST /controller/api/item``."""
     await ctl.post_items(item_operations(*workflows))
 
 
-async def order_events(ctl: NodeClient, oid: str) -> list[dict[str, Any]]:
+async def order_events(ctl: Js7Client, oid: str) -> list[dict[str, Any]]:
     return [e for e in await read_all_events(ctl) if e.get("Key") == oid]
 
 
-async def orders(ctl: NodeClient, *statuses: str) -> list[dict[str, Any]]:
+async def orders(ctl: Js7Client, *statuses: str) -> list[dict[str, Any]]:
     """The Controller's orders (JS7's ``Order`` JSON, from its snapshot),
     those of ``statuses`` only if given (see ``snapshot.order_status``)."""
     snap = await read_snapshot(ctl)
@@ -164,7 +164,7 @@ async def wait_coupled(dep: Deployment, node: str = "controller") -> ControllerS
     return snap
 
 
-async def torn_event_id(client: NodeClient) -> int:
+async def torn_event_id(client: Js7Client) -> int:
     """The EventId before the oldest event a node still serves (0: it
     released none), by JS7's public event API: asked for the events after 0,
     a node that deleted some answers ``EventSeqTorn`` with the
@@ -221,7 +221,7 @@ class ClusterClient:
         )
         dep.on_close(self.aclose)
         self.clients = {
-            n: NodeClient(self._http, dep.url(n), "/controller/api", user, PASSWORDS[user])
+            n: Js7Client(self._http, dep.url(n), "/controller/api", user, PASSWORDS[user])
             for n in nodes
         }
         self.current: str | None = None
@@ -290,7 +290,7 @@ class ClusterClient:
         ops = item_operations(*workflows)
         return await self.on_active(lambda c: c.post_items(ops))
 
-    async def on_active(self, call: Callable[[NodeClient], Awaitable[Any]]) -> tuple[str, Any]:
+    async def on_active(self, call: Callable[[Js7Client], Awaitable[Any]]) -> tuple[str, Any]:
         for attempt in (1, 2):
             node = self.current or await self.find_active()
             if node is None:
@@ -306,7 +306,7 @@ class ClusterClient:
                 raise
         raise AssertionError("unreachable")
 
-    def client(self, node: str) -> NodeClient:
+    def client(self, node: str) -> Js7Client:
         return self.clients[node]
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components.common.client import NodeClient
+from harness.clients.node import Js7Client
 
 TERMINATED = frozenset({"Finished", "Failed", "Cancelled"})
 
@@ -60,7 +60,7 @@ class ControllerSnapshot:
         )
 
 
-async def read_snapshot(ctl: NodeClient) -> ControllerSnapshot:
+async def read_snapshot(ctl: Js7Client) -> ControllerSnapshot:
     event_id = 0
     orders: dict[str, dict[str, Any]] = {}
     agents: dict[str, dict[str, Any]] = {}

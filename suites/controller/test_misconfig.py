@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from components.common.client import ProblemError
 from harness.checkers import CheckResult
 from harness.clients.js7 import ClusterClient, wait_cluster
+from harness.clients.node import ProblemError
 from harness.js7topo import controller_cluster
 
 SEED_LINE = re.compile(

@@ -5,10 +5,10 @@ and the same node is active after its restart; no order lost throughout."""
 
 import pytest
 
-from components.common.client import ProblemError
 from harness import faults
 from harness.checkers import CheckResult, compose
 from harness.clients.js7 import wait_cluster
+from harness.clients.node import ProblemError
 from harness.workload import read_all_events
 
 from .workload import Load, cluster_checks, coupled_cluster, final_read

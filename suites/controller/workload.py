@@ -9,10 +9,10 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.common.client import ProblemError
 from harness.backends.base import NodeState
 from harness.checkers import CheckResult, compose, no_loss, single_active
 from harness.clients.js7 import ClusterClient, observe_active, wait_cluster
+from harness.clients.node import ProblemError
 from harness.deployment import Deployment
 from harness.history import History, OpFailed
 from harness.js7topo import controller_cluster, internal_workflow

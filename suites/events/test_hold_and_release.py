@@ -13,7 +13,6 @@ import random
 import aiohttp
 import pytest
 
-from components.common.client import ProblemError
 from harness import faults
 from harness.checkers import CheckResult, compose, no_loss
 from harness.clients.js7 import (
@@ -24,6 +23,7 @@ from harness.clients.js7 import (
     torn_event_id,
     wait_all_orders,
 )
+from harness.clients.node import ProblemError
 from harness.clients.snapshot import read_snapshot
 from harness.errors import DeadlineExceeded
 from harness.js7topo import controller_and_agents, internal_workflow, shell_workflow

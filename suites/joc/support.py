@@ -18,11 +18,11 @@ from typing import Any
 
 import aiohttp
 
-from components.joc.spec import ACCOUNTS
 from harness.deployment import Deployment
 from harness.errors import DeadlineExceeded
 from harness.history import History, OpFailed
 from harness.js7topo import controller_cluster, shell_workflow
+from harness.specs.joc import ACCOUNTS
 from harness.topology import Database, Link, Node, Topology
 
 JOC_API = "/joc/api"
@@ -273,7 +273,7 @@ def workflow(path: str = "w", script: str = "echo hello-$JS7_ORDER_ID") -> dict[
 # workflows deployed with inventory/deployment/deploy, orders planned with
 # daily_plan/orders/generate and read with daily_plan/orders.
 
-CONTROLLER_ID = "js7"  # the topology's Controller id (components/joc/spec.py)
+CONTROLLER_ID = "js7"  # the topology's Controller id (harness/specs/joc.py)
 EVERY_DAY = "every-day"  # the working-day calendar of ``calendar_request``
 
 

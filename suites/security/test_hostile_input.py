@@ -30,7 +30,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from components.common.client import NodeClient
 from harness.checkers import CheckResult, compose, no_loss, single_active
 from harness.clients.js7 import (
     SILLY_SIGNATURE,
@@ -39,6 +38,7 @@ from harness.clients.js7 import (
     controller_client,
     wait_cluster,
 )
+from harness.clients.node import Js7Client
 from harness.clients.snapshot import read_snapshot
 from harness.deployment import Deployment
 from harness.hostile import HostileRequest, HostileRequests, Seed, classify
@@ -187,7 +187,7 @@ class Sender:
 
     def __init__(self, dep: Deployment) -> None:
         self.dep = dep
-        self.js7: dict[str, NodeClient] = {}
+        self.js7: dict[str, Js7Client] = {}
         self.joc: dict[str, JocClient] = {}
         self.outcomes: Counter[str] = Counter()
         self.bad: list[dict[str, Any]] = []

@@ -8,7 +8,6 @@ import time
 import aiohttp
 import pytest
 
-from components.common.client import ProblemError
 from harness.clients.js7 import (
     add_order,
     agent_client,
@@ -20,6 +19,7 @@ from harness.clients.js7 import (
     wait_coupled,
     wait_order_state,
 )
+from harness.clients.node import ProblemError
 from harness.clients.snapshot import read_snapshot
 from harness.errors import NodeStartError
 from harness.js7topo import controller_and_agents, internal_workflow, shell_workflow
@@ -156,7 +156,7 @@ async def test_long_poll_waits_for_the_next_event_and_sends_heartbeats(deploy):
     last = (await ctl.get(""))["eventId"]
     url = ctl.url(f"/event?after={last}&timeout=1.2&heartbeat=0.2")
     t0 = time.monotonic()
-    async with dep.http.get(url, headers={"x-js7-session": ctl._token}) as r:
+    async with dep.http.get(url, headers={"x-js7-session": await ctl.token()}) as r:
         body = await r.read()
     waited = time.monotonic() - t0
     assert r.headers["Content-Type"].startswith("application/x-ndjson")
@@ -403,7 +403,7 @@ async def test_bad_input_gets_a_problem_and_leaves_the_journal_unchanged(deploy)
         assert err.value.body["TYPE"] == "Problem" and err.value.message
     base = dep.url("controller") + "/controller/api"
     await ctl.login()
-    auth = {"x-js7-session": ctl._token}
+    auth = {"x-js7-session": await ctl.token()}
     raw_cases = [
         ("POST", "/command", b"{not json", auth, 400, "InvalidJson"),
         ("POST", "/command", b"", auth, 400, "BadRequest"),

@@ -17,7 +17,6 @@ from typing import Any
 import msgspec
 import pytest
 
-from components.common.client import ProblemError
 from components.wire import events as ev
 from components.wire import snapshot as sn
 from harness.clients.js7 import (
@@ -27,6 +26,7 @@ from harness.clients.js7 import (
     types,
     wait_cluster,
 )
+from harness.clients.node import ProblemError
 from harness.js7topo import (
     block,
     controller_cluster,

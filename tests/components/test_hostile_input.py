@@ -13,8 +13,8 @@ from typing import Any
 
 import aiohttp
 
-from components.common.client import NodeClient
 from harness.clients.js7 import agent_client, controller_client, deploy_workflow
+from harness.clients.node import Js7Client
 from harness.clients.snapshot import read_snapshot
 from harness.js7topo import controller_and_agents, shell_workflow
 
@@ -43,7 +43,7 @@ def attach_order_raw(position: bytes = b"[0]", arguments: bytes = b"{}") -> byte
     )
 
 
-async def post_raw(client: NodeClient, path: str, body: bytes) -> tuple[int, Any]:
+async def post_raw(client: Js7Client, path: str, body: bytes) -> tuple[int, Any]:
     headers = {"X-JS7-Session": await client.token(), "Content-Type": "application/json"}
     async with client.http.post(client.url(path), data=body, headers=headers) as resp:
         text = await resp.text()
@@ -68,7 +68,7 @@ async def test_hostile_requests_are_refused_and_stop_no_node(deploy):
     ctl = controller_client(dep, "controller")
     agent = agent_client(dep, "agent-1", user="Controller")
     await deploy_workflow(ctl, shell_workflow("w", ("agent-1", "echo w")))
-    cases: list[tuple[str, NodeClient, str, bytes]] = [
+    cases: list[tuple[str, Js7Client, str, bytes]] = [
         ("1: arguments 1e400", ctl, "/command", add_order_raw(b"a", b'{"x":1e400}')),
         ("2: a lone surrogate in the id", ctl, "/command", add_order_raw(b"\\udc80")),
         ("3: arguments NaN", agent, "/command", attach_order_raw(arguments=b'{"x":NaN}')),

@@ -5,7 +5,6 @@ import asyncio
 
 import pytest
 
-from components.common.client import ProblemError
 from harness.clients.js7 import (
     add_order,
     controller_client,
@@ -14,6 +13,7 @@ from harness.clients.js7 import (
     types,
     wait_order_state,
 )
+from harness.clients.node import ProblemError
 from harness.js7topo import block, controller_and_agents, workflow
 from harness.js7topo import shell_job as job
 

@@ -142,8 +142,8 @@ def test_a_config_error_stops_the_instance_naming_the_setting(tmp_path, override
 
 
 def test_the_spec_links_jocs_to_controllers_and_the_database(tmp_path):
-    from components.joc.spec import SPEC
     from harness.components import NodeContext
+    from harness.specs.joc import SPEC
 
     topo = Topology.build(
         [Node("controller", "controller"), Node("joc-1", "joc", {"joc.cleanup.batch-size": 5})],

@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from components.joc.spec import ACCOUNTS
 from harness.clients.js7 import ClusterClient, wait_cluster
+from harness.specs.joc import ACCOUNTS
 from suites.joc.support import (
     JocClient,
     joc_and_controller_cluster,
