@@ -112,3 +112,17 @@ async def test_cleanup_purges_exactly_what_is_older_than_the_retention(deploy, h
     )
     result = results.add(CheckResult(ok, details, "his-cleanup"))
     assert result, result.explain()
+
+
+@pytest.mark.guarantee("HIS-CLEANUP")
+async def test_the_default_retention_is_90_days(deploy, results):
+    """The seed's "by default ... older than 90 days": a JOC given no
+    retention at all keeps order history 90 days (the test above sets every
+    retention explicitly, so a changed default would pass it)."""
+    dep = await deploy(joc_cluster(1))
+    active = await wait_one_active(dep)
+    settings = await JocClient(dep, active).post("cleanup/settings", {})
+    days = settings["orderHistoryAge"] / 86400
+    results.measure("default order history retention (days)", days)
+    result = CheckResult(days == 90, {"orderHistoryAge-days": days}, "default-retention")
+    assert results.add(result), result.explain()
