@@ -3,6 +3,8 @@ no committed event lost" — by SIGKILL, by a pause (SIGSTOP) and by isolating
 the active node's network, under load. Measured fail-over time against the
 profile's bound; every acknowledged order finishes; never two actives."""
 
+import asyncio
+
 import pytest
 
 from harness import faults
@@ -11,6 +13,8 @@ from harness.clients.js7 import wait_cluster
 from harness.workload import read_all_events
 
 from .workload import Load, cluster_checks, coupled_cluster, final_read, settle
+
+STEADY = 40  # acknowledged orders before the fault: a second of load
 
 
 def _fault(kind, dep, node):
@@ -24,7 +28,7 @@ def _fault(kind, dep, node):
 @pytest.mark.guarantee("CTL-FAILOVER")
 @pytest.mark.parametrize("kind", ["kill", "pause", "isolate"])
 async def test_the_passive_takes_over_with_every_acknowledged_order(
-    deploy, history, results, profile, kind
+    deploy, history, results, profile, kind, rng
 ):
     dep, client = await coupled_cluster(deploy)
     bound = profile.bound("CTL-FAILOVER")
@@ -32,7 +36,16 @@ async def test_the_passive_takes_over_with_every_acknowledged_order(
     active = await client.find_active()
     assert active is not None
     async with Load(history, client, rate=40, interval=profile.poll_interval, prefix=kind) as load:
-        await dep.wait_for("load running", lambda: client.find_active())
+        # The fault lands in steady state, amid commits in flight: after a
+        # second of acknowledged load, at a random instant within the next
+        # order's interval (a fault 10 ms into the load found nothing in
+        # flight to lose).
+        await dep.wait_for(
+            "the load in steady state",
+            lambda: _acked_by(history, active, load),
+            accept=lambda n: n >= STEADY,
+        )
+        await asyncio.sleep(rng.uniform(0, 1 / 40))  # the fault's instant is the experiment
         async with _fault(kind, dep, active) as fault:
             new = await dep.wait_for(
                 "the other node active",
