@@ -47,9 +47,10 @@ from components.common.node import Runnable, journal_problem
 from components.common.position import Position
 from components.common.web import Problem, read_json
 from components.common.workflow import Workflow
-from components.wire import JS7_VERSION
+from components.wire import BUILD_ID, JS7_VERSION
 from components.wire import agent_commands as ac
 from components.wire import controller_commands as cc
+from components.wire import overview as ov
 from components.wire.codec import to_json
 
 log = logging.getLogger("js7.agent.Agent")
@@ -158,6 +159,7 @@ class Agent(Runnable):
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(self.prefix, self.overview)
         app.router.add_get(f"{self.prefix}/order", self.list_orders)
+        app.router.add_get(f"{self.prefix}/js7ha/overview", self.js7ha_overview)
         app.router.add_post(f"{self.prefix}/clusterWatch", self.cluster_watch)
         app.router.add_get(f"{self.prefix}/clusterWatch", self.cluster_watch_status)
 
@@ -177,13 +179,26 @@ class Agent(Runnable):
         await self.watch.confirm_node_loss(cmd.lostNodeId)
 
     async def overview(self, request: web.Request) -> web.Response:
+        """JS7's ``GET /agent/api``: ``AgentOverview``, its fields only."""
+        self.sessions.user_of(request)
+        system, java = ov.runtime()
+        overview = ov.AgentOverview(
+            startedAt=int(self.started_at * 1000),
+            version=JS7_VERSION,
+            buildId=BUILD_ID,
+            isTerminating=self._stopping,
+            system=system,
+            java=java,
+        )
+        return web.json_response(to_json(overview))
+
+    async def js7ha_overview(self, request: web.Request) -> web.Response:
+        """reference-only: what the reference's own tests read beside JS7's
+        overview (its Agent path and run, the last eventId, its journal)."""
         self.sessions.user_of(request)
         return web.json_response(
             {
                 "id": self.agent_path,
-                "version": JS7_VERSION,
-                "startedAt": int(self.started_at * 1000),
-                "isTerminating": self._stopping,
                 "agentRunId": self.journal.meta("agentRunId"),
                 "controllerId": self.journal.meta("controllerId"),
                 "orderCount": len(self.orders),

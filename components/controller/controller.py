@@ -46,9 +46,10 @@ from components.common.workflow import Workflow
 from components.controller import snapshot
 from components.controller.agent_driver import AgentDriver, DriverConfig
 from components.controller.cluster import Cluster
-from components.wire import JS7_VERSION, items
+from components.wire import BUILD_ID, JS7_VERSION, items
 from components.wire import cluster as wire
 from components.wire import controller_commands as cc
+from components.wire import overview as ov
 from components.wire.codec import convert, decode, to_json
 
 log = logging.getLogger("js7.controller.Controller")
@@ -301,19 +302,35 @@ class Controller(Runnable):
         app.router.add_get(f"{self.prefix}/cluster", self.cluster_state)
         app.router.add_post(f"{self.prefix}/item", self.post_items)
         app.router.add_get(f"{self.prefix}/js7ha/cluster-node", self.cluster_node)
+        app.router.add_get(f"{self.prefix}/js7ha/overview", self.js7ha_overview)
         app.router.add_post(f"{self.prefix}/cluster/command", self.cluster.command)
         app.router.add_get(f"{self.prefix}/journal", self.cluster.pull)
         app.router.add_get(f"{self.prefix}/journal/snapshot", self.cluster.snapshot)
 
     async def overview(self, request: web.Request) -> web.Response:
+        """JS7's ``GET /controller/api``: ``ControllerOverview``, its fields only."""
+        self.sessions.user_of(request)
+        since = self.journal.meta("initiallyStartedAt")
+        system, java = ov.runtime()
+        overview = ov.ControllerOverview(
+            id=self.controller_id,
+            version=JS7_VERSION,
+            buildId=BUILD_ID,
+            initiallyStartedAt=UNSET if since is None else int(since),
+            startedAt=int(self.started_at * 1000),
+            totalRunningTime=round(max(0.0, time.time() - int(since or 0) / 1000), 3),
+            orderCount=len(self.orders),
+            system=system,
+            java=java,
+        )
+        return web.json_response(to_json(overview))
+
+    async def js7ha_overview(self, request: web.Request) -> web.Response:
+        """reference-only: what the reference's own tests read beside JS7's
+        overview (the last eventId, the node's role, its journal)."""
         self.sessions.user_of(request)
         return web.json_response(
             {
-                "id": self.controller_id,
-                "version": JS7_VERSION,
-                "initiallyStartedAt": self.journal.meta("initiallyStartedAt"),
-                "startedAt": int(self.started_at * 1000),
-                "orderCount": len(self.orders),
                 "eventId": self.journal.last_event_id,
                 "isActive": self.cluster.is_active,
                 "pid": os.getpid(),

@@ -15,4 +15,6 @@ Where the reference needs something JS7 has not, the struct or field says
 # reference's own pre-release tag (what ``LoggedIn.js7Version`` and the
 # overviews report).
 JS7_VERSION = "2.8.0-js7ha"
+# JS7's overviews name the build; the reference's is its release date.
+BUILD_ID = "js7ha-2026-12-06"
 RELEASE_DATE = "2026-12-06"  # of this reference's wire format, JOC's "date"

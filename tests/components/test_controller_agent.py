@@ -6,8 +6,10 @@ import signal
 import time
 
 import aiohttp
+import msgspec
 import pytest
 
+from components.wire import overview as wo
 from harness.clients.js7 import (
     add_order,
     agent_client,
@@ -146,14 +148,15 @@ async def test_long_poll_waits_for_the_next_event_and_sends_heartbeats(deploy):
         agents = (await read_snapshot(ctl)).agents
         seen = {path: a["eventId"] for path, a in agents.items()}
         return [
-            (await agent_client(dep, a, user="Controller").get(""))["eventId"] - seen[a]
+            (await agent_client(dep, a, user="Controller").get("/js7ha/overview"))["eventId"]
+            - seen[a]
             for a in ("agent-1", "agent-2")
         ]
 
     await dep.wait_for(
         "the Controller read every Agent event", unread, accept=lambda d: d == [0, 0]
     )
-    last = (await ctl.get(""))["eventId"]
+    last = (await ctl.get("/js7ha/overview"))["eventId"]
     url = ctl.url(f"/event?after={last}&timeout=1.2&heartbeat=0.2")
     t0 = time.monotonic()
     async with dep.http.get(url, headers={"x-js7-session": await ctl.token()}) as r:
@@ -529,3 +532,18 @@ async def test_graceful_stop_and_sigkill_keep_the_journal(deploy):
     assert after[: len(before)] == before
     with pytest.raises(aiohttp.ClientResponseError):
         await dep.get_json("controller", "/controller/api/order")  # needs a session
+
+
+async def test_the_overviews_are_js7s_and_nothing_more(deploy):
+    """``GET /controller/api`` and ``GET /agent/api``: JS7's ControllerOverview
+    and AgentOverview, each written back exactly as it reads (no extra field);
+    what the reference's tests need beside them is at ``…/js7ha/overview``."""
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    agent = agent_client(dep, "agent-1", user="Controller")
+    for client, shape in ((ctl, wo.ControllerOverview), (agent, wo.AgentOverview)):
+        answer = await client.get("")
+        assert msgspec.to_builtins(msgspec.convert(answer, shape)) == answer
+        assert answer["java"]["version"].startswith("CPython ")
+    assert (await ctl.get(""))["id"] == "js7"
+    assert "eventId" in await ctl.get("/js7ha/overview")

@@ -24,6 +24,7 @@ from components.wire import cluster as cl
 from components.wire import controller_commands as cc
 from components.wire import events as ev
 from components.wire import items as it
+from components.wire import overview as wo
 from components.wire import session as ss
 from components.wire import snapshot as sn
 from components.wire.codec import decode
@@ -1097,6 +1098,49 @@ SNAPSHOT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
     ),
 ]
 CASES.extend(SNAPSHOT_CASES)
+CASES.extend(
+    [
+        (
+            "js7-agent-data/shared/src/test/scala/js7/agent/data/views/AgentOverviewTest.scala:28",
+            "both",
+            wo.AgentOverview,
+            {
+                "startedAt": 1433160000000,
+                "version": "TEST-VERSION",
+                "buildId": "BUILD-ID",
+                "java": {
+                    "version": "x.y.z",
+                    "availableProcessors": 8,
+                    "memory": {"maximum": 3, "total": 2, "free": 1},
+                    "systemProperties": {"test": "TEST"},
+                },
+                "system": {"hostname": "TEST-HOSTNAME", "mxBeans": {}},
+            },
+        ),
+        (
+            # no codec test: ControllerOverview.scala:15-24, its fields (derived codec)
+            "js7-data/shared/src/main/scala/js7/data/controller/ControllerOverview.scala:15",
+            "both",
+            wo.ControllerOverview,
+            {
+                "id": "CONTROLLER",
+                "version": "TEST-VERSION",
+                "buildId": "BUILD-ID",
+                "initiallyStartedAt": 1433160000000,
+                "startedAt": 1433160000000,
+                "totalRunningTime": 3600.5,
+                "orderCount": 7,
+                "system": {"hostname": "HOST", "distribution": "Linux", "mxBeans": {}},
+                "java": {
+                    "version": "x.y.z",
+                    "availableProcessors": 2,
+                    "memory": {"maximum": 3, "total": 2, "free": 1},
+                    "systemProperties": {},
+                },
+            },
+        ),
+    ]
+)
 
 
 def _canonical(value: Any) -> Any:
@@ -1115,7 +1159,7 @@ def test_the_reference_reads_and_writes_js7s_json(source, mode, into, js7):
 
 def _wire_structs() -> set[type]:
     found: set[type] = set()
-    for module in (ac, cc, cl, ev, it, ss, sn):
+    for module in (ac, cc, cl, ev, it, ss, sn, wo):
         for obj in vars(module).values():
             if (
                 isinstance(obj, type)
