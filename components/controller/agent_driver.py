@@ -117,20 +117,6 @@ class AgentDriver:
             ),
         )
 
-    def status(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "uri": self.uri,
-            "coupled": self.coupled,
-            "couplings": self.couplings,
-            "problem": self.last_problem,
-            "agentRunId": self.controller.journal.meta(f"agent.{self.path}.runId"),
-            "eventId": self.controller.journal.meta(f"agent.{self.path}.eventId", 0),
-            "pendingCommands": len(self.pending_attach)
-            + len(self.pending_detach)
-            + len(self.pending_mark),
-        }
-
     # -- the connection loop ------------------------------------------------
 
     async def _run(self) -> None:

@@ -294,9 +294,6 @@ class Controller(Runnable):
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(self.prefix, self.overview)
-        app.router.add_get(f"{self.prefix}/order", self.list_orders)
-        app.router.add_get(f"{self.prefix}/order/{{id}}", self.get_order)
-        app.router.add_get(f"{self.prefix}/agent", self.list_agents)
         app.router.add_get(f"{self.prefix}/snapshot", self.get_snapshot)
         app.router.add_get(f"{self.prefix}/snapshot/", self.get_snapshot)
         app.router.add_get(f"{self.prefix}/cluster", self.cluster_state)
@@ -338,23 +335,6 @@ class Controller(Runnable):
             }
         )
 
-    async def list_orders(self, request: web.Request) -> web.Response:
-        """Committed order states only: the working copy runs ahead of the
-        journal by one commit, and a client must never see what a crash
-        could take back."""
-        self.sessions.user_of(request)
-        state = request.query.get("state")
-        committed = self.journal.state(ORDER)
-        orders = [o for o in committed.values() if state is None or o["state"] == state]
-        return web.json_response({"orders": orders, "eventId": self.journal.last_event_id})
-
-    async def get_order(self, request: web.Request) -> web.Response:
-        self.sessions.user_of(request)
-        o = self.journal.get(ORDER, request.match_info["id"])
-        if o is None:
-            raise Problem(404, "UnknownOrder", f"Unknown OrderId: {request.match_info['id']}")
-        return web.json_response(o)
-
     async def get_snapshot(self, request: web.Request) -> web.StreamResponse:
         return await snapshot.handle(self, request)
 
@@ -372,10 +352,6 @@ class Controller(Runnable):
             signed_string = convert(signed, items.SignedString, "SignedString")
             out.append(items.VersionedItemAdded(signed=signed_string))
         return out
-
-    async def list_agents(self, request: web.Request) -> web.Response:
-        self.sessions.user_of(request)
-        return web.json_response({"agents": [d.status() for d in self.drivers.values()]})
 
     async def cluster_state(self, request: web.Request) -> web.Response:
         """JS7's ``GET /controller/api/cluster``: this node's view of the

@@ -97,13 +97,6 @@ async def order_events(ctl: Js7Client, oid: str) -> list[dict[str, Any]]:
     return [e for e in await read_all_events(ctl) if e.get("Key") == oid]
 
 
-async def orders(ctl: Js7Client, *statuses: str) -> list[dict[str, Any]]:
-    """The Controller's orders (JS7's ``Order`` JSON, from its snapshot),
-    those of ``statuses`` only if given (see ``snapshot.order_status``)."""
-    snap = await read_snapshot(ctl)
-    return [o for o in snap.orders.values() if not statuses or order_status(o) in statuses]
-
-
 async def wait_order_state(
     dep: Deployment,
     oid: str,
