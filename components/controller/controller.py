@@ -192,15 +192,12 @@ class Controller(Runnable):
                     "controllerRunId": run_id,
                 },
             )
-        # totalRunningTime: JS7 sums the time the Controller ran; the
-        # reference counts from its initialisation (downtime included).
-        since = int(self.journal.meta("initiallyStartedAt") or 0)
         await self.journal.persist(
             [
                 {
                     "TYPE": "ControllerReady",
                     "timezone": local_timezone(),
-                    "totalRunningTime": round(max(0.0, time.time() - since / 1000), 3),
+                    "totalRunningTime": self.total_running_time(),
                 }
             ]
         )
@@ -315,12 +312,19 @@ class Controller(Runnable):
             buildId=BUILD_ID,
             initiallyStartedAt=UNSET if since is None else int(since),
             startedAt=int(self.started_at * 1000),
-            totalRunningTime=round(max(0.0, time.time() - int(since or 0) / 1000), 3),
+            totalRunningTime=self.total_running_time(),
             orderCount=len(self.orders),
             system=system,
             java=java,
         )
         return web.json_response(to_json(overview))
+
+    def total_running_time(self) -> float:
+        """JS7's ``totalRunningTime`` in seconds. JS7 sums the time the
+        Controller ran; the reference counts from its initialisation
+        (downtime included)."""
+        since = int(self.journal.meta("initiallyStartedAt") or 0)
+        return round(max(0.0, time.time() - since / 1000), 3)
 
     async def js7ha_overview(self, request: web.Request) -> web.Response:
         """reference-only: what the reference's own tests read beside JS7's

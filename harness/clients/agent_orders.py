@@ -117,5 +117,6 @@ class AgentOrders:
 
 async def _last_event_id(client: Js7Client) -> int:
     """The Agent's last eventId now, by JS7's event API alone."""
-    held = await read_all_events(client, after=await torn_event_id(client))
-    return int(held[-1]["eventId"]) if held else await torn_event_id(client)
+    torn = await torn_event_id(client)
+    held = await read_all_events(client, after=torn)
+    return int(held[-1]["eventId"]) if held else torn
