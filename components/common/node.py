@@ -38,6 +38,7 @@ from components.common.auth import Sessions, load_users
 from components.common.config import Config, ConfigProblem
 from components.common.eventid import event_id_string
 from components.common.journal import EventSeqTorn, Journal, UnknownEventId
+from components.common.limits import LONG_MAX
 from components.common.web import Problem, problem_middleware, read_body
 from components.wire.codec import convert, decode, to_json
 
@@ -81,6 +82,10 @@ def query_int(request: web.Request, name: str, default: int | None, minimum: int
         raise Problem(400, "InvalidParameter", f"{name}={raw!r} is not a number") from None
     if value < minimum:
         raise Problem(400, "InvalidParameter", f"{name}={value} must be at least {minimum}")
+    if value > LONG_MAX:
+        # JS7's Long, as at the JSON edge: a larger number reaches no eventId
+        # and cannot be formatted into a problem's EventId arguments.
+        raise Problem(400, "InvalidParameter", f"{name}={raw[:40]!r} is beyond a 64-bit integer")
     return value
 
 

@@ -31,6 +31,7 @@ from aiohttp import web
 from msgspec import UNSET
 
 from components.common.eventid import event_id_string
+from components.common.node import query_int
 from components.common.web import Problem
 from components.wire import snapshot as snap
 from components.wire.agent_commands import (
@@ -137,11 +138,8 @@ def objects(controller: Controller) -> Iterator[snap.SnapshotObject]:
 
 async def handle(controller: Controller, request: web.Request) -> web.StreamResponse:
     controller.sessions.user_of(request)
-    if "eventId" in request.query:
-        raw = request.query["eventId"]
-        if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
-            raise Problem(400, "InvalidField", f"eventId={raw[:40]!r}: a number is expected")
-        event_id = int(raw)
+    event_id = query_int(request, "eventId", None, 0)
+    if event_id is not None:
         raise Problem(
             400,
             "SnapshotForUnknownEventId",

@@ -12,9 +12,10 @@ import json
 from typing import Any
 
 import aiohttp
+import pytest
 
 from harness.clients.js7 import agent_client, controller_client, deploy_workflow
-from harness.clients.node import Js7Client
+from harness.clients.node import Js7Client, ProblemError
 from harness.clients.snapshot import read_snapshot
 from harness.js7topo import controller_and_agents, shell_workflow
 
@@ -149,3 +150,18 @@ async def test_permissions_as_js7_has_them(deploy):
     assert (await harness.get("/clusterWatch"))["known"] is None  # nothing learnt
     ctl = controller_client(dep, "controller")
     await deploy_workflow(ctl, shell_workflow("w", ("agent-1", "echo w")))  # Harness may
+
+
+async def test_query_numbers_beyond_a_long_are_refused(deploy):
+    """A query number past JS7's Long (an eventId nobody has) is a 400, never
+    a 500 from formatting it into a problem's EventId arguments."""
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    huge = "9" * 23
+    for path in (f"/snapshot/?eventId={huge}", f"/event?after={huge}&timeout=0"):
+        with pytest.raises(ProblemError) as refused:
+            await ctl.get_ndjson(path)
+        assert (refused.value.status, refused.value.code) == (400, "InvalidParameter"), path
+    with pytest.raises(ProblemError) as unknown:
+        await ctl.get_ndjson(f"/snapshot/?eventId={2**63 - 1}")
+    assert unknown.value.code == "SnapshotForUnknownEventId"
