@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from aiohttp.web_protocol import RequestHandler
 
 from components.common import limits
 
@@ -116,11 +117,76 @@ def setup_logging(level: int = logging.INFO) -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
-async def serve(app: web.Application, host: str, port: int, *, handle_signals: bool = True) -> None:
+class _ProblemRequestHandler(RequestHandler):
+    """aiohttp's connection handler, answering what fails before any route is
+    reached — a bad request line, a duplicate Content-Length, headers too
+    large — in the API's own error shape instead of aiohttp's plain text."""
+
+    render: Callable[[Problem], web.Response]
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        # aiohttp's own answer first: it logs, and refuses when a response
+        # has already been sent on this connection.
+        plain = super().handle_error(request, status, exc, message)
+        code = _STATUS_CODES.get(status, f"Http{status}")
+        text = message or (plain.text if isinstance(plain, web.Response) else None) or code
+        resp = self.render(Problem(status, code, text.strip()))
+        # The HTTP status stays the protocol's (a malformed request is a 400
+        # whatever status the product answers its own errors with).
+        resp.set_status(status)
+        resp.force_close()
+        return resp
+
+
+class _ProblemServer(web.Server):
+    render: Callable[[Problem], web.Response]
+
+    def __call__(self) -> RequestHandler:
+        handler = _ProblemRequestHandler(self, loop=self._loop, **self._kwargs)
+        handler.render = self.render
+        return handler
+
+
+class ProblemAppRunner(web.AppRunner):
+    """An ``AppRunner`` whose connections answer low-level HTTP errors with
+    ``render(problem)`` (see ``_ProblemRequestHandler``)."""
+
+    def __init__(
+        self, app: web.Application, render: Callable[[Problem], web.Response], **kwargs: Any
+    ) -> None:
+        super().__init__(app, **kwargs)
+        self._render = render
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        # aiohttp builds its Server inside the Application; there is no hook
+        # for the connection handler's class, so the built server becomes one
+        # that makes ours (it adds nothing but ``__call__``).
+        server.__class__ = _ProblemServer
+        assert isinstance(server, _ProblemServer)
+        server.render = self._render
+        return server
+
+
+async def serve(
+    app: web.Application,
+    host: str,
+    port: int,
+    *,
+    handle_signals: bool = True,
+    render: Callable[[Problem], web.Response] = problem_response,
+) -> None:
     """Serve ``app`` until SIGTERM or SIGINT (or cancellation, when the caller
     handles signals itself), then shut down gracefully (``on_shutdown`` /
-    ``on_cleanup`` hooks run)."""
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    ``on_cleanup`` hooks run). Requests aiohttp cannot parse are answered
+    with ``render(problem)``, the API's own error shape."""
+    runner = ProblemAppRunner(app, render, handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()

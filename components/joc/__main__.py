@@ -15,6 +15,7 @@ from components.common.web import serve, setup_logging
 from components.joc import config
 from components.joc.api import Api
 from components.joc.app import Joc
+from components.joc.errors import joc_error_response
 
 log = logging.getLogger("js7.joc")
 
@@ -32,7 +33,7 @@ def main() -> None:
         api = Api(joc)
         await joc.start()
         try:
-            await serve(api.app(), cfg.host, cfg.port)
+            await serve(api.app(), cfg.host, cfg.port, render=joc_error_response)
         finally:
             await joc.stop()
         log.info("JOC instance %s stopped", cfg.member_id)

@@ -31,6 +31,7 @@ from typing import Any
 
 from aiohttp import web
 
+from harness.netproxy import lowlevel
 from harness.netproxy.toxics import (
     DOWNSTREAM,
     STREAMS,
@@ -790,7 +791,9 @@ async def serve(
     collection = ProxyCollection()
     if config is not None:
         await populate_from_file(collection, config)
-    runner = web.AppRunner(build_app(collection), access_log=None, handle_signals=False)
+    runner = lowlevel.Runner(
+        build_app(collection), _error_response, access_log=None, handle_signals=False
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port, reuse_address=True, backlog=_BACKLOG)

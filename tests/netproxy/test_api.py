@@ -545,6 +545,29 @@ def test_garbage_does_not_hurt_the_server(
     assert "Traceback" not in netproxy.log()
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"HELLO\r\n\r\n",
+        b"POST /proxies HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        b"GET /proxies HTTP/1.1\r\nHost: h\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n",
+    ],
+    ids=["bad request line", "duplicate Content-Length", "header too large"],
+)
+def test_http_garbage_gets_toxiproxys_error_json(api: Api, raw: bytes) -> None:
+    host, _, port = api.url.removeprefix("http://").rstrip("/").partition(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(raw)
+        data = recv_until_closed(sock)
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split()[1])
+    assert 400 <= status < 500, data[:200]
+    assert b"application/json" in head
+    answer = json.loads(body)
+    assert answer["status"] == status and answer["error"]
+    assert api.get("/version").status_code == 200
+
+
 # --- command line ------------------------------------------------------------------
 
 
