@@ -103,11 +103,13 @@ def load(data_dir: Path) -> JocConfig:
     exceeded = cfg.seconds("joc.cluster.heart-beat-exceeded-interval", 60.0)
     if polling <= 0:
         raise ConfigProblem(cfg.source, "joc.cluster.polling-interval", "must be positive")
-    if exceeded <= 2 * polling:
+    # JOC's own defaults (30 s polling, 60 s) sit exactly on this line: a
+    # standby declares the active dead only after two missed heartbeats.
+    if exceeded < 2 * polling:
         raise ConfigProblem(
             cfg.source,
             "joc.cluster.heart-beat-exceeded-interval",
-            f"must be more than twice the polling interval ({polling}s), got {exceeded}s",
+            f"must be at least twice the polling interval ({polling}s), got {exceeded}s",
         )
     controllers = []
     for name, ref in cfg.mapping("joc.controllers", {}).items():

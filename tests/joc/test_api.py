@@ -141,6 +141,20 @@ def test_a_config_error_stops_the_instance_naming_the_setting(tmp_path, override
     assert setting in p.stderr and "Traceback" not in p.stderr, p.stderr
 
 
+def test_jocs_own_default_cluster_timing_is_accepted(tmp_path):
+    """JOC's defaults (30 s polling, 60 s heart-beat-exceeded) start an instance:
+    the js7-documented profile runs with them."""
+    from components.joc import config
+
+    write_conf(
+        tmp_path,
+        "postgresql://127.0.0.1:9/x",
+        **{"joc.cluster.polling-interval": 30, "joc.cluster.heart-beat-exceeded-interval": 60},
+    )
+    cfg = config.load(tmp_path)
+    assert (cfg.polling_interval, cfg.heart_beat_exceeded_interval) == (30.0, 60.0)
+
+
 def test_the_spec_links_jocs_to_controllers_and_the_database(tmp_path):
     from harness.components import NodeContext
     from harness.specs.joc import SPEC
