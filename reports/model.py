@@ -44,6 +44,8 @@ Verdict = Literal["held", "broken", "unknown"]
 VERDICTS: tuple[Verdict, ...] = ("held", "broken", "unknown")
 LOG_TAIL_LINES = 40
 NO_FAULT = "no fault"
+# The profile whose bounds are the seeds' own figures (harness/profiles.py).
+JS7_DOCUMENTED = "js7-documented"
 
 
 def merge_verdicts(values: Iterable[Verdict]) -> Verdict:
@@ -345,7 +347,7 @@ def analyse(run_dir: Path, raw: dict[str, Any], catalog: Catalog) -> dict[str, A
     profile_name = raw.get("options", {}).get("profile", "reference")
     profile_bounds: dict[str, float] = {}
     for ge in catalog.guarantees.values():
-        b = ge.documented_bound_s if profile_name == "js7-documented" else ge.reference_bound_s
+        b = ge.documented_bound_s if profile_name == JS7_DOCUMENTED else ge.reference_bound_s
         if b is not None:
             profile_bounds[ge.id] = b
     profile_bounds.update(raw.get("options", {}).get("profile_bounds", {}) or {})
@@ -369,6 +371,11 @@ def analyse(run_dir: Path, raw: dict[str, Any], catalog: Catalog) -> dict[str, A
             reason = "; ".join(
                 sorted({f"{t['reason']}" for t in gtests if t["verdict"] == verdict})
             )
+            if verdict == "broken" and profile_name == JS7_DOCUMENTED and g.documented_defaults:
+                reason = (
+                    "the documented bound cannot be met with JS7's documented defaults: "
+                    f"{g.documented_defaults} ({reason})"
+                )
         kinds: dict[str, Verdict] = {}
         for t in gtests:
             for k in t["fault_kinds"]:

@@ -52,6 +52,29 @@ def test_verdicts_follow_the_rules(run_dir):
     assert doc["tests"][0]["nodeid"].startswith("suites/agents/test_autonomy.py")
 
 
+def test_a_documented_bound_js7s_defaults_cannot_meet_is_said_so(tmp_path):
+    """Under js7-documented, a broken guarantee whose catalog entry explains
+    why JS7's documented defaults cannot meet the documented bound says that,
+    not a bare "broken"; under the reference profile it does not."""
+    cat = load_catalog()
+    g = cat.guarantees["EVT-RELEASE"]
+    cat.guarantees[g.id] = dataclasses.replace(g, documented_defaults="a 10 s timeout")
+    reasons = {}
+    for profile in ("js7-documented", "reference"):
+        run = tmp_path / profile
+        raw = make_run(run)
+        raw["options"]["profile"] = profile
+        write_report(run, raw, cat)
+        doc = json.loads((run / "results.json").read_text())
+        entry = next(e for e in doc["guarantees"] if e["id"] == "EVT-RELEASE")
+        assert entry["verdict"] == "broken"
+        reasons[profile] = entry["reason"]
+    assert (
+        "cannot be met with JS7's documented defaults: a 10 s timeout" in reasons["js7-documented"]
+    )
+    assert "documented defaults" not in reasons["reference"]
+
+
 def test_figures_and_fault_matrix(run_dir):
     doc = json.loads((run_dir / "results.json").read_text())
     g = {g["id"]: g for g in doc["guarantees"]}
