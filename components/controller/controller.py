@@ -36,6 +36,7 @@ from aiohttp import web
 from msgspec import UNSET
 
 from components.common import instructions, signatures
+from components.common.cluster import Cluster
 from components.common.config import Config
 from components.common.eventid import new_journal_id
 from components.common.journal import Event, Journal, StateChange
@@ -45,7 +46,6 @@ from components.common.web import Problem, read_body
 from components.common.workflow import Workflow
 from components.controller import snapshot
 from components.controller.agent_driver import AgentDriver, DriverConfig
-from components.controller.cluster import Cluster
 from components.wire import BUILD_ID, JS7_VERSION, items
 from components.wire import cluster as wire
 from components.wire import controller_commands as cc

@@ -1,14 +1,7 @@
-"""The Controller cluster: an active and a passive node, and a Cluster Watch.
+"""A journal cluster node: an active and a passive node, and a Cluster Watch
+(configuration: ``settings``).
 
-Configuration (JS7-FACTS §3): the Primary has ``js7.journal.cluster.nodes
-{ Primary: uri, Backup: uri }``, the Backup has
-``js7.journal.cluster.node.is-backup = yes``; both name the Watch in
-``js7.journal.cluster.watches`` and the timing in
-``js7.journal.cluster.heartbeat`` / ``heartbeat-timeout``.
-``js7.journal.cluster.peer-uri`` (optional) is how *this* node reaches the
-other one, where that differs from the appointed URI (a proxy in between).
-
-Replication: the passive pulls ``GET /controller/api/journal?position=P``
+Replication: the passive pulls ``GET <prefix>/journal?position=P``
 (each pull returns at the latest after one heartbeat interval) and applies
 the commits to its own journal. The position of each pull is what the
 passive has durably applied: the pull *is* the acknowledgement. While
@@ -42,7 +35,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import aiohttp
 import msgspec
@@ -50,19 +43,18 @@ from aiohttp import web
 
 from components.common.auth import SESSION_HEADER
 from components.common.client import NodeClient, ProblemError
-from components.common.config import Config, ConfigProblem
+from components.common.cluster import encoding, settings
+from components.common.cluster.host import ClusterHost
+from components.common.cluster.watch import AgentClusterWatch, Consent
+from components.common.config import Config
 from components.common.journal import EventSeqTorn, UnknownEventId
 from components.common.node import Command, journal_problem, query_int
-from components.common.web import Problem
+from components.common.web import Problem, read_json
 from components.wire import cluster as wire
-
-if TYPE_CHECKING:
-    from components.controller.controller import Controller
 
 log = logging.getLogger("js7.cluster.Cluster")
 common_log = logging.getLogger("js7.cluster.ClusterCommon")
 META = "cluster"
-IDS = ("Primary", "Backup")
 NOT_ACTIVE = "ClusterNodeIsNotActive"
 
 
@@ -74,42 +66,17 @@ def halt(reason: str) -> None:
 
 
 class Cluster:
-    def __init__(self, controller: Controller, cfg: Config) -> None:
-        self.c = controller
-        self.journal = controller.journal
-        self.is_backup = cfg.boolean("js7.journal.cluster.node.is-backup", False)
-        self.own_id = "Backup" if self.is_backup else "Primary"
-        self.peer_id = "Primary" if self.is_backup else "Backup"
-        nodes = cfg.mapping("js7.journal.cluster.nodes", {})
-        for k, v in nodes.items():
-            if k not in IDS or not isinstance(v, str):
-                raise ConfigProblem(
-                    cfg.source,
-                    f"js7.journal.cluster.nodes.{k}",
-                    "must be Primary or Backup with a URI string",
-                )
-        if nodes and self.is_backup:
-            raise ConfigProblem(
-                cfg.source,
-                "js7.journal.cluster.nodes",
-                "is configured on the Primary only, not on a backup node",
-            )
-        self.nodes: dict[str, str] = dict(nodes)
-        self.peer_uri_override = cfg.string("js7.journal.cluster.peer-uri", "")
-        self.watches = cfg.string_list("js7.journal.cluster.watches", [])
-        self.heartbeat = cfg.seconds("js7.journal.cluster.heartbeat", 3.0)
-        self.timeout = cfg.seconds("js7.journal.cluster.heartbeat-timeout", 10.0)
-        if self.timeout <= self.heartbeat:
-            raise ConfigProblem(
-                cfg.source,
-                "js7.journal.cluster.heartbeat-timeout",
-                "must be longer than js7.journal.cluster.heartbeat",
-            )
-        pw = cfg.string("js7.auth.cluster.password", "plain:")
-        self.password = pw.removeprefix("plain:")
-        self.watch_password = cfg.string("js7.auth.cluster-watch.password", "plain:").removeprefix(
-            "plain:"
-        )
+    def __init__(self, host: ClusterHost, cfg: Config) -> None:
+        self.host = host
+        self.journal = host.journal
+        self.settings = s = settings.load(cfg)
+        self.is_backup = s.is_backup
+        self.own_id = s.own_id
+        self.peer_id = s.peer_id
+        self.nodes = s.nodes
+        self.heartbeat = s.heartbeat
+        self.timeout = s.timeout
+        self.watch = AgentClusterWatch(self.client, s.watches, s.watch_password, s.timeout)
         self.role = "inactive"  # active | passive | inactive
         self.problem: str | None = None
         self.acked = 0
@@ -141,8 +108,8 @@ class Cluster:
         return self.state.get("TYPE") == "Coupled"
 
     def peer_uri(self) -> str | None:
-        if self.peer_uri_override:
-            return self.peer_uri_override
+        if self.settings.peer_uri:
+            return self.settings.peer_uri
         uri = (self.state.get("idToUri") or self.nodes).get(self.peer_id)
         return str(uri) if uri else None
 
@@ -193,51 +160,16 @@ class Cluster:
         return self.journal.last_event_id
 
     def js7_state(self) -> wire.Empty | wire.HasNodes:
-        """The cluster state as JS7 encodes it (``components/wire/cluster.py``)."""
-        st = self.state
-        kind = st.get("TYPE", "Empty")
-        if kind == "Empty":
-            return wire.Empty()
-        setting = self._setting(
-            dict(st.get("idToUri") or self.nodes), str(st.get("activeId", self.own_id))
-        )
-        if kind == "FailedOver":
-            at = st.get("failedAt") or {"fileEventId": 0, "position": 0}
-            return wire.FailedOver(setting=setting, failedAt=wire.JournalPosition(**at))
-        cls: type[wire.HasNodes] = {
-            "NodesAppointed": wire.NodesAppointed,
-            "PreparedToBeCoupled": wire.PreparedToBeCoupled,
-            "Coupled": wire.Coupled,
-            "ActiveShutDown": wire.ActiveShutDown,
-            "PassiveLost": wire.PassiveLost,
-            "SwitchedOver": wire.SwitchedOver,
-        }[kind]
-        return cls(setting=setting)
-
-    def _setting(self, id_to_uri: dict[str, str], active_id: str) -> wire.ClusterSetting:
-        # consentTimeout: the reference asks its Watch within the heartbeat
-        # timeout; it has no setting of its own for that.
-        return wire.ClusterSetting(
-            idToUri=id_to_uri,
-            activeId=active_id,
-            timing=wire.ClusterTiming(
-                heartbeat=self.heartbeat,
-                heartbeatTimeout=self.timeout,
-                consentTimeout=self.timeout,
-            ),
-        )
+        """The cluster state as JS7 encodes it."""
+        return encoding.cluster_state(self.settings, self.state)
 
     def js7_node_state(self) -> wire.ClusterNodeState:
-        return wire.ClusterNodeState(
-            nodeId=self.own_id,
-            isBackup=self.is_backup,
-            clusterState=cast(wire.ClusterState, self.js7_state()),
-        )
+        return encoding.node_state(self.settings, self.state)
 
     def info(self) -> dict[str, Any]:
         """reference-only: this node's own view — its role, whether it is
         sure to be active (its lease), the acknowledged eventId — served at
-        ``GET /controller/api/js7ha/cluster-node`` for the other node (the
+        ``GET <prefix>/js7ha/cluster-node`` for the other node (the
         reference's own peer protocol) and for diagnosis."""
         st = self.state
         return {
@@ -285,14 +217,14 @@ class Cluster:
         uri = self.peer_uri()
         if uri is None:
             return None
-        return NodeClient(self.client(), uri, "/controller/api", "Cluster", self.password)
+        return NodeClient(self.client(), uri, self.host.prefix, "Cluster", self.settings.password)
 
     async def start(self) -> None:
         """Decide this node's role from its journal and, where needed, from
         the other node or the Watch."""
         st = self.state
         if not self.configured:
-            await self.c.activate()  # a plain, unclustered Controller
+            await self.host.activate()  # a plain, unclustered node
             self.role = "active"
             return
         if self.is_backup and st.get("TYPE") == "Empty":
@@ -383,7 +315,7 @@ class Cluster:
         both). Refused — the Watch let the other node take over meanwhile —
         this node rejoins as passive. True once decided either way; False
         while the Watch cannot be reached (ask again)."""
-        if self.state.get("TYPE") != "Coupled" or self._watch_client() is None:
+        if self.state.get("TYPE") != "Coupled" or not self.watch.configured:
             # Not coupled: the other node cannot have taken over. No Watch:
             # it cannot fail over without one either.
             await self._become_active(restarted=True)
@@ -416,7 +348,9 @@ class Cluster:
             await self._event(
                 {
                     "TYPE": "ClusterNodesAppointed",
-                    "setting": msgspec.to_builtins(self._setting(self.nodes, self.own_id)),
+                    "setting": msgspec.to_builtins(
+                        encoding.setting(self.settings, self.nodes, self.own_id)
+                    ),
                 },
                 {"TYPE": "NodesAppointed", "idToUri": self.nodes, "activeId": self.own_id},
             )
@@ -425,7 +359,7 @@ class Cluster:
                 {"TYPE": "ClusterActiveNodeRestarted"},
                 {**st, "TYPE": "PassiveLost", "activeId": self.own_id},
             )
-        await self.c.activate()
+        await self.host.activate()
         self._spawn(self._appoint_backup())
         self._spawn(self._lease_monitor())
         self._spawn(self._watch_heartbeats())
@@ -517,8 +451,8 @@ class Cluster:
                 halt(f"ClusterWatch refused ClusterPassiveLost: {result}")
 
     async def pull(self, request: web.Request) -> web.StreamResponse:
-        """``GET /controller/api/journal?position=P``: the passive's pull."""
-        user = self.c.sessions.user_of(request)
+        """``GET <prefix>/journal?position=P``: the passive's pull."""
+        user = self.host.sessions.user_of(request)
         if user != "Cluster":
             raise Problem(403, "Forbidden", "only the cluster peer may read the journal")
         self.require_serving()
@@ -558,7 +492,7 @@ class Cluster:
         return resp
 
     async def snapshot(self, request: web.Request) -> web.Response:
-        user = self.c.sessions.user_of(request)
+        user = self.host.sessions.user_of(request)
         if user != "Cluster":
             raise Problem(403, "Forbidden", "only the cluster peer may read the snapshot")
         self.require_serving()
@@ -617,7 +551,7 @@ class Cluster:
         log.info("behind the active's journal: installed its snapshot at %d", snap["position"])
 
     async def _after_replication(self, peer: NodeClient) -> None:
-        self.c.schedule_compaction()  # what the consumers released on the active
+        self.host.schedule_compaction()  # what the consumers released on the active
         st = self.state
         if st.get("TYPE") == "SwitchedOver" and st.get("activeId") == self.own_id:
             log.info("switched over: this node is active now")
@@ -672,38 +606,14 @@ class Cluster:
         self.role = "active"
         self.acked = 0
         self.last_pull = time.monotonic()
-        await self.c.activate()
+        await self.host.activate()
         self._spawn(self._lease_monitor())
         self._spawn(self._watch_heartbeats())
 
     # -- the Watch ---------------------------------------------------------
 
-    def _watch_client(self) -> NodeClient | None:
-        if not self.watches:
-            return None
-        return NodeClient(
-            self.client(), self.watches[0], "/agent/api", "Controller", self.watch_password
-        )
-
-    async def _watch_post(self, body: dict[str, Any]) -> Any:
-        watch = self._watch_client()
-        if watch is None:
-            raise ProblemError(400, "NoClusterWatch", "no ClusterWatch configured", {})
-        return await watch.command_path("/clusterWatch", body)
-
     async def _watch_heartbeat(self) -> dict[str, Any] | None:
-        try:
-            result: dict[str, Any] = await self._watch_post(
-                {
-                    "TYPE": "ClusterWatchHeartbeat",
-                    "from": self.own_id,
-                    "clusterState": self.state,
-                    "heartbeatTimeout": self.timeout,
-                }
-            )
-            return result
-        except (aiohttp.ClientError, OSError, TimeoutError, ProblemError):
-            return None
+        return await self.watch.heartbeat(self.own_id, self.state)
 
     async def _watch_heartbeats(self) -> None:
         while not self._stopping:
@@ -717,32 +627,14 @@ class Cluster:
                 halt(f"the ClusterWatch knows {reply.get('activeId')} as active")
             await asyncio.sleep(self.heartbeat)
 
-    async def _ask_consent(self, event: dict[str, Any]) -> bool | str | None:
-        """True: consent; a problem text: refused; None: Watch unreachable."""
-        try:
-            await self._watch_post(
-                {
-                    "TYPE": "ClusterWatchConsent",
-                    "from": self.own_id,
-                    "event": event,
-                    "clusterState": self.state,
-                }
-            )
-            return True
-        except ProblemError as exc:
-            if exc.code == "NoClusterWatch":
-                return None
-            return f"{exc.code}: {exc.message}"
-        except (aiohttp.ClientError, OSError, TimeoutError):
-            return None
+    async def _ask_consent(self, event: dict[str, Any]) -> Consent:
+        return await self.watch.consent(self.own_id, event, self.state)
 
     # -- commands ----------------------------------------------------------
 
     async def command(self, request: web.Request) -> web.Response:
-        """``POST /controller/api/cluster/command``."""
-        from components.common.web import read_json
-
-        self.c.sessions.user_of(request)
+        """``POST <prefix>/cluster/command``."""
+        self.host.sessions.user_of(request)
         cmd = await read_json(request)
         if not isinstance(cmd, dict) or not isinstance(cmd.get("TYPE"), str):
             raise Problem(400, "InvalidCommand", 'a command is {"TYPE": ...}')
@@ -838,7 +730,7 @@ class Cluster:
         for t in self._tasks:
             t.cancel()
         self._tasks = []
-        await self.c.deactivate()
+        await self.host.deactivate()
         self._become_passive()
         log.info("switched over to %s", self.peer_id)
 
