@@ -137,9 +137,9 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _sweep(_: argparse.Namespace) -> int:
-    from harness import procs
+    from harness import reaper
 
-    swept = procs.sweep()
+    swept = reaper.sweep()
     print(f"swept {len(swept)} dead owner(s)" + (": " + ", ".join(swept) if swept else ""))
     try:
         from harness.backends import docker as docker_backend

@@ -19,8 +19,9 @@ most certain:
    session so a Ctrl-C to the terminal does not hit it) waits on the owner's
    pidfd and, once the owner is gone, stops PostgreSQL clusters under the
    owner's temp root, SIGKILLs every process still carrying the owner's label,
-   and removes the temp root. ``sweep()`` at the next session start does the
-   same for any owner that is dead, in case even the reaper was killed.
+   and removes the temp root. ``reaper.sweep()`` at the next session start does the
+   same for any owner that is dead, in case even the reaper was killed
+(``harness.reaper``; the finalizers of layer 1 are ``harness.cleanup``).
 
 PostgreSQL rewrites its own environment block to show process titles, so its
 processes cannot be found by label; they are found through the
@@ -29,7 +30,6 @@ processes cannot be found by label; they are found through the
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import ctypes
 import os
@@ -190,7 +190,7 @@ _reaper: subprocess.Popen[bytes] | None = None
 
 def temp_root() -> Path:
     """This owner's private temp folder, removed when the owner ends (by
-    ``cleanup()``, or by the reaper if the owner dies). Starting it also starts
+    ``harness.cleanup.run_all()``, or by the reaper if the owner dies). Starting it also starts
     the reaper."""
     global _root, _reaper
     me = owner()
@@ -207,7 +207,8 @@ def temp_root() -> Path:
             start_new_session=True,
             env={**os.environ, SESSION_ENV: me.session},
         )
-        atexit.register(cleanup)
+        # Removed at exit by harness.cleanup.run_all(), or by the reaper once
+        # this process is gone, however it ended.
         return _root
 
 
@@ -355,89 +356,15 @@ def kill_owned_by(label: str) -> int:
 DOCKER_MARKER = "docker-resources"
 
 
-def _remove_containers_of(label: str) -> None:
-    try:
-        from harness.backends.docker import OWNER_LABEL, remove_labelled
-
-        removed = remove_labelled(OWNER_LABEL, label)
-    except Exception as exc:  # noqa: BLE001 - the rest of the reaping must go on
-        print(f"removing {label}'s containers failed: {exc}", file=sys.stderr)
-    else:
-        if removed:
-            print(f"removed {', '.join(removed)}", file=sys.stderr)
-
-
-def reap_owner(label: str, root: Path | None) -> None:
-    """Everything the reaper does once the owner ``label`` is gone."""
-    if root is not None and root.exists():
-        stop_postgres_under(root)
-        if (root / DOCKER_MARKER).exists():
-            _remove_containers_of(label)
-    kill_owned_by(label)
-    if root is not None:
-        shutil.rmtree(root, ignore_errors=True)
-    from harness import ports  # local import: ports imports this module
-
-    ports.release_owned_by(label)
-
-
-def sweep() -> list[str]:
-    """Clean up after every owner on this machine that died without doing so
-    itself. Safe to run while other sessions are live: only dead owners'
-    processes and folders are touched. Returns the labels swept."""
-    dead: set[str] = set()
-    for _, (_, lab) in labelled_processes().items():
-        if not label_alive(lab):
-            dead.add(lab)
-    roots: dict[str, Path] = {}
-    for root in base_dir().iterdir():
-        parts = root.name.rsplit(".", 2)
-        if root.is_dir() and len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
-            lab = f"{parts[1]}:{parts[2]}"
-            if not label_alive(lab):
-                dead.add(lab)
-                roots[lab] = root
-    for lab in sorted(dead):
-        reap_owner(lab, roots.get(lab))
-    from harness import ports
-
-    ports.sweep_dead()
-    return sorted(dead)
-
-
-_cleanups: list[tuple[str, object]] = []
-
-
-def register_cleanup(name: str, fn: object) -> None:
-    """Register a callable run by ``cleanup()`` in reverse order of registration."""
-    _cleanups.append((name, fn))
-
-
-def unregister_cleanup(fn: object) -> None:
-    for i in range(len(_cleanups) - 1, -1, -1):
-        if _cleanups[i][1] is fn:
-            del _cleanups[i]
-            return
-
-
-def cleanup() -> list[str]:
-    """Run every registered cleanup, last first; collect errors instead of
-    stopping at the first (as pytest's finalizers do). Then remove the temp root.
-    Safe to call twice."""
+def remove_temp_root() -> bool:
+    """Stop the PostgreSQL servers under this owner's temp root, kill its
+    labelled processes and delete the root. False when this process owns no
+    root (a forked child, or nothing made yet). Safe to call twice."""
     global _root
-    errors: list[str] = []
-    while _cleanups:
-        name, fn = _cleanups.pop()
-        try:
-            fn()  # type: ignore[operator]
-        except Exception as exc:  # noqa: BLE001 - every finalizer must get its turn
-            errors.append(f"{name}: {type(exc).__name__}: {exc}")
-    if _root is not None and owner().pid == os.getpid():
-        stop_postgres_under(_root)
-        kill_owned_by(owner().label)
-        shutil.rmtree(_root, ignore_errors=True)
-        from harness import ports
-
-        ports.release_owned_by(owner().label)
-        _root = None
-    return errors
+    if _root is None or owner().pid != os.getpid():
+        return False
+    stop_postgres_under(_root)
+    kill_owned_by(owner().label)
+    shutil.rmtree(_root, ignore_errors=True)
+    _root = None
+    return True

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import ports, procs
+from harness import cleanup, ports, procs, reaper
 from harness.backends.base import Backend, CutsVia
 from harness.backends.local import LocalBackend
 from harness.checkers.base import CheckResult
@@ -109,7 +109,7 @@ def pytest_configure(config: pytest.Config) -> None:
     session = procs.session_id()
     if not hasattr(config, "workerinput"):
         # Only the controller sweeps: workers start while siblings already run.
-        procs.sweep()
+        reaper.sweep()
     if config.getoption("backend") == "docker" and not hasattr(config, "workerinput"):
         from harness.backends import docker as docker_backend
 
@@ -130,7 +130,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    errors = procs.cleanup()
+    errors = cleanup.run_all()
     # tests/docker (JS7HA_DOCKER=1) deploys on Docker whatever --backend says.
     on_docker = config.getoption("backend") == "docker" or os.environ.get("JS7HA_DOCKER") == "1"
     if on_docker and not hasattr(config, "workerinput") and procs.owns_session():
@@ -210,7 +210,7 @@ def rng(js7ha_options: Options, request: pytest.FixtureRequest) -> random.Random
 @pytest.fixture(scope="session")
 def proxy_server() -> Iterator[ProxyServer]:
     root = procs.temp_root()
-    # start() registers the server with procs.cleanup() for the Ctrl-C path.
+    # start() registers the server with cleanup.run_all() for the Ctrl-C path.
     server = ProxyServer.start(log_path=root / "netproxy.log", port=ports.reserve_one())
     yield server
     server.close()
@@ -228,9 +228,9 @@ def postgres_server(profile: Profile) -> Iterator[PostgresServer]:
         root, ports.reserve_one(), deadline=max(60.0, profile.startup_deadline)
     )
     close = server.close  # one bound method, so unregister finds what was registered
-    procs.register_cleanup("postgres", close)
+    cleanup.register("postgres", close)
     yield server
-    procs.unregister_cleanup(close)
+    cleanup.unregister(close)
     close()
 
 

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from harness import ports, procs
+from harness import cleanup, ports, procs, reaper
 from harness.backends.local import LocalBackend
 from harness.deployment import Deployment
 from harness.errors import ConfigError
@@ -35,7 +35,7 @@ async def standalone(
     """``backend``: ``local`` (processes, the default) or ``docker``
     (containers of ``image``, by default the project image, built first if
     needed)."""
-    procs.sweep()
+    reaper.sweep()
     root = procs.temp_root()
     if backend == "docker":
         from harness import images
@@ -50,7 +50,7 @@ async def standalone(
             yield dep
         finally:
             await dep.aclose()
-            procs.cleanup()
+            cleanup.run_all()
         return
     if backend != "local":
         raise ConfigError(f"backend: {backend!r} is neither 'local' nor 'docker'")
@@ -70,4 +70,4 @@ async def standalone(
         if pg is not None:
             pg.close()
         server.close()
-        procs.cleanup()
+        cleanup.run_all()

@@ -44,7 +44,7 @@ import requests
 from toxiproxy.api import APIConsumer
 from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
 
-from harness import procs
+from harness import cleanup, procs
 from harness.errors import ConfigError, NetworkError
 
 CUT_PREFIX = "js7ha-cut-"
@@ -90,7 +90,7 @@ class ProxyServer:
         self.external = process is None
         self.log_path = log_path
         self._process = process
-        # One bound method object, so unregister_cleanup finds what was registered.
+        # One bound method object, so cleanup.unregister finds what was registered.
         self._cleanup = self.close
 
     @classmethod
@@ -115,7 +115,7 @@ class ProxyServer:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         process = procs.spawn(argv, log_path=log_path)
         server = cls(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
-        procs.register_cleanup(f"proxy server on port {port}", server._cleanup)
+        cleanup.register(f"proxy server on port {port}", server._cleanup)
         try:
             server._wait(deadline)
         except BaseException:
@@ -152,7 +152,7 @@ class ProxyServer:
         process, self._process = self._process, None
         if process is None:
             return
-        procs.unregister_cleanup(self._cleanup)
+        cleanup.unregister(self._cleanup)
         if process.poll() is None:
             if not procs.signal_group(process.pid, signal.SIGTERM):
                 with contextlib.suppress(ProcessLookupError):

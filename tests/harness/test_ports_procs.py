@@ -8,6 +8,7 @@ import textwrap
 import time
 
 from harness import ports, procs
+from harness import reaper as reaper_mod
 
 
 def _wait(cond, timeout=10.0, step=0.02):
@@ -150,7 +151,7 @@ def test_sweep_cleans_up_after_an_owner_whose_reaper_also_died(tmp_path):
     owner.wait(5)
     session = env[procs.SESSION_ENV]
     assert os.path.exists(root)
-    swept = procs.sweep()
+    swept = reaper_mod.sweep()
     assert f"{owner.pid}:" in " ".join(swept)
     assert _wait(lambda: not procs.labelled_processes(session), timeout=5)
     assert not os.path.exists(root)
