@@ -32,17 +32,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.events import machine, pct
+from harness.clients.joc import JocClient
 from harness.clients.js7 import controller_client, deploy_workflow, wait_coupled
 from harness.errors import DeadlineExceeded
 from harness.js7topo import internal_workflow
 from harness.standalone import standalone
-from suites.joc.support import (
-    FeedListener,
-    JocClient,
-    history_orders,
-    joc_cluster,
-    wait_one_active,
-)
+from suites.joc.support import FeedListener, history_orders, joc_cluster, wait_one_active
 
 
 async def run(seconds: float, rate: float, batch: int, drain: float) -> dict[str, object]:

@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.events import machine
 from harness import faults
 from harness.checkers import failover_times
+from harness.clients.joc import JocClient
 from harness.history import History
 from harness.standalone import standalone
 from suites.joc.support import (
     ActiveObserver,
-    JocClient,
     deploy_workflows,
     joc_cluster,
     wait_one_active,

@@ -78,7 +78,7 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
         " (GET /controller/api/agent)",
     ),
     "js1-api": (
-        r"suites\.jobscheduler1\.support",
+        r"suites\.jobscheduler1\.support|harness\.clients\.jobscheduler1",
         "reference-only: the JobScheduler 1.x reference's own HTTP API"
         " (JobScheduler 1.x speaks XML commands)",
     ),

@@ -17,11 +17,10 @@ import datetime as dt
 import pytest
 
 from harness.checkers import CheckResult
+from harness.clients.joc import JocClient, JocProblem
 from harness.clients.js7 import controller_client, deploy_workflow, wait_all_orders
 from harness.workload import add_orders
 from suites.joc.support import (
-    JocClient,
-    JocProblem,
     history_orders,
     joc_cluster,
     wait_history_terminated,

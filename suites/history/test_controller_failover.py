@@ -26,12 +26,12 @@ import pytest
 
 from harness import faults
 from harness.checkers import CheckResult, compose, failover_time, no_loss, single_active
+from harness.clients.joc import JocClient
 from harness.clients.js7 import ClusterClient, wait_cluster
 from harness.history import completed_ops
 from suites.controller.workload import WORKFLOW, Load, settle
 from suites.joc.support import (
     FeedListener,
-    JocClient,
     bound,
     final_read,
     joc_and_controller_cluster,

@@ -24,13 +24,13 @@ import pytest
 
 from harness import faults
 from harness.checkers import CheckResult, compose, no_loss, percentile, single_active
+from harness.clients.joc import JocClient
 from harness.clients.js7 import controller_client, deploy_workflow, torn_event_id, wait_all_orders
 from harness.clients.snapshot import read_snapshot
 from harness.js7topo import internal_workflow
 from harness.workload import add_orders
 from suites.joc.support import (
     FeedListener,
-    JocClient,
     activity,
     bound,
     final_read,

@@ -18,13 +18,8 @@ import pytest
 from harness import faults
 from harness.backends.base import NodeState
 from harness.checkers import CheckResult, compose, exactly_once
-from suites.jobscheduler1.support import (
-    Js1,
-    active_cluster,
-    check_steps,
-    period,
-    step_key,
-)
+from harness.clients.jobscheduler1 import Js1
+from suites.jobscheduler1.support import active_cluster, check_steps, period, step_key
 
 STATES = ("s1", "s2", "s3")
 

@@ -52,7 +52,7 @@ async def test_contradicting_cluster_options_stop_the_member_at_start(deploy, re
 async def test_members_with_another_scheduler_id_form_their_own_cluster(deploy, results, profile):
     """Same database, different scheduler id: two independent passive clusters,
     each with its own active member (the exclusive row is per scheduler id)."""
-    from suites.jobscheduler1.support import Js1
+    from harness.clients.jobscheduler1 import Js1
 
     nodes = [
         Node("a", ROLE, {"id": "js1-a", "exclusive": True}),

@@ -16,15 +16,8 @@ import pytest
 
 from harness import faults
 from harness.checkers import CheckResult, compose, failover_time, single_active
-from suites.jobscheduler1.support import (
-    ROLE,
-    Js1,
-    observe,
-    passive_cluster,
-    period,
-    timeout,
-    watch,
-)
+from harness.clients.jobscheduler1 import Js1
+from suites.jobscheduler1.support import ROLE, observe, passive_cluster, period, timeout, watch
 
 
 @pytest.mark.guarantee("JS1-EXCLUSIVE")

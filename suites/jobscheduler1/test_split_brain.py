@@ -17,8 +17,9 @@ import pytest
 from harness import faults
 from harness.backends.base import NodeState
 from harness.checkers import CheckResult, compose, single_active
+from harness.clients.jobscheduler1 import Js1
 from harness.errors import DeadlineExceeded
-from suites.jobscheduler1.support import ROLE, Js1, observe, passive_cluster, period, timeout
+from suites.jobscheduler1.support import ROLE, observe, passive_cluster, period, timeout
 
 FENCE = re.compile(r"SCHEDULER-WATCHDOG self-fencing of (\S+): .* aborting at (\d+\.\d+)")
 

@@ -1,5 +1,5 @@
-"""What the JOC and History suites share: the topology, a JOC API client and
-the observations the checkers read.
+"""What the JOC and History suites share: the topology and the observations
+the checkers read (the JOC API client is ``harness.clients.joc``).
 
 The harness reaches every JOC instance directly (never through a proxy), so
 a test can always ask each instance what it believes about itself.
@@ -8,24 +8,21 @@ a test can always ask each instance what it believes about itself.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import time
-import weakref
 from collections.abc import Iterable
 from typing import Any
 
 import aiohttp
 
+from harness.clients.joc import OUTCOME_UNKNOWN, JocClient, JocProblem, viewer
 from harness.deployment import Deployment
 from harness.errors import DeadlineExceeded
 from harness.history import History, OpFailed
 from harness.js7topo import controller_cluster, shell_workflow
-from harness.specs.joc import ACCOUNTS
 from harness.topology import Database, Link, Node, Topology
 
-JOC_API = "/joc/api"
 ROLE = "joc"
 
 
@@ -65,76 +62,6 @@ def joc_and_controller_cluster(
 
 def joc_nodes(dep: Deployment) -> list[str]:
     return [n.name for n in dep.topology.by_role(ROLE)]
-
-
-class JocProblem(Exception):
-    """The JOC API answered with an error (JOC's error.raml): 401/403 with the
-    ``security`` answer, 420 with ``error: {code, message}``."""
-
-    def __init__(self, status: int, body: Any) -> None:
-        self.status = status
-        self.body = body if isinstance(body, dict) else {"raw": body}
-        error = self.body.get("error") if isinstance(self.body.get("error"), dict) else {}
-        fallback = {401: "Unauthenticated", 403: "PermissionDenied"}.get(status, f"Http{status}")
-        self.code = str(error.get("code") or self.body.get("code") or fallback)
-        self.message = str(error.get("message") or self.body.get("message"))
-        super().__init__(f"HTTP {status} {self.code}: {self.message}")
-
-
-# Error codes of the reference JOC with which the outcome of a state-changing
-# call is unknown (it may have reached the Controller before failing); every
-# other error refused the call before it acted. (JOC answers both with 420.)
-OUTCOME_UNKNOWN = frozenset({"ControllerUnreachable", "InternalError"})
-
-
-class JocClient:
-    """One session with one JOC instance; logs in again after a 401 (an
-    instance that restarted forgot its sessions)."""
-
-    def __init__(self, dep: Deployment, node: str, account: str = "root") -> None:
-        self.dep = dep
-        self.node = node
-        self.account = account
-        self.base = dep.url(node) + JOC_API
-        self.token: str | None = None
-
-    async def login(self) -> dict[str, Any]:
-        pw = ACCOUNTS[self.account][0]
-        basic = base64.b64encode(f"{self.account}:{pw}".encode()).decode()
-        async with self.dep.http.post(
-            f"{self.base}/authentication/login", headers={"Authorization": f"Basic {basic}"}
-        ) as r:
-            body = await r.json(content_type=None)
-            if r.status != 200:
-                raise JocProblem(r.status, body)
-        self.token = body["accessToken"]
-        return dict(body)
-
-    async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        for attempt in (1, 2):
-            if self.token is None:
-                await self.login()
-            assert self.token is not None
-            async with self.dep.http.post(
-                f"{self.base}/{path}", json=body or {}, headers={"X-Access-Token": self.token}
-            ) as r:
-                data = await r.json(content_type=None)
-                if r.status == 401 and attempt == 1:
-                    self.token = None
-                    continue
-                if r.status != 200:
-                    raise JocProblem(r.status, data)
-                return data
-        raise AssertionError("unreachable")
-
-
-_viewers: weakref.WeakKeyDictionary[Deployment, dict[str, JocClient]] = weakref.WeakKeyDictionary()
-
-
-def viewer(dep: Deployment, node: str) -> JocClient:
-    """One session per instance and deployment for the observers' questions
-    (a login per question would pile up sessions on the instance)."""
-    return _viewers.setdefault(dep, {}).setdefault(node, JocClient(dep, node, "viewer"))
 
 
 async def says_active(dep: Deployment, node: str) -> bool:

@@ -25,11 +25,11 @@ import pytest
 
 from harness import faults
 from harness.checkers import CheckResult, compose, failover_times, no_loss, single_active
+from harness.clients.joc import JocClient
 from harness.clients.js7 import controller_client
 from harness.clients.snapshot import TERMINATED, read_snapshot
 from suites.joc.support import (
     ActiveObserver,
-    JocClient,
     activity,
     add_orders,
     bound,

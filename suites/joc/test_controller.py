@@ -25,13 +25,12 @@ import pytest
 
 from harness import faults
 from harness.checkers import CheckResult, compose
+from harness.clients.joc import JocClient, JocProblem
 from harness.clients.js7 import ClusterClient, wait_cluster
 from harness.errors import DeadlineExceeded
 from harness.history import OpFailed, completed_ops
 from suites.controller.workload import settle
 from suites.joc.support import (
-    JocClient,
-    JocProblem,
     active_members,
     joc_and_controller_cluster,
     joc_nodes,

@@ -15,13 +15,12 @@ import pytest
 
 from harness import faults
 from harness.checkers import CheckResult, compose, no_loss, single_active
+from harness.clients.joc import JocClient, JocProblem
 from harness.clients.js7 import controller_client, deploy_workflow, wait_all_orders
 from harness.history import completed_ops, fault_spans
 from harness.workload import add_orders
 from suites.joc.support import (
     ActiveObserver,
-    JocClient,
-    JocProblem,
     deploy_workflows,
     final_read,
     joc_cluster,

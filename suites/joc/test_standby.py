@@ -15,13 +15,12 @@ import datetime as dt
 import pytest
 
 from harness.checkers import CheckResult, compose, no_loss
+from harness.clients.joc import JocClient, JocProblem
 from harness.history import OpFailed
 from harness.js7topo import shell_workflow
 from suites.joc.support import (
     EVERY_DAY,
     FeedListener,
-    JocClient,
-    JocProblem,
     add_orders,
     calendar_request,
     deploy_request,

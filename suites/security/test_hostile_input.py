@@ -31,6 +31,7 @@ import aiohttp
 import pytest
 
 from harness.checkers import CheckResult, compose, no_loss, single_active
+from harness.clients.joc import JocClient, JocProblem
 from harness.clients.js7 import (
     SILLY_SIGNATURE,
     ClusterClient,
@@ -43,13 +44,7 @@ from harness.clients.snapshot import read_snapshot
 from harness.deployment import Deployment
 from harness.hostile import HostileRequest, HostileRequests, Seed, classify
 from suites.controller.workload import WORKFLOW, Load
-from suites.joc.support import (
-    JocClient,
-    JocProblem,
-    history_orders,
-    joc_and_controller_cluster,
-    wait_history_terminated,
-)
+from suites.joc.support import history_orders, joc_and_controller_cluster, wait_history_terminated
 
 RUNS = int(os.environ.get("JS7HA_HOSTILE_RUNS", "10"))
 REQUESTS = int(os.environ.get("JS7HA_HOSTILE_REQUESTS", "300"))

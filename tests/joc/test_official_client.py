@@ -25,10 +25,10 @@ from typing import Any, TypeVar
 
 import pytest
 
+from harness.clients.joc import JocClient
 from harness.clients.js7 import ClusterClient, wait_cluster
 from harness.specs.joc import ACCOUNTS
 from suites.joc.support import (
-    JocClient,
     joc_and_controller_cluster,
     joc_cluster,
     wait_active,

@@ -162,7 +162,7 @@ def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
         "agent-cluster-watch": 'await watch.command({"TYPE": "ConfirmClusterNodeLoss"})',
         "controller-orders": 'orders = await ctl.get("/order")',
         "controller-agents": 'agents = await ctl.get("/agent")',
-        "js1-api": "from suites.jobscheduler1.support import Js1",
+        "js1-api": "from harness.clients.jobscheduler1 import Js1",
     }
     assert set(samples) == set(REFERENCE_ONLY)
     for name, line in samples.items():
