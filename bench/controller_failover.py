@@ -41,7 +41,7 @@ async def run(rounds: int, rate: float) -> dict[str, object]:
         async with Load(history, client, rate=rate, interval=0.05, prefix="bench"):
             for i in range(rounds):
                 active = await dep.wait_for("an active node", client.find_active)
-                async with faults.kill(dep, active, restart=False, check_health=False):
+                async with faults.kill(dep, active, restart=False, post_check=False):
                     await dep.wait_for(
                         "the other node active",
                         client.find_active,

@@ -24,9 +24,15 @@ from harness.errors import ConfigError
 class Fault(abc.ABC):
     name: ClassVar[str]
 
-    def __init__(self, dep: Deployment, *, check_health: bool = True) -> None:
+    def __init__(self, dep: Deployment, *, pre_check: bool = True, post_check: bool = True) -> None:
+        """``pre_check``: the topology must be healthy before the fault (off
+        only where an earlier fault of the same test left nodes down);
+        ``post_check``: it must be healthy again after healing (off where the
+        test itself judges what comes after, e.g. a node that must stay
+        down)."""
         self.dep = dep
-        self.check_health = check_health
+        self.pre_check = pre_check
+        self.post_check = post_check
         self._fault_id: int | None = None
         self._active = False
         self._healed = False
@@ -70,7 +76,7 @@ class Fault(abc.ABC):
         why = self.available()
         if why:
             raise ConfigError(f"fault {self.name} is not available here: {why}")
-        if self.check_health:
+        if self.pre_check:
             await self.dep.wait_healthy("pre-check", deadline=self.dep.profile.startup_deadline)
         self._fault_id = self.dep.history.fault_start(self.name, self.describe())
         self._active = True
@@ -89,7 +95,7 @@ class Fault(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         await self.heal()
-        if exc_type is None and self.check_health:
+        if exc_type is None and self.post_check:
             await self.dep.wait_healthy("post-check")
 
 

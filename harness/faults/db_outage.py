@@ -19,9 +19,14 @@ class DbOutage(Fault):
     name = "db_outage"
 
     def __init__(
-        self, dep: Deployment, mode: DbOutageMode = "stop", *, check_health: bool = True
+        self,
+        dep: Deployment,
+        mode: DbOutageMode = "stop",
+        *,
+        pre_check: bool = True,
+        post_check: bool = True,
     ) -> None:
-        super().__init__(dep, check_health=check_health)
+        super().__init__(dep, pre_check=pre_check, post_check=post_check)
         if mode not in ("stop", "hang", "cut"):
             raise ConfigError(f"unknown db outage mode {mode!r}: use stop, hang or cut")
         self.mode: DbOutageMode = mode
@@ -40,6 +45,6 @@ class DbOutage(Fault):
 
 
 def db_outage(
-    dep: Deployment, mode: DbOutageMode = "stop", *, check_health: bool = True
+    dep: Deployment, mode: DbOutageMode = "stop", *, pre_check: bool = True, post_check: bool = True
 ) -> DbOutage:
-    return DbOutage(dep, mode, check_health=check_health)
+    return DbOutage(dep, mode, pre_check=pre_check, post_check=post_check)

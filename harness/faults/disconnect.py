@@ -18,8 +18,10 @@ from harness.faults.base import Fault
 class Disconnect(Fault):
     name = "disconnect"
 
-    def __init__(self, dep: Deployment, node: str, *, check_health: bool = True) -> None:
-        super().__init__(dep, check_health=check_health)
+    def __init__(
+        self, dep: Deployment, node: str, *, pre_check: bool = True, post_check: bool = True
+    ) -> None:
+        super().__init__(dep, pre_check=pre_check, post_check=post_check)
         self.node = node
 
     def available(self) -> str:
@@ -42,5 +44,7 @@ class Disconnect(Fault):
         await self.dep.backend.reconnect(self.node)  # type: ignore[attr-defined]
 
 
-def disconnect(dep: Deployment, node: str, *, check_health: bool = True) -> Disconnect:
-    return Disconnect(dep, node, check_health=check_health)
+def disconnect(
+    dep: Deployment, node: str, *, pre_check: bool = True, post_check: bool = True
+) -> Disconnect:
+    return Disconnect(dep, node, pre_check=pre_check, post_check=post_check)

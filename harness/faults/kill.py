@@ -18,9 +18,10 @@ class Kill(Fault):
         *nodes: str,
         sig: int = signal.SIGKILL,
         restart: bool = True,
-        check_health: bool = True,
+        pre_check: bool = True,
+        post_check: bool = True,
     ) -> None:
-        super().__init__(dep, check_health=check_health)
+        super().__init__(dep, pre_check=pre_check, post_check=post_check)
         self.nodes = nodes
         self.sig = sig
         self.restart = restart
@@ -45,5 +46,11 @@ class Kill(Fault):
             await start_stopped(self.dep, self.nodes)
 
 
-def kill(dep: Deployment, *nodes: str, restart: bool = True, check_health: bool = True) -> Kill:
-    return Kill(dep, *nodes, restart=restart, check_health=check_health)
+def kill(
+    dep: Deployment,
+    *nodes: str,
+    restart: bool = True,
+    pre_check: bool = True,
+    post_check: bool = True,
+) -> Kill:
+    return Kill(dep, *nodes, restart=restart, pre_check=pre_check, post_check=post_check)

@@ -23,9 +23,10 @@ class Latency(Fault):
         jitter_ms: int = 0,
         *,
         streams: Iterable[str] = ("upstream", "downstream"),
-        check_health: bool = True,
+        pre_check: bool = True,
+        post_check: bool = True,
     ) -> None:
-        super().__init__(dep, check_health=check_health)
+        super().__init__(dep, pre_check=pre_check, post_check=post_check)
         self.links = list(links)
         self.latency_ms = latency_ms
         self.jitter_ms = jitter_ms
@@ -65,13 +66,24 @@ class Latency(Fault):
 
 
 def latency(
-    dep: Deployment, links: Iterable[str], ms: int, *, check_health: bool = True
+    dep: Deployment,
+    links: Iterable[str],
+    ms: int,
+    *,
+    pre_check: bool = True,
+    post_check: bool = True,
 ) -> Latency:
-    return Latency(dep, links, ms, 0, check_health=check_health)
+    return Latency(dep, links, ms, 0, pre_check=pre_check, post_check=post_check)
 
 
 def jitter(
-    dep: Deployment, links: Iterable[str], ms: int, jitter_ms: int, *, check_health: bool = True
+    dep: Deployment,
+    links: Iterable[str],
+    ms: int,
+    jitter_ms: int,
+    *,
+    pre_check: bool = True,
+    post_check: bool = True,
 ) -> Latency:
-    f = Latency(dep, links, ms, jitter_ms, check_health=check_health)
+    f = Latency(dep, links, ms, jitter_ms, pre_check=pre_check, post_check=post_check)
     return f

@@ -13,8 +13,10 @@ from harness.faults.base import Fault
 class LoseState(Fault):
     name = "lose_state"
 
-    def __init__(self, dep: Deployment, node: str, *, check_health: bool = True) -> None:
-        super().__init__(dep, check_health=check_health)
+    def __init__(
+        self, dep: Deployment, node: str, *, pre_check: bool = True, post_check: bool = True
+    ) -> None:
+        super().__init__(dep, pre_check=pre_check, post_check=post_check)
         self.node = node
 
     def describe(self) -> dict[str, Any]:
@@ -29,5 +31,7 @@ class LoseState(Fault):
             await self.dep.backend.start(self.node)
 
 
-def lose_state(dep: Deployment, node: str, *, check_health: bool = True) -> LoseState:
-    return LoseState(dep, node, check_health=check_health)
+def lose_state(
+    dep: Deployment, node: str, *, pre_check: bool = True, post_check: bool = True
+) -> LoseState:
+    return LoseState(dep, node, pre_check=pre_check, post_check=post_check)

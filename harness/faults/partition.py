@@ -40,10 +40,11 @@ class Partition(Fault):
         *,
         shape: str = "links",
         mode: CutMode = "drop",
-        check_health: bool = True,
+        pre_check: bool = True,
+        post_check: bool = True,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(dep, check_health=check_health)
+        super().__init__(dep, pre_check=pre_check, post_check=post_check)
         merged: dict[str, set[str]] = {}
         for link, direction in cuts:
             streams = {"upstream", "downstream"} if direction == "both" else {direction}
@@ -113,22 +114,39 @@ def partition(
     links: Iterable[str],
     direction: Direction = "both",
     mode: CutMode = "drop",
-    check_health: bool = True,
+    pre_check: bool = True,
+    post_check: bool = True,
 ) -> Partition:
     return Partition(
-        dep, [(lk, direction) for lk in links], shape="links", mode=mode, check_health=check_health
+        dep,
+        [(lk, direction) for lk in links],
+        shape="links",
+        mode=mode,
+        pre_check=pre_check,
+        post_check=post_check,
     )
 
 
 def isolate(
-    dep: Deployment, node: str, *, mode: CutMode = "drop", check_health: bool = True
+    dep: Deployment,
+    node: str,
+    *,
+    mode: CutMode = "drop",
+    pre_check: bool = True,
+    post_check: bool = True,
 ) -> Partition:
     _known(dep, [node])
     cuts: list[tuple[str, Direction]] = [
         (lk.name, "both") for lk in dep.topology.links_touching(node)
     ]
     return Partition(
-        dep, cuts, shape="isolate", mode=mode, check_health=check_health, detail={"node": node}
+        dep,
+        cuts,
+        shape="isolate",
+        mode=mode,
+        pre_check=pre_check,
+        post_check=post_check,
+        detail={"node": node},
     )
 
 
@@ -138,7 +156,8 @@ def split(
     b_side: Iterable[str],
     *,
     mode: CutMode = "drop",
-    check_health: bool = True,
+    pre_check: bool = True,
+    post_check: bool = True,
 ) -> Partition:
     a, b = _known(dep, a_side), _known(dep, b_side)
     if a & b:
@@ -148,7 +167,8 @@ def split(
         _groups_cuts(dep, a, b, both=True),
         shape="split",
         mode=mode,
-        check_health=check_health,
+        pre_check=pre_check,
+        post_check=post_check,
         detail={"sides": [sorted(a), sorted(b)]},
     )
 
@@ -160,7 +180,8 @@ def bridge(
     b_side: Iterable[str],
     *,
     mode: CutMode = "drop",
-    check_health: bool = True,
+    pre_check: bool = True,
+    post_check: bool = True,
 ) -> Partition:
     a, b = _known(dep, a_side), _known(dep, b_side)
     if middle in a | b:
@@ -170,19 +191,26 @@ def bridge(
         _groups_cuts(dep, a, b, both=True),
         shape="bridge",
         mode=mode,
-        check_health=check_health,
+        pre_check=pre_check,
+        post_check=post_check,
         detail={"sides": [sorted(a), sorted(b)], "bridge": middle},
     )
 
 
 def one_way(
-    dep: Deployment, src: Iterable[str], dst: Iterable[str], *, check_health: bool = True
+    dep: Deployment,
+    src: Iterable[str],
+    dst: Iterable[str],
+    *,
+    pre_check: bool = True,
+    post_check: bool = True,
 ) -> Partition:
     s, d = _known(dep, src), _known(dep, dst)
     return Partition(
         dep,
         _groups_cuts(dep, s, d, both=False),
         shape="one-way",
-        check_health=check_health,
+        pre_check=pre_check,
+        post_check=post_check,
         detail={"from": sorted(s), "to": sorted(d)},
     )

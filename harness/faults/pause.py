@@ -24,9 +24,14 @@ class Pause(Fault):
     name = "pause"
 
     def __init__(
-        self, dep: Deployment, *nodes: str, how: PauseHow = "pause", check_health: bool = True
+        self,
+        dep: Deployment,
+        *nodes: str,
+        how: PauseHow = "pause",
+        pre_check: bool = True,
+        post_check: bool = True,
     ) -> None:
-        super().__init__(dep, check_health=check_health)
+        super().__init__(dep, pre_check=pre_check, post_check=post_check)
         if how not in ("pause", "sigstop"):
             raise ConfigError(f"pause: how={how!r} is neither 'pause' nor 'sigstop'")
         self.nodes = nodes
@@ -49,6 +54,10 @@ class Pause(Fault):
 
 
 def pause(
-    dep: Deployment, *nodes: str, how: PauseHow = "pause", check_health: bool = True
+    dep: Deployment,
+    *nodes: str,
+    how: PauseHow = "pause",
+    pre_check: bool = True,
+    post_check: bool = True,
 ) -> Pause:
-    return Pause(dep, *nodes, how=how, check_health=check_health)
+    return Pause(dep, *nodes, how=how, pre_check=pre_check, post_check=post_check)

@@ -12,9 +12,14 @@ class Stop(Fault):
     name = "stop"
 
     def __init__(
-        self, dep: Deployment, *nodes: str, restart: bool = True, check_health: bool = True
+        self,
+        dep: Deployment,
+        *nodes: str,
+        restart: bool = True,
+        pre_check: bool = True,
+        post_check: bool = True,
     ) -> None:
-        super().__init__(dep, check_health=check_health)
+        super().__init__(dep, pre_check=pre_check, post_check=post_check)
         self.nodes = nodes
         self.restart = restart
         self.exit_codes: dict[str, int | None] = {}
@@ -35,5 +40,11 @@ class Stop(Fault):
             await start_stopped(self.dep, self.nodes)
 
 
-def stop(dep: Deployment, *nodes: str, restart: bool = True, check_health: bool = True) -> Stop:
-    return Stop(dep, *nodes, restart=restart, check_health=check_health)
+def stop(
+    dep: Deployment,
+    *nodes: str,
+    restart: bool = True,
+    pre_check: bool = True,
+    post_check: bool = True,
+) -> Stop:
+    return Stop(dep, *nodes, restart=restart, pre_check=pre_check, post_check=post_check)

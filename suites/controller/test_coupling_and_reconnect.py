@@ -68,7 +68,7 @@ async def test_commands_for_an_unavailable_agent_survive_a_controller_restart(
     await deploy_workflow(ctl, shell_workflow("p", ("agent-1", runs.record)))
     await wait_coupled(dep)
     ids = [f"pc-{i}" for i in range(10)]
-    async with faults.kill(dep, "agent-1", check_health=False):
+    async with faults.kill(dep, "agent-1", post_check=False):
         # The Agent is down: AttachOrder cannot be delivered...
         await add_orders(history, ctl, "p", ids)
         # ...and the Controller itself crashes and restarts before it is back.

@@ -21,8 +21,8 @@ def _fault(kind, dep, node):
     if kind == "kill":
         return faults.kill(dep, node)
     if kind == "pause":
-        return faults.pause(dep, node, check_health=False)
-    return faults.isolate(dep, node, check_health=False)
+        return faults.pause(dep, node, post_check=False)
+    return faults.isolate(dep, node, post_check=False)
 
 
 @pytest.mark.guarantee("CTL-FAILOVER")
@@ -90,7 +90,7 @@ async def test_unreleased_events_survive_fail_overs_to_a_rejoined_node(
     first = await read_all_events(client.client("primary"))
     async with Load(history, client, rate=30, interval=profile.poll_interval, prefix="held"):
         for victim in ("primary", "backup"):
-            async with faults.kill(dep, victim, restart=False, check_health=False):
+            async with faults.kill(dep, victim, restart=False, post_check=False):
                 await dep.wait_for(
                     "the other node active",
                     client.find_active,

@@ -15,21 +15,17 @@ from harness.errors import DeadlineExceeded
 from .workload import Load, cluster_checks, coupled_cluster, final_read, settle
 
 SHAPES = {
-    "isolate-primary": lambda d: faults.isolate(d, "primary", check_health=False),
-    "isolate-backup": lambda d: faults.isolate(d, "backup", check_health=False),
-    "isolate-watch": lambda d: faults.isolate(d, "watch", check_health=False),
-    "primary-alone": lambda d: faults.split(
-        d, ["primary"], ["backup", "watch"], check_health=False
-    ),
-    "backup-alone": lambda d: faults.split(d, ["backup"], ["primary", "watch"], check_health=False),
-    "watch-bridges": lambda d: faults.bridge(
-        d, ["primary"], "watch", ["backup"], check_health=False
-    ),
+    "isolate-primary": lambda d: faults.isolate(d, "primary", post_check=False),
+    "isolate-backup": lambda d: faults.isolate(d, "backup", post_check=False),
+    "isolate-watch": lambda d: faults.isolate(d, "watch", post_check=False),
+    "primary-alone": lambda d: faults.split(d, ["primary"], ["backup", "watch"], post_check=False),
+    "backup-alone": lambda d: faults.split(d, ["backup"], ["primary", "watch"], post_check=False),
+    "watch-bridges": lambda d: faults.bridge(d, ["primary"], "watch", ["backup"], post_check=False),
     "one-way-primary-to-backup": lambda d: faults.one_way(
-        d, ["primary"], ["backup"], check_health=False
+        d, ["primary"], ["backup"], post_check=False
     ),
     "one-way-backup-to-primary": lambda d: faults.one_way(
-        d, ["backup"], ["primary"], check_health=False
+        d, ["backup"], ["primary"], post_check=False
     ),
 }
 
@@ -84,9 +80,11 @@ async def test_a_restarted_active_goes_on_alone_only_with_the_watchs_consent(
     dep, client = await coupled_cluster(deploy)
     timeout = profile.components["controller.cluster.heartbeat_timeout"]
     async with Load(history, client, rate=30, interval=profile.poll_interval, prefix="rs"):
-        async with faults.kill(dep, "primary", "backup", restart=False, check_health=False):
+        async with faults.kill(dep, "primary", "backup", restart=False, post_check=False):
             pass
-        async with faults.partition(dep, ["backup--primary", "primary--watch"], check_health=False):
+        async with faults.partition(
+            dep, ["backup--primary", "primary--watch"], pre_check=False, post_check=False
+        ):
             await dep.backend.start("backup")
             await dep.backend.start("primary")
             # The experiment's duration: every timeout fires, every consent is asked.

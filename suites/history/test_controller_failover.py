@@ -115,7 +115,7 @@ async def test_history_follows_the_active_controller(deploy, history, results, p
             fault = (
                 faults.kill(dep, old)
                 if kind == "kill"
-                else faults.isolate(dep, old, check_health=False)
+                else faults.isolate(dep, old, post_check=False)
             )
             async with fault:
                 fid = fault.fault_id

@@ -129,7 +129,7 @@ async def test_a_controller_outage_does_not_affect_joc(deploy, history, results,
             fault = (
                 faults.kill(dep, old)
                 if kind == "kill"
-                else faults.isolate(dep, old, check_health=False)
+                else faults.isolate(dep, old, post_check=False)
             )
             async with fault:
                 seen = len(sampler.active_seen)

@@ -110,7 +110,7 @@ async def test_a_node_restarted_during_a_cut_comes_back_still_cut(deploy):
 async def test_a_cut_made_while_the_node_is_frozen_holds_after_it_thaws(deploy):
     dep = await deploy(triangle())
     await dep.backend.pause("a")
-    async with faults.partition(dep, ["a--b"], check_health=False):
+    async with faults.partition(dep, ["a--b"], pre_check=False, post_check=False):
         await dep.backend.resume("a")
         assert not await peer_ok(dep, "a", "b")
         assert await peer_ok(dep, "a", "c")
@@ -206,7 +206,7 @@ async def test_a_disconnected_active_controller_is_replaced(deploy, profile):
     client = ClusterClient(dep)
     await wait_cluster(dep, client)
     assert await client.find_active() == "primary"
-    async with faults.disconnect(dep, "primary", check_health=False):
+    async with faults.disconnect(dep, "primary", post_check=False):
         states = await dep.wait_for(
             "the backup active",
             client.states,

@@ -189,6 +189,22 @@ async def test_a_failed_pre_check_is_a_harness_error_and_records_no_window(deplo
     await dep.backend.resume("a")
 
 
+async def test_pre_and_post_checks_are_separate(deploy, profile):
+    """Off, the pre-check lets a fault start on a topology an earlier fault
+    left unhealthy; off, the post-check leaves a node that must stay down to
+    the test; on, a post-check failure is a harness error."""
+    dep = await deploy(triangle())
+    dep.backend.profile = profile.with_(startup_deadline=0.5, heal_deadline=0.5)
+    await dep.backend.pause("a")
+    async with faults.isolate(dep, "b", pre_check=False, post_check=False):
+        pass
+    with pytest.raises(HealthCheckError, match="post-check failed: a: paused"):
+        async with faults.isolate(dep, "b", pre_check=False):
+            pass
+    await dep.backend.resume("a")
+    assert len(fault_windows(dep.history.records)) == 2
+
+
 async def test_fault_is_healed_even_when_the_block_fails(deploy):
     dep = await deploy(triangle())
     with pytest.raises(RuntimeError):
