@@ -70,10 +70,11 @@ def latency(
     links: Iterable[str],
     ms: int,
     *,
+    streams: Iterable[str] = ("upstream", "downstream"),
     pre_check: bool = True,
     post_check: bool = True,
 ) -> Latency:
-    return Latency(dep, links, ms, 0, pre_check=pre_check, post_check=post_check)
+    return Latency(dep, links, ms, 0, streams=streams, pre_check=pre_check, post_check=post_check)
 
 
 def jitter(
