@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 
-from components.common import journal as jm
 from components.common.journal import (
     EventSeqTorn,
     Journal,
@@ -31,6 +30,7 @@ from components.common.journal import (
     JournalWriteFailed,
     UnknownEventId,
 )
+from components.common.journal import writer as jm
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITER = Path(__file__).with_name("journal_writer.py")
