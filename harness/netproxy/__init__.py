@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harness.netproxy.server import VERSION, serve
-from harness.netproxy.toxics import TOXIC_TYPES, Toxic
+from harness.netproxy.stages import TOXIC_TYPES, Toxic
 
 if TYPE_CHECKING:
     from harness.netproxy.control import LinkControl, ProxyServer

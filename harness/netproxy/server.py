@@ -32,12 +32,12 @@ from typing import Any
 from aiohttp import web
 
 from harness.netproxy import lowlevel
-from harness.netproxy.toxics import (
+from harness.netproxy.connection import Connection
+from harness.netproxy.stages import (
     DOWNSTREAM,
     STREAMS,
     TOXIC_TYPES,
     UPSTREAM,
-    Connection,
     DirectionStats,
     Toxic,
 )
