@@ -142,9 +142,9 @@ def _sweep(_: argparse.Namespace) -> int:
     swept = reaper.sweep()
     print(f"swept {len(swept)} dead owner(s)" + (": " + ", ".join(swept) if swept else ""))
     try:
-        from harness.backends import docker as docker_backend
+        from harness.backends import docker_labels
 
-        removed = docker_backend.sweep()
+        removed = docker_labels.sweep()
     except Exception as exc:  # noqa: BLE001 - no engine here: nothing of ours there either
         print(f"Docker not swept ({type(exc).__name__}: {exc})")
     else:

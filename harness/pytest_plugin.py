@@ -111,9 +111,9 @@ def pytest_configure(config: pytest.Config) -> None:
         # Only the controller sweeps: workers start while siblings already run.
         reaper.sweep()
     if config.getoption("backend") == "docker" and not hasattr(config, "workerinput"):
-        from harness.backends import docker as docker_backend
+        from harness.backends import docker_labels
 
-        docker_backend.sweep()  # containers and networks of dead runs
+        docker_labels.sweep()  # containers and networks of dead runs
     seed = config.getoption("seed")
     if seed is None:
         seed = int(hashlib.sha256(session.encode()).hexdigest()[:8], 16)
@@ -134,11 +134,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     # tests/docker (JS7HA_DOCKER=1) deploys on Docker whatever --backend says.
     on_docker = config.getoption("backend") == "docker" or os.environ.get("JS7HA_DOCKER") == "1"
     if on_docker and not hasattr(config, "workerinput") and procs.owns_session():
-        from harness.backends import docker as docker_backend
+        from harness.backends import docker_labels
 
         try:
             # Whatever a deployment's own teardown missed: named, as a leak.
-            errors += [f"left over, removed: {r}" for r in docker_backend.remove_session()]
+            errors += [f"left over, removed: {r}" for r in docker_labels.remove_session()]
         except Exception as exc:  # noqa: BLE001 - report, do not mask the run's result
             errors.append(f"removing the session's containers failed: {exc}")
     if errors:
