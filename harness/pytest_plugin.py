@@ -170,9 +170,10 @@ def pytest_runtest_makereport(
         # The harness could not do what it was asked (a node would not start,
         # a pre-check failed, a wait ran out): the report says "unknown", never
         # a broken guarantee. user_properties cross the xdist boundary.
-        rep.user_properties.append(
-            (HARNESS_ERROR, f"{call.excinfo.typename}: {call.excinfo.value}")
-        )
+        prop = (HARNESS_ERROR, f"{call.excinfo.typename}: {call.excinfo.value}")
+        rep.user_properties.append(prop)
+        # junitxml writes the item's properties with the teardown report.
+        item.user_properties.append(prop)
     path = item.stash.get(ARTIFACTS, None)
     if rep.failed and path is not None:
         rep.sections.append(("js7ha artifacts", str(path)))

@@ -303,6 +303,12 @@ class Collector:
         from reports.render import write_report
 
         write_report(state.run_dir, raw, _catalog(config))
+        xml = getattr(config.option, "xmlpath", None)
+        if xml and Path(xml).exists():
+            # junitxml wrote its file in its own sessionfinish, before this one.
+            from reports.junit import mark_harness_errors
+
+            mark_harness_errors(Path(xml))
 
 
 def _environment(config: pytest.Config) -> dict[str, object]:

@@ -5,6 +5,7 @@ import dataclasses
 import io
 import json
 import re
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -218,6 +219,8 @@ def test_plugin_collects_per_test_results_across_xdist_workers(plugin_run, tmp_p
         "2",
         "--keep-artifacts",
         f"--js7ha-report={out}",
+        f"--junitxml={out / 'junit.xml'}",
+        f"--alluredir={out / 'allure'}",
         "--system=controller",
         "--guarantee=EVT-RELEASE",
     )
@@ -236,6 +239,21 @@ def test_plugin_collects_per_test_results_across_xdist_workers(plugin_run, tmp_p
         "call",
     )
     assert tests["test_release"]["outcome"] == "failed"
+    # ... and so it is in JUnit (an error, with its cause) and Allure ("broken",
+    # Allure's status for an error that is not an assertion).
+    cases = {c.get("name"): c for c in ET.parse(out / "junit.xml").iter("testcase")}
+    gave_up = cases["test_harness_gave_up"]
+    assert gave_up.find("failure") is None
+    assert "the nodes did not come up" in gave_up.find("error").get("message")
+    assert cases["test_release"].find("failure") is not None
+    suite = next(ET.parse(out / "junit.xml").iter("testsuite"))
+    assert int(suite.get("errors")) >= 1
+    allure_status = {
+        r["name"]: r["status"]
+        for r in (json.loads(p.read_text()) for p in (out / "allure").glob("*-result.json"))
+    }
+    assert allure_status["test_harness_gave_up"] == "broken"
+    assert allure_status["test_release"] == "failed"
     assert tests["test_failover[kill]"]["guarantees"] == ["CTL-FAILOVER"]
     # the artifacts path crossed the xdist boundary and the folder was read
     assert (out / tests["test_release"]["artifacts"] / "results.json").exists()
