@@ -31,7 +31,7 @@ from components.common.auth import User
 from components.common.client import NodeClient, ProblemError
 from components.common.config import ConfigProblem
 from components.common.web import Problem, read_json
-from components.joc import inventory
+from components.joc import inventory, order_log
 from components.joc.app import Joc
 from components.joc.cluster import Fenced
 from components.joc.config import parse_schedule
@@ -1093,47 +1093,18 @@ class Api:
         return web.json_response({"deliveryDate": delivery(), "history": history})
 
     async def order_log(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+        """JOC's ``order/log`` (``order_log.py``): a finished order's log on
+        every instance, a running order's only on the active one."""
         hid = body.get("historyId")
         if isinstance(hid, bool) or not isinstance(hid, int):
             raise Problem(400, "InvalidField", "'historyId' must be an integer")
-
-        async def read(conn: Conn) -> tuple[Any, list[Any]]:
-            cur = await conn.execute(
-                "SELECT ORDER_ID, END_EVENT_ID FROM HISTORY_ORDERS WHERE ID = %s", (hid,)
-            )
-            order = await cur.fetchone()
-            cur = await conn.execute(
-                """SELECT EVENT_ID, STREAM, CHUNK, STEP_ID FROM HISTORY_LOGS
-                   WHERE HISTORY_ORDER_ID = %s ORDER BY EVENT_ID""",
-                (hid,),
-            )
-            return order, list(await cur.fetchall())
-
-        order, logs = await self.joc.db.run(read)
-        if order is None:
+        found = await self.joc.db.run(lambda conn: order_log.read(conn, hid))
+        if found is None:
             raise Problem(404, "UnknownHistoryId", f"no order history with historyId {hid}")
-        complete = order[1] is not None
-        if not complete and not self.joc.cluster.is_active():
+        answer = order_log.order_log(hid, *found)
+        if not answer["complete"] and not self.joc.cluster.is_active():
             raise standby_problem("the running log of an unfinished order")
-        events = [
-            {
-                "eventId": r[0],
-                "logEvent": "OrderStdoutWritten" if r[1] == "stdout" else "OrderStderrWritten",
-                "taskId": r[3],
-                "chunk": r[2],
-            }
-            for r in logs
-        ]
-        return web.json_response(
-            {
-                "controllerId": self.cfg.controller_id,
-                "historyId": hid,
-                "orderId": order[0],
-                "complete": complete,
-                "logEvents": events,
-                "log": "".join(e["chunk"] for e in events),
-            }
-        )
+        return web.json_response(answer)
 
     async def task_log(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
         """JOC's ``task/log``: one job step's output, as text/plain (JOC

@@ -59,6 +59,14 @@ class JocClient:
         return dict(body)
 
     async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        """A JSON call: JOC's answer, decoded."""
+        return await self._call(path, body, text=False)
+
+    async def post_text(self, path: str, body: dict[str, Any] | None = None) -> str:
+        """A call JOC answers as text (``task/log``)."""
+        return str(await self._call(path, body, text=True))
+
+    async def _call(self, path: str, body: dict[str, Any] | None, *, text: bool) -> Any:
         for attempt in (1, 2):
             if self.token is None:
                 await self.login()
@@ -66,13 +74,12 @@ class JocClient:
             async with self.dep.http.post(
                 f"{self.base}/{path}", json=body or {}, headers={"X-Access-Token": self.token}
             ) as r:
-                data = await r.json(content_type=None)
                 if r.status == 401 and attempt == 1:
                     self.token = None
                     continue
                 if r.status != 200:
-                    raise JocProblem(r.status, data)
-                return data
+                    raise JocProblem(r.status, await r.json(content_type=None))
+                return await r.text() if text else await r.json(content_type=None)
         raise AssertionError("unreachable")
 
 

@@ -23,6 +23,7 @@ from harness.workload import add_orders
 from suites.joc.support import (
     history_orders,
     joc_cluster,
+    order_output,
     wait_history_terminated,
     wait_one_active,
     workflow,
@@ -60,8 +61,7 @@ async def test_cleanup_purges_exactly_what_is_older_than_the_retention(deploy, h
     await wait_history_terminated(dep, client, ids)
     before = {r["orderId"]: r for r in await history_orders(client, ids)}
     logs_before = {
-        oid: (await client.post("order/log", {"historyId": r["historyId"]}))["log"]
-        for oid, r in before.items()
+        oid: (await order_output(client, r["historyId"]))[1] for oid, r in before.items()
     }
     try:
         await JocClient(dep, standby).post("cleanup/run", {})
@@ -81,7 +81,7 @@ async def test_cleanup_purges_exactly_what_is_older_than_the_retention(deploy, h
     }
     wrong_logs = []
     for oid, r in after.items():
-        log = (await client.post("order/log", {"historyId": r["historyId"]}))["log"]
+        log = (await order_output(client, r["historyId"]))[1]
         expect_log = "" if _t(r["startTime"]) < log_cut else logs_before[oid]
         if log != expect_log:
             wrong_logs.append(oid)

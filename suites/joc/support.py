@@ -430,6 +430,16 @@ async def final_read(history: History, client: JocClient, ids: list[str]) -> lis
     return value
 
 
+async def order_output(client: JocClient, history_id: int) -> tuple[dict[str, Any], str]:
+    """An order's log (JOC's ``order/log``: its history events) and the
+    output of its job steps (``task/log`` of each ``OrderProcessingStarted``'s
+    ``taskId``), as a user of JOC reads them."""
+    log = await client.post("order/log", {"historyId": history_id})
+    tasks = [e["taskId"] for e in log["logEvents"] if e["logEvent"] == "OrderProcessingStarted"]
+    texts = [await client.post_text("task/log", {"taskId": t}) for t in tasks]
+    return log, "".join(texts)
+
+
 async def activity(client: JocClient) -> list[dict[str, Any]]:
     result: list[dict[str, Any]] = (await client.post("joc/cluster/activity", {}))["activity"]
     return result

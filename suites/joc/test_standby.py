@@ -29,6 +29,7 @@ from suites.joc.support import (
     generate_request,
     inventory_workflow,
     joc_cluster,
+    order_output,
     release_request,
     schedule_request,
     store_request,
@@ -95,9 +96,9 @@ async def test_every_operation_works_on_a_standby(deploy, history, results):
     await add_orders(history, client, "w", ids)
     rows = await wait_history_terminated(dep, client, ids)
     async with history.op("user", "order/log", "order/log") as op:
-        log = await client.post("order/log", {"historyId": rows[0]["historyId"]})
-        if not log["complete"] or "hello-" not in log["log"]:
-            raise OpFailed(f"unexpected log {log!r}")
+        log, output = await order_output(client, rows[0]["historyId"])
+        if not log["complete"] or "hello-" not in output:
+            raise OpFailed(f"unexpected log {log!r} with output {output!r}")
     await final_read(history, client, ids)
     # Last: a switch-over requested on the standby, for itself.
     async with history.op("user", "joc/cluster/switch_member", standby) as op:
@@ -145,8 +146,8 @@ async def test_a_standby_gives_no_live_feed_and_no_running_log(deploy, history, 
     hid = row["historyId"]
     await dep.wait_for(
         "running log on the active",
-        lambda: on_active.post("order/log", {"historyId": hid}),
-        accept=lambda r: "started" in r["log"] and not r["complete"],
+        lambda: order_output(on_active, hid),
+        accept=lambda r: "started" in r[1] and not r[0]["complete"],
     )
     observed: dict[str, object] = {}
     try:
@@ -161,14 +162,14 @@ async def test_a_standby_gives_no_live_feed_and_no_running_log(deploy, history, 
         observed["standby-feed"] = exc.body.get("message")
     marker.touch()
     done = await wait_history_terminated(dep, on_standby, ["run"])
-    finished_log = await on_standby.post("order/log", {"historyId": hid})
+    finished_log, finished_output = await order_output(on_standby, hid)
     await dep.wait_for(
         "feed announced the order", lambda: __import__("asyncio").sleep(0, "run" in feed.announced)
     )
     await feed.stop()
     observed |= {
         "standby-history-after-finish": done[0]["orderState"]["_text"],
-        "standby-log-after-finish": finished_log["complete"] and "done" in finished_log["log"],
+        "standby-log-after-finish": finished_log["complete"] and "done" in finished_output,
         "active-feed-announced": "run" in feed.announced,
     }
     ok = (

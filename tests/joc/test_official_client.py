@@ -12,8 +12,7 @@ cleanup and daily-plan services, adding and reading orders, the order
 history and an order's log, the task history and a task's log, the orders
 overview, storing inventory drafts (workflow, schedule, calendar), releasing
 and deploying them, the Daily Plan's generate, list and submit, JOC's error
-answer for a bad request, logout. Not yet: the order log's entries are not
-yet JOC's shape (the client reads most of their fields as empty).
+answer for a bad request, logout.
 """
 
 from __future__ import annotations
@@ -176,7 +175,18 @@ async def test_the_official_client_adds_orders_and_reads_their_state_history_and
     log = await call(
         lambda: client.order.manage.get_order_log(controller_id="js7", history_id=row["history_id"])
     )
-    assert "OrderStdoutWritten" in [e["log_event"] for e in log]
+    # JOC's order log: the order's events, each with JOC's fields, read by
+    # the client as it reads a real JOC's (the job's output is its task log).
+    assert [e["log_event"] for e in log] == [
+        "OrderStarted",
+        "OrderProcessingStarted",
+        "OrderProcessed",
+        "OrderFinished",
+    ]
+    started, processed = log[1], log[2]
+    assert all(e["controller_datetime"] and e["order_id"] == ids[0] for e in log)
+    assert (started["agent_id"], started["task_id"]) == ("agent-1", processed["task_id"])
+    assert (processed["log_level"], processed["return_code"]) == ("SUCCESS", 0)
     (task,) = [
         t
         for t in await call(
