@@ -33,7 +33,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import aiohttp
 
@@ -70,6 +70,11 @@ def classify(exc: BaseException) -> Literal["fail", "info"] | None:
     """
     if isinstance(exc, OpFailed):
         return "fail"
+    outcome = getattr(exc, "outcome", None)
+    if outcome in ("fail", "info"):
+        # An API's error answer: the clients' one table decided
+        # (harness/clients/outcomes.py).
+        return cast(Literal["fail", "info"], outcome)
     if isinstance(exc, aiohttp.ClientConnectorError | ConnectionRefusedError):
         return "fail"
     if isinstance(exc, TimeoutError | asyncio.TimeoutError | aiohttp.ClientError | OSError):

@@ -8,6 +8,8 @@ import base64
 import weakref
 from typing import Any
 
+from harness.clients import outcomes
+from harness.clients.outcomes import Outcome
 from harness.deployment import Deployment
 from harness.specs.joc import ACCOUNTS
 
@@ -28,11 +30,13 @@ class JocProblem(Exception):
         self.message = str(error.get("message") or self.body.get("message"))
         super().__init__(f"HTTP {status} {self.code}: {self.message}")
 
+    @property
+    def outcome(self) -> Outcome:
+        """What this answer means for the operation (``outcomes``)."""
+        return outcomes.joc_error(self.status, self.code)
 
-# Error codes of the reference JOC with which the outcome of a state-changing
-# call is unknown (it may have reached the Controller before failing); every
-# other error refused the call before it acted. (JOC answers both with 420.)
-OUTCOME_UNKNOWN = frozenset({"ControllerUnreachable", "InternalError"})
+
+OUTCOME_UNKNOWN = outcomes.JOC_OUTCOME_UNKNOWN
 
 
 class JocClient:

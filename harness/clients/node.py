@@ -21,6 +21,9 @@ from typing import Any
 
 import aiohttp
 
+from harness.clients import outcomes
+from harness.clients.outcomes import Outcome
+
 SESSION = "x-js7-session"
 
 
@@ -34,6 +37,11 @@ class ProblemError(Exception):
         self.code = code
         self.message = message
         self.body = body
+
+    @property
+    def outcome(self) -> Outcome:
+        """What this answer means for the operation (``outcomes``)."""
+        return outcomes.js7_problem(self.status, self.code)
 
 
 def problem_of(status: int, text: str) -> ProblemError:
