@@ -180,9 +180,16 @@ class Sheet:
         self.write(header)
 
     def write(self, cells: Iterable[Cell]) -> None:
+        # The typed writers, not ``write``: its per-cell type dispatch is
+        # most of XlsxWriter's time (a string stays a string, as SheetJS
+        # writes JOC's strings).
+        row, text, number = self.row, self.sheet.write_string, self.sheet.write_number
         for col, value in enumerate(cells):
-            if value is not None and value != "":
-                self.sheet.write(self.row, col, value)
+            if isinstance(value, str):
+                if value:
+                    text(row, col, value)
+            elif value is not None:
+                number(row, col, value)
         self.row += 1
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 from aiohttp import web
 
+from components.common.web import Problem
 from components.joc.timestamps import delivery
 from components.joc.views import export, submissions
 from components.joc.views import filters as f
@@ -77,6 +78,8 @@ class HistoryViews:
                 else:
                     await self._write_items(path, VIEWS[kind], kind, body, tz, wide)
                 return await _send(request, path, export.FILE_NAMES[kind])
+            except psycopg.Error as exc:  # the server ended the export's session
+                raise Problem(503, "DatabaseUnavailable", f"the JOC database: {exc}") from None
             finally:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
@@ -97,6 +100,13 @@ class HistoryViews:
             # A server-side cursor: the view is read BATCH rows at a time,
             # each batch written before the next is fetched.
             async with conn.transaction(), conn.cursor(name="export") as cur:
+                # A read-only transaction that holds no lock a take-over
+                # waits for: it may stay open while a batch is written, up
+                # to the export's own deadline (the instance-wide idle
+                # timeout is for the fenced writers).
+                ms = int(self.export_timeout * 1000)
+                await conn.execute(f"SET LOCAL idle_in_transaction_session_timeout = {ms}")
+                await conn.execute(f"SET LOCAL statement_timeout = {ms}")
                 await cur.execute(q.sql.encode(), q.params)
                 cols: list[str] | None = None
                 while rows := await cur.fetchmany(BATCH):
