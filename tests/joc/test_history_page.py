@@ -7,7 +7,6 @@ test's artifacts (kept when it fails)."""
 
 import asyncio
 import datetime as dt
-import shutil
 
 import openpyxl
 import pytest
@@ -18,10 +17,8 @@ from components.joc.api import Api
 from components.joc.app import Joc
 from tests.joc.historyrows import NOW, add_deployment, add_orders, add_submission
 from tests.joc.jocapi import login, write_conf
+from tests.reports.test_browser import CHROMIUM  # the one lookup of the system's Chromium
 
-CHROMIUM = next(
-    (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
-)
 async_api = pytest.importorskip(
     "playwright.async_api", reason="the playwright package is missing: pip install playwright"
 )
