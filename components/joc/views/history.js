@@ -8,7 +8,11 @@
   const live = document.body.dataset.live === "true";
   const state = { token: sessionStorage.getItem("js7ha-token"), tab: "ORDER", items: [], page: 0,
                   loading: false, again: false };
-  window.js7haSeen = {};  // orderId → Date.now() when its row first showed (HIS-LIVE)
+  // orderId → Date.now() when the page first listed it finished (HIS-LIVE):
+  // every row of the loaded list counts, whichever page of it is on screen.
+  window.js7haFinishedSeen = {};
+  // The loaded list's keys, all pages (what a test asks the page it shows).
+  window.js7haListed = () => state.items.map((i) => i.orderId ?? i.commitId ?? i.date ?? i.id);
   const $ = (s) => document.querySelector(s);
 
   async function call(path, body) {
@@ -91,6 +95,12 @@
     try {
       const r = await call(tabPath(), filter());
       state.items = (await r.json())[KEY[state.tab]] || [];
+      if (state.tab === "ORDER") {
+        const now = Date.now();
+        for (const i of state.items) {
+          if (i.endTime && !(i.orderId in window.js7haFinishedSeen)) window.js7haFinishedSeen[i.orderId] = now;
+        }
+      }
       $("#error").textContent = "";
       render();
     } catch (e) {
@@ -141,7 +151,6 @@
       CELLS[state.tab](i).forEach((v) => cell(tr, v));
       if (state.tab === "SUBMISSION") tr.addEventListener("click", () => expand(tr, i), { once: true });
       body.appendChild(tr);
-      if (state.tab === "ORDER" && !(i.orderId in window.js7haSeen)) window.js7haSeen[i.orderId] = Date.now();
     }
     $("#count").textContent = state.items.length;
     $("#page").textContent = state.page + 1;
