@@ -261,6 +261,7 @@ def routes(views: HistoryViews) -> list[tuple[str, str, Handler, str, tuple[str,
         "SUBMISSION": "daily_plan/history",
         "AUDITLOG": "audit_log",
     }
+    fields = {r[0]: r[4] for r in out}
     for kind, path in exports.items():
         out.append(
             (
@@ -268,7 +269,7 @@ def routes(views: HistoryViews) -> list[tuple[str, str, Handler, str, tuple[str,
                 "view",
                 views.export_handler(kind),
                 f"js7ha: {path} as JOC's GUI exports it ({export.FILE_NAMES[kind]})",
-                ("the filter of " + path,),
+                fields[path],
             )
         )
     return out
