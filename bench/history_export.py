@@ -6,7 +6,8 @@ Starts a PostgreSQL server and one reference JOC instance in this process,
 fills HISTORY_ORDERS with ``rows`` finished orders (one INSERT … SELECT from
 generate_series), then asks ``export/orders/history`` (limit -1) over HTTP
 and reads the .xlsx back. Reports, per size: the export's wall time (request
-sent → last byte), the file's size, and the peak of Python allocations
+sent → last byte), the file's size, how much it raised the process's RSS
+high-water mark, and the peak of Python allocations
 during a second, traced export (tracemalloc; the JOC and the client share
 this process, so the peak covers both). Target (issue 16): 10,000 rows under
 1 s and under 50 MiB extra.
@@ -19,6 +20,7 @@ import asyncio
 import io
 import json
 import os
+import resource
 import sys
 import time
 import tracemalloc
@@ -48,12 +50,16 @@ FILL = """INSERT INTO HISTORY_ORDERS (ID, CONTROLLER_ID, ORDER_ID, WORKFLOW_PATH
 
 async def measure(client: TestClient, token: dict[str, str], rows: int) -> dict[str, object]:
     body = {"controllerId": "js7", "limit": -1}
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     r = await client.post("/joc/api/export/orders/history", json=body, headers=token)
     data = await r.read()
     if r.status != 200:
         raise SystemExit(f"export failed: {r.status} {data[:500]!r}")
     seconds = time.perf_counter() - t0
+    # The process's RSS high-water mark (KiB on Linux): how far this export
+    # raised it (0 when an earlier, larger moment was higher already).
+    rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0
     tracemalloc.start()
     r2 = await client.post("/joc/api/export/orders/history", json=body, headers=token)
     await r2.read()
@@ -67,6 +73,7 @@ async def measure(client: TestClient, token: dict[str, str], rows: int) -> dict[
         "seconds": round(seconds, 3),
         "fileKiB": len(data) // 1024,
         "peakTracedMiB": round(peak / 2**20, 1),
+        "maxRssGrowthMiB": round(rss_growth / 1024, 1),
     }
 
 
