@@ -98,6 +98,29 @@ async def open_page(browser, client, artifacts, name):
     return page, errors, requests
 
 
+FILE_NAMES = {
+    "ORDER": "JS7-order-history-report.xlsx",
+    "TASK": "JS7-task-history-report.xlsx",
+    "DEPLOYMENT": "JS7-deployment-history-report.xlsx",
+    "SUBMISSION": "JS7-submission-history-report.xlsx",
+    "AUDITLOG": "JS7-audit-logs.xlsx",
+}
+
+
+async def download(page, folder):
+    """Click Export on the open tab; the saved file's rows (JOC's name checked)."""
+    tab = await page.eval_on_selector("nav button.active", "b => b.dataset.tab")
+    async with page.expect_download(timeout=DEADLINE_MS) as info:
+        await page.click("#export")
+    file = await info.value
+    assert file.suggested_filename == FILE_NAMES[tab]
+    path = folder / file.suggested_filename
+    await file.save_as(path)
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert book.sheetnames == ["data"]
+    return list(book["data"].iter_rows(values_only=True))
+
+
 def order_ids(page):
     return page.eval_on_selector_all(
         "#table-ORDER tbody tr", "rows => rows.map(r => r.dataset.orderId)"
@@ -178,6 +201,10 @@ async def test_the_history_page_in_chromium(pair, browser, database_url, artifac
         await page.wait_for_selector(f"#table-{tab} tbody tr", timeout=DEADLINE_MS)
         assert text in await page.inner_text(f"#table-{tab} tbody")
         await page.screenshot(path=str(artifacts / f"tab-{tab}.png"), full_page=True)
+        # Every tab exports: JOC's file name, the text shown in the file too.
+        rows = await download(page, tmp_path)
+        assert "Controller ID" in rows[0]  # the page asks for every Controller
+        assert any(text in str(cell) for row in rows[1:] for cell in row), (tab, rows)
     await page.click("button[data-tab=SUBMISSION]")
     await page.click("#table-SUBMISSION tbody tr")  # expand: submissions and orders
     await page.wait_for_selector("#table-SUBMISSION tr.sub", timeout=DEADLINE_MS)
@@ -201,13 +228,8 @@ async def test_the_history_page_in_chromium(pair, browser, database_url, artifac
     await spage.screenshot(path=str(artifacts / "standby-refreshed.png"), full_page=True)
 
     # Export: the downloaded file against the REST answer, row by row.
-    async with page.expect_download(timeout=DEADLINE_MS) as info:
-        await page.click("#export")
-    download = await info.value
-    assert download.suggested_filename == "JS7-order-history-report.xlsx"
-    path = tmp_path / download.suggested_filename
-    await download.save_as(path)
-    rows = list(openpyxl.load_workbook(path, read_only=True)["data"].iter_rows(values_only=True))
+    rows = await download(page, tmp_path)
+    assert (tmp_path / "JS7-order-history-report.xlsx").exists()
     body = {"timeZone": "Etc/UTC", "limit": 5000}
     rest = await (await api.post("/joc/api/orders/history", json=body, headers=token)).json()
     items = rest["history"]
