@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from components.joc import config
 from components.joc.api import Api
 from components.joc.app import Joc
+from components.joc.views.export import FILE_NAMES
 from tests.joc.historyrows import NOW, add_deployment, add_orders, add_submission
 from tests.joc.jocapi import login, write_conf
 from tests.reports.test_browser import CHROMIUM  # the one lookup of the system's Chromium
@@ -96,15 +97,6 @@ async def open_page(browser, client, artifacts, name):
     await page.wait_for_selector("#table-ORDER tbody tr", timeout=DEADLINE_MS)
     await page.screenshot(path=str(artifacts / f"{name}-orders.png"), full_page=True)
     return page, errors, requests
-
-
-FILE_NAMES = {
-    "ORDER": "JS7-order-history-report.xlsx",
-    "TASK": "JS7-task-history-report.xlsx",
-    "DEPLOYMENT": "JS7-deployment-history-report.xlsx",
-    "SUBMISSION": "JS7-submission-history-report.xlsx",
-    "AUDITLOG": "JS7-audit-logs.xlsx",
-}
 
 
 async def download(page, folder):
