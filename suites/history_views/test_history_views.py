@@ -26,6 +26,7 @@ import time
 import openpyxl
 import pytest
 
+from harness import faults
 from harness.checkers import compose, no_loss
 from harness.clients.js7 import controller_client, deploy_workflow, wait_all_orders
 from harness.js7topo import internal_workflow
@@ -47,7 +48,6 @@ from suites.joc.support import (
     joc_cluster,
     joc_nodes,
     plan_and_submit,
-    wait_active,
     wait_history_terminated,
     wait_one_active,
     workflow,
@@ -279,15 +279,16 @@ async def test_the_export_holds_exactly_the_view_s_items_across_a_fail_over(
     )
     empty_ok = export_matches(empty_header, empty, ORDER_COLUMNS, [], "Order ID")
 
-    # A switch-over, new orders, and the same export from the new active.
-    await client.post("joc/cluster/switch_member", {"memberId": standby})
-    await wait_active(dep, standby)
+    # A fail-over (the active JOC killed), new orders, and the same export
+    # from the new active.
     new = [f"exp-new-{i}" for i in range(20)]
-    await _orders(dep, history, ctl, new, rate=50.0)
-    second_client = JocClient(dep, standby)
-    await wait_history_terminated(dep, second_client, new)
-    await final_read(history, second_client, ids + new)  # one final read: every order
-    _s2, _n2, header2, rows2 = await _export(dep, second_client, "orders/history", body)
+    async with faults.kill(dep, active):
+        await wait_one_active(dep, among=[standby])
+        await _orders(dep, history, ctl, new, rate=50.0)
+        second_client = JocClient(dep, standby)
+        await wait_history_terminated(dep, second_client, new)
+        await final_read(history, second_client, ids + new)  # one final read: every order
+        _s2, _n2, header2, rows2 = await _export(dep, second_client, "orders/history", body)
     col = header2.index("Order ID") if "Order ID" in header2 else 0
     across = export_after_failover([r[0] for r in rows], [str(r[col]) for r in rows2], new)
     result = results.add(
