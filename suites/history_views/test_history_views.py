@@ -28,6 +28,7 @@ import pytest
 
 from harness import faults
 from harness.checkers import compose, no_loss
+from harness.clients.joc import JocClient
 from harness.clients.js7 import controller_client, deploy_workflow, wait_all_orders
 from harness.js7topo import internal_workflow
 from harness.specs.joc import ACCOUNTS
@@ -41,7 +42,6 @@ from suites.history_views.checks import (
 )
 from suites.joc.support import (
     CONTROLLER_ID,
-    JocClient,
     bound,
     deploy_workflows,
     final_read,
