@@ -124,7 +124,13 @@ async def publish_new_order(database_url, jocs, hid, oid):
     the feed's HistoryChanged (only an active instance has subscribers)."""
     await add_orders(database_url, [(hid, oid, "wf-a", "FINISHED", NOW, NOW)])
     for joc in jocs:
-        joc.feed.publish({"TYPE": "HistoryChanged", "added": [oid], "terminated": [oid]})
+        joc.feed.publish(
+            {
+                "TYPE": "HistoryChanged",
+                "added": [oid],
+                "terminated": [{"orderId": oid, "historyId": hid, "state": "FINISHED"}],
+            }
+        )
 
 
 async def test_the_history_page_in_chromium(pair, browser, database_url, artifacts, tmp_path):

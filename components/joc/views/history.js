@@ -95,12 +95,7 @@
     try {
       const r = await call(tabPath(), filter());
       state.items = (await r.json())[KEY[state.tab]] || [];
-      if (state.tab === "ORDER") {
-        const now = Date.now();
-        for (const i of state.items) {
-          if (i.endTime && !(i.orderId in window.js7haFinishedSeen)) window.js7haFinishedSeen[i.orderId] = now;
-        }
-      }
+      remember(state.items);
       $("#error").textContent = "";
       render();
     } catch (e) {
@@ -108,6 +103,37 @@
     } finally {
       state.loading = false;
       if (state.again) { state.again = false; load(); }
+    }
+  }
+
+  function remember(items) {
+    if (state.tab !== "ORDER") return;
+    const now = Date.now();
+    for (const i of items) {
+      if (i.endTime && !(i.orderId in window.js7haFinishedSeen)) window.js7haFinishedSeen[i.orderId] = now;
+    }
+  }
+
+  // A HistoryChanged event names the orders History just wrote: only those
+  // are asked for (with the tab's filter) and merged into the list, as JOC's
+  // GUI does, rather than the whole list read again on every write.
+  const ID = { ORDER: "historyId", TASK: "taskId" };
+  async function merge(orderIds) {
+    const tab = state.tab;
+    if (state.loading || !ID[tab]) { load(); return; }
+    try {
+      const r = await call(tabPath(), { ...filter(), orderIds });
+      const fresh = (await r.json())[KEY[tab]] || [];
+      if (tab !== state.tab) return;  // the user switched tabs meanwhile
+      const byId = new Map(state.items.map((i) => [i[ID[tab]], i]));
+      for (const i of fresh) byId.set(i[ID[tab]], i);
+      const limit = filter().limit || 5000;
+      state.items = [...byId.values()].sort((a, b) =>
+        (b.startTime || "").localeCompare(a.startTime || "") || b[ID[tab]] - a[ID[tab]]).slice(0, limit);
+      remember(fresh);
+      render();
+    } catch (e) {
+      $("#error").textContent = e.message;
     }
   }
 
@@ -182,7 +208,12 @@
     // Only the active instance pushes; a standby's page never subscribes.
     if (!live) return;
     const es = new EventSource(API + "events/history?accessToken=" + encodeURIComponent(state.token));
-    es.addEventListener("HistoryChanged", () => { if (state.tab === "ORDER" || state.tab === "TASK") load(); });
+    es.addEventListener("HistoryChanged", (e) => {
+      if (state.tab !== "ORDER" && state.tab !== "TASK") return;
+      const d = JSON.parse(e.data);
+      const ids = [...new Set([...(d.added || []), ...(d.terminated || []).map((t) => t.orderId)])];
+      if (ids.length) merge(ids);
+    });
     es.addEventListener("JocStandby", () => es.close());
   }
 
