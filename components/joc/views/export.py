@@ -18,6 +18,7 @@ Known GUI quirks (HISTORY-VIEWS.md B.4), and what the reference does:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
@@ -42,12 +43,16 @@ FILE_NAMES = {
 STATE_TEXT = {"SUCCESSFUL": "successful", "INCOMPLETE": "in progress", "FAILED": "failed"}
 
 
+# Cached: a row's times repeat in its cells (the planned time is often the
+# start time, and the duration reads start and end again).
+@functools.lru_cache(maxsize=4096)
 def _instant(v: Any) -> dt.datetime | None:
     if not v:
         return None
-    return dt.datetime.fromisoformat(str(v).replace("Z", "+00:00"))
+    return dt.datetime.fromisoformat(str(v))
 
 
+@functools.lru_cache(maxsize=4096)
 def when(v: Any, tz: ZoneInfo) -> str:
     """``coreService.stringToDate``: the time in the user's zone, ``-`` if none."""
     t = _instant(v)
