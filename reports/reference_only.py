@@ -58,6 +58,16 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
         r"events/history|LiveFeed|HistoryFeed",
         "reference-only: the live history feed events/history",
     ),
+    "history-page": (
+        r"/joc/history\"",
+        "reference-only: the History page /joc/history (real JOC's History view is its"
+        " Angular GUI)",
+    ),
+    "history-export": (
+        r"[\"{/]export/",
+        "reference-only: the server-side .xlsx export export/<view> (real JOC's GUI writes"
+        " the file in the browser, from the same list answers)",
+    ),
     "journal-overview": (
         r'\["journal"\]|tornEventId|fileSize',
         "reference-only: the journal's tornEventId and size in the node's overview",

@@ -41,6 +41,11 @@ from components.joc.db import DatabaseUnavailable
 from components.joc.errors import joc_error_middleware
 from components.joc.inventory import split_path
 from components.joc.timestamps import delivery, iso
+from components.joc.views import audit
+from components.joc.views.page import HistoryPage
+from components.joc.views.routes import HistoryViews
+from components.joc.views.routes import routes as history_routes
+from components.joc.views.subviews import position_string
 from components.wire import JS7_VERSION, RELEASE_DATE
 from components.wire.items import silly_signed_workflows
 
@@ -48,13 +53,6 @@ PREFIX = "/joc/api"
 TOKEN_HEADER = "X-Access-Token"
 Body = dict[str, Any]
 Conn = psycopg.AsyncConnection[Any]
-HISTORY_STATE = {
-    "FINISHED": ("SUCCESSFUL", 6),
-    "FAILED": ("FAILED", 2),
-    "CANCELLED": ("FAILED", 2),
-    "RUNNING": ("INCOMPLETE", 1),
-    "PENDING": ("INCOMPLETE", 1),
-}
 
 
 def standby_problem(what: str) -> Problem:
@@ -121,17 +119,6 @@ ORDER_HSTATE = (
     "CASE WHEN STATE = 'FINISHED' THEN 'SUCCESSFUL' WHEN STATE IN ('FAILED','CANCELLED') "
     "THEN 'FAILED' ELSE 'INCOMPLETE' END"
 )
-
-
-def position_string(position: Any) -> str:
-    """JS7's position as text: ``[1]`` → ``"1"``, ``[1, "then", 0]`` →
-    ``"1/then:0"``."""
-    if not isinstance(position, list) or not position:
-        return str(position)
-    parts = [str(position[0])]
-    for i in range(1, len(position) - 1, 2):
-        parts.append(f"{position[i]}:{position[i + 1]}")
-    return "/".join(parts)
 
 
 def order_v(o: Body) -> Body:
@@ -357,20 +344,6 @@ class Api:
                 ("controllerId", "orderIds"),
             ),
             Route(
-                "orders/history",
-                "view",
-                self.orders_history,
-                "Order history",
-                ("controllerId", "dateFrom", "dateTo", "historyStates", "orderIds", "limit"),
-            ),
-            Route(
-                "tasks/history",
-                "view",
-                self.tasks_history,
-                "Task (job step) history",
-                ("controllerId", "dateFrom", "dateTo", "historyStates", "orderIds", "limit"),
-            ),
-            Route(
                 "order/log",
                 "view",
                 self.order_log,
@@ -516,6 +489,7 @@ class Api:
                 "Live feed of new history items, server-sent events (active JOC only)",
                 method="GET",
             ),
+            *(Route(*r) for r in history_routes(HistoryViews(joc.db, self.cfg.controller_id))),
         ]
 
     # -- app -----------------------------------------------------------------
@@ -523,6 +497,7 @@ class Api:
     def app(self) -> web.Application:
         app = web.Application(middlewares=[joc_error_middleware], client_max_size=16 * 1024**2)
         app.router.add_get("/health", self.health)
+        app.router.add_get("/joc/history", HistoryPage(self.joc).render)
         app.router.add_get(f"{PREFIX}/openapi.json", self.openapi)
         for r in self.routes:
             app.router.add_route(r.method, f"{PREFIX}/{r.path}", self._wrap(r))
@@ -553,9 +528,14 @@ class Api:
                 if ids is not None and set(ids) - {self.cfg.controller_id}:
                     raise Problem(400, "UnknownController", f"unknown controllerIds {ids!r}")
             try:
-                return await route.handler(request, body, session)
+                resp = await route.handler(request, body, session)
             except DatabaseUnavailable as exc:
                 raise Problem(503, "DatabaseUnavailable", f"the JOC database: {exc}") from None
+            if session is not None and audit.audits(route.permission) and resp.status < 400:
+                await audit.record(
+                    self.joc.db, session.account, route.path, body, self.cfg.controller_id
+                )
+            return resp
 
         return handle
 
@@ -791,10 +771,10 @@ class Api:
 
         await self._controller(post)
 
-    async def deploy(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+    async def deploy(self, _: web.Request, body: Body, session: Session | None) -> web.Response:
         if "workflows" in body:
             return await self._deploy_plain(body)
-        return await self._deploy_stored(body)
+        return await self._deploy_stored(body, session.account if session else None)
 
     async def _deploy_plain(self, body: Body) -> web.Response:
         """js7ha: workflows as plain Controller JSON, one version per versionId."""
@@ -808,7 +788,7 @@ class Api:
             await self._post_workflows(version, group)
         return web.json_response({"deliveryDate": delivery()})
 
-    async def _deploy_stored(self, body: Body) -> web.Response:
+    async def _deploy_stored(self, body: Body, account: str | None) -> web.Response:
         """JOC's deployment (publish/deploy-schema.json): the drafts
         (``store.draftConfigurations``) or the last deployed versions
         (``store.deployConfigurations``) of workflows, or of a folder's
@@ -880,7 +860,7 @@ class Api:
 
             async def record(conn: Conn) -> None:
                 async with conn.transaction():
-                    await inventory.record_deployment(conn, cid, commit, items)
+                    await inventory.record_deployment(conn, cid, commit, items, account)
 
             await self.joc.db.run(record)
         return web.json_response({"deliveryDate": delivery(), "ok": True})
@@ -977,51 +957,6 @@ class Api:
         limit = field_int(body, "limit", 10_000, 1)
         return " AND ".join(where), params, limit
 
-    async def orders_history(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
-        where, params, limit = self._filters(body, "o", "START_TIME")
-        sql = f"""SELECT o.* FROM (SELECT *, {ORDER_HSTATE} AS HSTATE FROM HISTORY_ORDERS) o
-                  WHERE {where} ORDER BY o.START_TIME DESC, o.ID DESC LIMIT %s"""
-
-        async def read(conn: Conn) -> list[dict[str, Any]]:
-            cur = await conn.execute(sql.encode(), [*params, limit])
-            cols = [d.name for d in cur.description or []]
-            return [dict(zip(cols, r, strict=True)) for r in await cur.fetchall()]
-
-        rows = await self.joc.db.run(read)
-        history = []
-        for r in rows:
-            text, severity = HISTORY_STATE.get(r["state"], ("INCOMPLETE", 1))
-            history.append(
-                {
-                    "controllerId": r["controller_id"],
-                    "orderId": r["order_id"],
-                    "workflow": r["workflow_path"],
-                    "workflowId": {
-                        "path": r["workflow_path"],
-                        "versionId": r["workflow_version_id"],
-                    },
-                    "historyId": r["id"],
-                    "surveyDate": iso(r["modified"]),
-                    "plannedTime": iso(r["planned_time"] or r["start_time"]),
-                    "startTime": iso(r["start_time"]),
-                    "endTime": iso(r["end_time"]),
-                    # JOC writes a position as a string (orderHistoryItem-schema).
-                    "position": position_string(json.loads(r["position"])),
-                    "sequence": 1,  # the reference has no child orders
-                    "state": {"_text": text, "severity": severity},
-                    "orderState": {
-                        "_text": r["state"],
-                        "severity": ORDER_SEVERITY.get(str(r["state"]), 2),
-                    },
-                    "agentPath": r["agent_path"],
-                    "error": r["error_text"] is not None,
-                    "errorText": r["error_text"],
-                    "endEventId": r["end_event_id"],  # js7ha extension
-                    "modified": iso(r["modified"]),  # js7ha extension (database clock)
-                }
-            )
-        return web.json_response({"deliveryDate": delivery(), "history": history})
-
     async def orders_summary(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
         """JOC's ``orders/overview/summary`` (order/summary-schema.json): the
         orders of the history in the period, successful and failed."""
@@ -1044,53 +979,6 @@ class Api:
                 },
             }
         )
-
-    async def tasks_history(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
-        where, params, limit = self._filters(body, "s", "START_TIME")
-        hstate = (
-            "CASE WHEN STATE = 'SUCCESSFUL' THEN 'SUCCESSFUL' WHEN STATE = 'FAILED' THEN 'FAILED' "
-            "ELSE 'INCOMPLETE' END"
-        )
-        sql = f"""SELECT s.* FROM (SELECT *, {hstate} AS HSTATE FROM HISTORY_ORDER_STEPS) s
-                  WHERE {where} ORDER BY s.START_TIME DESC, s.ID DESC LIMIT %s"""
-
-        async def read(conn: Conn) -> list[dict[str, Any]]:
-            cur = await conn.execute(sql.encode(), [*params, limit])
-            cols = [d.name for d in cur.description or []]
-            return [dict(zip(cols, r, strict=True)) for r in await cur.fetchall()]
-
-        rows = await self.joc.db.run(read)
-        sev = {"SUCCESSFUL": 6, "FAILED": 2, "INCOMPLETE": 1}
-        history = [
-            {
-                "controllerId": r["controller_id"],
-                "job": r["job_name"],
-                "workflow": r["workflow_path"],
-                "orderId": r["order_id"],
-                "historyId": r["history_order_id"],
-                "taskId": r["id"],
-                "surveyDate": iso(r["end_time"] or r["start_time"]),
-                "startTime": iso(r["start_time"]),
-                "endTime": iso(r["end_time"]),
-                # JOC's job/historyItem-schema: the position as a string.
-                "position": position_string(json.loads(r["position"])),
-                "sequence": 0,
-                "retryCounter": 0,
-                "criticality": "normal",
-                "state": {"_text": r["hstate"], "severity": sev[r["hstate"]]},
-                # The reference JOC has no Agent inventory to name the URL
-                # from: the Agent's path stands in (reference-only).
-                "agentUrl": r["agent_path"],
-                "exitCode": r["return_code"],
-                **(
-                    {"error": {"code": "JobFailed", "message": r["error_text"]}}
-                    if r["error_text"] is not None
-                    else {}
-                ),
-            }
-            for r in rows
-        ]
-        return web.json_response({"deliveryDate": delivery(), "history": history})
 
     async def order_log(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
         """JOC's ``order/log`` (``order_log.py``): a finished order's log on

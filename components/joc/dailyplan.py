@@ -33,6 +33,7 @@ from components.joc.controllers import ControllerLocator, NoActiveController
 from components.joc.db import Database, DatabaseUnavailable, execute_whole, json_rows
 from components.joc.inventory import in_folder, released, schedules_for, workflow_paths
 from components.joc.timestamps import delivery, iso
+from components.joc.views import submissions
 
 log = logging.getLogger("js7.joc.dailyplan")
 Conn = psycopg.AsyncConnection[Any]
@@ -238,6 +239,7 @@ class DailyPlanService:
         ones the Controller took (a planned order submitted before answers
         ``ignoredBecauseDuplicate``: it counts as submitted)."""
         submitted: list[str] = []
+        messages: dict[str, str] = {}  # why an order was not submitted
         _, ctl = await self.locator.active()
         for o in todo:
             try:
@@ -254,6 +256,7 @@ class DailyPlanService:
                 )
             except ProblemError as exc:
                 log.warning("planned order %s not submitted: %s", o["orderId"], exc)
+                messages[o["orderId"]] = str(exc)
                 continue
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 self.locator.forget()
@@ -271,8 +274,11 @@ class DailyPlanService:
                        WHERE ORDER_ID = ANY(%s)""",
                     (submitted,),
                 )
+                # The Submission History: what this submission tried, done or not.
+                tried = todo[: len(submitted) + len(messages)]
+                await submissions.record(conn, self.controller_id, tried, set(submitted), messages)
 
-        if submitted:
+        if submitted or messages:
             await self.db.run(mark)
         return submitted
 
@@ -316,6 +322,7 @@ class DailyPlanService:
             {
                 "orderId": r["order_id"],
                 "workflowPath": r["workflow_path"],
+                "planDate": r["plan_date"],
                 "scheduledFor": r["scheduled_for"],
                 "arguments": json.loads(r["arguments"]) if r["arguments"] else {},
             }

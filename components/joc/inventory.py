@@ -395,15 +395,15 @@ async def workflow_paths(conn: Conn) -> dict[str, str]:
 
 
 async def record_deployment(
-    conn: Conn, controller_id: str, commit_id: str, items: list[Body]
+    conn: Conn, controller_id: str, commit_id: str, items: list[Body], account: str | None = None
 ) -> None:
     """``DEP_HISTORY``: what was deployed, with the commit id (the
     Controller's versionId) and the content sent."""
     for r in items:
         await conn.execute(
             """INSERT INTO DEP_HISTORY (INV_CONFIGURATION_ID, CONTROLLER_ID, TYPE, PATH, NAME,
-                   COMMIT_ID, CONTENT, STATE, DEPLOYMENT_DATE)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, 'DEPLOYED', now())""",
+                   COMMIT_ID, CONTENT, STATE, DEPLOYMENT_DATE, ACCOUNT)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, 'DEPLOYED', now(), %s)""",
             (
                 r["id"],
                 controller_id,
@@ -412,6 +412,7 @@ async def record_deployment(
                 r["name"],
                 commit_id,
                 json_text(r["content"]),
+                account,
             ),
         )
     await mark(conn, "DEPLOYED", [r["id"] for r in items])

@@ -376,8 +376,9 @@ async def test_the_fenced_writers_send_no_pipeline_and_no_large_extended_stateme
         assert not faults, "\n".join(faults)
         # Meaningful only if the statements were large: History's three
         # inserts, then three inserts, two updates and the read-back of the
-        # open orders; the Daily Plan's insert, read and update.
-        assert large == 12, f"{large} statements over {EXTENDED_LIMIT} bytes, not 12"
+        # open orders; the Daily Plan's insert, read and update, and the
+        # Submission History's insert (DPL_HISTORY) with the update.
+        assert large == 13, f"{large} statements over {EXTENDED_LIMIT} bytes, not 13"
 
         cur = await conn.execute(
             """SELECT (SELECT count(*) FROM HISTORY_ORDERS),

@@ -158,6 +158,8 @@ def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
         "joc-dailyplan": 'client.post("daily_plan/orders/generate", {"schedules": [s]})',
         "joc-cleanup": 'client.post("cleanup/run", {})',
         "history-feed": 'f"{base}/events/history"',
+        "history-page": 'await page.goto(dep.url(node) + "/joc/history")',
+        "history-export": 'await http.post(f"{client.base}/export/{path}", json=body)',
         "journal-overview": 'held = (await ctl.get(""))["journal"]',
         "agent-cluster-watch": 'await watch.command({"TYPE": "ConfirmClusterNodeLoss"})',
         "controller-orders": 'orders = await ctl.get("/order")',
