@@ -19,6 +19,8 @@ from typing import Any
 
 import psycopg
 
+from components.joc.views.subviews import position_string
+
 Conn = psycopg.AsyncConnection[Any]
 Entry = dict[str, Any]
 
@@ -35,19 +37,13 @@ def joc_time(t: dt.datetime) -> str:
     return u.strftime("%Y-%m-%d %H:%M:%S.") + f"{u.microsecond // 1000:03d}+0000"
 
 
-def position_string(stored: str) -> str:
-    """JS7's position text from the stored JSON list: ``[1,"then",0]`` →
-    ``1/then:0``."""
+def _position(stored: str) -> str:
+    """JS7's position text from the stored JSON list (``[1,"then",0]`` →
+    ``1/then:0``)."""
     try:
-        items = json.loads(stored)
+        return position_string(json.loads(stored))
     except ValueError:
         return stored
-    if not isinstance(items, list) or not items:
-        return stored
-    out = ""
-    for i in range(0, len(items) - 1, 2):
-        out += f"{items[i]}/{items[i + 1]}:"
-    return out + str(items[-1])
 
 
 async def read(conn: Conn, history_id: int) -> tuple[Any, list[Any]] | None:
@@ -73,13 +69,13 @@ async def read(conn: Conn, history_id: int) -> tuple[Any, list[Any]] | None:
 def order_log(history_id: int, order: Any, steps: list[Any]) -> dict[str, Any]:
     """The ``OrderLog`` answer for one order's row and steps (see ``read``)."""
     oid, start, end, end_eid, state, position, error, start_eid = order
-    first = position_string(steps[0][1]) if steps else position_string(position)
+    first = _position(steps[0][1]) if steps else _position(position)
     entries: list[Entry] = [
         _entry(start, oid, "MAIN", "OrderStarted", first),
     ]
     last_eid = int(start_eid)
     for sid, pos, job, agent, s_start, s_end, rc, s_state, s_error, s_eid, e_eid in steps:
-        where = position_string(pos)
+        where = _position(pos)
         started = _entry(s_start, oid, "MAIN", "OrderProcessingStarted", where)
         started.update(job=job, taskId=sid, agentDatetime=joc_time(s_start))
         if agent:
@@ -98,7 +94,7 @@ def order_log(history_id: int, order: Any, steps: list[Any]) -> dict[str, Any]:
             last_eid = max(last_eid, int(e_eid or 0))
     if end is not None and state in _END:
         kind, level = _END[state]
-        last = _entry(end, oid, level, kind, position_string(position))
+        last = _entry(end, oid, level, kind, _position(position))
         if state == "FAILED" and error:
             last["error"] = {"errorState": "failed", "errorText": error}
         entries.append(last)

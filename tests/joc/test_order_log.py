@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from components.joc.order_log import joc_time, order_log, position_string
+from components.joc.order_log import joc_time, order_log
+from components.joc.views.subviews import position_string
 
 T0 = dt.datetime(2021, 4, 16, 20, 12, 2, 2000, tzinfo=dt.UTC)
 
@@ -16,9 +17,9 @@ def at(seconds: float) -> dt.datetime:
 
 def test_joc_times_and_js7_positions():
     assert joc_time(T0) == "2021-04-16 20:12:02.002+0000"
-    assert position_string("[0]") == "0"
-    assert position_string('[1,"then",0]') == "1/then:0"
-    assert position_string('[2,"try+0",1,"catch+0",3]') == "2/try+0:1/catch+0:3"
+    assert position_string([0]) == "0"
+    assert position_string([1, "then", 0]) == "1/then:0"
+    assert position_string([2, "try+0", 1, "catch+0", 3]) == "2/try+0:1/catch+0:3"
 
 
 def test_a_failed_order_with_two_steps():
