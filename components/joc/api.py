@@ -15,12 +15,10 @@ import base64
 import binascii
 import datetime as dt
 import json
-import re
 import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -29,295 +27,38 @@ from aiohttp import web
 
 from components.common.auth import User
 from components.common.client import NodeClient, ProblemError
-from components.common.config import ConfigProblem
 from components.common.web import Problem, read_json
 from components.joc import inventory, order_log
+from components.joc.answers import (
+    ORDER_HSTATE,
+    order_v,
+)
 from components.joc.app import Joc
-from components.joc.cluster import Fenced
-from components.joc.config import parse_schedule
-from components.joc.controllers import ControllerNode, NoActiveController, is_stale_active
-from components.joc.dailyplan import STATE_SEVERITY, Selection
+from components.joc.calls import Body, Route, Session, standby_problem
+from components.joc.cluster_calls import ClusterCalls
+from components.joc.controllers import NoActiveController, is_stale_active
 from components.joc.db import DatabaseUnavailable
 from components.joc.errors import joc_error_middleware
+from components.joc.fields import (
+    SELECTORS,
+    field_int,
+    field_list,
+    field_str,
+    parse_date,
+    parse_scheduled_for,
+)
 from components.joc.inventory import split_path
+from components.joc.service_calls import ServiceCalls
 from components.joc.timestamps import delivery, iso
 from components.joc.views import audit
 from components.joc.views.page import HistoryPage
 from components.joc.views.routes import HistoryViews
 from components.joc.views.routes import routes as history_routes
-from components.joc.views.subviews import position_string
-from components.wire import JS7_VERSION, RELEASE_DATE
 from components.wire.items import silly_signed_workflows
 
 PREFIX = "/joc/api"
 TOKEN_HEADER = "X-Access-Token"
-Body = dict[str, Any]
 Conn = psycopg.AsyncConnection[Any]
-
-
-def standby_problem(what: str) -> Problem:
-    return Problem(
-        409, "JocStandby", f"{what} is only available on the active JOC Cockpit instance"
-    )
-
-
-# -- request field helpers -------------------------------------------------
-
-
-def node_state(active: bool | None) -> Body:
-    """JOC's clusterNodeState (controller/clusterNodeState-schema.json);
-    ``None``: unknown (the node did not answer)."""
-    if active is None:
-        return {"_text": "unknown", "severity": 3}
-    return {"_text": "active", "severity": 0} if active else {"_text": "inactive", "severity": 1}
-
-
-def component_state(operational: bool) -> Body:
-    """JOC's componentState (controller/componentState-schema.json)."""
-    if operational:
-        return {"_text": "operational", "severity": 0}
-    return {"_text": "unknown", "severity": 3}
-
-
-# JOC's grouped order states and their severities (JOC's OrdersHelper
-# .severityByGroupedStates, joc-cockpit 2.8).
-ORDER_SEVERITY = {
-    "PLANNED": 4,
-    "PENDING": 10,
-    "SCHEDULED": 1,
-    "WAITING": 8,
-    "FAILED": 2,
-    "SUSPENDED": 5,
-    "CANCELLED": 2,
-    "BROKEN": 2,
-    "RUNNING": 0,
-    "INPROGRESS": 3,
-    "FINISHED": 6,
-    "BLOCKED": 7,
-    "PROMPTING": 12,
-    "UNKNOWN": 2,
-}
-
-
-def order_state_text(o: Body, now_ms: int) -> str:
-    """A JS7 ``Order`` (the Controller's snapshot) as JOC groups its state."""
-    state = str((o.get("state") or {}).get("TYPE"))
-    if state in ("Finished", "Failed", "Cancelled"):
-        return state.upper()
-    if o.get("isSuspended"):
-        return "SUSPENDED"
-    if state == "Prompting":
-        return "PROMPTING"
-    if state != "Fresh":
-        return "INPROGRESS"
-    due = o.get("scheduledFor")
-    return "SCHEDULED" if isinstance(due, int) and due > now_ms else "PENDING"
-
-
-# An order's history state (JOC's historyState): from HISTORY_ORDERS.STATE.
-ORDER_HSTATE = (
-    "CASE WHEN STATE = 'FINISHED' THEN 'SUCCESSFUL' WHEN STATE IN ('FAILED','CANCELLED') "
-    "THEN 'FAILED' ELSE 'INCOMPLETE' END"
-)
-
-
-def order_v(o: Body) -> Body:
-    """A JS7 ``Order`` as JOC's ``orders`` answers it (order/order_v-schema.json)."""
-    text = order_state_text(o, int(time.time() * 1000))
-    workflow_position = o.get("workflowPosition") or {}
-    position = workflow_position.get("position") or [0]
-    out: Body = {
-        "orderId": o["id"],
-        "workflowId": dict(workflow_position.get("workflowId") or {}),
-        "state": {"_text": text, "severity": ORDER_SEVERITY[text]},
-        "position": position,
-        "positionString": position_string(position),
-    }
-    if o.get("arguments"):
-        out["arguments"] = o["arguments"]
-    if o.get("scheduledFor") is not None:
-        out["scheduledFor"] = o["scheduledFor"]
-    return out
-
-
-# JOC's daily plan filter (orderManagement/dailyplan/dailyPlanOrdersFilterBase-schema.json).
-SELECTORS = (
-    "dailyPlanDateFrom",
-    "dailyPlanDateTo",
-    "schedulePaths",
-    "scheduleFolders",
-    "workflowPaths",
-    "workflowFolders",
-    "orderIds",
-    "controllerIds",
-)
-
-
-def field_bool(body: Body, key: str, default: bool) -> bool:
-    v = body.get(key, default)
-    if not isinstance(v, bool):
-        raise Problem(400, "InvalidField", f"'{key}' must be a boolean")
-    return v
-
-
-def field_day(value: Any, key: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value if isinstance(value, str) else "")
-    except ValueError:
-        raise Problem(400, "InvalidField", f"'{key}' must be a date YYYY-MM-DD") from None
-
-
-def field_folders(value: Any, key: str) -> tuple[tuple[str, bool], ...] | None:
-    """JOC's folders (common/folders-schema.json): ``[{folder, recursive}]``."""
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(
-        isinstance(f, dict)
-        and isinstance(f.get("folder"), str)
-        and f["folder"].startswith("/")
-        and isinstance(f.get("recursive", False), bool)
-        for f in value
-    ):
-        raise Problem(400, "InvalidField", f"'{key}' must be a list of {{folder, recursive}}")
-    return tuple((f["folder"], bool(f.get("recursive", False))) for f in value)
-
-
-def path_item(body: Body, key: str) -> tuple[tuple[str, ...] | None, Any]:
-    """JOC's path item (dailyplan/generate/items/path-item-schema.json):
-    ``{singles, folders}``; answers (singles, folders)."""
-    v = body.get(key)
-    if v is None:
-        return None, None
-    if not isinstance(v, dict):
-        raise Problem(400, "InvalidField", f"'{key}' must be an object {{singles, folders}}")
-    singles = field_list(v, "singles")
-    return (
-        tuple(singles) if singles is not None else None,
-        field_folders(v.get("folders"), f"{key}.folders"),
-    )
-
-
-def selection(body: Body) -> Selection:
-    """The schedule and workflow selectors of JOC's daily plan filters."""
-    schedules, workflows = field_list(body, "schedulePaths"), field_list(body, "workflowPaths")
-    return Selection(
-        schedules=tuple(schedules) if schedules is not None else None,
-        schedule_folders=field_folders(body.get("scheduleFolders"), "scheduleFolders"),
-        workflows=tuple(workflows) if workflows is not None else None,
-        workflow_folders=field_folders(body.get("workflowFolders"), "workflowFolders"),
-    )
-
-
-def field_str(body: Body, key: str, required: bool = True) -> str | None:
-    v = body.get(key)
-    if v is None and not required:
-        return None
-    if not isinstance(v, str) or not v:
-        raise Problem(400, "InvalidField", f"'{key}' must be a non-empty string")
-    return v
-
-
-def field_int(body: Body, key: str, default: int, minimum: int = 0) -> int:
-    v = body.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-        raise Problem(400, "InvalidField", f"'{key}' must be an integer >= {minimum}")
-    return v
-
-
-def field_list(body: Body, key: str, item: type = str) -> list[Any] | None:
-    v = body.get(key)
-    if v is None:
-        return None
-    if not isinstance(v, list) or not all(isinstance(x, item) for x in v):
-        raise Problem(400, "InvalidField", f"'{key}' must be a list of {item.__name__}")
-    return v
-
-
-_REL = re.compile(r"^([+-]?\d+)([smhdw])$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_date(body: Body, key: str) -> dt.datetime | None:
-    """ISO-8601 or JOC's relative form (``-2h``, ``-1d`` or ``1d``; ``+1d``;
-    ``0d`` = today 00:00 UTC)."""
-    v = body.get(key)
-    if v is None:
-        return None
-    if not isinstance(v, str):
-        raise Problem(400, "InvalidField", f"'{key}' must be a date string")
-    now = dt.datetime.now(dt.UTC)
-    m = _REL.match(v.strip())
-    if m:
-        # As JOC reads them: a period without sign lies in the past ("1d" =
-        # "-1d"), only "+N" in the future.
-        n = int(m.group(1))
-        if not m.group(1).startswith("+"):
-            n = -abs(n)
-        if m.group(2) in "dw":
-            now = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        try:
-            return now + dt.timedelta(seconds=n * _UNIT[m.group(2)])
-        except OverflowError:  # beyond years 1..9999, which no history reaches
-            raise Problem(
-                400, "InvalidField", f"'{key}' {v!r} lies beyond the dates JOC can hold"
-            ) from None
-    try:
-        t = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
-    except ValueError:
-        raise Problem(400, "InvalidField", f"'{key}' is not an ISO-8601 date: {v!r}") from None
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
-
-
-def parse_scheduled_for(value: Any, tz: str) -> int | None:
-    """``scheduledFor`` of ``orders/add``: ``now``, ``now + N`` (seconds), an
-    ISO-8601 date (in ``timeZone``) or — js7ha extension — epoch milliseconds."""
-    if value is None or value == "now":
-        return None
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    if isinstance(value, str):
-        m = re.match(r"^now\s*\+\s*(\d+)$", value.strip())
-        if m:
-            return int((time.time() + int(m.group(1))) * 1000)
-        try:
-            t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-        else:
-            if t.tzinfo is None:
-                from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-                try:
-                    t = t.replace(tzinfo=ZoneInfo(tz))
-                except (ZoneInfoNotFoundError, ValueError):
-                    raise Problem(400, "InvalidField", f"unknown timeZone {tz!r}") from None
-            return int(t.timestamp() * 1000)
-    raise Problem(
-        400, "InvalidField", f"scheduledFor {value!r}: use now, 'now + N', or an ISO date"
-    )
-
-
-# -- sessions --------------------------------------------------------------
-
-
-@dataclass
-class Session:
-    account: str
-    permissions: frozenset[str]
-    expires: float
-
-
-Handler = Callable[[web.Request, Body, Session | None], Awaitable[web.StreamResponse]]
-
-
-@dataclass(frozen=True)
-class Route:
-    path: str
-    permission: str | None  # None: no session needed
-    handler: Handler
-    summary: str
-    fields: tuple[str, ...] = ()
-    method: str = "POST"
 
 
 class Api:
@@ -326,6 +67,8 @@ class Api:
         self.cfg = joc.cfg
         self.sessions: dict[str, Session] = {}
         self._order_seq = 0
+        self.cluster_calls = ClusterCalls(joc)
+        self.service_calls = ServiceCalls(joc)
         self.routes = [
             Route("authentication/login", None, self.login, "Log in (Basic auth)"),
             Route("authentication/logout", "", self.logout, "Log out"),
@@ -353,14 +96,14 @@ class Api:
             Route(
                 "controller",
                 "view",
-                self.controller,
+                self.cluster_calls.controller,
                 "One Controller node's status (controller/jobscheduler200_v-schema.json)",
                 ("controllerId", "url"),
             ),
             Route(
                 "joc/version",
                 "view",
-                self.version,
+                self.cluster_calls.version,
                 "JOC's version (joc/version-schema.json: version, gitHash, date)",
             ),
             Route(
@@ -380,7 +123,7 @@ class Api:
             Route(
                 "controller/components",
                 "view",
-                self.components,
+                self.cluster_calls.components,
                 "JOC instances, Controller nodes, database and cluster state",
                 ("controllerId",),
             ),
@@ -394,14 +137,14 @@ class Api:
             Route(
                 "joc/cluster/switch_member",
                 "cluster",
-                self.switch_member,
+                self.cluster_calls.switch_member,
                 "Make another JOC instance the active one",
                 ("memberId",),
             ),
             Route(
                 "joc/cluster/activity",
                 "view",
-                self.activity,
+                self.cluster_calls.activity,
                 "js7ha: the services' own activity intervals with their epoch",
             ),
             Route(
@@ -432,26 +175,26 @@ class Api:
             Route(
                 "joc/cluster/run",
                 "cleanup",
-                self.cluster_run,
+                self.service_calls.cluster_run,
                 "Run a JOC service now: cleanup or dailyplan (active JOC only)",
                 ("type", "auditLog"),
             ),
             Route(
                 "cleanup/settings",
                 "view",
-                self.cleanup_settings,
+                self.service_calls.cleanup_settings,
                 "js7ha: Cleanup retention, window and last run",
             ),
             Route(
                 "cleanup/run",
                 "cleanup",
-                self.cleanup_run,
+                self.service_calls.cleanup_run,
                 "js7ha: run the Cleanup now (active JOC only)",
             ),
             Route(
                 "daily_plan/orders/generate",
                 "dailyplan",
-                self.dailyplan_generate,
+                self.service_calls.dailyplan_generate,
                 "Plan the released schedules' orders of days (dailyplan/generate/"
                 "generate-request-schema.json); js7ha: inline schedules",
                 (
@@ -470,14 +213,14 @@ class Api:
             Route(
                 "daily_plan/orders/submit",
                 "dailyplan",
-                self.dailyplan_submit,
+                self.service_calls.dailyplan_submit,
                 "Submit planned orders (orderManagement/modify/dailyPlanSubmitOrders-schema.json)",
                 (*SELECTORS, "auditLog"),
             ),
             Route(
                 "daily_plan/orders",
                 "view",
-                self.dailyplan_orders,
+                self.service_calls.dailyplan_orders,
                 "Planned orders (orderManagement/dailyplan/dailyPlanOrdersFilter-schema.json"
                 " → plannedOrders-schema.json)",
                 (*SELECTORS, "states", "late"),
@@ -1046,334 +789,3 @@ class Api:
         finally:
             self.joc.feed.unsubscribe(q)
         return resp
-
-    # -- cluster ------------------------------------------------------------------
-
-    async def components(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
-        c = self.joc.cluster
-        exceeded = c.exceeded
-
-        async def read(conn: Conn) -> tuple[list[Any], Any]:
-            cur = await conn.execute(
-                """SELECT i.MEMBER_ID, i.URI, i.ORDERING, i.HEART_BEAT, i.STOPPED,
-                          now() - i.HEART_BEAT <= make_interval(secs => %s)
-                   FROM JOC_INSTANCES i ORDER BY i.ORDERING, i.MEMBER_ID""",
-                (exceeded,),
-            )
-            instances = list(await cur.fetchall())
-            cur = await conn.execute(
-                """SELECT MEMBER_ID, EPOCH, now() - HEART_BEAT <= make_interval(secs => %s)
-                   FROM JOC_CLUSTER WHERE ID = 'cluster'""",
-                (exceeded,),
-            )
-            return instances, await cur.fetchone()
-
-        me = self.cfg.member_id
-        jocs: list[dict[str, Any]] = []
-        try:
-            instances, cluster = await self.joc.db.run(read)
-        except DatabaseUnavailable:
-            instances, cluster = [], None
-        seen_me = False
-        for member, uri, ordering, hb, stopped, fresh in instances:
-            current = member == me
-            seen_me = seen_me or current
-            if current:
-                active = c.is_active()
-            else:
-                active = bool(cluster and cluster[0] == member and cluster[2])
-            jocs.append(
-                {
-                    "memberId": member,
-                    "url": uri,
-                    "ordering": ordering,
-                    "current": current,
-                    "lastHeartbeat": iso(hb),
-                    "clusterNodeState": node_state(active),
-                    "componentState": component_state(fresh and not stopped),
-                }
-            )
-        if not seen_me:
-            jocs.append(
-                {
-                    "memberId": me,
-                    "url": self.joc.uri,
-                    "current": True,
-                    "clusterNodeState": node_state(c.is_active()),
-                    "componentState": component_state(True),
-                }
-            )
-        states = await self.joc.controllers.probe_all()
-        controllers = []
-        cluster_state = None
-        for node in self.cfg.controllers:
-            st = states.get(node.name, {})
-            if st.get("isActive"):
-                cluster_state = st.get("TYPE")
-            controllers.append(
-                {
-                    **self._controller_info(node, st, states),
-                    "nodeName": node.name,  # js7ha extension
-                    "isActive": bool(st.get("isActive")),  # js7ha extension
-                }
-            )
-        return web.json_response(
-            {
-                "deliveryDate": delivery(),
-                "jocs": jocs,
-                "controllers": controllers,
-                "database": self.joc.db.status(),
-                "clusterState": {"_text": cluster_state or "unknown"},
-                "historyService": self.joc.history.status(),  # js7ha extension
-                "epoch": c.active_epoch(),  # js7ha extension
-            }
-        )
-
-    def _controller_info(
-        self, node: ControllerNode, st: dict[str, Any], states: dict[str, dict[str, Any]]
-    ) -> Body:
-        """One Controller node as JOC describes it (controller/master-schema.json)."""
-        nodes = list(self.cfg.controllers)
-        role = "STANDALONE" if len(nodes) == 1 else ("PRIMARY" if node == nodes[0] else "BACKUP")
-        active = bool(st.get("isActive"))
-        reachable = bool(st.get("reachable"))
-        coupled = any(s.get("TYPE") == "Coupled" for s in states.values() if s.get("isActive"))
-        info: Body = {
-            "id": nodes.index(node) + 1,
-            "surveyDate": delivery(),
-            "controllerId": self.cfg.controller_id,
-            "title": node.name,
-            "url": node.uri,
-            "role": role,
-            "isCoupled": coupled,
-            "componentState": component_state(reachable),
-            "connectionState": {
-                "_text": "established" if reachable else "unreachable",
-                "severity": 0 if reachable else 2,
-            },
-            "clusterNodeState": node_state(active if reachable else None),
-        }
-        if len(nodes) > 1:
-            info["clusterUrl"] = node.uri
-        return info
-
-    async def controller(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
-        """JOC's ``controller``: one Controller node's status — the one at
-        ``url``, else the active one (else the first)."""
-        url = field_str(body, "url", required=False)
-        states = await self.joc.controllers.probe_all()
-        nodes = list(self.cfg.controllers)
-        if url is not None:
-            chosen = [n for n in nodes if n.uri.rstrip("/") == url.rstrip("/")]
-            if not chosen:
-                raise Problem(400, "UnknownController", f"no Controller node has the url {url}")
-        else:
-            chosen = [n for n in nodes if states.get(n.name, {}).get("isActive")] or nodes[:1]
-        node = chosen[0]
-        info = self._controller_info(node, states.get(node.name, {}), states)
-        return web.json_response({"deliveryDate": delivery(), "controller": info})
-
-    async def version(self, _: web.Request, __: Body, ___: Session | None) -> web.Response:
-        """The JS7 release whose wire format the reference follows, tagged as
-        the reference's own (``2.8.0-js7ha``)."""
-        return web.json_response({"version": JS7_VERSION, "gitHash": "js7ha", "date": RELEASE_DATE})
-
-    async def switch_member(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
-        target = field_str(body, "memberId")
-        assert target is not None
-        exceeded = self.joc.cluster.exceeded
-
-        async def check(conn: Conn) -> tuple[Any, Any]:
-            cur = await conn.execute(
-                """SELECT NOT STOPPED AND now() - HEART_BEAT <= make_interval(secs => %s)
-                   FROM JOC_INSTANCES WHERE MEMBER_ID = %s""",
-                (exceeded, target),
-            )
-            inst = await cur.fetchone()
-            cur = await conn.execute("SELECT MEMBER_ID FROM JOC_CLUSTER WHERE ID = 'cluster'")
-            return inst, await cur.fetchone()
-
-        inst, cluster = await self.joc.db.run(check)
-        if inst is None:
-            raise Problem(400, "UnknownMember", f"no JOC instance with memberId {target!r}")
-        if not inst[0]:
-            raise Problem(409, "MemberNotAlive", f"JOC instance {target} is not running")
-        if cluster is not None and cluster[0] == target:
-            raise Problem(409, "AlreadyActive", f"JOC instance {target} is already active")
-        try:
-            await self.joc.cluster.request_switch(target)
-        except ValueError as exc:
-            raise Problem(409, "AlreadyActive", str(exc)) from None
-        return web.json_response({"state": "SWITCH_MEMBER", "deliveryDate": delivery()})
-
-    async def activity(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
-        exceeded = self.joc.cluster.exceeded
-
-        async def read(conn: Conn) -> tuple[list[Any], Any]:
-            cur = await conn.execute(
-                """SELECT MEMBER_ID, SERVICE, EPOCH, extract(epoch FROM ACTIVE_FROM),
-                          extract(epoch FROM ACTIVE_UNTIL), ENDED
-                   FROM JOC_SERVICE_ACTIVITY ORDER BY ACTIVE_FROM, ID"""
-            )
-            rows = list(await cur.fetchall())
-            cur = await conn.execute("SELECT extract(epoch FROM now())")
-            return rows, await cur.fetchone()
-
-        rows, now = await self.joc.db.run(read)
-        out = []
-        for member, service, epoch, t0, t1, ended in rows:
-            item = {
-                "memberId": member,
-                "service": service,
-                "epoch": epoch,
-                "activeFrom": float(t0),
-                "activeUntil": float(t1),
-                "ended": ended,
-            }
-            if service == "cluster" and not ended:
-                # The holder may have believed in its lease until then (see cluster.py).
-                item["leaseUntil"] = float(t1) + exceeded
-            out.append(item)
-        return web.json_response(
-            {"deliveryDate": delivery(), "dbNow": float(now[0]), "activity": out}
-        )
-
-    # -- cleanup and daily plan ------------------------------------------------------
-
-    async def cleanup_settings(self, _: web.Request, __: Body, ___: Session | None) -> web.Response:
-        return web.json_response({"deliveryDate": delivery(), **self.joc.cleanup.settings()})
-
-    async def _cleanup_once(self, path: str) -> dict[str, Any]:
-        epoch = self.joc.cluster.active_epoch()
-        if epoch is None:
-            raise standby_problem(path)
-        try:
-            return await self.joc.cleanup.run_once(epoch)
-        except Fenced:
-            raise standby_problem(path) from None
-
-    async def cleanup_run(self, _: web.Request, __: Body, ___: Session | None) -> web.Response:
-        result = await self._cleanup_once("cleanup/run")
-        return web.json_response({"deliveryDate": delivery(), **result})
-
-    async def cluster_run(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
-        """JOC's ``joc/cluster/run``: run a service now (cluster/
-        joc-cluster-service-run-schema.json → joc-cluster-response-schema.json).
-        The reference runs ``cleanup`` and ``dailyplan`` (today's plan from the
-        configured schedules, submitted); on a standby it refuses."""
-        kind = field_str(body, "type")
-        if kind == "cleanup":
-            await self._cleanup_once("joc/cluster/run")
-        elif kind == "dailyplan":
-            epoch = self.joc.cluster.active_epoch()
-            if epoch is None:
-                raise standby_problem("joc/cluster/run")
-            today = dt.datetime.now(dt.UTC).date()
-            plan = self.joc.daily_plan
-            try:
-                schedules = await plan.schedules_of(today, Selection(), auto_only=True)
-                await plan.generate(today, schedules, epoch=epoch)
-            except Fenced:
-                raise standby_problem("joc/cluster/run") from None
-            except NoActiveController as exc:
-                raise Problem(503, "ControllerUnreachable", str(exc)) from None
-        else:
-            raise Problem(
-                400, "InvalidField", f"'type' must be cleanup or dailyplan here, not {kind!r}"
-            )
-        return web.json_response({"deliveryDate": delivery(), "type": kind, "state": "COMPLETED"})
-
-    async def dailyplan_generate(
-        self, _: web.Request, body: Body, __: Session | None
-    ) -> web.Response:
-        """JOC's ``daily_plan/orders/generate``: plan the days' orders of the
-        released schedules (and the configured ones) that the selectors
-        select; js7ha: ``schedules`` plans inline schedules instead."""
-        if "schedules" in body:
-            return await self._generate_inline(body)
-        if body.get("dailyPlanDates") is not None:
-            raw = field_list(body, "dailyPlanDates")
-            if not raw:
-                raise Problem(400, "InvalidField", "'dailyPlanDates' must list at least one date")
-            dates = sorted({field_day(d, "dailyPlanDates") for d in raw})
-        elif body.get("dailyPlanDate") is not None:  # JOC: deprecated
-            dates = [field_day(body["dailyPlanDate"], "dailyPlanDate")]
-        else:
-            raise Problem(400, "InvalidField", "'dailyPlanDates' is required")
-        schedules, schedule_folders = path_item(body, "schedulePaths")
-        workflows, workflow_folders = path_item(body, "workflowPaths")
-        chosen = Selection(schedules, schedule_folders, workflows, workflow_folders)
-        overwrite = field_bool(body, "overwrite", False)
-        submit = field_bool(body, "withSubmit", False)
-        auto_only = not field_bool(body, "includeNonAutoPlannedOrders", False)
-        plan = self.joc.daily_plan
-        try:
-            for day in dates:
-                found = await plan.schedules_of(day, chosen, auto_only=auto_only)
-                await plan.generate(day, found, submit=submit, overwrite=overwrite)
-        except NoActiveController as exc:
-            raise Problem(503, "ControllerUnreachable", str(exc)) from None
-        return web.json_response({"deliveryDate": delivery(), "ok": True})
-
-    async def _generate_inline(self, body: Body) -> web.Response:
-        date = field_day(body.get("dailyPlanDate"), "dailyPlanDate")
-        raw = body.get("schedules")
-        if not isinstance(raw, list) or not all(isinstance(s, dict) for s in raw):
-            raise Problem(400, "InvalidField", "'schedules' must be a list of objects")
-        try:
-            schedules = [parse_schedule(s, "request", f"schedules[{i}]") for i, s in enumerate(raw)]
-        except ConfigProblem as p:
-            raise Problem(400, "InvalidField", str(p).removeprefix("request: ")) from None
-        submit = field_bool(body, "withSubmit", True)
-        try:
-            result = await self.joc.daily_plan.generate(date, schedules, submit=submit)
-        except NoActiveController as exc:
-            raise Problem(503, "ControllerUnreachable", str(exc)) from None
-        return web.json_response({"deliveryDate": delivery(), **result})
-
-    def _plan_range(self, body: Body, required: bool) -> tuple[dt.date | None, dt.date | None]:
-        lo, hi = body.get("dailyPlanDateFrom"), body.get("dailyPlanDateTo")
-        if lo is None and required:
-            raise Problem(400, "InvalidField", "'dailyPlanDateFrom' is required")
-        start = field_day(lo, "dailyPlanDateFrom") if lo is not None else None
-        end = field_day(hi, "dailyPlanDateTo") if hi is not None else start
-        if start is not None and end is not None and end < start:
-            raise Problem(400, "InvalidField", "'dailyPlanDateTo' is before 'dailyPlanDateFrom'")
-        return start, end
-
-    async def dailyplan_submit(
-        self, _: web.Request, body: Body, __: Session | None
-    ) -> web.Response:
-        """JOC's ``daily_plan/orders/submit``: the selected planned orders
-        not submitted yet, to the Controller."""
-        if body.get("submissionHistoryIds") is not None:
-            raise Problem(
-                400, "UnsupportedField", "the reference keeps no submission history to select by"
-            )
-        ids = field_list(body, "orderIds")
-        start, end = self._plan_range(body, required=ids is None)
-        chosen = selection(body)
-        try:
-            await self.joc.daily_plan.submit_planned(start, end, chosen, ids)
-        except NoActiveController as exc:
-            raise Problem(503, "ControllerUnreachable", str(exc)) from None
-        return web.json_response({"deliveryDate": delivery(), "ok": True})
-
-    async def dailyplan_orders(
-        self, _: web.Request, body: Body, __: Session | None
-    ) -> web.Response:
-        """JOC's ``daily_plan/orders``: plannedOrderItems of the days."""
-        start, end = self._plan_range(body, required=True)
-        assert start is not None and end is not None
-        states = field_list(body, "states")
-        if states is not None and set(states) - set(STATE_SEVERITY):
-            raise Problem(400, "InvalidField", f"'states' must be of {sorted(STATE_SEVERITY)}")
-        items = await self.joc.daily_plan.list(
-            start,
-            end,
-            selection(body),
-            field_list(body, "orderIds"),
-            states,
-            field_bool(body, "late", False),
-        )
-        return web.json_response({"deliveryDate": delivery(), "plannedOrderItems": items})
