@@ -114,6 +114,13 @@ class AttachSignedItem(_Command, tag="AttachSignedItem"):
     itemRevision: int | None = None
 
 
+class AttachItem(_Command, tag="AttachItem"):
+    """An unsigned simple item (AgentCommandTest.scala "AttachItem"); kept raw
+    here, the Agent decodes it as one of ``components.wire.subagent.SimpleItem``."""
+
+    item: dict[str, Any]
+
+
 class DetachItem(_Command, tag="DetachItem"):
     key: str
 
@@ -174,6 +181,7 @@ AgentCommand = (
     DedicateAgentDirector
     | CoupleController
     | AttachSignedItem
+    | AttachItem
     | DetachItem
     | AttachOrder
     | DetachOrder

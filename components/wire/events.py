@@ -103,8 +103,13 @@ class OrderStarted(_Event, tag="OrderStarted"):
 
 
 class OrderProcessingStarted(_Event, tag="OrderProcessingStarted"):
+    """``subagentBundleId`` only when it differs from ``subagentId``
+    (SubagentKeeper.scala L235-239; OrderEventTest.scala L271-297)."""
+
     subagentId: str | UnsetType = UNSET
+    subagentBundleId: str | UnsetType = UNSET
     stick: bool = False
+    endOfAdmissionPeriod: int | UnsetType = UNSET
 
 
 class OrderStdoutWritten(_Event, tag="OrderStdoutWritten"):

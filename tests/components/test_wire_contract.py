@@ -27,6 +27,7 @@ from components.wire import items as it
 from components.wire import overview as wo
 from components.wire import session as ss
 from components.wire import snapshot as sn
+from components.wire import subagent as sw
 from components.wire.codec import decode
 
 CCT = "js7-data/shared/src/test/scala/js7/data/controller/ControllerCommandTest.scala"
@@ -1098,6 +1099,204 @@ SNAPSHOT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
     ),
 ]
 CASES.extend(SNAPSHOT_CASES)
+SCT = "js7-data/shared/src/test/scala/js7/data/subagent/SubagentCommandTest.scala"
+SUBAGENT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
+    (
+        f"{ACT}:201",
+        "both",
+        ac.AgentCommand,
+        {
+            "TYPE": "AttachItem",
+            "item": {
+                "TYPE": "FileWatch",
+                "path": "PATH",
+                "workflowPath": "WORKFLOW",
+                "agentPath": "AGENT",
+                "directoryExpr": "'DIRECTORY'",
+                "delay": 0,
+            },
+        },
+    ),
+    (
+        "js7-data/shared/src/test/scala/js7/data/subagent/SubagentItemTest.scala:14",
+        "both",
+        sw.SimpleItem,
+        {
+            "TYPE": "SubagentItem",
+            "id": "SUBAGENT",
+            "agentPath": "AGENT",
+            "uri": "https://example.com",
+            "disabled": True,
+            "itemRevision": 1,
+        },
+    ),
+    (
+        "js7-data/shared/src/test/scala/js7/data/subagent/SubagentItemTest.scala:30",
+        "decode",
+        sw.SimpleItem,
+        {"TYPE": "SubagentItem", "id": "SUBAGENT", "agentPath": "AGENT", "uri": "https://x"},
+    ),
+    (
+        "js7-data/shared/src/test/scala/js7/data/subagent/SubagentBundleTest.scala:19",
+        "both",
+        sw.SimpleItem,
+        {
+            "TYPE": "SubagentBundle",
+            "id": "BUNDLE",
+            "subagentToPriority": {
+                "A-SUBAGENT": 1,
+                "B-SUBAGENT": "min(100, (1 / $cpuLoad) ? 100)",
+            },
+        },
+    ),
+    (
+        # AgentRefTest.scala:15 is the codec without the item's TYPE, which
+        # the item API (UnsignedSimpleItem) adds.
+        "js7-data/shared/src/test/scala/js7/data/agent/AgentRefTest.scala:15",
+        "both",
+        sw.SimpleItem,
+        {
+            "TYPE": "AgentRef",
+            "path": "AGENT",
+            "directors": ["SUBAGENT-1"],
+            "itemRevision": 7,
+            "requireFailoverConfirmation": True,
+            "processLimit": 10,
+        },
+    ),
+    (
+        f"{SCT}:16",
+        "both",
+        sw.SubagentCommand,
+        {
+            "TYPE": "DedicateSubagent",
+            "subagentId": "SUBAGENT",
+            "agentPath": "AGENT",
+            "agentRunId": "AAAAAAAAAAAAAAAAAAAAAA",
+            "controllerId": "CONTROLLER",
+        },
+    ),
+    (
+        f"{SCT}:29",
+        "decode",
+        sw.SubagentCommand,
+        {
+            "TYPE": "DedicateSubagent",
+            "subagentId": "SUBAGENT",
+            "agentPath": "AGENT",
+            "controllerId": "CONTROLLER",
+        },
+    ),
+    (
+        f"{SCT}:44",
+        "both",
+        sw.DedicateSubagentResponse,
+        {
+            "TYPE": "DedicateSubagent.Response",
+            "subagentRunId": "AAAAAAAAAAAAAAAAAAAAAA",
+            "subagentEventId": 1001,
+            "version": "2.8.1",
+        },
+    ),
+    (
+        f"{SCT}:57",
+        "both",
+        sw.SubagentCommand,
+        {
+            "TYPE": "CoupleDirector",
+            "subagentId": "SUBAGENT",
+            "subagentRunId": "AAAAAAAAAAAAAAAAAAAAAA",
+            "eventId": 1001,
+            "heartbeatTiming": {"heartbeat": 1.234, "heartbeatTimeout": 12.345},
+        },
+    ),
+    (
+        f"{SCT}:72",
+        "both",
+        sw.CoupleDirectorResponse,
+        {"TYPE": "CoupleDirector.Response", "version": "2.8.1"},
+    ),
+    (
+        f"{SCT}:80",
+        "both",
+        sw.SubagentCommand,
+        {
+            "TYPE": "AttachSignedItem",
+            "signed": {
+                "signature": {"TYPE": "Silly", "signatureString": "SILLY-SIGNATURE"},
+                "string": '{"TYPE":"Workflow","path":"WORKFLOW","versionId":"1","instructions":[]}',
+            },
+        },
+    ),
+    (
+        f"{SCT}:110",
+        "both",
+        sw.SubagentCommand,
+        {
+            "TYPE": "ShutDown",
+            "processSignal": "SIGTERM",
+            "dontWaitForDirector": True,
+            "restart": True,
+        },
+    ),
+    (f"{SCT}:120", "decode", sw.SubagentCommand, {"TYPE": "ShutDown"}),
+    (
+        f"{SCT}:127",
+        "both",
+        sw.SubagentCommand,
+        {
+            "TYPE": "StartOrderProcess",
+            "order": {
+                "id": "ORDER",
+                "state": {"TYPE": "Processing", "subagentId": "SUBAGENT"},
+                "workflowPosition": {
+                    "workflowId": {"path": "WORKFLOW", "versionId": "1"},
+                    "position": [0],
+                },
+            },
+            "defaultArguments": {"expr": "'EXPR'"},
+            "endOfAdmissionPeriod": 1751389200000,
+        },
+    ),
+    (
+        f"{SCT}:183",
+        "both",
+        sw.SubagentCommand,
+        {"TYPE": "KillProcess", "orderId": "ORDER", "signal": "SIGTERM"},
+    ),
+    # No codec test of their own: SubagentCommand.scala's derived codecs.
+    (
+        "js7-data/shared/src/main/scala/js7/data/subagent/SubagentCommand.scala:41",
+        "both",
+        sw.SubagentCommand,
+        {"TYPE": "Batch", "commands": [{"TYPE": "NoOperation"}]},
+    ),
+    (
+        "js7-data/shared/src/main/scala/js7/data/subagent/SubagentCommand.scala:150",
+        "both",
+        sw.SubagentCommand,
+        {"TYPE": "ReleaseEvents", "untilEventId": 1001},
+    ),
+    (
+        "js7-data/shared/src/main/scala/js7/data/subagent/SubagentCommand.scala:163",
+        "both",
+        sw.SubagentCommand,
+        {"TYPE": "NoOperation"},
+    ),
+    (
+        f"{OET}:271",
+        "both",
+        ev.ControllerEvent,
+        {
+            "TYPE": "OrderProcessingStarted",
+            "subagentId": "SUBAGENT",
+            "subagentBundleId": "BUNDLE",
+            "stick": False,
+            "endOfAdmissionPeriod": 1751544000000,
+        },
+    ),
+]
+CASES.extend(SUBAGENT_CASES)
 CASES.extend(
     [
         (
@@ -1159,7 +1358,7 @@ def test_the_reference_reads_and_writes_js7s_json(source, mode, into, js7):
 
 def _wire_structs() -> set[type]:
     found: set[type] = set()
-    for module in (ac, cc, cl, ev, it, ss, sn, wo):
+    for module in (ac, cc, cl, ev, it, ss, sn, wo, sw):
         for obj in vars(module).values():
             if (
                 isinstance(obj, type)
