@@ -38,8 +38,9 @@ from aiohttp import web
 from msgspec import UNSET
 
 from components.agent.jobs import Step
+from components.agent.subagents import RECONNECT_DELAYS, SIGNED, RemoteStep, SubagentKeeper
 from components.agent.watch import ClusterWatch
-from components.common import instructions, signatures
+from components.common import expression, instructions, signatures
 from components.common.config import Config
 from components.common.eventid import new_journal_id
 from components.common.journal import Event, EventSeqTorn, Journal, UnknownEventId
@@ -76,7 +77,11 @@ class Agent(Runnable):
         self._locks: dict[str, asyncio.Lock] = {}
         self._wake: dict[str, asyncio.Event] = {}
         self._drivers: dict[str, asyncio.Task[None]] = {}
-        self._steps: dict[str, Step] = {}
+        self._steps: dict[str, Step | RemoteStep] = {}
+        # Orders waiting for an available Subagent: order id -> attempts so far.
+        self._selecting: dict[str, int] = {}
+        self.subagents = SubagentKeeper(self)
+        self.subagents.on_available = self._subagent_available
         self._stopping = False
         self.shutdown_requested = asyncio.Event()
         self.watch = ClusterWatch(journal)
@@ -89,6 +94,7 @@ class Agent(Runnable):
             ac.DedicateAgentDirector: self._dedicate,
             ac.CoupleController: self._couple,
             ac.AttachSignedItem: self._attach_signed_item,
+            ac.AttachItem: self._attach_item,
             ac.DetachItem: self._detach_item,
             ac.AttachOrder: self._attach_order,
             ac.DetachOrder: self._detach_order,
@@ -135,6 +141,7 @@ class Agent(Runnable):
             log.warning(
                 "%d orders had a running step when the Agent stopped: ProcessLost", len(lost)
             )
+        await self.subagents.start()
         for oid in self.orders:
             self._ensure_driver(oid)
         log.info(
@@ -154,6 +161,7 @@ class Agent(Runnable):
         for task in list(self._drivers.values()):
             task.cancel()
         await asyncio.gather(*self._drivers.values(), return_exceptions=True)
+        await self.subagents.stop()
         await self.journal.close()
 
     def add_routes(self, app: web.Application) -> None:
@@ -205,6 +213,7 @@ class Agent(Runnable):
                 "eventId": self.journal.last_event_id,
                 "pid": os.getpid(),
                 "journal": self.journal_info(),
+                "subagents": self.subagents.states(),
             }
         )
 
@@ -223,19 +232,27 @@ class Agent(Runnable):
     async def _set(self, oid: str, events: list[Event], new: dict[str, Any] | None) -> None:
         """Journal ``events`` of order ``oid`` together with its new state
         (None: the order leaves this Agent), then make the state current."""
-        try:
-            await self.journal.persist([{"Key": oid, **e} for e in events], [(ORDER, oid, new)])
-        except Exception:
-            log.critical(
-                "journal write failed: the Agent stops rather than act unjournaled", exc_info=True
-            )
-            os._exit(70)
+        await self.persist_or_die([{"Key": oid, **e} for e in events], [(ORDER, oid, new)])
         if new is None:
             self.orders.pop(oid, None)
             self._locks.pop(oid, None)
             self._wake.pop(oid, None)
         else:
             self.orders[oid] = new
+
+    async def persist_or_die(
+        self,
+        events: list[Event],
+        changes: list[tuple[str, str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        try:
+            await self.journal.persist(events, changes or [], meta)
+        except Exception:
+            log.critical(
+                "journal write failed: the Agent stops rather than act unjournaled", exc_info=True
+            )
+            os._exit(70)
 
     def _ensure_driver(self, oid: str) -> None:
         task = self._drivers.get(oid)
@@ -258,7 +275,7 @@ class Agent(Runnable):
             while not self._stopping:
                 step, wait = await self._next(oid)
                 if step is not None:
-                    running: Step | None = step
+                    running: Step | RemoteStep | None = step
                     while running is not None:
                         running = await self._run_step(oid, running)
                 elif wait is not False:
@@ -273,7 +290,7 @@ class Agent(Runnable):
             if self._drivers.get(oid) is asyncio.current_task():
                 del self._drivers[oid]
 
-    async def _next(self, oid: str) -> tuple[Step | None, float | bool | None]:
+    async def _next(self, oid: str) -> tuple[Step | RemoteStep | None, float | bool | None]:
         """Take the next transition of the order, under its lock. Returns
         (a step to run, or None; and if None: seconds to wait for a wake-up,
         None to wait indefinitely, False when there is nothing more to do)."""
@@ -305,7 +322,7 @@ class Agent(Runnable):
 
     async def _advance(
         self, oid: str, o: dict[str, Any], events: list[Event]
-    ) -> tuple[Step | None, float | bool | None]:
+    ) -> tuple[Step | RemoteStep | None, float | bool | None]:
         """Journal ``events`` and the order's next moves in one transaction;
         start its step when it is at a job of this Agent (under its lock)."""
         wf = self.workflows[o["workflowKey"]]
@@ -324,12 +341,35 @@ class Agent(Runnable):
                 return None, 0
             return None, None if nxt.until is None else max(0.0, (nxt.until - now_ms()) / 1000)
         assert nxt.job is not None
+        started: Event = {"TYPE": "OrderProcessingStarted", "stick": False}
+        subagent = None
+        if nxt.job.subagent_bundle is not None:
+            bundle = self._bundle_id(nxt.job.subagent_bundle, new)
+            subagent = self.subagents.select(bundle) if bundle else None
+            if bundle and subagent is None:
+                # Nobody available: the order stays at the job and selection
+                # is retried with back-off, or when a Subagent couples.
+                if events:
+                    await self._set(oid, events, new)
+                return None, self._selection_delay(oid)
+            if subagent is not None:
+                started = {"TYPE": "OrderProcessingStarted", "subagentId": subagent}
+                if bundle != subagent:
+                    started["subagentBundleId"] = bundle
+                started["stick"] = False
+        self._selecting.pop(oid, None)
         # One transaction for the moves, "started" and "processing started":
-        # fewer sequential commits per order, same meaning. JS7's
-        # OrderProcessingStarted.noSubagent: the Agent runs the job itself.
-        events.append({"TYPE": "OrderProcessingStarted", "stick": False})
+        # fewer sequential commits per order, same meaning. Without a bundle
+        # JS7's OrderProcessingStarted.noSubagent: the Agent runs the job itself.
+        events.append(started)
         new = instructions.apply(new, events[-1])
         await self._set(oid, events, {**new, "state": "processing"})
+        if subagent is not None and not self.subagents.is_local(subagent):
+            remote = self.subagents.remote_step(
+                subagent, oid, wf.key, self._start_order_process(oid, wf, new, subagent)
+            )
+            self._steps[oid] = remote
+            return remote, None
         env = {
             "JS7_ORDER_ID": oid,
             "JS7_WORKFLOW_PATH": wf.path,
@@ -349,6 +389,38 @@ class Agent(Runnable):
         self._steps[oid] = step
         return step, None
 
+    def _bundle_id(self, expr: expression.Expr, o: dict[str, Any]) -> str:
+        """The job's ``subagentBundleIdExpr`` in the order's scope; "" is the
+        Director's own Subagent (SubagentBundleId.LocalSubagentString)."""
+        try:
+            return expression.to_string(expression.evaluate(expr, o.get("arguments") or {}))
+        except expression.ExpressionError as exc:
+            log.warning("order %s: subagentBundleIdExpr: %s", o.get("id"), exc)
+            return ""
+
+    def _selection_delay(self, oid: str) -> float:
+        attempt = self._selecting.get(oid, 0)
+        self._selecting[oid] = attempt + 1
+        return RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
+
+    def _subagent_available(self) -> None:
+        for oid in list(self._selecting):
+            self._wake_up(oid)
+
+    @staticmethod
+    def _start_order_process(
+        oid: str, wf: Workflow, o: dict[str, Any], subagent: str
+    ) -> dict[str, Any]:
+        """JS7's ``StartOrderProcess`` (SubagentCommandTest.scala)."""
+        order: dict[str, Any] = {
+            "id": oid,
+            "state": {"TYPE": "Processing", "subagentId": subagent},
+            "workflowPosition": {"workflowId": wf.id_json, "position": o["position"]},
+        }
+        if o.get("arguments"):
+            order["arguments"] = o["arguments"]
+        return {"TYPE": "StartOrderProcess", "order": order, "defaultArguments": {}}
+
     def _output(self, oid: str) -> Callable[[str, str], Awaitable[None]]:
         async def on_output(stream: str, chunk: str) -> None:
             kind = "OrderStdoutWritten" if stream == "stdout" else "OrderStderrWritten"
@@ -360,7 +432,7 @@ class Agent(Runnable):
 
         return on_output
 
-    async def _run_step(self, oid: str, step: Step) -> Step | None:
+    async def _run_step(self, oid: str, step: Step | RemoteStep) -> Step | RemoteStep | None:
         """Run the step, journal its outcome and the order's next moves;
         the next step if the order came to another job of this Agent."""
         try:
@@ -377,6 +449,8 @@ class Agent(Runnable):
                 return None
             # The next moves (or the detach) in the same transaction.
             following, _ = await self._advance(oid, o, [processed])
+        if isinstance(step, RemoteStep):
+            step.settled()
         return following
 
     # -- commands ----------------------------------------------------------
@@ -457,11 +531,17 @@ class Agent(Runnable):
         wf = Workflow.from_json(data)
         if wf.key in self.workflows:
             return
+        signed = to_json(cmd.signed)
         await self.journal.persist(
-            [{"TYPE": "SignedItemAttachedToMe", "signed": to_json(cmd.signed)}],
-            [(WORKFLOW, wf.key, wf.raw)],
+            [{"TYPE": "SignedItemAttachedToMe", "signed": signed}],
+            # The signed string too: the Director hands it on to its Subagents.
+            [(WORKFLOW, wf.key, wf.raw), (SIGNED, wf.key, signed)],
         )
         self.workflows[wf.key] = wf
+
+    async def _attach_item(self, user: str, cmd: ac.AttachItem) -> None:
+        """``AttachItem``: a SubagentItem, SubagentBundle or AgentRef."""
+        await self.subagents.attach(cmd.item, self._need_dedicated())
 
     async def _detach_item(self, user: str, cmd: ac.DetachItem) -> None:
         path = self._need_dedicated()

@@ -43,7 +43,7 @@ from components.common.node import Runnable
 from components.common.position import Position
 from components.common.web import Problem, read_body
 from components.common.workflow import Workflow
-from components.controller import snapshot
+from components.controller import simple_items, snapshot
 from components.controller.agent_driver import AgentDriver, DriverConfig
 from components.controller.cluster import Cluster
 from components.wire import BUILD_ID, JS7_VERSION, items
@@ -599,16 +599,28 @@ class Controller(Runnable):
         unsupported = [
             type(op).__name__
             for op in ops
-            if not isinstance(op, items.AddVersion | items.AddOrChangeSigned)
+            if not isinstance(
+                op, items.AddVersion | items.AddOrChangeSigned | items.AddOrChangeSimple
+            )
         ]
         if unsupported:
             raise Problem(
                 400,
                 "UnsupportedItemOperation",
-                f"the reference adds and changes workflows only, not {sorted(set(unsupported))}",
+                "the reference adds and changes workflows and Agent cluster items only, "
+                f"not {sorted(set(unsupported))}",
             )
         versions = [op.versionId for op in ops if isinstance(op, items.AddVersion)]
         signed = [op.signedString for op in ops if isinstance(op, items.AddOrChangeSigned)]
+        known = self.journal.state(simple_items.ITEM)
+        simple = simple_items.check(
+            (op.item for op in ops if isinstance(op, items.AddOrChangeSimple)),
+            known,
+            self.drivers,
+        )
+        if not versions and not signed:
+            await self._add_simple_items(simple)
+            return
         if len(versions) != 1:
             raise Problem(
                 400, "InvalidItemOperation", "exactly one AddVersion must come with the workflows"
@@ -655,12 +667,46 @@ class Controller(Runnable):
             tx.changes.append((WORKFLOW, wf.key, wf.raw))
             tx.changes.append((SIGNED, wf.key, to_json(s)))
             latest[wf.path] = wf.key
+        for key, item in simple:
+            tx.events.append(simple_items.event(key, item, known))
+            tx.changes.append((simple_items.ITEM, key, item))
         if tx.events:
             tx.meta["workflow.latest"] = latest
             await self._commit(tx)
             for wf, _ in new:
                 self.workflows[wf.key] = wf
             self.latest = latest
+            self._items_changed(simple)
+
+    async def _add_simple_items(self, simple: list[tuple[str, dict[str, Any]]]) -> None:
+        """Agent cluster items alone (no workflow, no version)."""
+        if not simple:
+            return
+        known = self.journal.state(simple_items.ITEM)
+        tx = Tx()
+        for key, item in simple:
+            tx.events.append(simple_items.event(key, item, known))
+            tx.changes.append((simple_items.ITEM, key, item))
+        await self._commit(tx)
+        self._items_changed(simple)
+
+    def _items_changed(self, simple: list[tuple[str, dict[str, Any]]]) -> None:
+        if simple:
+            for driver in self.drivers.values():
+                driver.items_changed()
+
+    def simple_item_commands(self, path: str) -> list[tuple[str, dict[str, Any]]]:
+        """The ``AttachItem`` commands Agent ``path`` needs, each with the
+        item's key and content (what was sent is remembered by both)."""
+        known = self.journal.state(simple_items.ITEM)
+        return [
+            (f"{key}={json.dumps(item, sort_keys=True)}", {"TYPE": "AttachItem", "item": item})
+            for key, item in simple_items.for_agent(known, path)
+        ]
+
+    def directors(self, path: str) -> list[str]:
+        ref = self.journal.get(simple_items.ITEM, f"AgentRef:{path}")
+        return list(ref.get("directors", [])) if ref else []
 
     async def _add_order(self, user: str, cmd: cc.AddOrder) -> cc.AddOrderResponse:
         fresh = cmd.order

@@ -502,8 +502,10 @@ async def test_agent_refuses_order_commands_before_dedication_and_bad_sessions(d
         await agent.command({"TYPE": "AttachSignedItem", "signed": signed})
     assert err.value.code == "TamperedWithSignedMessage"
     with pytest.raises(ProblemError) as err:
+        # AttachItem carries unsigned simple items (the Subagent items); a
+        # workflow comes signed.
         await agent.command({"TYPE": "AttachItem", "item": {"TYPE": "Workflow"}})
-    assert err.value.code == "UnknownCommand"
+    assert err.value.code == "UnknownType"
     mark = {"TYPE": "MarkOrder", "orderId": "x", "mark": {"TYPE": "Cancelling", "mode": {}}}
     with pytest.raises(ProblemError) as err:
         await agent.command(mark)

@@ -1,0 +1,504 @@
+"""The Director's Subagents: their items, the connection to each remote one,
+and the job steps that run there.
+
+The Director connects to its Subagents — never the other way round. Per
+remote ``SubagentItem`` a ``RemoteSubagent`` dedicates it once
+(``DedicateSubagent``, the run id journaled as ``SubagentDedicated``),
+couples (``CoupleDirector`` after the last Subagent eventId the Director has
+journaled), reads its events, journals them, and releases them.
+
+What must hold (AGENT-CLUSTER.md A.3, A.6):
+
+* a Subagent that cannot be reached is only ``SubagentCouplingFailed``: its
+  processing orders stay processing, their commands are retried, nothing runs
+  again elsewhere;
+* a Subagent that answers ``SubagentNotDedicated`` (it restarted, its
+  processes died with it) loses its orders: each gets ``ProcessLost``;
+* a command is sent to the Subagent run it was meant for, never to a later
+  run (which would start a process nobody waits for);
+* a Subagent event is released only after the Director journaled it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from components.common import expression
+from components.common.client import NodeClient, ProblemError
+from components.common.journal import Event
+from components.common.subagent_items import decode_item, parse_priority
+from components.common.tasks import until_one_fails
+from components.common.web import Problem
+from components.wire import subagent as sw
+from components.wire.codec import to_json
+
+from .selection import Selector
+
+if TYPE_CHECKING:
+    from components.agent.agent import Agent
+
+log = logging.getLogger("js7.agent.SubagentKeeper")
+SUBAGENT = "subagent"
+BUNDLE = "bundle"
+AGENT_REF = "agentRef"
+SIGNED = "signed"
+# js7.subagent-driver.reconnect-delays (agent.conf L20-25), also the back-off
+# of an order waiting for an available Subagent.
+RECONNECT_DELAYS = (0.5, 0.5, 1.0, 1.0, 1.0, 1.0, 2.0, 3.0, 5.0, 10.0)
+LOST_RESTART = "ProcessLostDueToRestart"
+
+
+def process_lost(code: str) -> dict[str, Any]:
+    """``Disrupted(ProcessLost(problem))`` (OrderOutcomeTest.scala L128-151)."""
+    problem = {"code": code, "message": code}
+    return {"TYPE": "Disrupted", "reason": {"TYPE": "ProcessLost", "problem": problem}}
+
+
+def disrupted(message: str) -> dict[str, Any]:
+    return {"TYPE": "Disrupted", "reason": {"TYPE": "Other", "problem": {"message": message}}}
+
+
+class SubagentLost(Exception):
+    """The Subagent run a command was meant for is gone."""
+
+
+class SubagentKeeper:
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.journal = agent.journal
+        self.items: dict[str, sw.SubagentItem] = {}
+        self.bundles: dict[str, dict[str, expression.Expr]] = {}
+        self.directors: list[str] = []
+        self.remotes: dict[str, RemoteSubagent] = {}
+        self.process_counts: Counter[str] = Counter()
+        self.selector = Selector()
+        self.on_available: Callable[[], None] = lambda: None
+        self._http: aiohttp.ClientSession | None = None
+
+    # -- items ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_connect=5)
+        self._http = aiohttp.ClientSession(timeout=timeout)
+        for raw in self.journal.state(AGENT_REF).values():
+            self._apply(decode_item(raw))
+        for raw in self.journal.state(SUBAGENT).values():
+            self._apply(decode_item(raw))
+        for raw in self.journal.state(BUNDLE).values():
+            self._apply(decode_item(raw))
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(r.stop() for r in self.remotes.values()))
+        if self._http is not None:
+            await self._http.close()
+
+    async def attach(self, raw: dict[str, Any], agent_path: str) -> None:
+        """``AttachItem``: the item journaled (``ItemAttachedToMe``), then used."""
+        item = decode_item(raw)
+        if isinstance(item, sw.SubagentItem | sw.AgentRef):
+            path = item.agentPath if isinstance(item, sw.SubagentItem) else item.path
+            if path != agent_path:
+                raise Problem(
+                    400, "AgentPathMismatch", f"{sw.item_key(item)} belongs to Agent {path}"
+                )
+        kind, key = (
+            {
+                sw.SubagentItem: SUBAGENT,
+                sw.SubagentBundle: BUNDLE,
+                sw.AgentRef: AGENT_REF,
+            }[type(item)],
+            sw.item_key(item),
+        )
+        canonical = to_json(item)
+        if self.journal.get(kind, key) == canonical:
+            return  # a repeated AttachItem (the Controller resent it)
+        await self.journal.persist(
+            [{"TYPE": "ItemAttachedToMe", "item": canonical}], [(kind, key, canonical)]
+        )
+        self._apply(item)
+
+    def _apply(self, item: sw.SimpleItem) -> None:
+        if isinstance(item, sw.AgentRef):
+            self.directors = list(item.directors)
+        elif isinstance(item, sw.SubagentBundle):
+            self.bundles[item.id] = {
+                sid: parse_priority(p) for sid, p in item.subagentToPriority.items()
+            }
+        else:
+            old = self.items.get(item.id)
+            self.items[item.id] = item
+            remote = self.remotes.get(item.id)
+            if remote is not None and old is not None and old.uri != item.uri:
+                # JS7 would lose the processes (ProcessLostDueSubagentUriChange):
+                # the reference reconnects to the new address only.
+                remote.item = item
+        for sid, item_ in self.items.items():
+            if sid not in self.directors and sid not in self.remotes:
+                self.remotes[sid] = RemoteSubagent(self, item_)
+                self.remotes[sid].start()
+        self.on_available()
+
+    # -- selection -----------------------------------------------------------
+
+    def states(self) -> dict[str, dict[str, Any]]:
+        """reference-only: each Subagent's coupling and processes, as the
+        harness reads them (JS7 shows them as SubagentItemState)."""
+        return {
+            sid: {
+                "coupled": self.available(sid) if not item.disabled else False,
+                "local": self.is_local(sid),
+                "disabled": item.disabled,
+                "processes": self.process_counts[sid],
+                "subagentRunId": None if sid not in self.remotes else self.remotes[sid].run_id,
+            }
+            for sid, item in self.items.items()
+        }
+
+    def is_local(self, sid: str) -> bool:
+        return sid in self.directors
+
+    def available(self, sid: str) -> bool:
+        item = self.items.get(sid)
+        if item is None or item.disabled:
+            return False
+        if self.is_local(sid):
+            return True
+        remote = self.remotes.get(sid)
+        return remote is not None and remote.coupled
+
+    def select(self, bundle: str) -> str | None:
+        """The Subagent for a job of ``bundle`` (a SubagentBundleId, or a
+        SubagentId when no bundle has that name: DirectorState.scala L100-104);
+        None when none is available now."""
+        priorities = self.bundles.get(bundle)
+        if priorities is None:
+            priorities = {bundle: expression.Const(0)}
+        return self.selector.select(
+            bundle, priorities, self.available, lambda sid: self.process_counts[sid]
+        )
+
+    def remote_step(self, sid: str, oid: str, wf_key: str, start: dict[str, Any]) -> RemoteStep:
+        return RemoteStep(self, self.remotes[sid], oid, wf_key, start)
+
+    def signed(self, wf_key: str) -> Any:
+        return self.journal.get(SIGNED, wf_key)
+
+    @property
+    def director_user(self) -> str:
+        """How the Director logs into its Subagents: as its own SubagentId
+        (SubagentKeeper.scala L629-640)."""
+        return self.directors[0] if self.directors else str(self.agent.agent_path)
+
+    def password(self, sid: str) -> str:
+        passwords = self.agent.cfg.mapping("js7.auth.subagents", {})
+        pw = passwords.get(sid, passwords.get(self.director_user, ""))
+        return str(pw).removeprefix("plain:")
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        assert self._http is not None
+        return self._http
+
+    async def persist(self, events: list[Event], meta: dict[str, Any] | None = None) -> None:
+        await self.agent.persist_or_die(events, meta=meta)
+
+
+class RemoteSubagent:
+    """The Director's connection to one remote Subagent."""
+
+    def __init__(self, keeper: SubagentKeeper, item: sw.SubagentItem) -> None:
+        self.keeper = keeper
+        self.item = item
+        self.sid = item.id
+        self.coupled = False
+        self._coupled = asyncio.Event()
+        self._client: NodeClient | None = None
+        self._expected: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._settled: dict[str, asyncio.Event] = {}
+        self._sent_workflows: set[str] = set()
+        self._failed_reported = False
+        self._task: asyncio.Task[None] | None = None
+        cfg = keeper.agent.cfg
+        self.heartbeat = cfg.seconds("js7.subagent-driver.heartbeat", 3.0)
+        self.heartbeat_timeout = cfg.seconds("js7.subagent-driver.heartbeat-timeout", 10.0)
+
+    @property
+    def run_id(self) -> str | None:
+        value = self.keeper.journal.meta(f"subagent.{self.sid}.runId")
+        return str(value) if value else None
+
+    @property
+    def event_id(self) -> int:
+        return int(self.keeper.journal.meta(f"subagent.{self.sid}.eventId", 0))
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"subagent:{self.sid}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    # -- the connection loop ---------------------------------------------------
+
+    async def _run(self) -> None:
+        attempt = 0
+        while True:
+            client = NodeClient(
+                self.keeper.http,
+                self.item.uri,
+                "/subagent/api",
+                self.keeper.director_user,
+                self.keeper.password(self.sid),
+            )
+            problem = ""
+            try:
+                await self._couple(client)
+                attempt = 0
+                await until_one_fails(self._reader(client), self._releaser(client))
+            except asyncio.CancelledError:
+                raise
+            except (aiohttp.ClientError, OSError, TimeoutError, ProblemError) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # a bug must not end the retrying for good
+                log.exception("Subagent %s: unexpected error", self.sid)
+                problem = f"{type(exc).__name__}: {exc}"
+            await self._decouple(problem)
+            await asyncio.sleep(RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)])
+            attempt += 1
+
+    async def _decouple(self, problem: str) -> None:
+        was = self.coupled
+        self.coupled = False
+        self._coupled.clear()
+        if was or not self._failed_reported:
+            # JS7's SubagentCouplingFailed: the Subagent is left out of the
+            # selection; its processing orders stay as they are.
+            self._failed_reported = True
+            log.warning("Subagent %s: coupling failed: %s", self.sid, problem)
+            failed = {"TYPE": "SubagentCouplingFailed", "problem": {"message": problem}}
+            await self.keeper.persist([{"Key": self.sid, **failed}])
+
+    async def _couple(self, client: NodeClient) -> None:
+        run_id = self.run_id
+        if run_id is not None:
+            try:
+                await client.command(self._couple_command(run_id), timeout=self.heartbeat_timeout)
+            except ProblemError as exc:
+                if exc.code not in ("SubagentNotDedicated", "SubagentRunIdMismatch"):
+                    raise
+                await self._restarted()
+                run_id = None
+        if run_id is None:
+            agent = self.keeper.agent
+            resp = await client.command(
+                to_json(
+                    sw.DedicateSubagent(
+                        subagentId=self.sid,
+                        agentPath=str(agent.agent_path),
+                        agentRunId=str(agent.journal.meta("agentRunId")),
+                        controllerId=str(agent.journal.meta("controllerId")),
+                    )
+                ),
+                timeout=self.heartbeat_timeout,
+            )
+            run_id = str(resp["subagentRunId"])
+            await self.keeper.persist(
+                [{"Key": self.sid, "TYPE": "SubagentDedicated", "subagentRunId": run_id}],
+                meta={
+                    f"subagent.{self.sid}.runId": run_id,
+                    f"subagent.{self.sid}.eventId": int(resp["subagentEventId"]),
+                },
+            )
+            await client.command(self._couple_command(run_id), timeout=self.heartbeat_timeout)
+        self._client = client
+        self._sent_workflows.clear()
+        await self.keeper.persist([{"Key": self.sid, "TYPE": "SubagentCoupled"}])
+        self.coupled = True
+        self._failed_reported = False
+        self._coupled.set()
+        log.info("Subagent %s coupled (run %s)", self.sid, run_id)
+        self.keeper.on_available()
+
+    def _couple_command(self, run_id: str) -> dict[str, Any]:
+        return to_json(
+            sw.CoupleDirector(
+                subagentId=self.sid,
+                subagentRunId=run_id,
+                eventId=self.event_id,
+                heartbeatTiming=sw.HeartbeatTiming(
+                    heartbeat=self.heartbeat, heartbeatTimeout=self.heartbeat_timeout
+                ),
+            )
+        )
+
+    async def _restarted(self) -> None:
+        """The Subagent forgot its dedication: it restarted, and the processes
+        of the orders it ran died with it (SubagentRestarted + ProcessLost)."""
+        log.warning("Subagent %s restarted: %d processes lost", self.sid, len(self._expected))
+        await self.keeper.persist(
+            [{"Key": self.sid, "TYPE": "SubagentRestarted"}],
+            meta={f"subagent.{self.sid}.runId": None, f"subagent.{self.sid}.eventId": 0},
+        )
+        for fut in list(self._expected.values()):
+            if not fut.done():
+                fut.set_result(process_lost(LOST_RESTART))
+
+    async def _reader(self, client: NodeClient) -> None:
+        run_id = self.run_id
+        while True:
+            after = self.event_id
+            batch = [
+                e
+                async for e in client.events(
+                    after,
+                    timeout=self.heartbeat_timeout,
+                    heartbeat=self.heartbeat,
+                    limit=1000,
+                    params={"subagentRunId": str(run_id)},
+                    read_timeout=self.heartbeat_timeout,
+                )
+            ]
+            if batch:
+                await self._journal_batch(batch)
+
+    async def _journal_batch(self, batch: list[dict[str, Any]]) -> None:
+        """Output is journaled as it comes; an ``OrderProcessed`` is handed to
+        the waiting step, which journals it with the order's next moves — only
+        then does the Director count the event as observed."""
+        key = f"subagent.{self.sid}.eventId"
+        outputs: list[Event] = []
+        for e in batch:
+            kind, oid = e.get("TYPE"), e.get("Key")
+            if kind in ("OrderStdoutWritten", "OrderStderrWritten") and oid in self._expected:
+                outputs.append({"Key": oid, "TYPE": kind, "chunk": e.get("chunk", "")})
+            elif kind == "OrderProcessed" and isinstance(oid, str):
+                if outputs:
+                    await self.keeper.persist(outputs)
+                    outputs = []
+                await self._processed(oid, e.get("outcome") or disrupted("no outcome"))
+        await self.keeper.persist(outputs, meta={key: batch[-1]["eventId"]})
+
+    async def _processed(self, oid: str, outcome: dict[str, Any]) -> None:
+        fut = self._expected.get(oid)
+        if fut is None:
+            return  # nobody waits (lost or reset before): JS7 ignores it too
+        settled = self._settled.setdefault(oid, asyncio.Event())
+        if not fut.done():
+            fut.set_result(outcome)
+        await settled.wait()
+
+    async def _releaser(self, client: NodeClient) -> None:
+        released = 0
+        while True:
+            await asyncio.sleep(0.2)
+            until = self.event_id
+            if until > released:
+                await client.command({"TYPE": "ReleaseEvents", "untilEventId": until})
+                released = until
+
+    # -- what the steps call ---------------------------------------------------
+
+    async def run_id_when_coupled(self) -> str:
+        await self._coupled.wait()
+        assert self.run_id is not None
+        return self.run_id
+
+    def expect(self, oid: str) -> asyncio.Future[dict[str, Any]]:
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._expected[oid] = fut
+        self._settled.pop(oid, None)
+        return fut
+
+    def settle(self, oid: str) -> None:
+        self._expected.pop(oid, None)
+        self._settled.setdefault(oid, asyncio.Event()).set()
+        self._settled.pop(oid, None)
+
+    async def send(self, run_id: str, cmd: dict[str, Any]) -> Any:
+        """Send ``cmd`` to Subagent run ``run_id``, retrying through outages;
+        ``SubagentLost`` once that run is gone."""
+        while True:
+            await self._coupled.wait()
+            if self.run_id != run_id:
+                raise SubagentLost(self.sid)
+            client = self._client
+            assert client is not None
+            try:
+                return await client.command(cmd, timeout=self.heartbeat_timeout)
+            except (aiohttp.ClientError, OSError, TimeoutError):
+                # The connection loop notices too; retry once it coupled again
+                # (JS7: "we repeat the command until we are being stopped").
+                await asyncio.sleep(0.2)
+
+    async def start_process(
+        self, run_id: str, wf_key: str, signed: Any, start: dict[str, Any]
+    ) -> Any:
+        commands = []
+        if wf_key not in self._sent_workflows:
+            commands.append({"TYPE": "AttachSignedItem", "signed": signed})
+        commands.append(start)
+        resp = await self.send(run_id, {"TYPE": "Batch", "commands": commands})
+        for r in resp.get("responses", []):
+            if isinstance(r, dict) and r.get("TYPE") == "Problem":
+                return r
+        if self.run_id == run_id:
+            self._sent_workflows.add(wf_key)
+        return None
+
+
+class RemoteStep:
+    """A job step on a remote Subagent: the same face as ``jobs.Step``."""
+
+    def __init__(
+        self,
+        keeper: SubagentKeeper,
+        remote: RemoteSubagent,
+        oid: str,
+        wf_key: str,
+        start: dict[str, Any],
+    ) -> None:
+        self.keeper = keeper
+        self.remote = remote
+        self.oid = oid
+        self.wf_key = wf_key
+        self.start = start
+        self._run_id: str | None = None
+        self._kill: asyncio.Task[Any] | None = None
+
+    async def run(self) -> dict[str, Any]:
+        self.keeper.process_counts[self.remote.sid] += 1
+        run_id = self._run_id = await self.remote.run_id_when_coupled()
+        fut = self.remote.expect(self.oid)
+        try:
+            problem = await self.remote.start_process(
+                run_id, self.wf_key, self.keeper.signed(self.wf_key), self.start
+            )
+        except SubagentLost:
+            problem = None  # _restarted answered the future with ProcessLost
+        if problem is not None and not fut.done():
+            fut.set_result(disrupted(str(problem.get("message"))))
+        return await fut
+
+    def kill(self) -> None:
+        run_id = self._run_id
+        if run_id is None:
+            return
+        cmd = {"TYPE": "KillProcess", "orderId": self.oid, "signal": "SIGKILL"}
+
+        async def kill() -> None:
+            with contextlib.suppress(SubagentLost, ProblemError):
+                await self.remote.send(run_id, cmd)
+
+        self._kill = asyncio.create_task(kill())
+
+    def settled(self) -> None:
+        self.keeper.process_counts[self.remote.sid] -= 1
+        self.remote.settle(self.oid)
