@@ -1,0 +1,80 @@
+"""What the Subagent-cluster suites share: defining the cluster through the
+Controller, waiting for the Director's view of its Subagents, and turning
+each Subagent's job side effects into ``run`` operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.checkers import CheckResult
+from harness.clients.js7 import agent_client, controller_client
+from harness.deployment import Deployment
+from harness.history import History
+from harness.js7topo import subagent_cluster_items
+from harness.workload import JobRuns, read_all_events
+
+AGENT = "agent-1"
+SUBAGENTS = ["subagent-1", "subagent-2", "subagent-3"]
+
+
+async def define_cluster(dep: Deployment, priorities: dict[str, Any]) -> None:
+    """Post the Subagent cluster's items to the Controller, each Subagent's
+    URI being the Director's link to it (its proxy), and wait until the
+    Director has every Subagent coupled."""
+    uris = {s: f"http://{dep.backend.link_address(f'{AGENT}--{s}')}" for s in priorities}
+    ops = subagent_cluster_items(dep.url(AGENT), uris, priorities, agent=AGENT)
+    await controller_client(dep, "controller").post_items(ops)
+    await wait_coupled(dep, set(priorities))
+
+
+async def subagent_states(dep: Deployment) -> dict[str, Any]:
+    overview = await agent_client(dep, AGENT).get("/js7ha/overview")
+    return dict(overview.get("subagents") or {})
+
+
+async def wait_coupled(
+    dep: Deployment, coupled: set[str], uncoupled: frozenset[str] = frozenset()
+) -> None:
+    """Until the Director sees ``coupled`` coupled and ``uncoupled`` not."""
+
+    def accept(states: dict[str, Any]) -> bool:
+        up = {s for s, st in states.items() if st.get("coupled")}
+        return coupled <= up and not uncoupled & up
+
+    what = f"Director coupled to {sorted(coupled)}, not to {sorted(uncoupled)}"
+    await dep.wait_for(what, lambda: subagent_states(dep), accept=accept)
+
+
+def record_runs(dep: Deployment, history: History, subagents: list[str]) -> dict[str, list[str]]:
+    """Each execution a Subagent's job recorded, as a ``run`` op naming it;
+    order id → the Subagents that ran it."""
+    ran: dict[str, list[str]] = {}
+    for sub in subagents:
+        for oid in JobRuns(dep, sub).read():
+            history.invoke("jobs", "run", oid).ok({"id": oid, "subagent": sub})
+            ran.setdefault(oid, []).append(sub)
+    return ran
+
+
+async def final_read(dep: Deployment, history: History) -> dict[str, list[str]]:
+    """The final read (ids whose ``OrderFinished`` is in the Controller's
+    journal), and each order's ``OrderProcessingStarted.subagentId``s — JS7
+    records the chosen Subagent there."""
+    async with history.op("final", "read") as op:
+        events = await read_all_events(controller_client(dep, "controller"))
+        op.ok([e["Key"] for e in events if e["TYPE"] == "OrderFinished"])
+    started: dict[str, list[str]] = {}
+    for e in events:
+        if e["TYPE"] == "OrderProcessingStarted":
+            started.setdefault(e["Key"], []).append(e.get("subagentId", "(none)"))
+    return started
+
+
+def started_matches_runs(started: dict[str, list[str]], ran: dict[str, list[str]]) -> CheckResult:
+    """What JS7 recorded (OrderProcessingStarted.subagentId) is where the job ran."""
+    differ = {
+        oid: {"started": subs, "ran": ran.get(oid, [])}
+        for oid, subs in started.items()
+        if subs != ran.get(oid, [])
+    }
+    return CheckResult(not differ, {"differ": differ}, "started-on-matches-side-effect")
