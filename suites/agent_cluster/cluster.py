@@ -4,9 +4,10 @@ each Subagent's job side effects into ``run`` operations."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from harness.checkers import CheckResult
+from harness.checkers import CheckResult, compose, exactly_once, no_loss
 from harness.clients.js7 import agent_client, controller_client
 from harness.deployment import Deployment
 from harness.history import History
@@ -24,7 +25,7 @@ async def define_cluster(dep: Deployment, priorities: dict[str, Any]) -> None:
     uris = {s: f"http://{dep.backend.link_address(f'{AGENT}--{s}')}" for s in priorities}
     ops = subagent_cluster_items(dep.url(AGENT), uris, priorities, agent=AGENT)
     await controller_client(dep, "controller").post_items(ops)
-    await wait_coupled(dep, set(priorities))
+    await wait_subagents(dep, set(priorities))
 
 
 async def subagent_states(dep: Deployment) -> dict[str, Any]:
@@ -32,7 +33,7 @@ async def subagent_states(dep: Deployment) -> dict[str, Any]:
     return dict(overview.get("subagents") or {})
 
 
-async def wait_coupled(
+async def wait_subagents(
     dep: Deployment, coupled: set[str], uncoupled: frozenset[str] = frozenset()
 ) -> None:
     """Until the Director sees ``coupled`` coupled and ``uncoupled`` not."""
@@ -78,3 +79,19 @@ def started_matches_runs(started: dict[str, list[str]], ran: dict[str, list[str]
         if subs != ran.get(oid, [])
     }
     return CheckResult(not differ, {"differ": differ}, "started-on-matches-side-effect")
+
+
+async def judge(
+    dep: Deployment, history: History, check: Callable[[list[Any]], CheckResult]
+) -> CheckResult:
+    """The final read, the Subagents' side effects, and the verdict: no order
+    lost, each run once, ``check`` of where they ran, and JS7's record of the
+    chosen Subagent agreeing with the side effects."""
+    started = await final_read(dep, history)
+    ran = record_runs(dep, history, SUBAGENTS)
+    return compose(
+        no_loss(history.records),
+        exactly_once(history.records),
+        check(history.records),
+        started_matches_runs(started, ran),
+    )

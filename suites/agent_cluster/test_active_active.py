@@ -10,18 +10,11 @@ Subagent, checked against the ``subagentId`` JS7 records in
 
 import pytest
 
-from harness.checkers import compose, exactly_once, no_loss, subagent_share
+from harness.checkers import subagent_share
 from harness.clients.js7 import controller_client, deploy_workflow, wait_all_orders
 from harness.js7topo import agent_with_subagents, bundle_job, workflow
 from harness.workload import JobRuns, add_orders
-from suites.agent_cluster.cluster import (
-    AGENT,
-    SUBAGENTS,
-    define_cluster,
-    final_read,
-    record_runs,
-    started_matches_runs,
-)
+from suites.agent_cluster.cluster import AGENT, SUBAGENTS, define_cluster, judge
 
 ORDERS = 300
 
@@ -36,14 +29,8 @@ async def test_equal_priorities_spread_jobs_evenly_over_all_subagents(deploy, hi
     ids = [f"aa-{i:03d}" for i in range(ORDERS)]
     await add_orders(history, ctl, "spread", ids)
     await wait_all_orders(dep, ids)
-    started = await final_read(dep, history)
-    ran = record_runs(dep, history, SUBAGENTS)
-    share = subagent_share(history.records, subagents=SUBAGENTS, tolerance=0.10)
-    results.measure("jobs per Subagent", share.details["shares"])
-    result = compose(
-        no_loss(history.records),
-        exactly_once(history.records),
-        share,
-        started_matches_runs(started, ran),
+    result = await judge(
+        dep, history, lambda records: subagent_share(records, subagents=SUBAGENTS, tolerance=0.10)
     )
+    results.measure("jobs per Subagent", result.details["subagent-share"].details["shares"])
     assert results.add(result), result.explain()
