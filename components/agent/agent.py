@@ -118,32 +118,10 @@ class Agent(Runnable):
         for key, raw in self.journal.state(WORKFLOW).items():
             self.workflows[key] = Workflow.from_json(raw)
         self.orders = {k: dict(v) for k, v in self.journal.state(ORDER).items()}
-        lost = [oid for oid, o in self.orders.items() if o["state"] == "processing"]
-        for oid in lost:
-            # The step's process died with the previous Agent run: say so, then
-            # run it again (the order is back to "ready" at the same position).
-            lost_event: Event = {
-                "TYPE": "OrderProcessed",
-                "outcome": {
-                    "TYPE": "Disrupted",
-                    "reason": {
-                        "TYPE": "ProcessLost",
-                        "problem": {
-                            "code": "ProcessLostDueToRestart",
-                            "message": "ProcessLostDueToRestart",
-                        },
-                    },
-                },
-            }
-            o = instructions.apply(self.orders[oid], lost_event)
-            await self._set(oid, [lost_event], {**o, "state": "ready"})
-        if lost:
-            log.warning(
-                "%d orders had a running step when the Agent stopped: ProcessLost", len(lost)
-            )
         await self.subagents.start()
+        resumed = await self._recover_processing()
         for oid in self.orders:
-            self._ensure_driver(oid)
+            self._ensure_driver(oid, resumed.get(oid))
         log.info(
             "Agent %s started with %d orders, %d workflows, last eventId %d",
             self.agent_path or "(not dedicated)",
@@ -151,6 +129,41 @@ class Agent(Runnable):
             len(self.workflows),
             self.journal.last_event_id,
         )
+
+    async def _recover_processing(self) -> dict[str, RemoteStep]:
+        """Orders that were processing when the Agent stopped. A step of the
+        Director's own Subagent died with it: ``ProcessLost``, and it runs
+        again (failed, if the job is not restartable). A step on a remote
+        Subagent may still run there: it is attached again (an idempotent
+        StartOrderProcess), never started twice (SubagentKeeper.recoverOrderProcessing)."""
+        resumed: dict[str, RemoteStep] = {}
+        lost = []
+        for oid, o in self.orders.items():
+            if o["state"] != "processing":
+                continue
+            wf = self.workflows[o["workflowKey"]]
+            sid = o.get("subagentId")
+            if sid and sid in self.subagents.remotes:
+                resumed[oid] = self._remote_step(oid, wf, o, sid)
+                self._steps[oid] = resumed[oid]
+                continue
+            job = wf.job_at(Position.parse(o["position"]))
+            restartable = job is None or not job.is_not_restartable
+            lost_event: Event = {
+                "TYPE": "OrderProcessed",
+                "outcome": instructions.process_lost(
+                    "ProcessLostDueToRestart", restartable=restartable
+                ),
+            }
+            await self._set(
+                oid, [lost_event], {**instructions.apply(o, lost_event), "state": "ready"}
+            )
+            lost.append(oid)
+        if lost:
+            log.warning(
+                "%d orders had a running step when the Agent stopped: ProcessLost", len(lost)
+            )
+        return resumed
 
     async def stop(self) -> None:
         """Graceful stop: running steps are killed (they will be ProcessLost
@@ -254,10 +267,10 @@ class Agent(Runnable):
             )
             os._exit(70)
 
-    def _ensure_driver(self, oid: str) -> None:
+    def _ensure_driver(self, oid: str, resume: RemoteStep | None = None) -> None:
         task = self._drivers.get(oid)
         if task is None or task.done():
-            self._drivers[oid] = asyncio.create_task(self._drive(oid), name=f"order:{oid}")
+            self._drivers[oid] = asyncio.create_task(self._drive(oid, resume), name=f"order:{oid}")
 
     def _wake_up(self, oid: str) -> None:
         self._wake.setdefault(oid, asyncio.Event()).set()
@@ -270,10 +283,11 @@ class Agent(Runnable):
 
     # -- driving an order --------------------------------------------------
 
-    async def _drive(self, oid: str) -> None:
+    async def _drive(self, oid: str, resume: RemoteStep | None = None) -> None:
         try:
             while not self._stopping:
-                step, wait = await self._next(oid)
+                step, wait = (resume, None) if resume is not None else await self._next(oid)
+                resume = None
                 if step is not None:
                     running: Step | RemoteStep | None = step
                     while running is not None:
@@ -362,12 +376,15 @@ class Agent(Runnable):
         # fewer sequential commits per order, same meaning. Without a bundle
         # JS7's OrderProcessingStarted.noSubagent: the Agent runs the job itself.
         events.append(started)
-        new = instructions.apply(new, events[-1])
-        await self._set(oid, events, {**new, "state": "processing"})
+        new = {**instructions.apply(new, events[-1]), "state": "processing"}
         if subagent is not None and not self.subagents.is_local(subagent):
-            remote = self.subagents.remote_step(
-                subagent, oid, wf.key, self._start_order_process(oid, wf, new, subagent)
-            )
+            # Which Subagent run the process belongs to: a later run of it
+            # (restarted) has lost the process.
+            new["subagentId"] = subagent
+            new["subagentRunId"] = self.subagents.remotes[subagent].run_id
+        await self._set(oid, events, new)
+        if "subagentId" in new:
+            remote = self._remote_step(oid, wf, new, subagent or "")
             self._steps[oid] = remote
             return remote, None
         env = {
@@ -406,6 +423,17 @@ class Agent(Runnable):
     def _subagent_available(self) -> None:
         for oid in list(self._selecting):
             self._wake_up(oid)
+
+    def _remote_step(self, oid: str, wf: Workflow, o: dict[str, Any], sid: str) -> RemoteStep:
+        job = wf.job_at(Position.parse(o["position"]))
+        return self.subagents.remote_step(
+            sid,
+            oid,
+            wf.key,
+            self._start_order_process(oid, wf, o, sid),
+            run_id=o.get("subagentRunId"),
+            restartable=job is None or not job.is_not_restartable,
+        )
 
     @staticmethod
     def _start_order_process(

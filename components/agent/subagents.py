@@ -32,6 +32,7 @@ import aiohttp
 
 from components.common import expression
 from components.common.client import NodeClient, ProblemError
+from components.common.instructions import disrupted, process_lost
 from components.common.journal import Event
 from components.common.subagent_items import decode_item, parse_priority
 from components.common.tasks import until_one_fails
@@ -53,16 +54,7 @@ SIGNED = "signed"
 # of an order waiting for an available Subagent.
 RECONNECT_DELAYS = (0.5, 0.5, 1.0, 1.0, 1.0, 1.0, 2.0, 3.0, 5.0, 10.0)
 LOST_RESTART = "ProcessLostDueToRestart"
-
-
-def process_lost(code: str) -> dict[str, Any]:
-    """``Disrupted(ProcessLost(problem))`` (OrderOutcomeTest.scala L128-151)."""
-    problem = {"code": code, "message": code}
-    return {"TYPE": "Disrupted", "reason": {"TYPE": "ProcessLost", "problem": problem}}
-
-
-def disrupted(message: str) -> dict[str, Any]:
-    return {"TYPE": "Disrupted", "reason": {"TYPE": "Other", "problem": {"message": message}}}
+LOST = process_lost(LOST_RESTART)
 
 
 class SubagentLost(Exception):
@@ -184,8 +176,17 @@ class SubagentKeeper:
             bundle, priorities, self.available, lambda sid: self.process_counts[sid]
         )
 
-    def remote_step(self, sid: str, oid: str, wf_key: str, start: dict[str, Any]) -> RemoteStep:
-        return RemoteStep(self, self.remotes[sid], oid, wf_key, start)
+    def remote_step(
+        self,
+        sid: str,
+        oid: str,
+        wf_key: str,
+        start: dict[str, Any],
+        *,
+        run_id: str | None,
+        restartable: bool,
+    ) -> RemoteStep:
+        return RemoteStep(self, self.remotes[sid], oid, wf_key, start, run_id, restartable)
 
     def signed(self, wf_key: str) -> Any:
         return self.journal.get(SIGNED, wf_key)
@@ -349,7 +350,7 @@ class RemoteSubagent:
         )
         for fut in list(self._expected.values()):
             if not fut.done():
-                fut.set_result(process_lost(LOST_RESTART))
+                fut.set_result(LOST)
 
     async def _reader(self, client: NodeClient) -> None:
         run_id = self.run_id
@@ -455,7 +456,9 @@ class RemoteSubagent:
 
 
 class RemoteStep:
-    """A job step on a remote Subagent: the same face as ``jobs.Step``."""
+    """A job step on a remote Subagent: the same face as ``jobs.Step``.
+    ``run_id`` is the Subagent run the process belongs to (recorded with
+    ``OrderProcessingStarted``): once that run is gone, so is the process."""
 
     def __init__(
         self,
@@ -464,31 +467,45 @@ class RemoteStep:
         oid: str,
         wf_key: str,
         start: dict[str, Any],
+        run_id: str | None,
+        restartable: bool,
     ) -> None:
         self.keeper = keeper
         self.remote = remote
         self.oid = oid
         self.wf_key = wf_key
         self.start = start
-        self._run_id: str | None = None
+        self.run_id = run_id
+        self.restartable = restartable
         self._kill: asyncio.Task[Any] | None = None
 
     async def run(self) -> dict[str, Any]:
         self.keeper.process_counts[self.remote.sid] += 1
-        run_id = self._run_id = await self.remote.run_id_when_coupled()
         fut = self.remote.expect(self.oid)
-        try:
-            problem = await self.remote.start_process(
-                run_id, self.wf_key, self.keeper.signed(self.wf_key), self.start
-            )
-        except SubagentLost:
-            problem = None  # _restarted answered the future with ProcessLost
+        current = await self.remote.run_id_when_coupled()
+        if self.run_id is None:
+            self.run_id = current
+        if current != self.run_id:
+            problem = None  # the run restarted before it got the process
+            if not fut.done():
+                fut.set_result(LOST)
+        else:
+            try:
+                problem = await self.remote.start_process(
+                    current, self.wf_key, self.keeper.signed(self.wf_key), self.start
+                )
+            except SubagentLost:
+                problem = None  # _restarted answered the future with ProcessLost
         if problem is not None and not fut.done():
             fut.set_result(disrupted(str(problem.get("message"))))
-        return await fut
+        outcome = await fut
+        if outcome is LOST or outcome.get("reason", {}).get("TYPE") == "ProcessLost":
+            code = outcome["reason"]["problem"]["code"]
+            return process_lost(code, restartable=self.restartable)
+        return outcome
 
     def kill(self) -> None:
-        run_id = self._run_id
+        run_id = self.run_id
         if run_id is None:
             return
         cmd = {"TYPE": "KillProcess", "orderId": self.oid, "signal": "SIGKILL"}

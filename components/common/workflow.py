@@ -195,6 +195,11 @@ class Workflow:
             raise Problem(400, "InvalidPosition", f"{self.key} has no position {position}")
         return block[position.nr] if position.nr < len(block) else End()
 
+    def job_at(self, position: Position) -> Job | None:
+        """The job at ``position``, None when there is none."""
+        ins = self.instruction(position)
+        return ins.job if isinstance(ins, Execute) else None
+
     def check_position(self, position: Position) -> Position:
         self.instruction(position)
         return position

@@ -57,13 +57,15 @@ def record_runs(dep: Deployment, history: History, subagents: list[str]) -> dict
     return ran
 
 
-async def final_read(dep: Deployment, history: History) -> dict[str, list[str]]:
-    """The final read (ids whose ``OrderFinished`` is in the Controller's
+async def final_read(
+    dep: Deployment, history: History, ended: tuple[str, ...] = ("OrderFinished",)
+) -> dict[str, list[str]]:
+    """The final read (ids whose ``ended`` event is in the Controller's
     journal), and each order's ``OrderProcessingStarted.subagentId``s — JS7
     records the chosen Subagent there."""
     async with history.op("final", "read") as op:
         events = await read_all_events(controller_client(dep, "controller"))
-        op.ok([e["Key"] for e in events if e["TYPE"] == "OrderFinished"])
+        op.ok([e["Key"] for e in events if e["TYPE"] in ended])
     started: dict[str, list[str]] = {}
     for e in events:
         if e["TYPE"] == "OrderProcessingStarted":

@@ -134,6 +134,10 @@ async def test_a_running_step_is_process_lost_after_an_agent_restart_and_runs_ag
     }
     assert processed[1]["TYPE"] == "Succeeded"
     assert types(evs).count("OrderProcessingStarted") == 2
+    # Then JS7's OrderMoved to the same position, and the job again.
+    i = types(evs).index("OrderProcessed")
+    assert types(evs)[i : i + 3] == ["OrderProcessed", "OrderMoved", "OrderProcessingStarted"]
+    assert evs[i + 1]["to"] == [0]
     assert marker.read_text().count("run") == 2
 
 
