@@ -1,0 +1,79 @@
+"""A Director Agent with remote Subagents, over the real APIs: an order waits
+while no Subagent is available, and a Director restart re-attaches a running
+remote step instead of running it twice."""
+
+import asyncio
+
+from harness.clients.js7 import (
+    agent_client,
+    controller_client,
+    deploy_workflow,
+    order_events,
+    types,
+    wait_order_state,
+)
+from harness.js7topo import agent_with_subagents, bundle_job, subagent_cluster_items, workflow
+from harness.workload import JobRuns
+
+STARTS = 'echo "$JS7_ORDER_ID" >> "$JS7_AGENT_WORK/starts"'
+
+
+async def with_cluster(deploy, priorities):
+    dep = await deploy(agent_with_subagents(len(priorities)))
+    uris = {s: f"http://{dep.backend.link_address(f'agent-1--{s}')}" for s in priorities}
+    ctl = controller_client(dep, "controller")
+    await ctl.post_items(subagent_cluster_items(dep.url("agent-1"), uris, priorities))
+    return dep, ctl
+
+
+async def subagents(dep):
+    return (await agent_client(dep, "agent-1").get("/js7ha/overview"))["subagents"]
+
+
+async def test_an_order_waits_until_a_subagent_is_available(deploy):
+    dep, ctl = await with_cluster(deploy, {"subagent-1": 1})
+    await dep.wait_for(
+        "subagent-1 coupled",
+        lambda: subagents(dep),
+        accept=lambda s: s.get("subagent-1", {}).get("coupled"),
+    )
+    await dep.backend.kill("subagent-1")
+    await dep.wait_for(
+        "subagent-1 not coupled",
+        lambda: subagents(dep),
+        accept=lambda s: not s["subagent-1"]["coupled"],
+    )
+    await deploy_workflow(ctl, workflow("w", bundle_job("agent-1", STARTS)))
+    await ctl.command({"TYPE": "AddOrder", "order": {"id": "o", "workflowPath": "w"}})
+
+    async def on_agent():
+        return (await agent_client(dep, "agent-1").get("/order"))["orders"]
+
+    # Attached and started, but not processing: nobody to run it.
+    waiting = await dep.wait_for(
+        "the order at the Director", on_agent, accept=lambda os: os and os[0].get("started")
+    )
+    assert waiting[0]["state"] == "ready"
+    assert "OrderProcessingStarted" not in types(await order_events(ctl, "o"))
+    await dep.backend.start("subagent-1")
+    await wait_order_state(dep, "o", ("Finished",))
+    started = [e for e in await order_events(ctl, "o") if e["TYPE"] == "OrderProcessingStarted"]
+    assert started == [
+        {**started[0], "subagentId": "subagent-1", "subagentBundleId": "BUNDLE", "stick": False}
+    ]
+    assert JobRuns(dep, "subagent-1", "starts").read() == ["o"]
+
+
+async def test_a_director_restart_reattaches_a_running_remote_step(deploy):
+    dep, ctl = await with_cluster(deploy, {"subagent-1": 1})
+    starts = JobRuns(dep, "subagent-1", "starts")
+    await deploy_workflow(ctl, workflow("w", bundle_job("agent-1", f"{STARTS}; sleep 2")))
+    await ctl.command({"TYPE": "AddOrder", "order": {"id": "o", "workflowPath": "w"}})
+    await dep.wait_for("the job started", lambda: asyncio.sleep(0, starts.read()), accept=bool)
+    await dep.backend.kill("agent-1")
+    await dep.backend.start("agent-1")
+    await wait_order_state(dep, "o", ("Finished",))
+    evs = await order_events(ctl, "o")
+    assert types(evs).count("OrderProcessingStarted") == 1
+    assert [e["outcome"]["TYPE"] for e in evs if e["TYPE"] == "OrderProcessed"] == ["Succeeded"]
+    assert starts.read() == ["o"]
