@@ -132,12 +132,15 @@ def agent_with_subagents(
     *,
     agent: str = "agent-1",
     controller_config: dict[str, Any] | None = None,
+    subagent_to_director: bool = False,
 ) -> Topology:
     """A Controller, one Director Agent and ``subagents`` Subagents
     (``subagent-1``…). The Director reaches each Subagent through its own
     link ``<agent>--subagent-i``, so each can be cut alone; a Subagent has no
-    link out (it never connects to its Director). Which Subagent gets which
-    priority is an item, not topology: see ``subagent_cluster_items``."""
+    link out (it never connects to its Director) — ``subagent_to_director``
+    adds them anyway, to prove from their counters that nobody uses them.
+    Which Subagent gets which priority is an item, not topology: see
+    ``subagent_cluster_items``."""
     names = [f"subagent-{i}" for i in range(1, subagents + 1)]
     nodes = [
         Node("controller", "controller", controller_config or {}),
@@ -145,6 +148,8 @@ def agent_with_subagents(
         *[Node(s, "subagent", {"director": local_subagent_id(agent)}) for s in names],
     ]
     links = [Link("controller", agent), *[Link(agent, s) for s in names]]
+    if subagent_to_director:
+        links += [Link(s, agent) for s in names]
     return Topology.build(nodes, links)
 
 
