@@ -340,6 +340,18 @@ class RemoteSubagent:
             )
         )
 
+    async def _shut_down(self) -> None:
+        """The Subagent shut down in order: it takes no more jobs, and what
+        it did not report processed is lost (SubagentEventListener.scala
+        L175-181: ProcessLostDueToShutdown); the next coupling dedicates it anew."""
+        await self.keeper.persist(
+            [{"Key": self.sid, "TYPE": "SubagentShutdown2"}],
+            meta={f"subagent.{self.sid}.runId": None},
+        )
+        for fut in list(self._expected.values()):
+            if not fut.done():
+                fut.set_result(process_lost("ProcessLostDueToShutdown"))
+
     async def _restarted(self) -> None:
         """The Subagent forgot its dedication: it restarted, and the processes
         of the orders it ran died with it (SubagentRestarted + ProcessLost)."""
@@ -385,6 +397,12 @@ class RemoteSubagent:
                     await self.keeper.persist(outputs)
                     outputs = []
                 await self._processed(oid, e.get("outcome") or disrupted("no outcome"))
+            elif kind == "SubagentShutdownStarted":
+                # Not coupled any more for the selection (SubagentDriver.isCoupled).
+                self.coupled = False
+                self._coupled.clear()
+            elif kind == "SubagentShutdown":
+                await self._shut_down()
         await self.keeper.persist(outputs, meta={key: batch[-1]["eventId"]})
 
     async def _processed(self, oid: str, outcome: dict[str, Any]) -> None:
@@ -497,7 +515,10 @@ class RemoteStep:
             except SubagentLost:
                 problem = None  # _restarted answered the future with ProcessLost
         if problem is not None and not fut.done():
-            fut.set_result(disrupted(str(problem.get("message"))))
+            if problem.get("code") == "SubagentIsShuttingDown":
+                fut.set_result(process_lost("SubagentShutDownBeforeProcessStart"))
+            else:
+                fut.set_result(disrupted(str(problem.get("message"))))
         outcome = await fut
         if outcome is LOST or outcome.get("reason", {}).get("TYPE") == "ProcessLost":
             code = outcome["reason"]["problem"]["code"]

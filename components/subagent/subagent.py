@@ -16,6 +16,10 @@ What must hold (js7-subagent/.../DedicatedSubagent.scala, Subagent.scala):
 * the Subagent keeps nothing across a restart (``__main__`` removes the last
   run's events): a restarted Subagent answers ``SubagentNotDedicated``, and
   the Director learns from it that the processes are lost;
+* a shutdown (``ShutDown``, SIGTERM) kills the running processes, reports
+  each as ``ProcessLost(ProcessKilledDueToSubagentShutdown)``, ends with
+  ``SubagentShutdown`` and waits (up to ``js7.subagent.shutdown-wait``) for
+  the Director to release those events, so the orders run again elsewhere;
 * the Subagent never opens a connection: it has no client.
 """
 
@@ -34,6 +38,7 @@ from components.agent.jobs import Step
 from components.common import signatures
 from components.common.config import Config
 from components.common.eventid import new_journal_id
+from components.common.instructions import process_lost
 from components.common.journal import EventSeqTorn, Journal, UnknownEventId
 from components.common.node import Runnable, journal_problem
 from components.common.position import Position
@@ -68,6 +73,9 @@ class Subagent(Runnable):
         self._steps: dict[str, Step] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._shutting_down = False
+        self._released = asyncio.Event()
+        self.shutdown_wait = cfg.seconds("js7.subagent.shutdown-wait", 3.0)
         self.shutdown_requested = asyncio.Event()
         self.work_dir = data_dir / "work"
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -86,6 +94,29 @@ class Subagent(Runnable):
 
     async def start(self) -> None:
         log.info("Subagent started (not dedicated)")
+
+    async def before_shutdown(self) -> None:
+        """Still serving HTTP: the Director reads what the shutdown did."""
+        if self.dedication is None:
+            return
+        self._shutting_down = True
+        # First, so the Director selects this Subagent no more before it
+        # reads the lost processes (SubagentState.scala L75-82).
+        await self.journal.persist([{"TYPE": "SubagentShutdownStarted"}])
+        for step in list(self._steps.values()):
+            step.kill()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.journal.persist([{"TYPE": "SubagentShutdown"}])
+        last = self.journal.last_event_id
+        try:
+            await asyncio.wait_for(self._released_until(last), self.shutdown_wait)
+        except TimeoutError:
+            log.warning("the Director did not take the shutdown's events: stopping anyway")
+
+    async def _released_until(self, event_id: int) -> None:
+        while self.releasable() < event_id:
+            self._released.clear()
+            await self._released.wait()
 
     async def stop(self) -> None:
         self._stopping = True
@@ -136,7 +167,12 @@ class Subagent(Runnable):
 
     # -- commands ------------------------------------------------------------
 
+    def _not_shutting_down(self) -> None:
+        if self._stopping or self._shutting_down or self.shutdown_requested.is_set():
+            raise Problem(400, "SubagentIsShuttingDown", "SubagentIsShuttingDown")
+
     async def _dedicate(self, user: str, cmd: sw.DedicateSubagent) -> sw.DedicateSubagentResponse:
+        self._not_shutting_down()
         known = self.dedication
         if known is None:
             self.dedication, self.run_id = cmd, new_journal_id()
@@ -161,6 +197,7 @@ class Subagent(Runnable):
         )
 
     async def _couple(self, user: str, cmd: sw.CoupleDirector) -> sw.CoupleDirectorResponse:
+        self._not_shutting_down()
         known = self._dedicated()
         if cmd.subagentId != known.subagentId:
             raise Problem(
@@ -192,8 +229,7 @@ class Subagent(Runnable):
 
     async def _start_order_process(self, user: str, cmd: sw.StartOrderProcess) -> None:
         self._dedicated()
-        if self._stopping or self.shutdown_requested.is_set():
-            raise Problem(400, "SubagentIsShuttingDown", "SubagentIsShuttingDown")
+        self._not_shutting_down()
         order = cmd.order
         raw = to_json(cmd.order)
         known = self.orders.get(order.id)
@@ -250,6 +286,8 @@ class Subagent(Runnable):
             self._steps.pop(oid, None)
         if self._stopping:
             return  # gone with this run: the Director learns it from SubagentNotDedicated
+        if self._shutting_down:
+            outcome = process_lost("ProcessKilledDueToSubagentShutdown")
         stamped = await self.journal.persist(
             [{"Key": oid, "TYPE": "OrderProcessed", "outcome": outcome}]
         )
@@ -264,6 +302,7 @@ class Subagent(Runnable):
     async def _release_events(self, user: str, cmd: sw.ReleaseEvents) -> None:
         self._dedicated()
         await self.release(user, cmd.untilEventId)
+        self._released.set()
         # A released OrderProcessed releases its order id too: a later
         # StartOrderProcess for it is a new process (SubagentCommand.scala L150-155).
         for oid, (_, processed) in list(self.orders.items()):
@@ -271,9 +310,8 @@ class Subagent(Runnable):
                 del self.orders[oid]
 
     async def _shutdown(self, user: str, cmd: sw.ShutDown) -> None:
-        if cmd.processSignal in ("SIGKILL", "SIGTERM"):
-            for step in list(self._steps.values()):
-                step.kill()
+        """``ShutDown``: ``before_shutdown`` kills the processes, whatever the
+        ``processSignal`` (the reference waits for no job to end)."""
         self.shutdown_requested.set()
 
     async def _batch(self, user: str, cmd: sw.Batch) -> dict[str, Any]:

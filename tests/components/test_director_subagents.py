@@ -77,3 +77,27 @@ async def test_a_director_restart_reattaches_a_running_remote_step(deploy):
     assert types(evs).count("OrderProcessingStarted") == 1
     assert [e["outcome"]["TYPE"] for e in evs if e["TYPE"] == "OrderProcessed"] == ["Succeeded"]
     assert starts.read() == ["o"]
+
+
+async def test_a_subagent_shutting_down_in_order_has_its_jobs_run_elsewhere(deploy):
+    dep, ctl = await with_cluster(deploy, {"subagent-1": 2, "subagent-2": 1})
+    await dep.wait_for(
+        "both Subagents coupled",
+        lambda: subagents(dep),
+        accept=lambda s: all(s.get(x, {}).get("coupled") for x in ("subagent-1", "subagent-2")),
+    )
+    first = JobRuns(dep, "subagent-1", "starts")
+    await deploy_workflow(ctl, workflow("w", bundle_job("agent-1", f"{STARTS}; sleep 30")))
+    await ctl.command({"TYPE": "AddOrder", "order": {"id": "o", "workflowPath": "w"}})
+    await dep.wait_for("the job started", lambda: asyncio.sleep(0, first.read()), accept=bool)
+    await dep.backend.stop("subagent-1")  # SIGTERM: an orderly shutdown
+    second = JobRuns(dep, "subagent-2", "starts")
+    await dep.wait_for("the job again", lambda: asyncio.sleep(0, second.read()), accept=bool)
+    evs = await order_events(ctl, "o")
+    lost = next(e for e in evs if e["TYPE"] == "OrderProcessed")["outcome"]
+    assert lost["reason"]["TYPE"] == "ProcessLost"
+    assert lost["reason"]["problem"]["code"] == "ProcessKilledDueToSubagentShutdown"
+    i = types(evs).index("OrderProcessed")
+    assert types(evs)[i : i + 3] == ["OrderProcessed", "OrderMoved", "OrderProcessingStarted"]
+    assert evs[i + 2]["subagentId"] == "subagent-2"
+    assert first.read() == ["o"]
