@@ -95,6 +95,7 @@ class Agent(Runnable):
             ac.CoupleController: self._couple,
             ac.AttachSignedItem: self._attach_signed_item,
             ac.AttachItem: self._attach_item,
+            ac.ResetSubagent: self._reset_subagent,
             ac.DetachItem: self._detach_item,
             ac.AttachOrder: self._attach_order,
             ac.DetachOrder: self._detach_order,
@@ -570,6 +571,10 @@ class Agent(Runnable):
     async def _attach_item(self, user: str, cmd: ac.AttachItem) -> None:
         """``AttachItem``: a SubagentItem, SubagentBundle or AgentRef."""
         await self.subagents.attach(cmd.item, self._need_dedicated())
+
+    async def _reset_subagent(self, user: str, cmd: ac.ResetSubagent) -> None:
+        self._need_dedicated()
+        await self.subagents.reset(cmd.subagentId, cmd.force)
 
     async def _detach_item(self, user: str, cmd: ac.DetachItem) -> None:
         path = self._need_dedicated()

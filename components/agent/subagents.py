@@ -139,6 +139,15 @@ class SubagentKeeper:
 
     # -- selection -----------------------------------------------------------
 
+    async def reset(self, sid: str, force: bool) -> None:
+        """``ResetSubagent`` (SubagentKeeper.scala L445-458)."""
+        if sid not in self.items:
+            raise Problem(400, "UnknownItemPath", f"SubagentItem:{sid} is unknown")
+        remote = self.remotes.get(sid)
+        if remote is None:
+            raise Problem(400, "InvalidCommand", f"{sid} is the Director's own Subagent")
+        await remote.reset(force)
+
     def states(self) -> dict[str, dict[str, Any]]:
         """reference-only: each Subagent's coupling and processes, as the
         harness reads them (JS7 shows them as SubagentItemState)."""
@@ -339,6 +348,37 @@ class RemoteSubagent:
                 ),
             )
         )
+
+    async def reset(self, force: bool) -> None:
+        """The user vouches the Subagent runs nothing of ours any more: its
+        processes are lost and run again elsewhere (ProcessLostDueToReset).
+        It is told to shut down if it can be reached; the Director stops
+        listening to that run first, so no late OrderProcessed can follow the
+        ProcessLost (RemoteSubagentDriver.scala L114-128)."""
+        await self.keeper.persist(
+            [{"Key": self.sid, "TYPE": "SubagentResetStarted", "force": force}]
+        )
+        reachable, client, run_id = self.coupled, self._client, self.run_id
+        await self.stop()
+        self.coupled = False
+        self._coupled.clear()
+        if reachable and client is not None and run_id is not None:
+            shutdown = {
+                "TYPE": "ShutDown",
+                "processSignal": "SIGKILL",
+                "dontWaitForDirector": True,
+                "restart": True,
+            }
+            with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError, ProblemError):
+                await client.command(shutdown, timeout=self.heartbeat_timeout)
+        await self.keeper.persist(
+            [{"Key": self.sid, "TYPE": "SubagentReset"}],
+            meta={f"subagent.{self.sid}.runId": None, f"subagent.{self.sid}.eventId": 0},
+        )
+        for fut in list(self._expected.values()):
+            if not fut.done():
+                fut.set_result(process_lost("ProcessLostDueToReset"))
+        self.start()
 
     async def _shut_down(self) -> None:
         """The Subagent shut down in order: it takes no more jobs, and what

@@ -66,6 +66,9 @@ class AgentDriver:
         self.pending_attach: set[str] = set()
         self.pending_detach: set[str] = set()
         self.pending_mark: set[str] = set()
+        # ResetSubagent commands to forward: SubagentId -> force. (Not
+        # journaled: after a Controller restart the user resets again.)
+        self.pending_reset: dict[str, bool] = {}
         self._items_sent: set[str] = set()
         self._work = asyncio.Event()
         self._journaled_event_id = 0
@@ -88,6 +91,10 @@ class AgentDriver:
 
     def detach(self, oid: str) -> None:
         self.pending_detach.add(oid)
+        self._work.set()
+
+    def reset_subagent(self, sid: str, force: bool) -> None:
+        self.pending_reset[sid] = force
         self._work.set()
 
     def items_changed(self) -> None:
@@ -246,6 +253,9 @@ class AgentDriver:
             if key not in self._items_sent:
                 commands.append(cmd)
                 sent.append(("item", key))
+        for sid, force in list(self.pending_reset.items()):
+            commands.append({"TYPE": "ResetSubagent", "subagentId": sid, "force": force})
+            sent.append(("reset", sid))
         for oid in list(self.pending_attach)[:BATCH]:
             attach = c.attach_order_command(oid, self.path)
             if attach is None:
@@ -283,6 +293,11 @@ class AgentDriver:
                     self.last_problem = f"item {key.partition('=')[0]}: {problem}"
                 if problem is None or "=" in key:
                     self._items_sent.add(key)
+                continue
+            if kind == "reset":
+                if problem is not None:
+                    log.warning("Agent %s: ResetSubagent %s refused: %s", self.path, key, resp)
+                self.pending_reset.pop(key, None)
                 continue
             pending = {
                 "attach": self.pending_attach,

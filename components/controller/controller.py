@@ -145,6 +145,7 @@ class Controller(Runnable):
             cc.EmergencyStop: self._emergency_stop,
             cc.ShutDown: self._shutdown,
             cc.ClusterSwitchOver: self._switch_over,
+            cc.ResetSubagent: self._reset_subagent,
             cc.Batch: self.batch,
         }
         self.shutdown_requested = asyncio.Event()
@@ -904,6 +905,25 @@ class Controller(Runnable):
         elif isinstance(cmd.clusterAction, cc.Failover):
             self.graceful_stop = False  # stop as if crashed: the passive fails over
         self.shutdown_requested.set()
+
+    async def _reset_subagent(self, user: str, cmd: cc.ResetSubagent) -> None:
+        """``ResetSubagent``: journaled here, carried out by its Director
+        (SubagentKeeper.scala L445-458)."""
+        sid = cmd.subagentId
+        item = self.journal.get(simple_items.ITEM, f"SubagentItem:{sid}")
+        if item is None:
+            raise Problem(400, "UnknownItemPath", f"SubagentItem:{sid} is unknown")
+        path = item["agentPath"]
+        if sid in self.directors(path):
+            raise Problem(
+                400, "InvalidCommand", f"{sid} is a Director's own Subagent: it cannot be reset"
+            )
+        tx = Tx()
+        tx.events.append(
+            {"Key": sid, "TYPE": "SubagentResetStartedByController", "force": cmd.force}
+        )
+        await self._commit(tx)
+        self.drivers[path].reset_subagent(sid, cmd.force)
 
     async def _switch_over(self, user: str, cmd: cc.ClusterSwitchOver) -> None:
         if cmd.agentPath is not None:

@@ -74,6 +74,7 @@ class Subagent(Runnable):
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._shutting_down = False
+        self._dont_wait = False
         self._released = asyncio.Event()
         self.shutdown_wait = cfg.seconds("js7.subagent.shutdown-wait", 3.0)
         self.shutdown_requested = asyncio.Event()
@@ -108,6 +109,8 @@ class Subagent(Runnable):
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.journal.persist([{"TYPE": "SubagentShutdown"}])
         last = self.journal.last_event_id
+        if self._dont_wait:
+            return
         try:
             await asyncio.wait_for(self._released_until(last), self.shutdown_wait)
         except TimeoutError:
@@ -312,6 +315,7 @@ class Subagent(Runnable):
     async def _shutdown(self, user: str, cmd: sw.ShutDown) -> None:
         """``ShutDown``: ``before_shutdown`` kills the processes, whatever the
         ``processSignal`` (the reference waits for no job to end)."""
+        self._dont_wait = cmd.dontWaitForDirector
         self.shutdown_requested.set()
 
     async def _batch(self, user: str, cmd: sw.Batch) -> dict[str, Any]:

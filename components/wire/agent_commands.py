@@ -138,6 +138,14 @@ class MarkOrder(_Command, tag="MarkOrder"):
     mark: OrderMark
 
 
+class ResetSubagent(msgspec.Struct, tag_field="TYPE", tag="ResetSubagent", kw_only=True):
+    """AgentCommandTest.scala L300 (``force`` always written)."""
+
+    subagentId: str
+    force: bool = False
+    correlId: str | UnsetType = UNSET
+
+
 class ReleaseEvents(_Command, tag="ReleaseEvents"):
     untilEventId: int
 
@@ -187,6 +195,7 @@ AgentCommand = (
     | DetachOrder
     | MarkOrder
     | ReleaseEvents
+    | ResetSubagent
     | NoOperation
     | EmergencyStop
     | ShutDown

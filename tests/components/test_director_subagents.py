@@ -4,6 +4,9 @@ remote step instead of running it twice."""
 
 import asyncio
 
+import pytest
+
+from harness import faults
 from harness.clients.js7 import (
     agent_client,
     controller_client,
@@ -12,8 +15,9 @@ from harness.clients.js7 import (
     types,
     wait_order_state,
 )
+from harness.clients.node import ProblemError
 from harness.js7topo import agent_with_subagents, bundle_job, subagent_cluster_items, workflow
-from harness.workload import JobRuns
+from harness.workload import JobRuns, read_all_events
 
 STARTS = 'echo "$JS7_ORDER_ID" >> "$JS7_AGENT_WORK/starts"'
 
@@ -23,7 +27,34 @@ async def with_cluster(deploy, priorities):
     uris = {s: f"http://{dep.backend.link_address(f'agent-1--{s}')}" for s in priorities}
     ctl = controller_client(dep, "controller")
     await ctl.post_items(subagent_cluster_items(dep.url("agent-1"), uris, priorities))
+    await dep.wait_for(
+        "every Subagent coupled",
+        lambda: subagents(dep),
+        accept=lambda s: all(s.get(x, {}).get("coupled") for x in priorities),
+    )
     return dep, ctl
+
+
+async def a_long_job_on_the_first(dep, ctl) -> JobRuns:
+    """Order ``o`` running a 30 s job on subagent-1 (the higher priority)."""
+    first = JobRuns(dep, "subagent-1", "starts")
+    await deploy_workflow(ctl, workflow("w", bundle_job("agent-1", f"{STARTS}; sleep 30")))
+    await ctl.command({"TYPE": "AddOrder", "order": {"id": "o", "workflowPath": "w"}})
+    await dep.wait_for("the job started", lambda: asyncio.sleep(0, first.read()), accept=bool)
+    return first
+
+
+async def ran_again_on_the_second(dep, ctl, code: str) -> None:
+    """Order ``o``: ProcessLost with ``code``, OrderMoved, started on subagent-2."""
+    second = JobRuns(dep, "subagent-2", "starts")
+    await dep.wait_for("the job again", lambda: asyncio.sleep(0, second.read()), accept=bool)
+    evs = await order_events(ctl, "o")
+    lost = next(e for e in evs if e["TYPE"] == "OrderProcessed")["outcome"]
+    assert lost["reason"]["TYPE"] == "ProcessLost"
+    assert lost["reason"]["problem"]["code"] == code
+    i = types(evs).index("OrderProcessed")
+    assert types(evs)[i : i + 3] == ["OrderProcessed", "OrderMoved", "OrderProcessingStarted"]
+    assert evs[i + 2]["subagentId"] == "subagent-2"
 
 
 async def subagents(dep):
@@ -32,11 +63,6 @@ async def subagents(dep):
 
 async def test_an_order_waits_until_a_subagent_is_available(deploy):
     dep, ctl = await with_cluster(deploy, {"subagent-1": 1})
-    await dep.wait_for(
-        "subagent-1 coupled",
-        lambda: subagents(dep),
-        accept=lambda s: s.get("subagent-1", {}).get("coupled"),
-    )
     await dep.backend.kill("subagent-1")
     await dep.wait_for(
         "subagent-1 not coupled",
@@ -81,23 +107,30 @@ async def test_a_director_restart_reattaches_a_running_remote_step(deploy):
 
 async def test_a_subagent_shutting_down_in_order_has_its_jobs_run_elsewhere(deploy):
     dep, ctl = await with_cluster(deploy, {"subagent-1": 2, "subagent-2": 1})
-    await dep.wait_for(
-        "both Subagents coupled",
-        lambda: subagents(dep),
-        accept=lambda s: all(s.get(x, {}).get("coupled") for x in ("subagent-1", "subagent-2")),
-    )
-    first = JobRuns(dep, "subagent-1", "starts")
-    await deploy_workflow(ctl, workflow("w", bundle_job("agent-1", f"{STARTS}; sleep 30")))
-    await ctl.command({"TYPE": "AddOrder", "order": {"id": "o", "workflowPath": "w"}})
-    await dep.wait_for("the job started", lambda: asyncio.sleep(0, first.read()), accept=bool)
+    first = await a_long_job_on_the_first(dep, ctl)
     await dep.backend.stop("subagent-1")  # SIGTERM: an orderly shutdown
-    second = JobRuns(dep, "subagent-2", "starts")
-    await dep.wait_for("the job again", lambda: asyncio.sleep(0, second.read()), accept=bool)
-    evs = await order_events(ctl, "o")
-    lost = next(e for e in evs if e["TYPE"] == "OrderProcessed")["outcome"]
-    assert lost["reason"]["TYPE"] == "ProcessLost"
-    assert lost["reason"]["problem"]["code"] == "ProcessKilledDueToSubagentShutdown"
-    i = types(evs).index("OrderProcessed")
-    assert types(evs)[i : i + 3] == ["OrderProcessed", "OrderMoved", "OrderProcessingStarted"]
-    assert evs[i + 2]["subagentId"] == "subagent-2"
+    await ran_again_on_the_second(dep, ctl, "ProcessKilledDueToSubagentShutdown")
     assert first.read() == ["o"]
+
+
+async def test_reset_subagent_runs_a_cut_off_subagents_job_again_elsewhere(deploy):
+    dep, ctl = await with_cluster(deploy, {"subagent-1": 2, "subagent-2": 1})
+    for bad, code in (("nobody", "UnknownItemPath"), ("agent-1-0", "InvalidCommand")):
+        with pytest.raises(ProblemError) as err:
+            await ctl.command({"TYPE": "ResetSubagent", "subagentId": bad})
+        assert err.value.code == code
+    await a_long_job_on_the_first(dep, ctl)
+    async with faults.partition(dep, ["agent-1--subagent-1"]):
+        await dep.wait_for(
+            "subagent-1 cut off",
+            lambda: subagents(dep),
+            accept=lambda s: not s["subagent-1"]["coupled"],
+        )
+        # Cut off, not known to be dead: the order waits (AGENT-CLUSTER.md A.3).
+        assert types(await order_events(ctl, "o"))[-1] == "OrderProcessingStarted"
+        await ctl.command({"TYPE": "ResetSubagent", "subagentId": "subagent-1", "force": False})
+        await ran_again_on_the_second(dep, ctl, "ProcessLostDueToReset")
+    journal = await read_all_events(ctl)
+    assert {"Key": "subagent-1", "TYPE": "SubagentResetStartedByController", "force": False} in [
+        {k: v for k, v in e.items() if k not in ("eventId", "timestamp")} for e in journal
+    ]

@@ -1264,6 +1264,19 @@ SUBAGENT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
         sw.SubagentCommand,
         {"TYPE": "KillProcess", "orderId": "ORDER", "signal": "SIGTERM"},
     ),
+    (
+        f"{ACT}:300",
+        "both",
+        ac.AgentCommand,
+        {"TYPE": "ResetSubagent", "subagentId": "SUBAGENT", "force": False},
+    ),
+    (
+        # no codec test: ControllerCommand.scala:367, a derived codec
+        "js7-data/shared/src/main/scala/js7/data/controller/ControllerCommand.scala:367",
+        "decode",
+        cc.ControllerCommand,
+        {"TYPE": "ResetSubagent", "subagentId": "SUBAGENT", "force": True},
+    ),
     # No codec test of their own: SubagentCommand.scala's derived codecs.
     (
         "js7-data/shared/src/main/scala/js7/data/subagent/SubagentCommand.scala:41",
