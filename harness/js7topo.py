@@ -132,6 +132,8 @@ def agent_with_subagents(
     *,
     agent: str = "agent-1",
     controller_config: dict[str, Any] | None = None,
+    agent_config: dict[str, Any] | None = None,
+    subagent_config: dict[str, Any] | None = None,
     subagent_to_director: bool = False,
 ) -> Topology:
     """A Controller, one Director Agent and ``subagents`` Subagents
@@ -140,12 +142,16 @@ def agent_with_subagents(
     link out (it never connects to its Director) — ``subagent_to_director``
     adds them anyway, to prove from their counters that nobody uses them.
     Which Subagent gets which priority is an item, not topology: see
-    ``subagent_cluster_items``."""
+    ``subagent_cluster_items``. ``agent_config``/``subagent_config``: the
+    role specs' node config keys."""
     names = [f"subagent-{i}" for i in range(1, subagents + 1)]
     nodes = [
         Node("controller", "controller", controller_config or {}),
-        Node(agent, "agent"),
-        *[Node(s, "subagent", {"director": local_subagent_id(agent)}) for s in names],
+        Node(agent, "agent", agent_config or {}),
+        *[
+            Node(s, "subagent", {"director": local_subagent_id(agent), **(subagent_config or {})})
+            for s in names
+        ],
     ]
     links = [Link("controller", agent), *[Link(agent, s) for s in names]]
     if subagent_to_director:

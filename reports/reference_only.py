@@ -77,12 +77,6 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
         "reference-only: the Controller's Agent list with its coupling and eventId"
         " (GET /controller/api/agent)",
     ),
-    "subagent-states": (
-        r"define_cluster|wait_subagents|subagent_states",
-        "reference-only: the Director's view of its Subagents (coupled or not) in the"
-        " Agent's js7ha/overview (JS7 shows it as SubagentItemState in the Controller's"
-        " snapshot)",
-    ),
     "js1-api": (
         r"suites\.jobscheduler1\.support",
         "reference-only: the JobScheduler 1.x reference's own HTTP API"

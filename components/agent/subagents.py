@@ -441,8 +441,12 @@ class RemoteSubagent:
                 # Not coupled any more for the selection (SubagentDriver.isCoupled).
                 self.coupled = False
                 self._coupled.clear()
+                await self.keeper.persist([{"Key": self.sid, "TYPE": "SubagentShutdownStarted"}])
             elif kind == "SubagentShutdown":
                 await self._shut_down()
+        # JS7 journals how far it read the Subagent's events with them.
+        observed = {"TYPE": "SubagentEventsObserved", "untilEventId": batch[-1]["eventId"]}
+        outputs.append({"Key": self.sid, **observed})
         await self.keeper.persist(outputs, meta={key: batch[-1]["eventId"]})
 
     async def _processed(self, oid: str, outcome: dict[str, Any]) -> None:

@@ -116,8 +116,19 @@ class AgentDriver:
         coupling: snap.DelegateCouplingState = (
             snap.DelegateCoupled() if run_id else snap.DelegateReset(reason=snap.ResetFresh())
         )
+        directors = self.controller.directors(self.path)
+        ref = (
+            snap.AgentRef(
+                path=self.path,
+                directors=directors,
+                requireFailoverConfirmation=False,
+                itemRevision=0,
+            )
+            if directors
+            else snap.AgentRef(path=self.path, uri=self.uri, itemRevision=0)
+        )
         return snap.AgentRefState(
-            agentRef=snap.AgentRef(path=self.path, uri=self.uri, itemRevision=0),
+            agentRef=ref,
             agentRunId=run_id or UNSET,
             couplingState=coupling,
             eventId=int(journal.meta(f"agent.{self.path}.eventId", 0)),

@@ -43,7 +43,7 @@ from components.common.node import Runnable
 from components.common.position import Position
 from components.common.web import Problem, read_body
 from components.common.workflow import Workflow
-from components.controller import simple_items, snapshot
+from components.controller import simple_items, snapshot, subagent_states
 from components.controller.agent_driver import AgentDriver, DriverConfig
 from components.controller.cluster import Cluster
 from components.wire import BUILD_ID, JS7_VERSION, items
@@ -539,6 +539,9 @@ class Controller(Runnable):
             kind = ev.get("TYPE")
             if not isinstance(oid, str):
                 continue  # not an order event (AgentDedicated, ItemAttachedToMe, ...)
+            if kind in subagent_states.EVENTS:
+                self._subagent_event(tx, path, oid, ev)
+                continue
             o = self.orders.get(oid)
             if o is None or o.get("agent") != path:
                 continue
@@ -576,6 +579,21 @@ class Controller(Runnable):
             # it has read them with this event.
             tx.events.append({"TYPE": "AgentEventsObserved", "Key": path, "untilEventId": until})
         await self._commit(tx)
+
+    def _subagent_event(self, tx: Tx, path: str, sid: str, ev: dict[str, Any]) -> None:
+        """A Director's SubagentItemStateEvent, journaled as JS7 does, and
+        the Subagent's state it leaves (for the snapshot)."""
+        item = self.journal.get(simple_items.ITEM, f"SubagentItem:{sid}")
+        if item is None or item.get("agentPath") != path:
+            return
+        body = {k: v for k, v in ev.items() if k not in ("eventId", "timestamp")}
+        current = self.journal.get(subagent_states.STATE, sid)
+        for change in reversed(tx.changes):  # a newer one in this batch
+            if change[0] == subagent_states.STATE and change[1] == sid:
+                current = change[2]
+                break
+        tx.events.append(body)
+        tx.changes.append((subagent_states.STATE, sid, subagent_states.apply(current, body)))
 
     # -- commands ----------------------------------------------------------
 
@@ -919,9 +937,8 @@ class Controller(Runnable):
                 400, "InvalidCommand", f"{sid} is a Director's own Subagent: it cannot be reset"
             )
         tx = Tx()
-        tx.events.append(
-            {"Key": sid, "TYPE": "SubagentResetStartedByController", "force": cmd.force}
-        )
+        started = {"Key": sid, "TYPE": "SubagentResetStartedByController", "force": cmd.force}
+        self._subagent_event(tx, path, sid, started)
         await self._commit(tx)
         self.drivers[path].reset_subagent(sid, cmd.force)
 

@@ -2,7 +2,9 @@
 
 Node config keys (``Node("subagent-1", "subagent", {...})``): ``director``
 (required): the SubagentId of the Director Agent's own Subagent, as which the
-Director logs in and releases events (JS7: SubagentKeeper.scala L629-640).
+Director logs in and releases events (JS7: SubagentKeeper.scala L629-640);
+``release_users`` (default: the Director's user; add ``Harness``, which
+never releases, to keep every event for a test to read).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ def write_config(ctx: NodeContext) -> None:
         {
             "js7.web.http.host": ctx.host,
             "js7.web.http.port": ctx.port,
-            "js7.journal.users-allowed-to-release-events": [director],
+            "js7.journal.users-allowed-to-release-events": ctx.node.config.get(
+                "release_users", [director]
+            ),
         },
     )
     write_json_config(

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.checkers import CheckResult, compose, exactly_once, no_loss
-from harness.clients.js7 import agent_client, controller_client
+from harness.clients.js7 import controller_client
+from harness.clients.snapshot import ControllerSnapshot, read_snapshot
 from harness.deployment import Deployment
 from harness.history import History
 from harness.js7topo import subagent_cluster_items
@@ -28,22 +29,20 @@ async def define_cluster(dep: Deployment, priorities: dict[str, Any]) -> None:
     await wait_subagents(dep, set(priorities))
 
 
-async def subagent_states(dep: Deployment) -> dict[str, Any]:
-    overview = await agent_client(dep, AGENT).get("/js7ha/overview")
-    return dict(overview.get("subagents") or {})
-
-
 async def wait_subagents(
     dep: Deployment, coupled: set[str], uncoupled: frozenset[str] = frozenset()
 ) -> None:
-    """Until the Director sees ``coupled`` coupled and ``uncoupled`` not."""
+    """Until the Controller's snapshot (JS7's ``SubagentItemState``, from the
+    Director's events) shows ``coupled`` coupled and ``uncoupled`` not."""
+    ctl = controller_client(dep, "controller")
 
-    def accept(states: dict[str, Any]) -> bool:
-        up = {s for s, st in states.items() if st.get("coupled")}
-        return coupled <= up and not uncoupled & up
+    def accept(snap: ControllerSnapshot) -> bool:
+        return all(snap.subagent_coupled(s) for s in coupled) and not any(
+            snap.subagent_coupled(s) for s in uncoupled
+        )
 
-    what = f"Director coupled to {sorted(coupled)}, not to {sorted(uncoupled)}"
-    await dep.wait_for(what, lambda: subagent_states(dep), accept=accept)
+    what = f"Subagents {sorted(coupled)} coupled, {sorted(uncoupled)} not"
+    await dep.wait_for(what, lambda: read_snapshot(ctl), accept=accept)
 
 
 def record_runs(dep: Deployment, history: History, subagents: list[str]) -> dict[str, list[str]]:

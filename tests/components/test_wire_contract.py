@@ -1099,6 +1099,15 @@ SNAPSHOT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
     ),
 ]
 CASES.extend(SNAPSHOT_CASES)
+SISE = "js7-data/shared/src/test/scala/js7/data/subagent/SubagentItemStateEventTest.scala"
+# SubagentItemStateTest.scala's item, as it is written inside its state
+SUBAGENT_ITEM = {
+    "agentPath": "AGENT",
+    "disabled": False,
+    "id": "SUBAGENT",
+    "itemRevision": 1,
+    "uri": "https://example.com",
+}
 SCT = "js7-data/shared/src/test/scala/js7/data/subagent/SubagentCommandTest.scala"
 SUBAGENT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
     (
@@ -1276,6 +1285,145 @@ SUBAGENT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
         "decode",
         cc.ControllerCommand,
         {"TYPE": "ResetSubagent", "subagentId": "SUBAGENT", "force": True},
+    ),
+    (
+        f"{CSTT}:224",
+        "both",
+        sn.SnapshotObject,
+        {
+            "TYPE": "SubagentItemState",
+            "subagentItem": {
+                "id": "SUBAGENT",
+                "agentPath": "AGENT",
+                "uri": "https://SUBAGENT",
+                "disabled": False,
+                "itemRevision": 7,
+            },
+            "couplingState": {"TYPE": "Reset", "reason": {"TYPE": "Fresh"}},
+            "eventId": 0,
+        },
+    ),
+    (
+        f"{CSTT}:239",
+        "both",
+        sn.SnapshotObject,
+        {
+            "TYPE": "SubagentBundle",
+            "id": "BUNDLE",
+            "subagentToPriority": {"SUBAGENT": 1},
+            "itemRevision": 7,
+        },
+    ),
+    (
+        "js7-data/shared/src/test/scala/js7/data/subagent/SubagentItemStateTest.scala:72",
+        "decode",  # the codec without the snapshot's TYPE
+        sn.SubagentItemState,
+        {
+            "subagentItem": SUBAGENT_ITEM,
+            "couplingState": {"TYPE": "Coupled"},
+            "isDetaching": True,
+            "isResettingForcibly": False,
+            "eventId": 1001,
+        },
+    ),
+    (
+        "js7-data/shared/src/test/scala/js7/data/subagent/SubagentItemStateTest.scala:30",
+        "decode",  # the codec without the snapshot's TYPE
+        sn.SubagentItemState,
+        {
+            "subagentItem": SUBAGENT_ITEM,
+            "subagentRunId": "AAAAAAAAAAAAAAAAAAAAAA",
+            "couplingState": {"TYPE": "Coupled"},
+            "eventId": 1001,
+            "problem": {"message": "PROBLEM"},
+            "platformInfo": {"timestamp": 1657281600000, "js7Version": "2.4.0-TEST"},
+        },
+    ),
+    (f"{SISE}:17", "both", ev.ControllerEvent, {"TYPE": "SubagentCoupled"}),
+    (
+        f"{SISE}:24",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "SubagentCouplingFailed", "problem": {"message": "PROBLEM"}},
+    ),
+    (
+        f"{SISE}:33",
+        "decode",
+        ev.ControllerEvent,
+        {
+            "TYPE": "SubagentDedicated",
+            "subagentRunId": "AAAAAAAAAAAAAAAAAAAAAA",
+            "platformInfo": {"timestamp": 1657281600000, "js7Version": "2.4.0-TEST"},
+        },
+    ),
+    (f"{SISE}:97", "both", ev.ControllerEvent, {"TYPE": "SubagentResetStarted", "force": False}),
+    (f"{SISE}:106", "both", ev.ControllerEvent, {"TYPE": "SubagentReset"}),
+    (
+        # SubagentItemStateEvent.scala: the derived codecs of the rest
+        "js7-data/shared/src/main/scala/js7/data/subagent/SubagentItemStateEvent.scala:16",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "SubagentEventsObserved", "untilEventId": 1001},
+    ),
+    (
+        "js7-data/shared/src/main/scala/js7/data/subagent/SubagentItemStateEvent.scala:16",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "SubagentResetStartedByController", "force": True},
+    ),
+    *[
+        (
+            "js7-data/shared/src/main/scala/js7/data/subagent/SubagentItemStateEvent.scala:16",
+            "both",
+            ev.ControllerEvent,
+            {"TYPE": kind},
+        )
+        for kind in ("SubagentRestarted", "SubagentShutdownStarted", "SubagentShutdown2")
+    ],
+    (
+        f"{CSTT}:281",
+        "both",
+        ev.ControllerEvent,
+        {
+            "TYPE": "UnsignedSimpleItemAdded",
+            "item": {
+                "TYPE": "FileWatch",
+                "path": "WATCH",
+                "workflowPath": "WORKFLOW",
+                "agentPath": "AGENT",
+                "directoryExpr": "'/tmp/directory'",
+                "delay": 0,
+                "itemRevision": 7,
+            },
+        },
+    ),
+    (
+        # UnsignedSimpleItemEvent.scala: Added's sibling, the same codec
+        "js7-data/shared/src/main/scala/js7/data/item/UnsignedSimpleItemEvent.scala:20",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "UnsignedSimpleItemChanged", "item": {"TYPE": "SubagentBundle", "id": "B"}},
+    ),
+    (
+        "js7-data/shared/src/test/scala/js7/data/item/BasicItemEventTest.scala:73",
+        "both",
+        ev.AgentEvent,
+        {
+            "TYPE": "ItemAttachedToMe",
+            "item": {
+                "TYPE": "JobResource",
+                "path": "JOB-RESOURCE",
+                "variables": {},
+                "env": {},
+                "itemRevision": 7,
+            },
+        },
+    ),
+    (
+        "js7-data/shared/src/test/scala/js7/data/subagent/SubagentEventTest.scala:16",
+        "both",
+        ev.SubagentEvent,
+        {"TYPE": "SubagentShutdown"},
     ),
     # No codec test of their own: SubagentCommand.scala's derived codecs.
     (

@@ -163,7 +163,6 @@ def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
         "controller-orders": 'orders = await ctl.get("/order")',
         "controller-agents": 'agents = await ctl.get("/agent")',
         "js1-api": "from suites.jobscheduler1.support import Js1",
-        "subagent-states": "await wait_subagents(dep, {first}, frozenset({second}))",
     }
     assert set(samples) == set(REFERENCE_ONLY)
     for name, line in samples.items():
