@@ -119,8 +119,9 @@ class Agent(Runnable):
         for key, raw in self.journal.state(WORKFLOW).items():
             self.workflows[key] = Workflow.from_json(raw)
         self.orders = {k: dict(v) for k, v in self.journal.state(ORDER).items()}
-        await self.subagents.start()
+        await self.subagents.load()
         resumed = await self._recover_processing()
+        self.subagents.connect()
         for oid in self.orders:
             self._ensure_driver(oid, resumed.get(oid))
         log.info(

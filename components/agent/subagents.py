@@ -73,10 +73,12 @@ class SubagentKeeper:
         self.selector = Selector()
         self.on_available: Callable[[], None] = lambda: None
         self._http: aiohttp.ClientSession | None = None
+        self._connecting = False
 
     # -- items ---------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def load(self) -> None:
+        """The items from the journal; no connection yet (``connect``)."""
         timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_connect=5)
         self._http = aiohttp.ClientSession(timeout=timeout)
         for raw in self.journal.state(AGENT_REF).values():
@@ -134,8 +136,18 @@ class SubagentKeeper:
         for sid, item_ in self.items.items():
             if sid not in self.directors and sid not in self.remotes:
                 self.remotes[sid] = RemoteSubagent(self, item_)
-                self.remotes[sid].start()
+                if self._connecting:
+                    self.remotes[sid].start()
         self.on_available()
+
+    def connect(self) -> None:
+        """Connect to the remote Subagents — once the steps recovered after a
+        restart wait for their outcomes, so none is read before its step is
+        there to take it (and then released: the Subagent would forget the
+        order and start it anew)."""
+        self._connecting = True
+        for remote in self.remotes.values():
+            remote.start()
 
     # -- selection -----------------------------------------------------------
 
@@ -540,10 +552,12 @@ class RemoteStep:
         self.run_id = run_id
         self.restartable = restartable
         self._kill: asyncio.Task[Any] | None = None
+        # Expected from now on: an outcome read before run() is not lost.
+        self._fut = remote.expect(oid)
 
     async def run(self) -> dict[str, Any]:
         self.keeper.process_counts[self.remote.sid] += 1
-        fut = self.remote.expect(self.oid)
+        fut = self._fut
         current = await self.remote.run_id_when_coupled()
         if self.run_id is None:
             self.run_id = current

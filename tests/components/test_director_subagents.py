@@ -134,3 +134,21 @@ async def test_reset_subagent_runs_a_cut_off_subagents_job_again_elsewhere(deplo
     assert {"Key": "subagent-1", "TYPE": "SubagentResetStartedByController", "force": False} in [
         {k: v for k, v in e.items() if k not in ("eventId", "timestamp")} for e in journal
     ]
+
+
+async def test_a_remote_step_that_ended_while_its_director_was_down_is_taken_once(deploy):
+    dep, ctl = await with_cluster(deploy, {"subagent-1": 1})
+    starts = JobRuns(dep, "subagent-1", "starts")
+    ends = JobRuns(dep, "subagent-1", "ends")
+    job = f"{STARTS}; sleep 1; {ends.record}"
+    await deploy_workflow(ctl, workflow("w", bundle_job("agent-1", job)))
+    await ctl.command({"TYPE": "AddOrder", "order": {"id": "o", "workflowPath": "w"}})
+    await dep.wait_for("the job started", lambda: asyncio.sleep(0, starts.read()), accept=bool)
+    await dep.backend.kill("agent-1")
+    # Its OrderProcessed waits on the Subagent, unreleased, for the Director.
+    await dep.wait_for("the job ended", lambda: asyncio.sleep(0, ends.read()), accept=bool)
+    await dep.backend.start("agent-1")
+    await wait_order_state(dep, "o", ("Finished",))
+    evs = await order_events(ctl, "o")
+    assert [e["outcome"]["TYPE"] for e in evs if e["TYPE"] == "OrderProcessed"] == ["Succeeded"]
+    assert starts.read() == ["o"] and ends.read() == ["o"]
