@@ -121,6 +121,10 @@ class SubagentKeeper:
     def _apply(self, item: sw.SimpleItem) -> None:
         if isinstance(item, sw.AgentRef):
             self.directors = list(item.directors)
+            for sid in self.directors:  # a Director's own Subagent is not remote
+                remote = self.remotes.pop(sid, None)
+                if remote is not None:
+                    remote.cancel()
         elif isinstance(item, sw.SubagentBundle):
             self.bundles[item.id] = {
                 sid: parse_priority(p) for sid, p in item.subagentToPriority.items()
@@ -149,8 +153,6 @@ class SubagentKeeper:
         for remote in self.remotes.values():
             remote.start()
 
-    # -- selection -----------------------------------------------------------
-
     async def reset(self, sid: str, force: bool) -> None:
         """``ResetSubagent`` (SubagentKeeper.scala L445-458)."""
         if sid not in self.items:
@@ -165,7 +167,7 @@ class SubagentKeeper:
         harness reads them (JS7 shows them as SubagentItemState)."""
         return {
             sid: {
-                "coupled": self.available(sid) if not item.disabled else False,
+                "coupled": self.available(sid),
                 "local": self.is_local(sid),
                 "disabled": item.disabled,
                 "processes": self.process_counts[sid],
@@ -173,6 +175,8 @@ class SubagentKeeper:
             }
             for sid, item in self.items.items()
         }
+
+    # -- selection -----------------------------------------------------------
 
     def is_local(self, sid: str) -> bool:
         return sid in self.directors
@@ -262,6 +266,10 @@ class RemoteSubagent:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"subagent:{self.sid}")
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
 
     async def stop(self) -> None:
         if self._task is not None:
