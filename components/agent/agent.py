@@ -80,6 +80,8 @@ class Agent(Runnable):
         self._steps: dict[str, Step | RemoteStep] = {}
         # Orders waiting for an available Subagent: order id -> attempts so far.
         self._selecting: dict[str, int] = {}
+        # Steps on the Director's own Subagent, counted for $js7SubagentProcessCount.
+        self._local_steps: dict[str, str] = {}
         self.subagents = SubagentKeeper(self)
         self.subagents.on_available = self._subagent_available
         self._stopping = False
@@ -389,6 +391,9 @@ class Agent(Runnable):
             remote = self._remote_step(oid, wf, new, subagent or "")
             self._steps[oid] = remote
             return remote, None
+        if subagent is not None:
+            self._local_steps[oid] = subagent
+            self.subagents.process_counts[subagent] += 1
         env = {
             "JS7_ORDER_ID": oid,
             "JS7_WORKFLOW_PATH": wf.path,
@@ -470,17 +475,24 @@ class Agent(Runnable):
         finally:
             self._steps.pop(oid, None)
         if self._stopping:
-            return None  # the step will be ProcessLost after the restart
-        async with self._lock(oid):
-            processed: Event = {"TYPE": "OrderProcessed", "outcome": result}
-            o = {**instructions.apply(self.orders[oid], processed), "state": "ready"}
-            if o.get("mark"):
-                await self._set(oid, [processed], o)  # the driver acts on the mark
-                return None
-            # The next moves (or the detach) in the same transaction.
-            following, _ = await self._advance(oid, o, [processed])
-        if isinstance(step, RemoteStep):
-            step.settled()
+            # Lost with this run (a remote step is attached again after the
+            # restart: its outcome stays unreleased on the Subagent).
+            return None
+        try:
+            async with self._lock(oid):
+                processed: Event = {"TYPE": "OrderProcessed", "outcome": result}
+                o = {**instructions.apply(self.orders[oid], processed), "state": "ready"}
+                if o.get("mark"):
+                    await self._set(oid, [processed], o)  # the driver acts on the mark
+                    return None
+                # The next moves (or the detach) in the same transaction.
+                following, _ = await self._advance(oid, o, [processed])
+        finally:
+            # Journaled (or the Agent has exited): the outcome may be released.
+            if isinstance(step, RemoteStep):
+                step.settled()
+            elif (local := self._local_steps.pop(oid, None)) is not None:
+                self.subagents.process_counts[local] -= 1
         return following
 
     # -- commands ----------------------------------------------------------

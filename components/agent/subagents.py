@@ -26,6 +26,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -59,6 +60,16 @@ LOST = process_lost(LOST_RESTART)
 
 class SubagentLost(Exception):
     """The Subagent run a command was meant for is gone."""
+
+
+@dataclass
+class Expected:
+    """A step's process on a Subagent: its outcome once known, and
+    ``settled`` once the Director journaled it (only then is the Subagent's
+    event observed and released)."""
+
+    outcome: asyncio.Future[dict[str, Any]]
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class SubagentKeeper:
@@ -246,8 +257,15 @@ class RemoteSubagent:
         self.coupled = False
         self._coupled = asyncio.Event()
         self._client: NodeClient | None = None
-        self._expected: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._settled: dict[str, asyncio.Event] = {}
+        self._expected: dict[str, Expected] = {}
+        # Orders whose OrderProcessed this Subagent run has not released yet
+        # (-> its eventId): until it has, a StartOrderProcess for the order's
+        # next step would be a duplicate with a changed order (JS7 sends
+        # ReleaseEvents before it: SubagentEventListener.scala L126-134).
+        self._unreleased: dict[str, int] = {}
+        self._released_until = 0
+        self._release_now = asyncio.Event()
+        self._released = asyncio.Event()
         self._sent_workflows: set[str] = set()
         self._failed_reported = False
         self._task: asyncio.Task[None] | None = None
@@ -340,6 +358,7 @@ class RemoteSubagent:
                 timeout=self.heartbeat_timeout,
             )
             run_id = str(resp["subagentRunId"])
+            self._new_run()
             await self.keeper.persist(
                 [{"Key": self.sid, "TYPE": "SubagentDedicated", "subagentRunId": run_id}],
                 meta={
@@ -395,9 +414,7 @@ class RemoteSubagent:
             [{"Key": self.sid, "TYPE": "SubagentReset"}],
             meta={f"subagent.{self.sid}.runId": None, f"subagent.{self.sid}.eventId": 0},
         )
-        for fut in list(self._expected.values()):
-            if not fut.done():
-                fut.set_result(process_lost("ProcessLostDueToReset"))
+        self.lose_all("ProcessLostDueToReset")
         self.start()
 
     async def _shut_down(self) -> None:
@@ -408,9 +425,7 @@ class RemoteSubagent:
             [{"Key": self.sid, "TYPE": "SubagentShutdown2"}],
             meta={f"subagent.{self.sid}.runId": None},
         )
-        for fut in list(self._expected.values()):
-            if not fut.done():
-                fut.set_result(process_lost("ProcessLostDueToShutdown"))
+        self.lose_all("ProcessLostDueToShutdown")
 
     async def _restarted(self) -> None:
         """The Subagent forgot its dedication: it restarted, and the processes
@@ -420,9 +435,7 @@ class RemoteSubagent:
             [{"Key": self.sid, "TYPE": "SubagentRestarted"}],
             meta={f"subagent.{self.sid}.runId": None, f"subagent.{self.sid}.eventId": 0},
         )
-        for fut in list(self._expected.values()):
-            if not fut.done():
-                fut.set_result(LOST)
+        self.lose_all(LOST_RESTART)
 
     async def _reader(self, client: NodeClient) -> None:
         run_id = self.run_id
@@ -456,7 +469,8 @@ class RemoteSubagent:
                 if outputs:
                     await self.keeper.persist(outputs)
                     outputs = []
-                await self._processed(oid, e.get("outcome") or disrupted("no outcome"))
+                outcome = e.get("outcome") or disrupted("no outcome")
+                await self._processed(oid, outcome, e["eventId"])
             elif kind == "SubagentShutdownStarted":
                 # Not coupled any more for the selection (SubagentDriver.isCoupled).
                 self.coupled = False
@@ -468,24 +482,46 @@ class RemoteSubagent:
         observed = {"TYPE": "SubagentEventsObserved", "untilEventId": batch[-1]["eventId"]}
         outputs.append({"Key": self.sid, **observed})
         await self.keeper.persist(outputs, meta={key: batch[-1]["eventId"]})
+        if self._unreleased:
+            self._release_now.set()
 
-    async def _processed(self, oid: str, outcome: dict[str, Any]) -> None:
-        fut = self._expected.get(oid)
-        if fut is None:
+    async def _processed(self, oid: str, outcome: dict[str, Any], event_id: int) -> None:
+        expected = self._expected.get(oid)
+        if expected is None:
             return  # nobody waits (lost or reset before): JS7 ignores it too
-        settled = self._settled.setdefault(oid, asyncio.Event())
-        if not fut.done():
-            fut.set_result(outcome)
-        await settled.wait()
+        # Before the step goes on: its order's next StartOrderProcess waits for this.
+        self._unreleased[oid] = event_id
+        if not expected.outcome.done():
+            expected.outcome.set_result(outcome)
+        await expected.settled.wait()
 
     async def _releaser(self, client: NodeClient) -> None:
-        released = 0
+        """Releases what the Director journaled: at once when a step waits
+        for it, else every 0.2 s."""
         while True:
-            await asyncio.sleep(0.2)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._release_now.wait(), 0.2)
+            self._release_now.clear()
             until = self.event_id
-            if until > released:
+            if until > self._released_until:
                 await client.command({"TYPE": "ReleaseEvents", "untilEventId": until})
-                released = until
+                self._released_until = until
+                for oid, event_id in list(self._unreleased.items()):
+                    if event_id <= until:
+                        del self._unreleased[oid]
+                self._released.set()
+
+    async def _until_released(self, oid: str) -> None:
+        while oid in self._unreleased:
+            self._released.clear()
+            self._release_now.set()
+            await self._released.wait()
+
+    def _new_run(self) -> None:
+        """A new Subagent run: nothing of the old one is to be released."""
+        self._unreleased.clear()
+        self._released_until = 0
+        self._released.set()
 
     # -- what the steps call ---------------------------------------------------
 
@@ -494,16 +530,25 @@ class RemoteSubagent:
         assert self.run_id is not None
         return self.run_id
 
-    def expect(self, oid: str) -> asyncio.Future[dict[str, Any]]:
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._expected[oid] = fut
-        self._settled.pop(oid, None)
-        return fut
+    def expect(self, oid: str) -> Expected:
+        expected = Expected(asyncio.get_running_loop().create_future())
+        self._expected[oid] = expected
+        return expected
 
-    def settle(self, oid: str) -> None:
-        self._expected.pop(oid, None)
-        self._settled.setdefault(oid, asyncio.Event()).set()
-        self._settled.pop(oid, None)
+    def settle(self, oid: str, expected: Expected) -> None:
+        """The step journaled its outcome. (The order's next step may already
+        expect its own: that one stays.)"""
+        expected.settled.set()
+        if self._expected.get(oid) is expected:
+            del self._expected[oid]
+
+    def lose_all(self, code: str) -> None:
+        """Every process expected here is lost (the Subagent restarted, shut
+        down or was reset)."""
+        for expected in list(self._expected.values()):
+            if not expected.outcome.done():
+                expected.outcome.set_result(process_lost(code))
+        self._new_run()
 
     async def send(self, run_id: str, cmd: dict[str, Any]) -> Any:
         """Send ``cmd`` to Subagent run ``run_id``, retrying through outages;
@@ -524,6 +569,7 @@ class RemoteSubagent:
     async def start_process(
         self, run_id: str, wf_key: str, signed: Any, start: dict[str, Any]
     ) -> Any:
+        await self._until_released(start["order"]["id"])
         commands = []
         if wf_key not in self._sent_workflows:
             commands.append({"TYPE": "AttachSignedItem", "signed": signed})
@@ -561,11 +607,11 @@ class RemoteStep:
         self.restartable = restartable
         self._kill: asyncio.Task[Any] | None = None
         # Expected from now on: an outcome read before run() is not lost.
-        self._fut = remote.expect(oid)
+        self._expected = remote.expect(oid)
 
     async def run(self) -> dict[str, Any]:
         self.keeper.process_counts[self.remote.sid] += 1
-        fut = self._fut
+        fut = self._expected.outcome
         current = await self.remote.run_id_when_coupled()
         if self.run_id is None:
             self.run_id = current
@@ -586,7 +632,7 @@ class RemoteStep:
             else:
                 fut.set_result(disrupted(str(problem.get("message"))))
         outcome = await fut
-        if outcome is LOST or outcome.get("reason", {}).get("TYPE") == "ProcessLost":
+        if outcome.get("reason", {}).get("TYPE") == "ProcessLost":
             code = outcome["reason"]["problem"]["code"]
             return process_lost(code, restartable=self.restartable)
         return outcome
@@ -605,4 +651,4 @@ class RemoteStep:
 
     def settled(self) -> None:
         self.keeper.process_counts[self.remote.sid] -= 1
-        self.remote.settle(self.oid)
+        self.remote.settle(self.oid, self._expected)

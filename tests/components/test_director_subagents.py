@@ -152,3 +152,48 @@ async def test_a_remote_step_that_ended_while_its_director_was_down_is_taken_onc
     evs = await order_events(ctl, "o")
     assert [e["outcome"]["TYPE"] for e in evs if e["TYPE"] == "OrderProcessed"] == ["Succeeded"]
     assert starts.read() == ["o"] and ends.read() == ["o"]
+
+
+async def test_a_disabled_subagent_gets_no_more_jobs(deploy):
+    dep, ctl = await with_cluster(deploy, {"subagent-1": 2, "subagent-2": 1})
+    first, second = JobRuns(dep, "subagent-1", "starts"), JobRuns(dep, "subagent-2", "starts")
+    await deploy_workflow(ctl, workflow("w", bundle_job("agent-1", STARTS)))
+    await ctl.command({"TYPE": "AddOrder", "order": {"id": "a", "workflowPath": "w"}})
+    await wait_order_state(dep, "a", ("Finished",))
+    uri = f"http://{dep.backend.link_address('agent-1--subagent-1')}"
+    disabled = {"TYPE": "SubagentItem", "id": "subagent-1", "agentPath": "agent-1", "uri": uri}
+    await ctl.post_items([{"TYPE": "AddOrChangeSimple", "item": {**disabled, "disabled": True}}])
+    await dep.wait_for(
+        "subagent-1 disabled at the Director",
+        lambda: subagents(dep),
+        accept=lambda s: s["subagent-1"]["disabled"],
+    )
+    await ctl.command({"TYPE": "AddOrder", "order": {"id": "b", "workflowPath": "w"}})
+    await wait_order_state(dep, "b", ("Finished",))
+    assert (first.read(), second.read()) == (["a"], ["b"])
+
+
+async def test_two_jobs_in_a_row_on_one_subagent_and_a_cancelled_remote_job(deploy):
+    """Each step's outcome goes to that step (the next step of the same order
+    on the same Subagent waits for its own); a remote process killed by a
+    cancel leaves the Subagent serving the next orders."""
+    dep, ctl = await with_cluster(deploy, {"subagent-1": 1})
+    starts = JobRuns(dep, "subagent-1", "starts")
+    await deploy_workflow(
+        ctl,
+        workflow("two", bundle_job("agent-1", STARTS), bundle_job("agent-1", STARTS)),
+        workflow("slow", bundle_job("agent-1", f"{STARTS}; sleep 30")),
+    )
+    await ctl.command({"TYPE": "AddOrder", "order": {"id": "t", "workflowPath": "two"}})
+    await wait_order_state(dep, "t", ("Finished",))
+    assert starts.read() == ["t", "t"]
+    await ctl.command({"TYPE": "AddOrder", "order": {"id": "s", "workflowPath": "slow"}})
+    await dep.wait_for(
+        "s started", lambda: asyncio.sleep(0, starts.read()), accept=lambda r: "s" in r
+    )
+    kill = {"TYPE": "FreshOrStarted", "kill": {"immediately": True}}
+    await ctl.command({"TYPE": "CancelOrders", "orderIds": ["s"], "mode": kill})
+    await wait_order_state(dep, "s", ("Cancelled",))
+    await ctl.command({"TYPE": "AddOrder", "order": {"id": "u", "workflowPath": "two"}})
+    await wait_order_state(dep, "u", ("Finished",))
+    assert starts.read() == ["t", "t", "s", "u", "u"]
