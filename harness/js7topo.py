@@ -120,3 +120,73 @@ def controller_cluster(
     ]
     links += [Link(c, a) for c in ("primary", "backup") for a in names]
     return Topology.build(nodes, links)
+
+
+def local_subagent_id(agent: str) -> str:
+    """The SubagentId of a Director Agent's own Subagent (JS7's tests: ``AGENT-0``)."""
+    return f"{agent}-0"
+
+
+def agent_with_subagents(
+    subagents: int = 3,
+    *,
+    agent: str = "agent-1",
+    controller_config: dict[str, Any] | None = None,
+    agent_config: dict[str, Any] | None = None,
+    subagent_config: dict[str, Any] | None = None,
+    subagent_to_director: bool = False,
+) -> Topology:
+    """A Controller, one Director Agent and ``subagents`` Subagents
+    (``subagent-1``…). The Director reaches each Subagent through its own
+    link ``<agent>--subagent-i``, so each can be cut alone; a Subagent has no
+    link out (it never connects to its Director) — ``subagent_to_director``
+    adds them anyway, to prove from their counters that nobody uses them.
+    Which Subagent gets which priority is an item, not topology: see
+    ``subagent_cluster_items``. ``agent_config``/``subagent_config``: the
+    role specs' node config keys."""
+    names = [f"subagent-{i}" for i in range(1, subagents + 1)]
+    nodes = [
+        Node("controller", "controller", controller_config or {}),
+        Node(agent, "agent", agent_config or {}),
+        *[
+            Node(s, "subagent", {"director": local_subagent_id(agent), **(subagent_config or {})})
+            for s in names
+        ],
+    ]
+    links = [Link("controller", agent), *[Link(agent, s) for s in names]]
+    if subagent_to_director:
+        links += [Link(s, agent) for s in names]
+    return Topology.build(nodes, links)
+
+
+def subagent_cluster_items(
+    director_uri: str,
+    subagent_uris: dict[str, str],
+    priorities: dict[str, int | float | str],
+    *,
+    agent: str = "agent-1",
+    bundle: str = "BUNDLE",
+) -> list[dict[str, Any]]:
+    """The ``AddOrChangeSimple`` operations of a Subagent cluster, as JS7
+    writes the items: the Director's own ``SubagentItem``, the ``AgentRef``
+    naming it as Director, one ``SubagentItem`` per Subagent (``subagent_uris``:
+    SubagentId → the URI the Director uses, i.e. its link's proxy) and the
+    ``SubagentBundle`` with ``priorities`` (numbers or expressions)."""
+    local = local_subagent_id(agent)
+    items: list[dict[str, Any]] = [
+        {"TYPE": "SubagentItem", "id": local, "agentPath": agent, "uri": director_uri},
+        {"TYPE": "AgentRef", "path": agent, "directors": [local]},
+        *[
+            {"TYPE": "SubagentItem", "id": sid, "agentPath": agent, "uri": uri}
+            for sid, uri in subagent_uris.items()
+        ],
+        {"TYPE": "SubagentBundle", "id": bundle, "subagentToPriority": dict(priorities)},
+    ]
+    return [{"TYPE": "AddOrChangeSimple", "item": item} for item in items]
+
+
+def bundle_job(agent: str, script: str, bundle: str = "BUNDLE") -> dict[str, Any]:
+    """A shell job whose ``subagentBundleIdExpr`` names ``bundle``."""
+    job = shell_job(agent, script)
+    job["job"]["subagentBundleIdExpr"] = f"'{bundle}'"
+    return job

@@ -76,6 +76,9 @@ REFERENCE = Profile(
             # JobScheduler 1.x (JS7-FACTS 6).
             "js1.heartbeat_period": 1.0,
             "js1.heartbeat_timeout": 2.0,
+            # Director → Subagent (AGENT-CLUSTER.md A.5: JS7's 3 s / 10 s).
+            "agent.subagent.heartbeat": 0.5,
+            "agent.subagent.heartbeat_timeout": 2.0,
         }
     ),
     bounds=_frozen(
@@ -109,6 +112,8 @@ JS7_DOCUMENTED = Profile(
             "joc.cluster.heart_beat_exceeded_interval": 60.0,
             "js1.heartbeat_period": 60.0,
             "js1.heartbeat_timeout": 60.0,
+            "agent.subagent.heartbeat": 3.0,
+            "agent.subagent.heartbeat_timeout": 10.0,
         }
     ),
     bounds=_frozen(

@@ -38,8 +38,9 @@ from aiohttp import web
 from msgspec import UNSET
 
 from components.agent.jobs import Step
+from components.agent.subagents import RECONNECT_DELAYS, SIGNED, RemoteStep, SubagentKeeper
 from components.agent.watch import ClusterWatch
-from components.common import instructions, signatures
+from components.common import expression, instructions, signatures
 from components.common.config import Config
 from components.common.eventid import new_journal_id
 from components.common.journal import Event, EventSeqTorn, Journal, UnknownEventId
@@ -76,7 +77,13 @@ class Agent(Runnable):
         self._locks: dict[str, asyncio.Lock] = {}
         self._wake: dict[str, asyncio.Event] = {}
         self._drivers: dict[str, asyncio.Task[None]] = {}
-        self._steps: dict[str, Step] = {}
+        self._steps: dict[str, Step | RemoteStep] = {}
+        # Orders waiting for an available Subagent: order id -> attempts so far.
+        self._selecting: dict[str, int] = {}
+        # Steps on the Director's own Subagent, counted for $js7SubagentProcessCount.
+        self._local_steps: dict[str, str] = {}
+        self.subagents = SubagentKeeper(self)
+        self.subagents.on_available = self._subagent_available
         self._stopping = False
         self.shutdown_requested = asyncio.Event()
         self.watch = ClusterWatch(journal)
@@ -89,6 +96,8 @@ class Agent(Runnable):
             ac.DedicateAgentDirector: self._dedicate,
             ac.CoupleController: self._couple,
             ac.AttachSignedItem: self._attach_signed_item,
+            ac.AttachItem: self._attach_item,
+            ac.ResetSubagent: self._reset_subagent,
             ac.DetachItem: self._detach_item,
             ac.AttachOrder: self._attach_order,
             ac.DetachOrder: self._detach_order,
@@ -112,31 +121,11 @@ class Agent(Runnable):
         for key, raw in self.journal.state(WORKFLOW).items():
             self.workflows[key] = Workflow.from_json(raw)
         self.orders = {k: dict(v) for k, v in self.journal.state(ORDER).items()}
-        lost = [oid for oid, o in self.orders.items() if o["state"] == "processing"]
-        for oid in lost:
-            # The step's process died with the previous Agent run: say so, then
-            # run it again (the order is back to "ready" at the same position).
-            lost_event: Event = {
-                "TYPE": "OrderProcessed",
-                "outcome": {
-                    "TYPE": "Disrupted",
-                    "reason": {
-                        "TYPE": "ProcessLost",
-                        "problem": {
-                            "code": "ProcessLostDueToRestart",
-                            "message": "ProcessLostDueToRestart",
-                        },
-                    },
-                },
-            }
-            o = instructions.apply(self.orders[oid], lost_event)
-            await self._set(oid, [lost_event], {**o, "state": "ready"})
-        if lost:
-            log.warning(
-                "%d orders had a running step when the Agent stopped: ProcessLost", len(lost)
-            )
+        await self.subagents.load()
+        resumed = await self._recover_processing()
+        self.subagents.connect()
         for oid in self.orders:
-            self._ensure_driver(oid)
+            self._ensure_driver(oid, resumed.get(oid))
         log.info(
             "Agent %s started with %d orders, %d workflows, last eventId %d",
             self.agent_path or "(not dedicated)",
@@ -144,6 +133,41 @@ class Agent(Runnable):
             len(self.workflows),
             self.journal.last_event_id,
         )
+
+    async def _recover_processing(self) -> dict[str, RemoteStep]:
+        """Orders that were processing when the Agent stopped. A step of the
+        Director's own Subagent died with it: ``ProcessLost``, and it runs
+        again (failed, if the job is not restartable). A step on a remote
+        Subagent may still run there: it is attached again (an idempotent
+        StartOrderProcess), never started twice (SubagentKeeper.recoverOrderProcessing)."""
+        resumed: dict[str, RemoteStep] = {}
+        lost = []
+        for oid, o in self.orders.items():
+            if o["state"] != "processing":
+                continue
+            wf = self.workflows[o["workflowKey"]]
+            sid = o.get("subagentId")
+            if sid and sid in self.subagents.remotes:
+                resumed[oid] = self._remote_step(oid, wf, o, sid)
+                self._steps[oid] = resumed[oid]
+                continue
+            job = wf.job_at(Position.parse(o["position"]))
+            restartable = job is None or not job.is_not_restartable
+            lost_event: Event = {
+                "TYPE": "OrderProcessed",
+                "outcome": instructions.process_lost(
+                    "ProcessLostDueToRestart", restartable=restartable
+                ),
+            }
+            await self._set(
+                oid, [lost_event], {**instructions.apply(o, lost_event), "state": "ready"}
+            )
+            lost.append(oid)
+        if lost:
+            log.warning(
+                "%d orders had a running step when the Agent stopped: ProcessLost", len(lost)
+            )
+        return resumed
 
     async def stop(self) -> None:
         """Graceful stop: running steps are killed (they will be ProcessLost
@@ -154,6 +178,7 @@ class Agent(Runnable):
         for task in list(self._drivers.values()):
             task.cancel()
         await asyncio.gather(*self._drivers.values(), return_exceptions=True)
+        await self.subagents.stop()
         await self.journal.close()
 
     def add_routes(self, app: web.Application) -> None:
@@ -205,6 +230,7 @@ class Agent(Runnable):
                 "eventId": self.journal.last_event_id,
                 "pid": os.getpid(),
                 "journal": self.journal_info(),
+                "subagents": self.subagents.states(),
             }
         )
 
@@ -223,13 +249,7 @@ class Agent(Runnable):
     async def _set(self, oid: str, events: list[Event], new: dict[str, Any] | None) -> None:
         """Journal ``events`` of order ``oid`` together with its new state
         (None: the order leaves this Agent), then make the state current."""
-        try:
-            await self.journal.persist([{"Key": oid, **e} for e in events], [(ORDER, oid, new)])
-        except Exception:
-            log.critical(
-                "journal write failed: the Agent stops rather than act unjournaled", exc_info=True
-            )
-            os._exit(70)
+        await self.persist_or_die([{"Key": oid, **e} for e in events], [(ORDER, oid, new)])
         if new is None:
             self.orders.pop(oid, None)
             self._locks.pop(oid, None)
@@ -237,10 +257,24 @@ class Agent(Runnable):
         else:
             self.orders[oid] = new
 
-    def _ensure_driver(self, oid: str) -> None:
+    async def persist_or_die(
+        self,
+        events: list[Event],
+        changes: list[tuple[str, str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        try:
+            await self.journal.persist(events, changes or [], meta)
+        except Exception:
+            log.critical(
+                "journal write failed: the Agent stops rather than act unjournaled", exc_info=True
+            )
+            os._exit(70)
+
+    def _ensure_driver(self, oid: str, resume: RemoteStep | None = None) -> None:
         task = self._drivers.get(oid)
         if task is None or task.done():
-            self._drivers[oid] = asyncio.create_task(self._drive(oid), name=f"order:{oid}")
+            self._drivers[oid] = asyncio.create_task(self._drive(oid, resume), name=f"order:{oid}")
 
     def _wake_up(self, oid: str) -> None:
         self._wake.setdefault(oid, asyncio.Event()).set()
@@ -253,12 +287,13 @@ class Agent(Runnable):
 
     # -- driving an order --------------------------------------------------
 
-    async def _drive(self, oid: str) -> None:
+    async def _drive(self, oid: str, resume: RemoteStep | None = None) -> None:
         try:
             while not self._stopping:
-                step, wait = await self._next(oid)
+                step, wait = (resume, None) if resume is not None else await self._next(oid)
+                resume = None
                 if step is not None:
-                    running: Step | None = step
+                    running: Step | RemoteStep | None = step
                     while running is not None:
                         running = await self._run_step(oid, running)
                 elif wait is not False:
@@ -273,7 +308,7 @@ class Agent(Runnable):
             if self._drivers.get(oid) is asyncio.current_task():
                 del self._drivers[oid]
 
-    async def _next(self, oid: str) -> tuple[Step | None, float | bool | None]:
+    async def _next(self, oid: str) -> tuple[Step | RemoteStep | None, float | bool | None]:
         """Take the next transition of the order, under its lock. Returns
         (a step to run, or None; and if None: seconds to wait for a wake-up,
         None to wait indefinitely, False when there is nothing more to do)."""
@@ -305,7 +340,7 @@ class Agent(Runnable):
 
     async def _advance(
         self, oid: str, o: dict[str, Any], events: list[Event]
-    ) -> tuple[Step | None, float | bool | None]:
+    ) -> tuple[Step | RemoteStep | None, float | bool | None]:
         """Journal ``events`` and the order's next moves in one transaction;
         start its step when it is at a job of this Agent (under its lock)."""
         wf = self.workflows[o["workflowKey"]]
@@ -324,12 +359,41 @@ class Agent(Runnable):
                 return None, 0
             return None, None if nxt.until is None else max(0.0, (nxt.until - now_ms()) / 1000)
         assert nxt.job is not None
+        started: Event = {"TYPE": "OrderProcessingStarted", "stick": False}
+        subagent = None
+        if nxt.job.subagent_bundle is not None:
+            bundle = self._bundle_id(nxt.job.subagent_bundle, new)
+            subagent = self.subagents.select(bundle) if bundle else None
+            if bundle and subagent is None:
+                # Nobody available: the order stays at the job and selection
+                # is retried with back-off, or when a Subagent couples.
+                if events:
+                    await self._set(oid, events, new)
+                return None, self._selection_delay(oid)
+            if subagent is not None:
+                started = {"TYPE": "OrderProcessingStarted", "subagentId": subagent}
+                if bundle != subagent:
+                    started["subagentBundleId"] = bundle
+                started["stick"] = False
+        self._selecting.pop(oid, None)
         # One transaction for the moves, "started" and "processing started":
-        # fewer sequential commits per order, same meaning. JS7's
-        # OrderProcessingStarted.noSubagent: the Agent runs the job itself.
-        events.append({"TYPE": "OrderProcessingStarted", "stick": False})
-        new = instructions.apply(new, events[-1])
-        await self._set(oid, events, {**new, "state": "processing"})
+        # fewer sequential commits per order, same meaning. Without a bundle
+        # JS7's OrderProcessingStarted.noSubagent: the Agent runs the job itself.
+        events.append(started)
+        new = {**instructions.apply(new, events[-1]), "state": "processing"}
+        if subagent is not None and not self.subagents.is_local(subagent):
+            # Which Subagent run the process belongs to: a later run of it
+            # (restarted) has lost the process.
+            new["subagentId"] = subagent
+            new["subagentRunId"] = self.subagents.remotes[subagent].run_id
+        await self._set(oid, events, new)
+        if "subagentId" in new:
+            remote = self._remote_step(oid, wf, new, subagent or "")
+            self._steps[oid] = remote
+            return remote, None
+        if subagent is not None:
+            self._local_steps[oid] = subagent
+            self.subagents.process_counts[subagent] += 1
         env = {
             "JS7_ORDER_ID": oid,
             "JS7_WORKFLOW_PATH": wf.path,
@@ -349,6 +413,49 @@ class Agent(Runnable):
         self._steps[oid] = step
         return step, None
 
+    def _bundle_id(self, expr: expression.Expr, o: dict[str, Any]) -> str:
+        """The job's ``subagentBundleIdExpr`` in the order's scope; "" is the
+        Director's own Subagent (SubagentBundleId.LocalSubagentString)."""
+        try:
+            return expression.to_string(expression.evaluate(expr, o.get("arguments") or {}))
+        except expression.ExpressionError as exc:
+            log.warning("order %s: subagentBundleIdExpr: %s", o.get("id"), exc)
+            return ""
+
+    def _selection_delay(self, oid: str) -> float:
+        attempt = self._selecting.get(oid, 0)
+        self._selecting[oid] = attempt + 1
+        return RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
+
+    def _subagent_available(self) -> None:
+        for oid in list(self._selecting):
+            self._wake_up(oid)
+
+    def _remote_step(self, oid: str, wf: Workflow, o: dict[str, Any], sid: str) -> RemoteStep:
+        job = wf.job_at(Position.parse(o["position"]))
+        return self.subagents.remote_step(
+            sid,
+            oid,
+            wf.key,
+            self._start_order_process(oid, wf, o, sid),
+            run_id=o.get("subagentRunId"),
+            restartable=job is None or not job.is_not_restartable,
+        )
+
+    @staticmethod
+    def _start_order_process(
+        oid: str, wf: Workflow, o: dict[str, Any], subagent: str
+    ) -> dict[str, Any]:
+        """JS7's ``StartOrderProcess`` (SubagentCommandTest.scala)."""
+        order: dict[str, Any] = {
+            "id": oid,
+            "state": {"TYPE": "Processing", "subagentId": subagent},
+            "workflowPosition": {"workflowId": wf.id_json, "position": o["position"]},
+        }
+        if o.get("arguments"):
+            order["arguments"] = o["arguments"]
+        return {"TYPE": "StartOrderProcess", "order": order, "defaultArguments": {}}
+
     def _output(self, oid: str) -> Callable[[str, str], Awaitable[None]]:
         async def on_output(stream: str, chunk: str) -> None:
             kind = "OrderStdoutWritten" if stream == "stdout" else "OrderStderrWritten"
@@ -360,7 +467,7 @@ class Agent(Runnable):
 
         return on_output
 
-    async def _run_step(self, oid: str, step: Step) -> Step | None:
+    async def _run_step(self, oid: str, step: Step | RemoteStep) -> Step | RemoteStep | None:
         """Run the step, journal its outcome and the order's next moves;
         the next step if the order came to another job of this Agent."""
         try:
@@ -368,15 +475,24 @@ class Agent(Runnable):
         finally:
             self._steps.pop(oid, None)
         if self._stopping:
-            return None  # the step will be ProcessLost after the restart
-        async with self._lock(oid):
-            processed: Event = {"TYPE": "OrderProcessed", "outcome": result}
-            o = {**instructions.apply(self.orders[oid], processed), "state": "ready"}
-            if o.get("mark"):
-                await self._set(oid, [processed], o)  # the driver acts on the mark
-                return None
-            # The next moves (or the detach) in the same transaction.
-            following, _ = await self._advance(oid, o, [processed])
+            # Lost with this run (a remote step is attached again after the
+            # restart: its outcome stays unreleased on the Subagent).
+            return None
+        try:
+            async with self._lock(oid):
+                processed: Event = {"TYPE": "OrderProcessed", "outcome": result}
+                o = {**instructions.apply(self.orders[oid], processed), "state": "ready"}
+                if o.get("mark"):
+                    await self._set(oid, [processed], o)  # the driver acts on the mark
+                    return None
+                # The next moves (or the detach) in the same transaction.
+                following, _ = await self._advance(oid, o, [processed])
+        finally:
+            # Journaled (or the Agent has exited): the outcome may be released.
+            if isinstance(step, RemoteStep):
+                step.settled()
+            elif (local := self._local_steps.pop(oid, None)) is not None:
+                self.subagents.process_counts[local] -= 1
         return following
 
     # -- commands ----------------------------------------------------------
@@ -457,11 +573,21 @@ class Agent(Runnable):
         wf = Workflow.from_json(data)
         if wf.key in self.workflows:
             return
+        signed = to_json(cmd.signed)
         await self.journal.persist(
-            [{"TYPE": "SignedItemAttachedToMe", "signed": to_json(cmd.signed)}],
-            [(WORKFLOW, wf.key, wf.raw)],
+            [{"TYPE": "SignedItemAttachedToMe", "signed": signed}],
+            # The signed string too: the Director hands it on to its Subagents.
+            [(WORKFLOW, wf.key, wf.raw), (SIGNED, wf.key, signed)],
         )
         self.workflows[wf.key] = wf
+
+    async def _attach_item(self, user: str, cmd: ac.AttachItem) -> None:
+        """``AttachItem``: a SubagentItem, SubagentBundle or AgentRef."""
+        await self.subagents.attach(cmd.item, self._need_dedicated())
+
+    async def _reset_subagent(self, user: str, cmd: ac.ResetSubagent) -> None:
+        self._need_dedicated()
+        await self.subagents.reset(cmd.subagentId, cmd.force)
 
     async def _detach_item(self, user: str, cmd: ac.DetachItem) -> None:
         path = self._need_dedicated()

@@ -129,16 +129,21 @@ class NodeClient:
         timeout: float = 5.0,
         limit: int | None = None,
         heartbeat: float | None = None,
+        params: dict[str, str] | None = None,
+        read_timeout: float | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """One long-poll request: the stamped events after ``after`` (possibly
-        none). Heartbeat lines are skipped."""
-        params = {"after": str(after), "timeout": str(timeout)}
+        none). Heartbeat lines are skipped, but each resets ``read_timeout``
+        (the silence after which the peer counts as gone)."""
+        params = {**(params or {}), "after": str(after), "timeout": str(timeout)}
         if limit is not None:
             params["limit"] = str(limit)
         if heartbeat is not None:
             params["heartbeat"] = str(heartbeat)
         for attempt in (1, 2):
-            to = aiohttp.ClientTimeout(total=None, sock_read=timeout + (heartbeat or timeout) + 10)
+            to = aiohttp.ClientTimeout(
+                total=None, sock_read=read_timeout or timeout + (heartbeat or timeout) + 10
+            )
             async with self.http.get(
                 self.url("/event"), params=params, headers=await self._headers(), timeout=to
             ) as resp:

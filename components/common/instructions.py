@@ -156,6 +156,17 @@ def disrupted(message: str) -> dict[str, Any]:
     return {"TYPE": "Disrupted", "reason": {"TYPE": "Other", "problem": {"message": message}}}
 
 
+def process_lost(code: str, *, restartable: bool = True) -> dict[str, Any]:
+    """The outcome of a step whose process was lost: ``Disrupted(ProcessLost)``
+    (OrderOutcomeTest.scala L128-151), which runs the job again — unless the
+    job ``isNotRestartable``: then a plain ``Disrupted``, a failure
+    (SubagentDirectorState.orderProcessLostIfRestartable, L56-63)."""
+    problem = {"code": code, "message": code}
+    if not restartable:
+        return {"TYPE": "Disrupted", "reason": {"TYPE": "Other", "problem": problem}}
+    return {"TYPE": "Disrupted", "reason": {"TYPE": "ProcessLost", "problem": problem}}
+
+
 def next_events(wf: Workflow, order: dict[str, Any], *, here: str | None, now: int) -> Next:
     """Move ``order`` as far as it goes without running a job or waiting."""
     return _Stepper(wf, order, here, now).run()
@@ -263,8 +274,12 @@ class _Stepper:
         return self.done("detach")
 
     def execute(self, pos: Position, job: Job) -> Next | None:
-        if self.o.get("processed") and not _process_lost(self.o.get("outcome")):
-            self.move(pos.increment())  # the step succeeded: on to the next instruction
+        if self.o.get("processed"):
+            # Succeeded: on to the next instruction. Lost: JS7's explicit
+            # OrderMoved to the same position, and the job runs again
+            # (ExecuteExecutor.processedEvents: "Repeat").
+            lost = _process_lost(self.o.get("outcome"))
+            self.move(pos if lost else pos.increment())
             return None
         if self.here is None:
             self.emit({"TYPE": "OrderAttachable", "agentPath": job.agent_path})

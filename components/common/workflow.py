@@ -67,6 +67,10 @@ class Job:
     agent_path: str
     executable: dict[str, Any]
     return_code_meaning: ReturnCodeMeaning = ReturnCodeMeaning(True, ((0, 0),))
+    # JS7's WorkflowJob.subagentBundleId, encoded as "subagentBundleIdExpr":
+    # which Subagent cluster runs the job (None: the Director's own Subagent).
+    subagent_bundle: expression.Expr | None = None
+    is_not_restartable: bool = False
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,11 @@ class Workflow:
             raise Problem(400, "InvalidPosition", f"{self.key} has no position {position}")
         return block[position.nr] if position.nr < len(block) else End()
 
+    def job_at(self, position: Position) -> Job | None:
+        """The job at ``position``, None when there is none."""
+        ins = self.instruction(position)
+        return ins.job if isinstance(ins, Execute) else None
+
     def check_position(self, position: Position) -> Position:
         self.instruction(position)
         return position
@@ -247,6 +256,16 @@ def _walk(block: Block) -> Iterator[Instruction]:
             yield from _walk(ins.catch)
 
 
+def _expr_field(obj: dict[str, Any], field: str, where: str) -> expression.Expr:
+    text = obj.get(field)
+    if not isinstance(text, str):
+        raise _bad(f"{where}: '{field}' must be an expression string")
+    try:
+        return expression.parse(text)
+    except expression.UnsupportedExpression as exc:
+        raise _bad(f"{where}: {field}: {exc}") from None
+
+
 def _bad(msg: str) -> Problem:
     return Problem(400, "InvalidWorkflow", msg)
 
@@ -273,13 +292,7 @@ class _Parser:
         return tuple(out)
 
     def _expr(self, ins: dict[str, Any], field: str, where: str) -> expression.Expr:
-        text = ins.get(field)
-        if not isinstance(text, str):
-            raise _bad(f"{where}: '{field}' must be an expression string")
-        try:
-            return expression.parse(text)
-        except expression.UnsupportedExpression as exc:
-            raise _bad(f"{where}: {field}: {exc}") from None
+        return _expr_field(ins, field, where)
 
     def instruction(self, ins: Any, pos: Position) -> Instruction:
         where = f"workflow {self.path} instruction [{pos}]"
@@ -391,8 +404,24 @@ def _job(job: Any, where: str, bad: Callable[[str], Problem]) -> Job:
     else:
         raise bad(f"{where}: executable TYPE must be one of {', '.join(EXECUTABLES)}")
     return Job(
-        job["agentPath"], exe, parse_return_code_meaning(exe.get("returnCodeMeaning"), where)
+        job["agentPath"],
+        exe,
+        parse_return_code_meaning(exe.get("returnCodeMeaning"), where),
+        _subagent_bundle(job, where),
+        job.get("isNotRestartable") is True,
     )
+
+
+def _subagent_bundle(job: dict[str, Any], where: str) -> expression.Expr | None:
+    """``subagentBundleIdExpr`` (an expression), or the plain id the decoder
+    also accepts (``subagentBundleId``; v2.7.1's ``subagentSelectionId``)."""
+    for name in ("subagentBundleId", "subagentSelectionId"):
+        if isinstance(job.get(name), str):
+            return expression.Const(job[name])
+    for name in ("subagentBundleIdExpr", "subagentSelectionIdExpr"):
+        if name in job:
+            return _expr_field(job, name, f"{where}: job")
+    return None
 
 
 def parse_return_code_meaning(value: Any, where: str = "") -> ReturnCodeMeaning:

@@ -29,6 +29,7 @@ import aiohttp
 from msgspec import UNSET
 
 from components.common.client import NodeClient, ProblemError
+from components.common.tasks import until_one_fails
 from components.wire import snapshot as snap
 
 if TYPE_CHECKING:
@@ -65,6 +66,9 @@ class AgentDriver:
         self.pending_attach: set[str] = set()
         self.pending_detach: set[str] = set()
         self.pending_mark: set[str] = set()
+        # ResetSubagent commands to forward: SubagentId -> force. (Not
+        # journaled: after a Controller restart the user resets again.)
+        self.pending_reset: dict[str, bool] = {}
         self._items_sent: set[str] = set()
         self._work = asyncio.Event()
         self._journaled_event_id = 0
@@ -89,6 +93,13 @@ class AgentDriver:
         self.pending_detach.add(oid)
         self._work.set()
 
+    def reset_subagent(self, sid: str, force: bool) -> None:
+        self.pending_reset[sid] = force
+        self._work.set()
+
+    def items_changed(self) -> None:
+        self._work.set()
+
     def mark(self, oid: str) -> None:
         self.pending_mark.add(oid)
         self._work.set()
@@ -105,8 +116,19 @@ class AgentDriver:
         coupling: snap.DelegateCouplingState = (
             snap.DelegateCoupled() if run_id else snap.DelegateReset(reason=snap.ResetFresh())
         )
+        directors = self.controller.directors(self.path)
+        ref = (
+            snap.AgentRef(
+                path=self.path,
+                directors=directors,
+                requireFailoverConfirmation=False,
+                itemRevision=0,
+            )
+            if directors
+            else snap.AgentRef(path=self.path, uri=self.uri, itemRevision=0)
+        )
         return snap.AgentRefState(
-            agentRef=snap.AgentRef(path=self.path, uri=self.uri, itemRevision=0),
+            agentRef=ref,
             agentRunId=run_id or UNSET,
             couplingState=coupling,
             eventId=int(journal.meta(f"agent.{self.path}.eventId", 0)),
@@ -158,7 +180,7 @@ class AgentDriver:
                 {
                     "TYPE": "DedicateAgentDirector",
                     "agentPath": self.path,
-                    "directors": [],
+                    "directors": self.controller.directors(self.path),
                     "controllerId": self.controller.controller_id,
                     "controllerRunId": self.controller.controller_run_id,
                 }
@@ -195,19 +217,7 @@ class AgentDriver:
 
     async def _coupled(self, client: NodeClient) -> None:
         self._work.set()
-        tasks = [
-            asyncio.create_task(self._reader(client)),
-            asyncio.create_task(self._sender(client)),
-            asyncio.create_task(self._releaser(client)),
-        ]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-            for t in done:
-                t.result()
-        finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await until_one_fails(self._reader(client), self._sender(client), self._releaser(client))
 
     async def _reader(self, client: NodeClient) -> None:
         after = self._journaled_event_id
@@ -250,6 +260,13 @@ class AgentDriver:
         c = self.controller
         commands: list[dict[str, Any]] = []
         sent: list[tuple[str, str]] = []
+        for key, cmd in c.simple_item_commands(self.path):
+            if key not in self._items_sent:
+                commands.append(cmd)
+                sent.append(("item", key))
+        for sid, force in list(self.pending_reset.items()):
+            commands.append({"TYPE": "ResetSubagent", "subagentId": sid, "force": force})
+            sent.append(("reset", sid))
         for oid in list(self.pending_attach)[:BATCH]:
             attach = c.attach_order_command(oid, self.path)
             if attach is None:
@@ -281,8 +298,17 @@ class AgentDriver:
                 else None
             )
             if kind == "item":
-                if problem is None:
+                if problem is not None and "=" in key:
+                    # A simple item the Agent refuses is not sent again until it changes.
+                    log.warning("Agent %s: item %s refused: %s", self.path, key, resp)
+                    self.last_problem = f"item {key.partition('=')[0]}: {problem}"
+                if problem is None or "=" in key:
                     self._items_sent.add(key)
+                continue
+            if kind == "reset":
+                if problem is not None:
+                    log.warning("Agent %s: ResetSubagent %s refused: %s", self.path, key, resp)
+                self.pending_reset.pop(key, None)
                 continue
             pending = {
                 "attach": self.pending_attach,

@@ -44,7 +44,7 @@ from components.common.node import Runnable
 from components.common.position import Position
 from components.common.web import Problem, read_body
 from components.common.workflow import Workflow
-from components.controller import snapshot
+from components.controller import simple_items, snapshot, subagent_states
 from components.controller.agent_driver import AgentDriver, DriverConfig
 from components.wire import BUILD_ID, JS7_VERSION, items
 from components.wire import cluster as wire
@@ -145,6 +145,7 @@ class Controller(Runnable):
             cc.EmergencyStop: self._emergency_stop,
             cc.ShutDown: self._shutdown,
             cc.ClusterSwitchOver: self._switch_over,
+            cc.ResetSubagent: self._reset_subagent,
             cc.Batch: self.batch,
         }
         self.shutdown_requested = asyncio.Event()
@@ -538,6 +539,9 @@ class Controller(Runnable):
             kind = ev.get("TYPE")
             if not isinstance(oid, str):
                 continue  # not an order event (AgentDedicated, ItemAttachedToMe, ...)
+            if kind in subagent_states.EVENTS:
+                self._subagent_event(tx, path, oid, ev)
+                continue
             o = self.orders.get(oid)
             if o is None or o.get("agent") != path:
                 continue
@@ -576,6 +580,21 @@ class Controller(Runnable):
             tx.events.append({"TYPE": "AgentEventsObserved", "Key": path, "untilEventId": until})
         await self._commit(tx)
 
+    def _subagent_event(self, tx: Tx, path: str, sid: str, ev: dict[str, Any]) -> None:
+        """A Director's SubagentItemStateEvent, journaled as JS7 does, and
+        the Subagent's state it leaves (for the snapshot)."""
+        item = self.journal.get(simple_items.ITEM, f"SubagentItem:{sid}")
+        if item is None or item.get("agentPath") != path:
+            return
+        body = {k: v for k, v in ev.items() if k not in ("eventId", "timestamp")}
+        current = self.journal.get(subagent_states.STATE, sid)
+        for change in reversed(tx.changes):  # a newer one in this batch
+            if change[0] == subagent_states.STATE and change[1] == sid:
+                current = change[2]
+                break
+        tx.events.append(body)
+        tx.changes.append((subagent_states.STATE, sid, subagent_states.apply(current, body)))
+
     # -- commands ----------------------------------------------------------
 
     async def post_items(self, request: web.Request) -> web.Response:
@@ -599,16 +618,28 @@ class Controller(Runnable):
         unsupported = [
             type(op).__name__
             for op in ops
-            if not isinstance(op, items.AddVersion | items.AddOrChangeSigned)
+            if not isinstance(
+                op, items.AddVersion | items.AddOrChangeSigned | items.AddOrChangeSimple
+            )
         ]
         if unsupported:
             raise Problem(
                 400,
                 "UnsupportedItemOperation",
-                f"the reference adds and changes workflows only, not {sorted(set(unsupported))}",
+                "the reference adds and changes workflows and Agent cluster items only, "
+                f"not {sorted(set(unsupported))}",
             )
         versions = [op.versionId for op in ops if isinstance(op, items.AddVersion)]
         signed = [op.signedString for op in ops if isinstance(op, items.AddOrChangeSigned)]
+        known = self.journal.state(simple_items.ITEM)
+        simple = simple_items.check(
+            (op.item for op in ops if isinstance(op, items.AddOrChangeSimple)),
+            known,
+            self.drivers,
+        )
+        if not versions and not signed:
+            await self._add_simple_items(simple)
+            return
         if len(versions) != 1:
             raise Problem(
                 400, "InvalidItemOperation", "exactly one AddVersion must come with the workflows"
@@ -655,12 +686,46 @@ class Controller(Runnable):
             tx.changes.append((WORKFLOW, wf.key, wf.raw))
             tx.changes.append((SIGNED, wf.key, to_json(s)))
             latest[wf.path] = wf.key
+        for key, item in simple:
+            tx.events.append(simple_items.event(key, item, known))
+            tx.changes.append((simple_items.ITEM, key, item))
         if tx.events:
             tx.meta["workflow.latest"] = latest
             await self._commit(tx)
             for wf, _ in new:
                 self.workflows[wf.key] = wf
             self.latest = latest
+            self._items_changed(simple)
+
+    async def _add_simple_items(self, simple: list[tuple[str, dict[str, Any]]]) -> None:
+        """Agent cluster items alone (no workflow, no version)."""
+        if not simple:
+            return
+        known = self.journal.state(simple_items.ITEM)
+        tx = Tx()
+        for key, item in simple:
+            tx.events.append(simple_items.event(key, item, known))
+            tx.changes.append((simple_items.ITEM, key, item))
+        await self._commit(tx)
+        self._items_changed(simple)
+
+    def _items_changed(self, simple: list[tuple[str, dict[str, Any]]]) -> None:
+        if simple:
+            for driver in self.drivers.values():
+                driver.items_changed()
+
+    def simple_item_commands(self, path: str) -> list[tuple[str, dict[str, Any]]]:
+        """The ``AttachItem`` commands Agent ``path`` needs, each with the
+        item's key and content (what was sent is remembered by both)."""
+        known = self.journal.state(simple_items.ITEM)
+        return [
+            (f"{key}={json.dumps(item, sort_keys=True)}", {"TYPE": "AttachItem", "item": item})
+            for key, item in simple_items.for_agent(known, path)
+        ]
+
+    def directors(self, path: str) -> list[str]:
+        ref = self.journal.get(simple_items.ITEM, f"AgentRef:{path}")
+        return list(ref.get("directors", [])) if ref else []
 
     async def _add_order(self, user: str, cmd: cc.AddOrder) -> cc.AddOrderResponse:
         fresh = cmd.order
@@ -858,6 +923,24 @@ class Controller(Runnable):
         elif isinstance(cmd.clusterAction, cc.Failover):
             self.graceful_stop = False  # stop as if crashed: the passive fails over
         self.shutdown_requested.set()
+
+    async def _reset_subagent(self, user: str, cmd: cc.ResetSubagent) -> None:
+        """``ResetSubagent``: journaled here, carried out by its Director
+        (SubagentKeeper.scala L445-458)."""
+        sid = cmd.subagentId
+        item = self.journal.get(simple_items.ITEM, f"SubagentItem:{sid}")
+        if item is None:
+            raise Problem(400, "UnknownItemPath", f"SubagentItem:{sid} is unknown")
+        path = item["agentPath"]
+        if sid in self.directors(path):
+            raise Problem(
+                400, "InvalidCommand", f"{sid} is a Director's own Subagent: it cannot be reset"
+            )
+        tx = Tx()
+        started = {"Key": sid, "TYPE": "SubagentResetStartedByController", "force": cmd.force}
+        self._subagent_event(tx, path, sid, started)
+        await self._commit(tx)
+        self.drivers[path].reset_subagent(sid, cmd.force)
 
     async def _switch_over(self, user: str, cmd: cc.ClusterSwitchOver) -> None:
         if cmd.agentPath is not None:

@@ -6,6 +6,8 @@ as NDJSON snapshot objects, in the order and shapes JS7 writes them
     {"TYPE":"SnapshotEventId","eventId":…}
     {"TYPE":"ClusterStateSnapshot","clusterState":{…}}   (a cluster only)
     {"TYPE":"AgentRefState","agentRef":{…},"couplingState":{…},"eventId":…}
+    {"TYPE":"SubagentItemState","subagentItem":{…},"couplingState":{…},…}
+    {"TYPE":"SubagentBundle","id":…,"subagentToPriority":{…}}
     {"TYPE":"VersionAdded","versionId":…}                 (the repo, as events)
     {"TYPE":"VersionedItemAdded","signed":{…}}
     {"TYPE":"Order","id":…,"workflowPosition":{…},"state":{…},…}
@@ -33,6 +35,7 @@ from msgspec import UNSET
 from components.common.eventid import event_id_string
 from components.common.node import query_int
 from components.common.web import Problem
+from components.controller import simple_items, subagent_states
 from components.wire import snapshot as snap
 from components.wire.agent_commands import (
     Attached,
@@ -131,6 +134,13 @@ def objects(controller: Controller) -> Iterator[snap.SnapshotObject]:
         yield snap.ClusterStateSnapshot(clusterState=cast(ClusterState, cluster_state))
     for driver in controller.drivers.values():
         yield driver.js7_state()
+    items = journal.state(simple_items.ITEM).values()
+    for item in items:
+        if item["TYPE"] == "SubagentItem":
+            yield subagent_states.js7(item, journal.get(subagent_states.STATE, item["id"]))
+    for item in items:
+        if item["TYPE"] == "SubagentBundle":
+            yield convert(item, snap.SubagentBundle, "SubagentBundle")
     yield from controller.repo_events()
     for oid, o in journal.state("order").items():
         yield js7_order(oid, o, controller.mark_json(o) if o.get("mark") else None)

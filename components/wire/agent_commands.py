@@ -114,6 +114,13 @@ class AttachSignedItem(_Command, tag="AttachSignedItem"):
     itemRevision: int | None = None
 
 
+class AttachItem(_Command, tag="AttachItem"):
+    """An unsigned simple item (AgentCommandTest.scala "AttachItem"); kept raw
+    here, the Agent decodes it as one of ``components.wire.subagent.SimpleItem``."""
+
+    item: dict[str, Any]
+
+
 class DetachItem(_Command, tag="DetachItem"):
     key: str
 
@@ -129,6 +136,14 @@ class DetachOrder(_Command, tag="DetachOrder"):
 class MarkOrder(_Command, tag="MarkOrder"):
     orderId: str
     mark: OrderMark
+
+
+class ResetSubagent(msgspec.Struct, tag_field="TYPE", tag="ResetSubagent", kw_only=True):
+    """AgentCommandTest.scala L300 (``force`` always written)."""
+
+    subagentId: str
+    force: bool = False
+    correlId: str | UnsetType = UNSET
 
 
 class ReleaseEvents(_Command, tag="ReleaseEvents"):
@@ -174,11 +189,13 @@ AgentCommand = (
     DedicateAgentDirector
     | CoupleController
     | AttachSignedItem
+    | AttachItem
     | DetachItem
     | AttachOrder
     | DetachOrder
     | MarkOrder
     | ReleaseEvents
+    | ResetSubagent
     | NoOperation
     | EmergencyStop
     | ShutDown

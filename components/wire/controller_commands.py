@@ -165,6 +165,14 @@ class Batch(_Command, tag="Batch"):
     commands: list[Any]
 
 
+class ResetSubagent(_Command, tag="ResetSubagent"):
+    """ControllerCommand.scala L367: the Subagent's processes count as lost
+    and run again elsewhere (the user vouches they do not run any more)."""
+
+    subagentId: str
+    force: bool = False
+
+
 ControllerCommand = (
     AddOrder
     | CancelOrders
@@ -179,6 +187,7 @@ ControllerCommand = (
     | EmergencyStop
     | ShutDown
     | ClusterSwitchOver
+    | ResetSubagent
     | Batch
 )
 

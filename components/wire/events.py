@@ -103,8 +103,13 @@ class OrderStarted(_Event, tag="OrderStarted"):
 
 
 class OrderProcessingStarted(_Event, tag="OrderProcessingStarted"):
+    """``subagentBundleId`` only when it differs from ``subagentId``
+    (SubagentKeeper.scala L235-239; OrderEventTest.scala L271-297)."""
+
     subagentId: str | UnsetType = UNSET
+    subagentBundleId: str | UnsetType = UNSET
     stick: bool = False
+    endOfAdmissionPeriod: int | UnsetType = UNSET
 
 
 class OrderStdoutWritten(_Event, tag="OrderStdoutWritten"):
@@ -351,6 +356,81 @@ class AgentEventsObserved(_Event, tag="AgentEventsObserved"):
     untilEventId: int
 
 
+class UnsignedSimpleItemAdded(_Event, tag="UnsignedSimpleItemAdded"):
+    """An item without signature (here: SubagentItem, SubagentBundle,
+    AgentRef), kept raw: ``components.wire.subagent`` owns their shapes."""
+
+    item: dict[str, Any]
+
+
+class UnsignedSimpleItemChanged(_Event, tag="UnsignedSimpleItemChanged"):
+    item: dict[str, Any]
+
+
+# -- a Subagent as its Director and the Controller see it (Key: SubagentId;
+# SubagentItemStateEventTest.scala) -------------------------------------------
+
+
+class SubagentDedicated(_Event, tag="SubagentDedicated"):
+    subagentRunId: str
+    platformInfo: dict[str, Any] | UnsetType = UNSET
+
+
+class SubagentCoupled(_Event, tag="SubagentCoupled"):
+    pass
+
+
+class ProblemMessage(msgspec.Struct, kw_only=True):
+    message: str
+    code: str | UnsetType = UNSET
+
+
+class SubagentCouplingFailed(_Event, tag="SubagentCouplingFailed"):
+    problem: ProblemMessage
+
+
+class SubagentEventsObserved(_Event, tag="SubagentEventsObserved"):
+    untilEventId: int
+
+
+class SubagentRestarted(_Event, tag="SubagentRestarted"):
+    pass
+
+
+class SubagentShutdownStarted(_Event, tag="SubagentShutdownStarted"):
+    pass
+
+
+class SubagentShutdown2(_Event, tag="SubagentShutdown2"):
+    pass
+
+
+class SubagentResetStartedByController(_Event, tag="SubagentResetStartedByController"):
+    force: bool
+
+
+class SubagentResetStarted(_Event, tag="SubagentResetStarted"):
+    force: bool
+
+
+class SubagentReset(_Event, tag="SubagentReset"):
+    pass
+
+
+SubagentItemStateEvent = (
+    SubagentDedicated
+    | SubagentCoupled
+    | SubagentCouplingFailed
+    | SubagentEventsObserved
+    | SubagentRestarted
+    | SubagentShutdownStarted
+    | SubagentShutdown2
+    | SubagentResetStartedByController
+    | SubagentResetStarted
+    | SubagentReset
+)
+
+
 ControllerEvent = (
     OrderEvent
     | ControllerInitialized
@@ -370,6 +450,9 @@ ControllerEvent = (
     | VersionedItemChanged
     | AgentRefDedicated
     | AgentEventsObserved
+    | UnsignedSimpleItemAdded
+    | UnsignedSimpleItemChanged
+    | SubagentItemStateEvent
 )
 
 # -- the Agent's own journal --------------------------------------------------
@@ -395,9 +478,32 @@ class ItemDetached(_Event, tag="ItemDetached"):
     delegateId: str
 
 
+class ItemAttachedToMe(_Event, tag="ItemAttachedToMe"):
+    """BasicItemEventTest.scala L73: an unsigned item attached to the Agent."""
+
+    item: dict[str, Any]
+
+
 AgentEvent = (
-    OrderEvent | AgentDedicated | SignedItemAttachedToMe | ItemDetached | JournalEventsReleased
+    OrderEvent
+    | AgentDedicated
+    | SignedItemAttachedToMe
+    | ItemAttachedToMe
+    | ItemDetached
+    | JournalEventsReleased
+    | SubagentItemStateEvent  # the Director's (all but SubagentResetStartedByController)
 )
+
+
+# -- the Subagent's own journal (SubagentEventTest.scala; SubagentState.scala
+# L75-82): its orders' events and its shutdown (NoKey) ------------------------
+
+
+class SubagentShutdown(_Event, tag="SubagentShutdown"):
+    pass
+
+
+SubagentEvent = OrderEvent | SubagentShutdownStarted | SubagentShutdown
 
 ENVELOPE = ("eventId", "timestamp", "Key")
 

@@ -28,6 +28,7 @@ from components.wire.agent_commands import (
 from components.wire.cluster import ClusterState
 from components.wire.events import SleepInstruction, Throttle
 from components.wire.items import VersionAdded, VersionedItemAdded
+from components.wire.subagent import SubagentBundle
 
 
 class SnapshotEventId(msgspec.Struct, tag_field="TYPE", tag="SnapshotEventId", kw_only=True):
@@ -111,6 +112,30 @@ class AgentRefState(msgspec.Struct, tag_field="TYPE", tag="AgentRefState", kw_on
     clusterState: ClusterState | UnsetType = UNSET
 
 
+class SubagentItemInState(msgspec.Struct, kw_only=True):
+    """A ``SubagentItem`` inside its state (no TYPE there)."""
+
+    id: str
+    agentPath: str
+    uri: str
+    disabled: bool = False
+    itemRevision: int | UnsetType = UNSET
+
+
+class SubagentItemState(msgspec.Struct, tag_field="TYPE", tag="SubagentItemState", kw_only=True):
+    """js7-data/.../subagent/SubagentItemStateTest.scala L30-96: the
+    Controller's view of a Subagent, from its Director's events."""
+
+    subagentItem: SubagentItemInState
+    subagentRunId: str | UnsetType = UNSET
+    couplingState: DelegateCouplingState
+    isDetaching: bool | UnsetType = UNSET
+    isResettingForcibly: bool | UnsetType = UNSET
+    eventId: int
+    problem: ProblemJson | UnsetType = UNSET
+    platformInfo: dict[str, Any] | UnsetType = UNSET
+
+
 # -- orders --------------------------------------------------------------------
 
 
@@ -191,6 +216,8 @@ SnapshotObject = (
     SnapshotEventId
     | ClusterStateSnapshot
     | AgentRefState
+    | SubagentItemState
+    | SubagentBundle
     | VersionAdded
     | VersionedItemAdded
     | Order

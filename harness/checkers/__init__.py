@@ -5,6 +5,7 @@ from harness.checkers.exactly_once import exactly_once
 from harness.checkers.failover_time import failover_time, failover_times, percentile
 from harness.checkers.no_loss import no_loss
 from harness.checkers.single_active import single_active
+from harness.checkers.subagent_selection import highest_available, subagent_share
 
 __all__ = [
     "CheckResult",
@@ -13,8 +14,10 @@ __all__ = [
     "exactly_once",
     "failover_time",
     "failover_times",
+    "highest_available",
     "merge_validity",
     "no_loss",
     "percentile",
     "single_active",
+    "subagent_share",
 ]

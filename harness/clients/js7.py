@@ -33,6 +33,8 @@ PASSWORDS = {
     "Harness": "harness-secret",
     # How the two nodes of a Controller cluster log into each other.
     "Cluster": "cluster-secret",
+    # How a Director Agent logs into its Subagents (as its own SubagentId).
+    "Director": "director-secret",
 }
 
 

@@ -14,7 +14,7 @@ way to, on, or back from an Agent, its ``attachedState`` TYPE
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.clients.node import Js7Client
@@ -35,6 +35,7 @@ class ControllerSnapshot:
     event_id: int
     orders: dict[str, dict[str, Any]]
     agents: dict[str, dict[str, Any]]
+    subagents: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def status(self, oid: str) -> str | None:
         order = self.orders.get(oid)
@@ -54,16 +55,23 @@ class ControllerSnapshot:
 
     def coupled(self, agent: str) -> bool:
         """JS7's ``AgentRefState``: ``Coupled`` and no coupling problem."""
-        state = self.agents.get(agent) or {}
-        return (state.get("couplingState") or {}).get("TYPE") == "Coupled" and not state.get(
-            "problem"
-        )
+        return _coupled(self.agents.get(agent))
+
+    def subagent_coupled(self, sid: str) -> bool:
+        """JS7's ``SubagentItemState``: the same test, for a Subagent."""
+        return _coupled(self.subagents.get(sid))
+
+
+def _coupled(state: dict[str, Any] | None) -> bool:
+    s = state or {}
+    return (s.get("couplingState") or {}).get("TYPE") == "Coupled" and not s.get("problem")
 
 
 async def read_snapshot(ctl: Js7Client) -> ControllerSnapshot:
     event_id = 0
     orders: dict[str, dict[str, Any]] = {}
     agents: dict[str, dict[str, Any]] = {}
+    subagents: dict[str, dict[str, Any]] = {}
     for obj in await ctl.get_ndjson("/snapshot/"):
         kind = obj.get("TYPE")
         if kind == "SnapshotEventId":
@@ -72,4 +80,6 @@ async def read_snapshot(ctl: Js7Client) -> ControllerSnapshot:
             orders[obj["id"]] = obj
         elif kind == "AgentRefState":
             agents[obj["agentRef"]["path"]] = obj
-    return ControllerSnapshot(event_id, orders, agents)
+        elif kind == "SubagentItemState":
+            subagents[obj["subagentItem"]["id"]] = obj
+    return ControllerSnapshot(event_id, orders, agents, subagents)

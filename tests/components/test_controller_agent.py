@@ -134,6 +134,10 @@ async def test_a_running_step_is_process_lost_after_an_agent_restart_and_runs_ag
     }
     assert processed[1]["TYPE"] == "Succeeded"
     assert types(evs).count("OrderProcessingStarted") == 2
+    # Then JS7's OrderMoved to the same position, and the job again.
+    i = types(evs).index("OrderProcessed")
+    assert types(evs)[i : i + 3] == ["OrderProcessed", "OrderMoved", "OrderProcessingStarted"]
+    assert evs[i + 1]["to"] == [0]
     assert marker.read_text().count("run") == 2
 
 
@@ -502,8 +506,10 @@ async def test_agent_refuses_order_commands_before_dedication_and_bad_sessions(d
         await agent.command({"TYPE": "AttachSignedItem", "signed": signed})
     assert err.value.code == "TamperedWithSignedMessage"
     with pytest.raises(ProblemError) as err:
+        # AttachItem carries unsigned simple items (the Subagent items); a
+        # workflow comes signed.
         await agent.command({"TYPE": "AttachItem", "item": {"TYPE": "Workflow"}})
-    assert err.value.code == "UnknownCommand"
+    assert err.value.code == "UnknownType"
     mark = {"TYPE": "MarkOrder", "orderId": "x", "mark": {"TYPE": "Cancelling", "mode": {}}}
     with pytest.raises(ProblemError) as err:
         await agent.command(mark)

@@ -10,6 +10,7 @@ fails here, naming the event."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections import Counter
 from typing import Any
@@ -17,22 +18,33 @@ from typing import Any
 import msgspec
 import pytest
 
+from components.controller import subagent_states
 from components.wire import events as ev
 from components.wire import snapshot as sn
+from harness import faults
 from harness.clients.js7 import (
     ClusterClient,
     add_order,
     agent_client,
+    controller_client,
+    deploy_workflow,
+    order_events,
     types,
     wait_cluster,
+    wait_order_state,
 )
 from harness.clients.node import ProblemError
+from harness.clients.snapshot import read_snapshot
 from harness.js7topo import (
+    agent_with_subagents,
     block,
+    bundle_job,
     controller_cluster,
     internal_workflow,
+    local_subagent_id,
     shell_job,
     shell_workflow,
+    subagent_cluster_items,
     workflow,
 )
 from harness.topology import Node, Topology
@@ -208,6 +220,10 @@ async def strict_snapshot(client: ClusterClient) -> list[dict[str, Any]]:
     ``components/wire/snapshot.py``'s and is written exactly as it reads
     (nothing the structs do not know)."""
     _, objects = await client.on_active(lambda c: c.get_ndjson("/snapshot/"))
+    return strict_objects(objects)
+
+
+def strict_objects(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     odd = []
     for obj in objects:
         try:
@@ -261,3 +277,69 @@ def test_the_decoding_refuses_what_js7_would_refuse():
     }
     assert len(undecodable([attached], ev.AgentEvent)) == 1  # no agentPath
     assert undecodable([{**attached, "agentPath": "a"}], ev.AgentEvent) == []
+
+
+# A Subagent cluster's events: items added and attached, Subagents dedicated,
+# coupled, cut off, reset, restarted and shut down.
+SUBAGENT_ITEM_STATE_TYPES = subagent_states.EVENTS - {"SubagentResetStartedByController"}
+
+
+async def test_every_event_of_a_subagent_cluster_is_js7s(deploy):
+    held = ["Controller", "Harness"]  # nobody releases for the Harness: all kept
+    dep = await deploy(
+        agent_with_subagents(
+            2,
+            agent_config={"release_users": held},
+            subagent_config={"release_users": [local_subagent_id("agent-1"), "Harness"]},
+        )
+    )
+    first, second = "subagent-1", "subagent-2"
+    ctl = controller_client(dep, "controller")
+    uris = {s: f"http://{dep.backend.link_address(f'agent-1--{s}')}" for s in (first, second)}
+    await ctl.post_items(subagent_cluster_items(dep.url("agent-1"), uris, {first: 2, second: 1}))
+
+    async def subagents(accept):
+        await dep.wait_for("Subagent states", lambda: read_snapshot(ctl), accept=accept)
+
+    both = lambda s: s.subagent_coupled(first) and s.subagent_coupled(second)  # noqa: E731
+    await subagents(both)
+    await deploy_workflow(ctl, workflow("w", bundle_job("agent-1", "echo out; sleep 3")))
+    await ctl.command(add_order("a", "w"))
+    await wait_order_state(dep, "a", ("Finished",))
+    async with faults.partition(dep, [f"agent-1--{second}"]):
+        await subagents(lambda s: not s.subagent_coupled(second))
+        await ctl.command({"TYPE": "ResetSubagent", "subagentId": second})
+        await subagents(lambda s: s.subagents[second]["couplingState"]["TYPE"] == "Reset")
+    await subagents(both)
+    async with faults.kill(dep, second):
+        await subagents(lambda s: not s.subagent_coupled(second))
+    await subagents(both)
+    await ctl.command(add_order("b", "w"))
+    await dep.wait_for(
+        "b processing",
+        lambda: order_events(ctl, "b"),
+        accept=lambda es: "OrderStdoutWritten" in types(es),
+    )
+    await dep.backend.stop(first)  # an orderly shutdown: b runs again on the second
+    await wait_order_state(dep, "b", ("Finished",))
+    controller_events = await read_all_events(ctl)
+    agent_events = await read_all_events(agent_client(dep, "agent-1", user="Controller"))
+    # The stopped Subagent's journal (it is removed only when it starts again).
+    path = dep.backend.data_dir(first) / "state" / "subagent.journal.sqlite"
+    with sqlite3.connect(path) as db:
+        subagent_events = [json.loads(line) for (line,) in db.execute("SELECT line FROM events")]
+    assert undecodable(controller_events, ev.ControllerEvent) == []
+    assert undecodable(agent_events, ev.AgentEvent) == []
+    assert undecodable(subagent_events, ev.SubagentEvent) == []
+    wanted = SUBAGENT_ITEM_STATE_TYPES | {"UnsignedSimpleItemAdded"}
+    assert wanted | {"SubagentResetStartedByController"} <= set(types(controller_events))
+    assert SUBAGENT_ITEM_STATE_TYPES | {"ItemAttachedToMe"} <= set(types(agent_events))
+    assert {
+        "OrderStdoutWritten",
+        "OrderProcessed",
+        "SubagentShutdownStarted",
+        "SubagentShutdown",
+    } <= set(types(subagent_events))
+    # JS7's snapshot shows the items and the Subagents' states.
+    objects = strict_objects(await ctl.get_ndjson("/snapshot/"))
+    assert {"SubagentItemState", "SubagentBundle"} <= {o["TYPE"] for o in objects}

@@ -210,4 +210,6 @@ def test_a_lost_process_runs_again():
     w = wf(job())
     lost = {"TYPE": "Disrupted", "reason": {"TYPE": "ProcessLost"}}
     nxt = next_events(w, processed(order(started=True), lost), here=A, now=0)
-    assert (nxt.events, nxt.action) == ([], "run")
+    # JS7's explicit OrderMoved to the same position ("Repeat",
+    # ExecuteExecutor.processedEvents), then the job again.
+    assert (nxt.events, nxt.action) == ([{"TYPE": "OrderMoved", "to": [0]}], "run")

@@ -27,6 +27,7 @@ from components.wire import items as it
 from components.wire import overview as wo
 from components.wire import session as ss
 from components.wire import snapshot as sn
+from components.wire import subagent as sw
 from components.wire.codec import decode
 
 CCT = "js7-data/shared/src/test/scala/js7/data/controller/ControllerCommandTest.scala"
@@ -1098,6 +1099,365 @@ SNAPSHOT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
     ),
 ]
 CASES.extend(SNAPSHOT_CASES)
+SISE = "js7-data/shared/src/test/scala/js7/data/subagent/SubagentItemStateEventTest.scala"
+# SubagentItemStateTest.scala's item, as it is written inside its state
+SUBAGENT_ITEM = {
+    "agentPath": "AGENT",
+    "disabled": False,
+    "id": "SUBAGENT",
+    "itemRevision": 1,
+    "uri": "https://example.com",
+}
+SCT = "js7-data/shared/src/test/scala/js7/data/subagent/SubagentCommandTest.scala"
+SUBAGENT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
+    (
+        f"{ACT}:201",
+        "both",
+        ac.AgentCommand,
+        {
+            "TYPE": "AttachItem",
+            "item": {
+                "TYPE": "FileWatch",
+                "path": "PATH",
+                "workflowPath": "WORKFLOW",
+                "agentPath": "AGENT",
+                "directoryExpr": "'DIRECTORY'",
+                "delay": 0,
+            },
+        },
+    ),
+    (
+        "js7-data/shared/src/test/scala/js7/data/subagent/SubagentItemTest.scala:14",
+        "both",
+        sw.SimpleItem,
+        {
+            "TYPE": "SubagentItem",
+            "id": "SUBAGENT",
+            "agentPath": "AGENT",
+            "uri": "https://example.com",
+            "disabled": True,
+            "itemRevision": 1,
+        },
+    ),
+    (
+        "js7-data/shared/src/test/scala/js7/data/subagent/SubagentItemTest.scala:30",
+        "decode",
+        sw.SimpleItem,
+        {"TYPE": "SubagentItem", "id": "SUBAGENT", "agentPath": "AGENT", "uri": "https://x"},
+    ),
+    (
+        "js7-data/shared/src/test/scala/js7/data/subagent/SubagentBundleTest.scala:19",
+        "both",
+        sw.SimpleItem,
+        {
+            "TYPE": "SubagentBundle",
+            "id": "BUNDLE",
+            "subagentToPriority": {
+                "A-SUBAGENT": 1,
+                "B-SUBAGENT": "min(100, (1 / $cpuLoad) ? 100)",
+            },
+        },
+    ),
+    (
+        # AgentRefTest.scala:15 is the codec without the item's TYPE, which
+        # the item API (UnsignedSimpleItem) adds.
+        "js7-data/shared/src/test/scala/js7/data/agent/AgentRefTest.scala:15",
+        "both",
+        sw.SimpleItem,
+        {
+            "TYPE": "AgentRef",
+            "path": "AGENT",
+            "directors": ["SUBAGENT-1"],
+            "itemRevision": 7,
+            "requireFailoverConfirmation": True,
+            "processLimit": 10,
+        },
+    ),
+    (
+        f"{SCT}:16",
+        "both",
+        sw.SubagentCommand,
+        {
+            "TYPE": "DedicateSubagent",
+            "subagentId": "SUBAGENT",
+            "agentPath": "AGENT",
+            "agentRunId": "AAAAAAAAAAAAAAAAAAAAAA",
+            "controllerId": "CONTROLLER",
+        },
+    ),
+    (
+        f"{SCT}:29",
+        "decode",
+        sw.SubagentCommand,
+        {
+            "TYPE": "DedicateSubagent",
+            "subagentId": "SUBAGENT",
+            "agentPath": "AGENT",
+            "controllerId": "CONTROLLER",
+        },
+    ),
+    (
+        f"{SCT}:44",
+        "both",
+        sw.DedicateSubagentResponse,
+        {
+            "TYPE": "DedicateSubagent.Response",
+            "subagentRunId": "AAAAAAAAAAAAAAAAAAAAAA",
+            "subagentEventId": 1001,
+            "version": "2.8.1",
+        },
+    ),
+    (
+        f"{SCT}:57",
+        "both",
+        sw.SubagentCommand,
+        {
+            "TYPE": "CoupleDirector",
+            "subagentId": "SUBAGENT",
+            "subagentRunId": "AAAAAAAAAAAAAAAAAAAAAA",
+            "eventId": 1001,
+            "heartbeatTiming": {"heartbeat": 1.234, "heartbeatTimeout": 12.345},
+        },
+    ),
+    (
+        f"{SCT}:72",
+        "both",
+        sw.CoupleDirectorResponse,
+        {"TYPE": "CoupleDirector.Response", "version": "2.8.1"},
+    ),
+    (
+        f"{SCT}:80",
+        "both",
+        sw.SubagentCommand,
+        {
+            "TYPE": "AttachSignedItem",
+            "signed": {
+                "signature": {"TYPE": "Silly", "signatureString": "SILLY-SIGNATURE"},
+                "string": '{"TYPE":"Workflow","path":"WORKFLOW","versionId":"1","instructions":[]}',
+            },
+        },
+    ),
+    (
+        f"{SCT}:110",
+        "both",
+        sw.SubagentCommand,
+        {
+            "TYPE": "ShutDown",
+            "processSignal": "SIGTERM",
+            "dontWaitForDirector": True,
+            "restart": True,
+        },
+    ),
+    (f"{SCT}:120", "decode", sw.SubagentCommand, {"TYPE": "ShutDown"}),
+    (
+        f"{SCT}:127",
+        "both",
+        sw.SubagentCommand,
+        {
+            "TYPE": "StartOrderProcess",
+            "order": {
+                "id": "ORDER",
+                "state": {"TYPE": "Processing", "subagentId": "SUBAGENT"},
+                "workflowPosition": {
+                    "workflowId": {"path": "WORKFLOW", "versionId": "1"},
+                    "position": [0],
+                },
+            },
+            "defaultArguments": {"expr": "'EXPR'"},
+            "endOfAdmissionPeriod": 1751389200000,
+        },
+    ),
+    (
+        f"{SCT}:183",
+        "both",
+        sw.SubagentCommand,
+        {"TYPE": "KillProcess", "orderId": "ORDER", "signal": "SIGTERM"},
+    ),
+    (
+        f"{ACT}:300",
+        "both",
+        ac.AgentCommand,
+        {"TYPE": "ResetSubagent", "subagentId": "SUBAGENT", "force": False},
+    ),
+    (
+        # no codec test: ControllerCommand.scala:367, a derived codec
+        "js7-data/shared/src/main/scala/js7/data/controller/ControllerCommand.scala:367",
+        "decode",
+        cc.ControllerCommand,
+        {"TYPE": "ResetSubagent", "subagentId": "SUBAGENT", "force": True},
+    ),
+    (
+        f"{CSTT}:224",
+        "both",
+        sn.SnapshotObject,
+        {
+            "TYPE": "SubagentItemState",
+            "subagentItem": {
+                "id": "SUBAGENT",
+                "agentPath": "AGENT",
+                "uri": "https://SUBAGENT",
+                "disabled": False,
+                "itemRevision": 7,
+            },
+            "couplingState": {"TYPE": "Reset", "reason": {"TYPE": "Fresh"}},
+            "eventId": 0,
+        },
+    ),
+    (
+        f"{CSTT}:239",
+        "both",
+        sn.SnapshotObject,
+        {
+            "TYPE": "SubagentBundle",
+            "id": "BUNDLE",
+            "subagentToPriority": {"SUBAGENT": 1},
+            "itemRevision": 7,
+        },
+    ),
+    (
+        "js7-data/shared/src/test/scala/js7/data/subagent/SubagentItemStateTest.scala:72",
+        "decode",  # the codec without the snapshot's TYPE
+        sn.SubagentItemState,
+        {
+            "subagentItem": SUBAGENT_ITEM,
+            "couplingState": {"TYPE": "Coupled"},
+            "isDetaching": True,
+            "isResettingForcibly": False,
+            "eventId": 1001,
+        },
+    ),
+    (
+        "js7-data/shared/src/test/scala/js7/data/subagent/SubagentItemStateTest.scala:30",
+        "decode",  # the codec without the snapshot's TYPE
+        sn.SubagentItemState,
+        {
+            "subagentItem": SUBAGENT_ITEM,
+            "subagentRunId": "AAAAAAAAAAAAAAAAAAAAAA",
+            "couplingState": {"TYPE": "Coupled"},
+            "eventId": 1001,
+            "problem": {"message": "PROBLEM"},
+            "platformInfo": {"timestamp": 1657281600000, "js7Version": "2.4.0-TEST"},
+        },
+    ),
+    (f"{SISE}:17", "both", ev.ControllerEvent, {"TYPE": "SubagentCoupled"}),
+    (
+        f"{SISE}:24",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "SubagentCouplingFailed", "problem": {"message": "PROBLEM"}},
+    ),
+    (
+        f"{SISE}:33",
+        "decode",
+        ev.ControllerEvent,
+        {
+            "TYPE": "SubagentDedicated",
+            "subagentRunId": "AAAAAAAAAAAAAAAAAAAAAA",
+            "platformInfo": {"timestamp": 1657281600000, "js7Version": "2.4.0-TEST"},
+        },
+    ),
+    (f"{SISE}:97", "both", ev.ControllerEvent, {"TYPE": "SubagentResetStarted", "force": False}),
+    (f"{SISE}:106", "both", ev.ControllerEvent, {"TYPE": "SubagentReset"}),
+    (
+        # SubagentItemStateEvent.scala: the derived codecs of the rest
+        "js7-data/shared/src/main/scala/js7/data/subagent/SubagentItemStateEvent.scala:16",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "SubagentEventsObserved", "untilEventId": 1001},
+    ),
+    (
+        "js7-data/shared/src/main/scala/js7/data/subagent/SubagentItemStateEvent.scala:16",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "SubagentResetStartedByController", "force": True},
+    ),
+    *[
+        (
+            "js7-data/shared/src/main/scala/js7/data/subagent/SubagentItemStateEvent.scala:16",
+            "both",
+            ev.ControllerEvent,
+            {"TYPE": kind},
+        )
+        for kind in ("SubagentRestarted", "SubagentShutdownStarted", "SubagentShutdown2")
+    ],
+    (
+        f"{CSTT}:281",
+        "both",
+        ev.ControllerEvent,
+        {
+            "TYPE": "UnsignedSimpleItemAdded",
+            "item": {
+                "TYPE": "FileWatch",
+                "path": "WATCH",
+                "workflowPath": "WORKFLOW",
+                "agentPath": "AGENT",
+                "directoryExpr": "'/tmp/directory'",
+                "delay": 0,
+                "itemRevision": 7,
+            },
+        },
+    ),
+    (
+        # UnsignedSimpleItemEvent.scala: Added's sibling, the same codec
+        "js7-data/shared/src/main/scala/js7/data/item/UnsignedSimpleItemEvent.scala:20",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "UnsignedSimpleItemChanged", "item": {"TYPE": "SubagentBundle", "id": "B"}},
+    ),
+    (
+        "js7-data/shared/src/test/scala/js7/data/item/BasicItemEventTest.scala:73",
+        "both",
+        ev.AgentEvent,
+        {
+            "TYPE": "ItemAttachedToMe",
+            "item": {
+                "TYPE": "JobResource",
+                "path": "JOB-RESOURCE",
+                "variables": {},
+                "env": {},
+                "itemRevision": 7,
+            },
+        },
+    ),
+    (
+        "js7-data/shared/src/test/scala/js7/data/subagent/SubagentEventTest.scala:16",
+        "both",
+        ev.SubagentEvent,
+        {"TYPE": "SubagentShutdown"},
+    ),
+    # No codec test of their own: SubagentCommand.scala's derived codecs.
+    (
+        "js7-data/shared/src/main/scala/js7/data/subagent/SubagentCommand.scala:41",
+        "both",
+        sw.SubagentCommand,
+        {"TYPE": "Batch", "commands": [{"TYPE": "NoOperation"}]},
+    ),
+    (
+        "js7-data/shared/src/main/scala/js7/data/subagent/SubagentCommand.scala:150",
+        "both",
+        sw.SubagentCommand,
+        {"TYPE": "ReleaseEvents", "untilEventId": 1001},
+    ),
+    (
+        "js7-data/shared/src/main/scala/js7/data/subagent/SubagentCommand.scala:163",
+        "both",
+        sw.SubagentCommand,
+        {"TYPE": "NoOperation"},
+    ),
+    (
+        f"{OET}:271",
+        "both",
+        ev.ControllerEvent,
+        {
+            "TYPE": "OrderProcessingStarted",
+            "subagentId": "SUBAGENT",
+            "subagentBundleId": "BUNDLE",
+            "stick": False,
+            "endOfAdmissionPeriod": 1751544000000,
+        },
+    ),
+]
+CASES.extend(SUBAGENT_CASES)
 CASES.extend(
     [
         (
@@ -1159,7 +1519,7 @@ def test_the_reference_reads_and_writes_js7s_json(source, mode, into, js7):
 
 def _wire_structs() -> set[type]:
     found: set[type] = set()
-    for module in (ac, cc, cl, ev, it, ss, sn, wo):
+    for module in (ac, cc, cl, ev, it, ss, sn, wo, sw):
         for obj in vars(module).values():
             if (
                 isinstance(obj, type)

@@ -1,0 +1,98 @@
+"""What the Subagent-cluster suites share: defining the cluster through the
+Controller, waiting for the Director's view of its Subagents, and turning
+each Subagent's job side effects into ``run`` operations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from harness.checkers import CheckResult, compose, exactly_once, no_loss
+from harness.clients.js7 import controller_client
+from harness.clients.snapshot import ControllerSnapshot, read_snapshot
+from harness.deployment import Deployment
+from harness.history import History
+from harness.js7topo import subagent_cluster_items
+from harness.workload import JobRuns, read_all_events
+
+AGENT = "agent-1"
+SUBAGENTS = ["subagent-1", "subagent-2", "subagent-3"]
+
+
+async def define_cluster(dep: Deployment, priorities: dict[str, Any]) -> None:
+    """Post the Subagent cluster's items to the Controller, each Subagent's
+    URI being the Director's link to it (its proxy), and wait until the
+    Director has every Subagent coupled."""
+    uris = {s: f"http://{dep.backend.link_address(f'{AGENT}--{s}')}" for s in priorities}
+    ops = subagent_cluster_items(dep.url(AGENT), uris, priorities, agent=AGENT)
+    await controller_client(dep, "controller").post_items(ops)
+    await wait_subagents(dep, set(priorities))
+
+
+async def wait_subagents(
+    dep: Deployment, coupled: set[str], uncoupled: frozenset[str] = frozenset()
+) -> None:
+    """Until the Controller's snapshot (JS7's ``SubagentItemState``, from the
+    Director's events) shows ``coupled`` coupled and ``uncoupled`` not."""
+    ctl = controller_client(dep, "controller")
+
+    def accept(snap: ControllerSnapshot) -> bool:
+        return all(snap.subagent_coupled(s) for s in coupled) and not any(
+            snap.subagent_coupled(s) for s in uncoupled
+        )
+
+    what = f"Subagents {sorted(coupled)} coupled, {sorted(uncoupled)} not"
+    await dep.wait_for(what, lambda: read_snapshot(ctl), accept=accept)
+
+
+def record_runs(dep: Deployment, history: History, subagents: list[str]) -> dict[str, list[str]]:
+    """Each execution a Subagent's job recorded, as a ``run`` op naming it;
+    order id → the Subagents that ran it."""
+    ran: dict[str, list[str]] = {}
+    for sub in subagents:
+        for oid in JobRuns(dep, sub).read():
+            history.invoke("jobs", "run", oid).ok({"id": oid, "subagent": sub})
+            ran.setdefault(oid, []).append(sub)
+    return ran
+
+
+async def final_read(
+    dep: Deployment, history: History, ended: tuple[str, ...] = ("OrderFinished",)
+) -> dict[str, list[str]]:
+    """The final read (ids whose ``ended`` event is in the Controller's
+    journal), and each order's ``OrderProcessingStarted.subagentId``s — JS7
+    records the chosen Subagent there."""
+    async with history.op("final", "read") as op:
+        events = await read_all_events(controller_client(dep, "controller"))
+        op.ok([e["Key"] for e in events if e["TYPE"] in ended])
+    started: dict[str, list[str]] = {}
+    for e in events:
+        if e["TYPE"] == "OrderProcessingStarted":
+            started.setdefault(e["Key"], []).append(e.get("subagentId", "(none)"))
+    return started
+
+
+def started_matches_runs(started: dict[str, list[str]], ran: dict[str, list[str]]) -> CheckResult:
+    """What JS7 recorded (OrderProcessingStarted.subagentId) is where the job ran."""
+    differ = {
+        oid: {"started": subs, "ran": ran.get(oid, [])}
+        for oid, subs in started.items()
+        if subs != ran.get(oid, [])
+    }
+    return CheckResult(not differ, {"differ": differ}, "started-on-matches-side-effect")
+
+
+async def judge(
+    dep: Deployment, history: History, check: Callable[[list[Any]], CheckResult]
+) -> CheckResult:
+    """The final read, the Subagents' side effects, and the verdict: no order
+    lost, each run once, ``check`` of where they ran, and JS7's record of the
+    chosen Subagent agreeing with the side effects."""
+    started = await final_read(dep, history)
+    ran = record_runs(dep, history, SUBAGENTS)
+    return compose(
+        no_loss(history.records),
+        exactly_once(history.records),
+        check(history.records),
+        started_matches_runs(started, ran),
+    )
