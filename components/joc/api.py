@@ -28,13 +28,13 @@ from aiohttp import web
 from components.common.auth import User
 from components.common.client import NodeClient, ProblemError
 from components.common.web import Problem, read_json
-from components.joc import inventory, order_log
+from components.joc import inventory, openapi, order_log
 from components.joc.answers import (
     ORDER_HSTATE,
     order_v,
 )
 from components.joc.app import Joc
-from components.joc.calls import Body, Route, Session, standby_problem
+from components.joc.calls import PREFIX, TOKEN_HEADER, Body, Route, Session, standby_problem
 from components.joc.cluster_calls import ClusterCalls
 from components.joc.controllers import NoActiveController, is_stale_active
 from components.joc.db import DatabaseUnavailable
@@ -56,8 +56,6 @@ from components.joc.views.routes import HistoryViews
 from components.joc.views.routes import routes as history_routes
 from components.wire.items import silly_signed_workflows
 
-PREFIX = "/joc/api"
-TOKEN_HEADER = "X-Access-Token"
 Conn = psycopg.AsyncConnection[Any]
 
 
@@ -310,61 +308,7 @@ class Api:
         )
 
     async def openapi(self, _: web.Request) -> web.Response:
-        paths: dict[str, Any] = {}
-        for r in self.routes:
-            op: dict[str, Any] = {
-                "summary": r.summary,
-                "responses": {
-                    "200": {"description": "OK"},
-                    "400": {"$ref": "#/components/responses/Problem"},
-                    "401": {"$ref": "#/components/responses/Problem"},
-                    "403": {"$ref": "#/components/responses/Problem"},
-                },
-            }
-            if r.permission is None:
-                op["security"] = [{"basic": []}]
-            else:
-                op["x-permission"] = r.permission or "any"
-            if r.method == "POST" and r.fields:
-                op["requestBody"] = {
-                    "content": {
-                        "application/json": {
-                            "schema": {"type": "object", "properties": {f: {} for f in r.fields}}
-                        }
-                    }
-                }
-            paths[f"{PREFIX}/{r.path}"] = {r.method.lower(): op}
-        doc = {
-            "openapi": "3.0.3",
-            "info": {"title": "js7ha reference JOC Cockpit API", "version": "1"},
-            "paths": paths,
-            "security": [{"accessToken": []}],
-            "components": {
-                "securitySchemes": {
-                    "accessToken": {"type": "apiKey", "in": "header", "name": TOKEN_HEADER},
-                    "basic": {"type": "http", "scheme": "basic"},
-                },
-                "responses": {
-                    "Problem": {
-                        "description": "a problem",
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["TYPE", "code", "message"],
-                                    "properties": {
-                                        "TYPE": {"enum": ["Problem"]},
-                                        "code": {"type": "string"},
-                                        "message": {"type": "string"},
-                                    },
-                                }
-                            }
-                        },
-                    }
-                },
-            },
-        }
-        return web.json_response(doc)
+        return web.json_response(openapi.document(self.routes))
 
     # -- authentication --------------------------------------------------------
 
