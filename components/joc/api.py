@@ -479,40 +479,23 @@ class Api:
         """JOC's deployment (publish/deploy-schema.json): the drafts
         (``store.draftConfigurations``) or the last deployed versions
         (``store.deployConfigurations``) of workflows, or of a folder's
-        workflows, to the Controller as one new version (the commit id)."""
+        workflows, to the Controller, and the removal of deployed ones
+        (``delete.deployConfigurations``), as one new version (the commit id:
+        AddVersion, the signed workflows, a RemoveVersioned for each removal)."""
         if field_list(body, "controllerIds") is None:
             raise Problem(400, "InvalidField", "'controllerIds' must be a list of strings")
-        if body.get("delete") is not None:
+        requests = _configurations(body, "store", ("draftConfigurations", "deployConfigurations"))
+        removals = _configurations(body, "delete", ("deployConfigurations",))
+        if not requests and not removals:
             raise Problem(
-                400, "UnsupportedOperation", "the reference does not remove deployed objects"
-            )
-        store = body.get("store")
-        if not isinstance(store, dict):
-            raise Problem(400, "InvalidField", "'store' must be an object")
-        requests: list[tuple[str, Body]] = []
-        for key in ("draftConfigurations", "deployConfigurations"):
-            for i, c in enumerate(field_list(store, key, dict) or []):
-                conf = c.get("configuration")
-                where = f"store.{key}[{i}].configuration"
-                if not isinstance(conf, dict):
-                    raise Problem(400, "InvalidField", f"'{where}' must be an object")
-                kind = conf.get("objectType")
-                if kind not in ("WORKFLOW", "FOLDER"):
-                    raise Problem(
-                        400,
-                        "UnsupportedObjectType",
-                        f"{where}.objectType: the reference deploys WORKFLOW and FOLDER,"
-                        f" not {kind!r}",
-                    )
-                split_path(conf.get("path"), f"{where}.path")
-                requests.append((key, conf))
-        if not requests:
-            raise Problem(
-                400, "InvalidField", "'store' needs draftConfigurations or deployConfigurations"
+                400,
+                "InvalidField",
+                "'store' needs draftConfigurations or deployConfigurations,"
+                " or 'delete' deployConfigurations",
             )
         cid = self.cfg.controller_id
 
-        async def read(conn: Conn) -> list[Body]:
+        async def read(conn: Conn) -> tuple[list[Body], list[Body]]:
             found: dict[str, Body] = {}
             for key, conf in requests:
                 path, folder = split_path(conf["path"])[0], conf["objectType"] == "FOLDER"
@@ -535,19 +518,38 @@ class Api:
                             400, "InvalidConfiguration", f"{r['path']} is not valid: not deployed"
                         )
                     found[r["path"]] = r
-            return list(found.values())
+            gone: dict[str, Body] = {}
+            for _, conf in removals:
+                path, folder = split_path(conf["path"])[0], conf["objectType"] == "FOLDER"
+                rows = await inventory.last_deployed(conn, cid, path, folder=folder)
+                if not rows and not folder:
+                    raise Problem(404, "UnknownConfiguration", f"no deployed workflow {path}")
+                gone |= {r["path"]: r for r in rows}
+            both = sorted(set(found) & set(gone))
+            if both:
+                raise Problem(
+                    400, "InvalidField", f"deployed and deleted at once: {', '.join(both)}"
+                )
+            return list(found.values()), list(gone.values())
 
-        items = await self.joc.db.run(read)
-        if items:
+        items, gone = await self.joc.db.run(read)
+        if items or gone:
             commit = str(uuid.uuid4())
-            await self._post_workflows(
+            ops = silly_signed_workflows(
                 commit,
                 [inventory.controller_workflow(r["name"], commit, r["content"]) for r in items],
             )
+            ops += [{"TYPE": "RemoveVersioned", "path": f"Workflow:{r['name']}"} for r in gone]
+
+            async def post(ctl: NodeClient) -> Any:
+                return await ctl.post_items(ops)
+
+            await self._controller(post)
 
             async def record(conn: Conn) -> None:
                 async with conn.transaction():
                     await inventory.record_deployment(conn, cid, commit, items, account)
+                    await inventory.record_deployment(conn, cid, commit, gone, account, "DELETE")
 
             await self.joc.db.run(record)
         return web.json_response({"deliveryDate": delivery(), "ok": True})
@@ -733,3 +735,30 @@ class Api:
         finally:
             self.joc.feed.unsubscribe(q)
         return resp
+
+
+def _configurations(body: Body, section: str, keys: tuple[str, ...]) -> list[tuple[str, Body]]:
+    """``(key, configuration)`` of every ``<section>.<key>[i].configuration``
+    (a WORKFLOW or FOLDER with a valid path), or a 400 naming the field."""
+    part = body.get(section)
+    if part is None:
+        return []
+    if not isinstance(part, dict):
+        raise Problem(400, "InvalidField", f"'{section}' must be an object")
+    found: list[tuple[str, Body]] = []
+    for key in keys:
+        for i, c in enumerate(field_list(part, key, dict) or []):
+            conf = c.get("configuration")
+            where = f"{section}.{key}[{i}].configuration"
+            if not isinstance(conf, dict):
+                raise Problem(400, "InvalidField", f"'{where}' must be an object")
+            kind = conf.get("objectType")
+            if kind not in ("WORKFLOW", "FOLDER"):
+                raise Problem(
+                    400,
+                    "UnsupportedObjectType",
+                    f"{where}.objectType: the reference deploys WORKFLOW and FOLDER, not {kind!r}",
+                )
+            split_path(conf.get("path"), f"{where}.path")
+            found.append((key, conf))
+    return found

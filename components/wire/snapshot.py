@@ -27,7 +27,7 @@ from components.wire.agent_commands import (
 )
 from components.wire.cluster import ClusterState
 from components.wire.events import SleepInstruction, Throttle
-from components.wire.items import VersionAdded, VersionedItemAdded
+from components.wire.items import VersionAdded, VersionedItemAdded, VersionedItemRemoved
 from components.wire.subagent import SubagentBundle
 
 
@@ -220,5 +220,6 @@ SnapshotObject = (
     | SubagentBundle
     | VersionAdded
     | VersionedItemAdded
+    | VersionedItemRemoved
     | Order
 )
