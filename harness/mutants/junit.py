@@ -13,6 +13,7 @@ Four kinds, as the report counts them (reports/plugin.py):
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,18 @@ def _kind(case: ET.Element) -> tuple[Kind, str]:
     return "passed", ""
 
 
+# A composed checker explains itself one check a line, indented:
+# "    no-loss: no-loss: valid=False".
+_BROKEN_CHECK = re.compile(r"^\s+([\w.-]+):.*\bvalid=False", re.MULTILINE)
+
+
+def _summary(message: str) -> str:
+    """The message's first line and the names of the checks that said false."""
+    first = message.splitlines()[0] if message else ""
+    broken = list(dict.fromkeys(_BROKEN_CHECK.findall(message)))
+    return first + (f" (broken: {', '.join(broken)})" if broken else "")
+
+
 def read(path: Path) -> list[TestCase]:
     """The test cases of a JUnit file; a file that does not parse raises
     ``ValueError`` (the caller reports the run as unknown)."""
@@ -58,8 +71,7 @@ def read(path: Path) -> list[TestCase]:
     for case in root.iter("testcase"):
         cls, name = case.get("classname", ""), case.get("name", "")
         kind, message = _kind(case)
-        first_line = message.splitlines()[0] if message else ""
-        cases.append(TestCase(f"{cls}::{name}" if cls else name, kind, first_line))
+        cases.append(TestCase(f"{cls}::{name}" if cls else name, kind, _summary(message)))
     return cases
 
 

@@ -123,7 +123,9 @@ PASSED = '<testcase classname="suites.x" name="test_ok" time="1"/>'
 SKIPPED = '<testcase classname="suites.x" name="test_skip"><skipped message="no"/></testcase>'
 VERDICT = (
     '<testcase classname="suites.x" name="test_v"><failure message="AssertionError: '
-    'no-loss: lost [&apos;o-1&apos;]&#10;assert False">trace</failure></testcase>'
+    "composed: valid=False&#10;    no-loss: no-loss: valid=False&#10;      lost: "
+    '[&apos;o-1&apos;]&#10;    on-time: on-time: valid=True&#10;assert False">trace</failure>'
+    "</testcase>"
 )
 HARNESS = (
     '<testcase classname="suites.x" name="test_h"><properties><property '
@@ -156,7 +158,8 @@ def test_junit_kinds(tmp_path):
         "error",
         "error",
     ]
-    assert got[2].nodeid == "suites.x::test_v" and "lost" in got[2].message
+    assert got[2].nodeid == "suites.x::test_v"
+    assert got[2].message == "AssertionError: composed: valid=False (broken: no-loss)"
     assert got[3].message == "DeadlineExceeded: orders not finished"
 
 
@@ -207,3 +210,13 @@ def test_a_mutants_baseline_is_the_part_of_the_baseline_it_selects(tmp_path):
     ]
     assert len(junit.selected(cases, ["suites/x/test_a.py"])) == 2
     assert junit.selected(cases, ["suites/x/test_c.py"]) == []
+
+
+def test_the_command_lists_and_refuses_unknown_ids(capsys):
+    from harness.cli import main
+
+    assert main(["mutants", "--list", "--family", "joc"]) == 0
+    out = capsys.readouterr().out
+    assert "joc-standby-waits-twice" in out and "js1-" not in out
+    assert main(["mutants", "--id", "no-such-mutant"]) == 2
+    assert "no mutant with id no-such-mutant" in capsys.readouterr().out
