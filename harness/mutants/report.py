@@ -40,7 +40,9 @@ def _why(r: Result) -> str:
         return r.mutant.explained or "every selected test passed"
     kinds = ("verdict",) if r.outcome == "caught" else ("error",)
     first = next((c for c in r.run.cases if c.kind in kinds), None)
-    return f"{first.nodeid}: {first.message}" if first else ""
+    why = f"{first.nodeid}: {first.message}" if first else ""
+    # A survivor's explanation that no longer holds should leave the catalog.
+    return why + (" [caught now: drop its 'explained']" if r.mutant.explained else "")
 
 
 def table(baseline: Run | None, baseline_ok: bool, results: Sequence[Result]) -> Table:

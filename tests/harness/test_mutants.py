@@ -220,3 +220,32 @@ def test_the_command_lists_and_refuses_unknown_ids(capsys):
     assert "joc-standby-waits-twice" in out and "js1-" not in out
     assert main(["mutants", "--id", "no-such-mutant"]) == 2
     assert "no mutant with id no-such-mutant" in capsys.readouterr().out
+
+
+def test_the_report_accepts_only_explained_survivors_and_flags_stale_explanations():
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from harness.mutants.report import Result, document, table
+    from harness.mutants.runner import Run
+
+    m = catalog.load(ROOT)[0]
+    passed = Run("x", [junit.TestCase("suites.x::test", "passed")])
+    caught = Run("x", [junit.TestCase("suites.x::test", "verdict", "AssertionError: no")])
+    explained = replace(m, explained="a defence elsewhere")
+    results = [
+        Result(m, "survived", passed),
+        Result(explained, "survived", passed),
+        Result(explained, "caught", caught),
+        Result(m, "unknown", None),
+    ]
+    assert [r.accepted for r in results] == [False, True, False, False]
+    doc = document(passed, True, results)
+    assert [d["outcome"] for d in doc["mutants"]] == ["survived", "survived", "caught", "unknown"]
+    assert doc["mutants"][1]["why"] == "a defence elsewhere"
+    assert "drop its 'explained'" in doc["mutants"][2]["why"]
+    assert doc["mutants"][3]["why"] == "not run: the baseline did not pass"
+    console = Console(record=True, width=200)
+    console.print(table(passed, True, results))
+    assert "survived (explained)" in console.export_text()
