@@ -41,16 +41,17 @@ def _kind(case: ET.Element) -> tuple[Kind, str]:
         if HARNESS_ERROR in props:
             return "error", props[HARNESS_ERROR] or message
         if message.startswith("AssertionError"):
-            return "verdict", message
+            # The attribute may be cut short; the element's text has it all.
+            return "verdict", message + "\n" + (failure.text or "")
         return "error", message
     if case.find("skipped") is not None:
         return "skipped", ""
     return "passed", ""
 
 
-# A composed checker explains itself one check a line, indented:
-# "    no-loss: no-loss: valid=False".
-_BROKEN_CHECK = re.compile(r"^\s+([\w.-]+):.*\bvalid=False", re.MULTILINE)
+# A composed checker explains itself one check a line, indented (in the
+# traceback text behind pytest's "E"): "    no-loss: no-loss: valid=False".
+_BROKEN_CHECK = re.compile(r"^E?\s+([\w.-]+): \1: valid=False", re.MULTILINE)
 
 
 def _summary(message: str) -> str:

@@ -124,8 +124,8 @@ SKIPPED = '<testcase classname="suites.x" name="test_skip"><skipped message="no"
 VERDICT = (
     '<testcase classname="suites.x" name="test_v"><failure message="AssertionError: '
     "composed: valid=False&#10;    no-loss: no-loss: valid=False&#10;      lost: "
-    '[&apos;o-1&apos;]&#10;    on-time: on-time: valid=True&#10;assert False">trace</failure>'
-    "</testcase>"
+    '[&apos;o-1&apos;]&#10;    on-time: on-time: valid=True&#10;[+9 more lines]">'
+    "E           shrinks: shrinks: valid=False&#10;E             torn: 0</failure></testcase>"
 )
 HARNESS = (
     '<testcase classname="suites.x" name="test_h"><properties><property '
@@ -159,7 +159,7 @@ def test_junit_kinds(tmp_path):
         "error",
     ]
     assert got[2].nodeid == "suites.x::test_v"
-    assert got[2].message == "AssertionError: composed: valid=False (broken: no-loss)"
+    assert got[2].message == "AssertionError: composed: valid=False (broken: no-loss, shrinks)"
     assert got[3].message == "DeadlineExceeded: orders not finished"
 
 
