@@ -9,6 +9,8 @@
   test's history with the current checkers.
 * ``js7ha sweep`` — remove what dead js7ha runs left on this machine.
 * ``js7ha proxy`` — the Toxiproxy-compatible server in the foreground.
+* ``js7ha mutants`` — seeded bugs from ``tests/mutants/``, each applied to a
+  copy of the project, and whether the suites catch them (harness/mutants).
 """
 
 from __future__ import annotations
@@ -169,6 +171,12 @@ def _images(args: argparse.Namespace) -> int:
     return int(main_build(args.rest))
 
 
+def _mutants(args: argparse.Namespace) -> int:
+    from harness.mutants.command import main as mutants_main
+
+    return mutants_main(args, ROOT)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="js7ha", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -208,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     im.add_argument("action", choices=("build",))
     im.add_argument("rest", nargs=argparse.REMAINDER, help="options for harness.images")
     im.set_defaults(fn=_images)
+    mu = sub.add_parser("mutants", help="seeded bugs: does each make a suite fail?")
+    from harness.mutants.command import add_arguments as mutants_arguments
+
+    mutants_arguments(mu)
+    mu.set_defaults(fn=_mutants)
     args = ap.parse_args(argv)
     return int(args.fn(args))
 

@@ -415,7 +415,7 @@ async def test_scheduled_orders_start_on_time_with_the_controller_down(
     dep = await deploy(controller_and_agents(1))
     ctl = controller_client(dep, "controller")
     await deploy_workflow(ctl, shell_workflow("sched", ("agent-1", "echo ran")))
-    due = int(time.time() * 1000) + 4000
+    due = int(time.time() * 1000) + 6000
     ids = [f"sched-{i}" for i in range(5)]
     on_agent = await watch_agent(dep, "agent-1")
     await add_orders(history, ctl, "sched", ids, extra={"scheduledFor": due})
@@ -425,6 +425,10 @@ async def test_scheduled_orders_start_on_time_with_the_controller_down(
         accept=all_in(ids, "Fresh"),
     )
     async with faults.kill(dep, "controller"):
+        # The Agent restarts too while the orders wait for their time: what
+        # it acknowledged must be in its journal, not only in its memory.
+        async with faults.kill(dep, "agent-1", check_health=False):
+            pass
         alone = await progress(
             dep,
             on_agent,
