@@ -150,8 +150,16 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"js7ha: backend={o.backend} profile={o.profile.name} seed={o.seed} session={o.session}"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # pytest-timeout's per-test limit is sized for the reference profile's
+    # timing; a slower profile (JS7's documented 60 s JOC heartbeats) scales
+    # it by its heal deadline, or a correct test would be cut off.
+    profile = config.stash[OPTIONS].profile
+    scale = profile.heal_deadline / PROFILES["reference"].heal_deadline
+    base = float(config.getini("timeout") or 0) if "timeout" in config.inicfg else 0.0
     for item in items:
+        if scale > 1 and base > 0 and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(base * scale))
         for mark in item.iter_markers("guarantee"):
             if not mark.args:
                 raise pytest.UsageError(f"{item.nodeid}: @guarantee needs at least one id")
@@ -166,7 +174,7 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     rep = yield
     item.stash.setdefault(REPORTS, {})[rep.when] = rep
-    if rep.failed and call.excinfo is not None and call.excinfo.errisinstance(HarnessError):
+    if rep.failed and call.excinfo is not None and _harness_failure(call.excinfo):
         # The harness could not do what it was asked (a node would not start,
         # a pre-check failed, a wait ran out): the report says "unknown", never
         # a broken guarantee. user_properties cross the xdist boundary.
@@ -178,6 +186,19 @@ def pytest_runtest_makereport(
     if rep.failed and path is not None:
         rep.sections.append(("js7ha artifacts", str(path)))
     return rep
+
+
+def _harness_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
+    """A harness error, or pytest-timeout cutting the test off: the harness
+    did not finish the experiment, no checker said anything."""
+    if excinfo.errisinstance(HarnessError):
+        return True
+    text = str(excinfo.value)
+    return (
+        excinfo.errisinstance(pytest.fail.Exception)
+        and text.startswith("Timeout")
+        and ("pytest-timeout" in text)
+    )
 
 
 def _failed(item: pytest.Item) -> bool:

@@ -80,3 +80,63 @@ def test_seeded_rng_replays_and_header_shows_options(run):
 
     assert draws(a)
     assert draws(a) == draws(b)
+
+
+def test_a_slower_profile_scales_the_per_test_timeout(pytester, tmp_path):
+    """pytest-timeout's limit is sized for the reference timing: under
+    js7-documented it grows with the heal deadline; an explicit one stays."""
+    pytester.makeconftest(CONFTEST)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\ntimeout = 300\n")
+    pytester.makepyfile(
+        """
+import pytest
+
+def test_scaled(request):
+    print("LIMIT", request.node.get_closest_marker("timeout").args[0])
+
+@pytest.mark.timeout(7)
+def test_explicit(request):
+    print("LIMIT", request.node.get_closest_marker("timeout").args[0])
+"""
+    )
+    out = {}
+    for profile in ("reference", "js7-documented"):
+        res = pytester.runpytest_subprocess(
+            "-p",
+            "no:cacheprovider",
+            "-s",
+            f"--artifacts-dir={tmp_path / profile}",
+            f"--profile={profile}",
+            "-k",
+            "scaled" if profile == "js7-documented" else "explicit",
+        )
+        assert res.ret == 0, res.stdout.str()
+        out[profile] = re.findall(r"LIMIT (\S+)", res.stdout.str())
+    assert out == {"reference": ["7"], "js7-documented": ["3000.0"]}
+
+
+def test_a_test_cut_off_by_the_timeout_is_a_harness_error(pytester, tmp_path):
+    """pytest-timeout's cut is no checker's verdict: the test carries the
+    harness-error property (in JUnit too) that makes the report say unknown."""
+    pytester.makeconftest(CONFTEST)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(
+        """
+import time
+import pytest
+
+@pytest.mark.timeout(1)
+def test_slow():
+    time.sleep(5)
+"""
+    )
+    res = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        f"--artifacts-dir={tmp_path / 'art'}",
+        f"--junitxml={tmp_path / 'junit.xml'}",
+    )
+    assert res.ret == 1
+    assert (
+        'name="js7ha-harness-error" value="Failed: Timeout' in (tmp_path / "junit.xml").read_text()
+    )
