@@ -22,6 +22,17 @@ js7-data/jvm/src/main/scala/js7/data/execution/workflow/instructions/):
   Controller-only: OrderEventSource.scala:274, ``atController``);
 * ``Execute`` runs on its job's Agent: another Agent's job detaches the
   order; at the Controller the order becomes ``OrderAttachable``.
+* ``Fork`` forks at the Controller here: on an Agent the order detaches,
+  then ``OrderForked`` creates one child per branch (``<id>|<branch>`` at
+  ``[…, nr, "fork+<branch>", 0]``). A child at its branch's end (or
+  ``OrderFailedInFork``) is joinable; on an Agent it detaches first, and
+  the Controller joins the parent (``OrderJoined``) when all are
+  (ForkInstructionExecutor.scala:138-172). JS7 may fork on an Agent when all
+  branches start there (``predictControllerOrAgent``); the reference does
+  not — a deliberate difference in where, not in which events.
+* A failure does not leave a fork branch: ``OrderFailedInFork`` with the
+  Fork's ``joinIfFailed``, else ``OrderFailed`` and the child stays failed,
+  its parent forked (OrderEventSource.scala:263-287).
 
 Consecutive moves are one ``OrderMoved`` to where the order comes to rest
 (``anticipateNextOrderMoved``, OrderEventSource.scala:592-642).
@@ -38,6 +49,7 @@ from components.common.position import (
     ELSE,
     Position,
     catch_branch,
+    fork_branch_id,
     then_branch,
     try_branch,
     try_index,
@@ -47,6 +59,7 @@ from components.common.workflow import (
     Execute,
     Fail,
     Finish,
+    Fork,
     If,
     Job,
     Prompt,
@@ -69,6 +82,9 @@ class Next:
     order to the Controller; ``OrderDetachable`` is among the events),
     ``attach`` (the Controller sends it to ``agent``; ``OrderAttachable`` is
     among the events), ``terminated`` (``OrderFinished``/``OrderFailed``),
+    ``forked`` (``OrderForked`` is the last event: the Controller adds the
+    children), ``joinable`` (a child at the Controller that its parent may
+    join),
     ``prompted`` (waits for ``AnswerOrderPrompt``), ``continue`` (call again).
     """
 
@@ -122,6 +138,19 @@ def apply(order: dict[str, Any], event: Event) -> dict[str, Any]:
         o["until"] = event["until"]
     elif kind in ("OrderFailed", "OrderFailedInFork"):
         o["position"] = event["movedTo"]
+    elif kind == "OrderForked":
+        o["children"] = event["children"]
+    elif kind == "OrderJoined":
+        # JS7: the Forked order becomes Processed with the join's outcome (Order.scala:254-259).
+        o.update(
+            children=None,
+            outcome=event["outcome"],
+            processed=True,
+            historicOutcomes=[
+                *(o.get("historicOutcomes") or []),
+                {"position": o["position"], "outcome": event["outcome"]},
+            ],
+        )
     elif kind == "OrderPrompted":
         o["question"] = event["question"]
     elif kind == "OrderPromptAnswered":
@@ -165,6 +194,52 @@ def process_lost(code: str, *, restartable: bool = True) -> dict[str, Any]:
     if not restartable:
         return {"TYPE": "Disrupted", "reason": {"TYPE": "Other", "problem": problem}}
     return {"TYPE": "Disrupted", "reason": {"TYPE": "ProcessLost", "problem": problem}}
+
+
+def last_outcome(order: dict[str, Any]) -> dict[str, Any]:
+    """JS7's ``Order.lastOutcome``: the last historic one, else Succeeded (Order.scala:702)."""
+    history = order.get("historicOutcomes") or []
+    return history[-1]["outcome"] if history else {"TYPE": "Succeeded"}
+
+
+def show_outcome(outcome: dict[str, Any]) -> str:
+    """JS7's ``OrderOutcome.show`` (OrderOutcome.scala:120-164), for join messages."""
+    kind = str(outcome.get("TYPE"))
+    if kind == "Succeeded":
+        nv = outcome.get("namedValues")
+        return f"Succeeded({nv})" if nv else "Succeeded"
+    if kind == "Failed":
+        parts = [p for p in ("uncatchable" if outcome.get("uncatchable") else None,) if p]
+        if outcome.get("message"):
+            parts.append(str(outcome["message"]))
+        return "Failed" + (f"({', '.join(parts)})" if parts else "")
+    return kind
+
+
+def joined_outcome(fork: Fork, children: list[tuple[dict[str, Any], bool]]) -> dict[str, Any]:
+    """``OrderJoined``'s outcome for joinable ``children`` (each: the child
+    order, whether it was cancelled), in the Fork's branch order: Failed
+    naming up to three failed children, else Succeeded with the branches'
+    ``result`` values (ForkInstructionExecutor.scala:156-172, ForkExecutor.scala:27-36)."""
+    failed = []
+    for c, cancelled in children:
+        out = last_outcome(c)
+        if cancelled:
+            failed.append(f"{c['id']} has been cancelled")
+        elif out.get("TYPE") not in ("Succeeded", "Caught"):
+            failed.append(f"{c['id']} {show_outcome(out)}")
+    if failed:
+        return {"TYPE": "Failed", "message": ";\n".join(failed[:3])}
+    values: dict[str, Any] = {}
+    by_branch = {str(c["id"]).rpartition("|")[2]: c for c, _ in children}
+    try:
+        for branch in fork.branches:
+            env = variables(by_branch[branch.id])
+            for name, expr in branch.result:
+                values[name] = expression.to_json(expression.evaluate(expr, env))
+    except expression.ExpressionError as exc:
+        return {"TYPE": "Failed", "message": str(exc)}  # OrderOutcome.Completed.fromChecked
+    return {"TYPE": "Succeeded", "namedValues": values} if values else {"TYPE": "Succeeded"}
 
 
 def next_events(wf: Workflow, order: dict[str, Any], *, here: str | None, now: int) -> Next:
@@ -230,6 +305,8 @@ class _Stepper:
             return None
         if isinstance(ins, End):
             return self.end(pos)
+        if isinstance(ins, Fork):
+            return self.fork(pos, ins)
         if isinstance(ins, Finish | Prompt) and self.here is not None:
             return self.detach()
         if self.o.get("started") is not True:
@@ -306,7 +383,24 @@ class _Stepper:
         self.move(pos.child(ELSE) if ins.else_ is not None else pos.increment())
         return None
 
+    def fork(self, pos: Position, ins: Fork) -> Next | None:
+        """``OrderForked`` at the Controller; once joined (``processed``), on
+        to the next instruction (ForkInstructionExecutor.scala:48-64)."""
+        if self.o.get("processed"):
+            self.move(pos.increment())
+            return None
+        if self.here is not None:
+            return self.detach()
+        if self.o.get("started") is not True and (waiting := self.start()) is not None:
+            return waiting
+        children = [{"branchId": b.id, "orderId": f"{self.o['id']}|{b.id}"} for b in ins.branches]
+        self.emit({"TYPE": "OrderForked", "children": children})
+        return self.done("forked")
+
     def end(self, pos: Position) -> Next | None:
+        if fork_branch_id(pos.branch) is not None:
+            # A child at its branch's end is joinable (EngineState.childOrderIsJoinable).
+            return self.detach() if self.here is not None else self.done("joinable")
         parent = pos.parent
         if parent is not None:
             self.move(parent.increment())  # If and Try: on after the block
@@ -342,8 +436,15 @@ class _Stepper:
         nothing catches: ``OrderFailed`` at the Controller
         (OrderEventSource.scala:263-291, 714-801)."""
         path = pos.branch_path
+        fork: Fork | None = None
         for depth in range(len(path) - 1, -1, -1):
             nr, branch = path[depth]
+            if fork_branch_id(branch) is not None:
+                # A fork branch is a failure boundary (BranchId.IsFailureBoundary).
+                forking = self.wf.instruction(Position(path[:depth], nr))
+                assert isinstance(forking, Fork)
+                fork = forking
+                break
             retry = try_index(branch)
             if catchable and retry is not None:
                 catch = Position(path[:depth], nr).child(catch_branch(retry))
@@ -352,6 +453,9 @@ class _Stepper:
                     return None
         if self.here is not None:
             return self.detach()
+        if fork is not None and fork.join_if_failed:
+            self.emit({"TYPE": "OrderFailedInFork", "movedTo": pos.to_json()})
+            return self.done("joinable")
         event = {"TYPE": "OrderFailed", "movedTo": pos.to_json()}
         if isinstance(self.o.get("outcome"), dict):
             # JS7 2.8 still reads the outcome here (OrderEventTest.scala:395);

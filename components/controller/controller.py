@@ -41,9 +41,9 @@ from components.common.config import Config
 from components.common.eventid import new_journal_id
 from components.common.journal import Event, Journal, StateChange
 from components.common.node import Runnable
-from components.common.position import Position
+from components.common.position import Position, fork_branch
 from components.common.web import Problem, read_body
-from components.common.workflow import Workflow
+from components.common.workflow import Fork, Workflow
 from components.controller import simple_items, snapshot, subagent_states
 from components.controller.agent_driver import AgentDriver, DriverConfig
 from components.wire import BUILD_ID, JS7_VERSION, items
@@ -435,11 +435,20 @@ class Controller(Runnable):
         wf = self.workflows[o["workflowKey"]]
         nxt = instructions.next_events(wf, o, here=None, now=int(time.time() * 1000))
         new = {**nxt.order, "state": "detached"}
+        last_kind = nxt.events[-1]["TYPE"] if nxt.events else None
+        if last_kind in snapshot.STATE_AFTER_EVENT:
+            new["js7State"] = snapshot.STATE_AFTER_EVENT[last_kind]
         if nxt.action == "terminated":
             *events, last = nxt.events
             self._order(tx, oid, events, new)
             state = "finished" if last["TYPE"] == "OrderFinished" else "failed"
             self._terminate(tx, oid, state, last)
+        elif nxt.action == "forked":
+            self._order(tx, oid, nxt.events, {**new, "state": "forked"})
+            self._fork(tx, oid)
+        elif nxt.action == "joinable":
+            self._order(tx, oid, nxt.events, {**new, "state": "joinable"})
+            self._join(tx, o["parent"])
         elif nxt.action == "attach":
             self._order(tx, oid, nxt.events, {**new, "state": "attaching", "agent": nxt.agent})
             tx.after.append(("attach", oid))
@@ -458,6 +467,66 @@ class Controller(Runnable):
             self._order(tx, oid, [event, {"TYPE": "OrderDeleted"}], None)
         else:
             self._order(tx, oid, [event], {**o, "state": state, "agent": None})
+        if state == "cancelled" and o.get("parent"):
+            self._join(tx, o["parent"])  # a cancelled child is joinable (EngineState.scala:180)
+
+    def _fork(self, tx: Tx, oid: str) -> None:
+        """The children of ``OrderForked``, as JS7's ``Order.newForkedOrders``
+        makes them (Order.scala:69-84): Ready at their branch's first
+        instruction, with the parent's arguments and outcomes. They have no
+        event of their own: ``OrderForked`` on the parent is their birth."""
+        parent = self.orders[oid]
+        at = Position.parse(parent["position"])
+        for child in parent["children"]:
+            cid = child["orderId"]
+            self._order(
+                tx,
+                cid,
+                [],
+                {
+                    "id": cid,
+                    "workflowKey": parent["workflowKey"],
+                    "workflowPath": parent["workflowPath"],
+                    "position": at.child(fork_branch(child["branchId"])).to_json(),
+                    "state": "detached",
+                    "scheduledFor": None,
+                    "arguments": parent.get("arguments") or {},
+                    "agent": None,
+                    "mark": None,
+                    "started": True,
+                    "js7State": "Ready",
+                    "historicOutcomes": list(parent.get("historicOutcomes") or []),
+                    "deleteWhenTerminated": False,
+                    "parent": oid,
+                },
+            )
+        for child in parent["children"]:
+            if self.orders.get(child["orderId"], {}).get("state") == "detached":
+                self._move_on(tx, child["orderId"])
+
+    def _join(self, tx: Tx, pid: str) -> None:
+        """``OrderJoined`` once every child is joinable (at its branch's end,
+        ``OrderFailedInFork`` or cancelled); the children leave the state
+        with it, and the parent moves on (ForkInstructionExecutor.scala:156-172)."""
+        parent = self.orders.get(pid)
+        if parent is None or parent["state"] != "forked":
+            return
+        ids = [c["orderId"] for c in parent["children"]]
+        states = [self.orders.get(cid, {}).get("state") for cid in ids]
+        if not all(st in ("joinable", "cancelled") for st in states):
+            return
+        fork = self.workflows[parent["workflowKey"]].instruction(Position.parse(parent["position"]))
+        assert isinstance(fork, Fork)
+        outcome = instructions.joined_outcome(
+            fork,
+            [(self.orders[cid], st == "cancelled") for cid, st in zip(ids, states, strict=True)],
+        )
+        for cid in ids:
+            self._order(tx, cid, [], None)
+        joined: Event = {"TYPE": "OrderJoined", "outcome": outcome}
+        after = {**instructions.apply(parent, joined), "state": "detached", "js7State": "Processed"}
+        self._order(tx, pid, [joined], after)
+        self._move_on(tx, pid)
 
     # -- from the Agent drivers -------------------------------------------
 
@@ -511,6 +580,8 @@ class Controller(Runnable):
         order["attachedState"] = {"TYPE": "Attached", "agentPath": path}
         if o.get("mark"):
             order["mark"] = self.mark_json(o)
+        if o.get("parent"):
+            order["parent"] = o["parent"]
         return wf.key, {"TYPE": "AttachOrder", "order": order}
 
     @staticmethod

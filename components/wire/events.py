@@ -146,10 +146,28 @@ class OrderFailed(_Event, tag="OrderFailed"):
 
 
 class OrderFailedInFork(_Event, tag="OrderFailedInFork"):
-    """Not written yet: the reference refuses Fork."""
+    """A Fork's child failed in its branch, with the Fork's ``joinIfFailed``
+    (OrderEventTest.scala:434-457; ``outcome`` is deprecated, not written)."""
 
     movedTo: list[Any]
     outcome: Outcome | UnsetType = UNSET
+
+
+class ForkedChild(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    branchId: str
+    orderId: str
+
+
+class OrderForked(_Event, tag="OrderForked"):
+    """The children a Fork creates, one per branch (OrderEventTest.scala:473-488)."""
+
+    children: list[ForkedChild]
+
+
+class OrderJoined(_Event, tag="OrderJoined"):
+    """All children joined; the parent is Processed (OrderEventTest.scala:490-497)."""
+
+    outcome: Outcome
 
 
 class OrderOutcomeAdded(_Event, tag="OrderOutcomeAdded"):
@@ -258,6 +276,8 @@ OrderEvent = (
     | OrderFinished
     | OrderFailed
     | OrderFailedInFork
+    | OrderForked
+    | OrderJoined
     | OrderOutcomeAdded
     | OrderCaught
     | OrderRetrying

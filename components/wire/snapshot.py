@@ -174,6 +174,21 @@ class Prompting(msgspec.Struct, tag_field="TYPE", tag="Prompting", kw_only=True)
     question: Any
 
 
+class ForkedChild(msgspec.Struct, kw_only=True):
+    orderId: str
+    branchId: str
+
+
+class Forked(msgspec.Struct, tag_field="TYPE", tag="Forked", kw_only=True):
+    """A parent waiting for its children (OrderTest.scala:317-332)."""
+
+    children: list[ForkedChild]
+
+
+class FailedInFork(msgspec.Struct, tag_field="TYPE", tag="FailedInFork"):
+    """A child failed in its branch, joinable (Order.scala:1461)."""
+
+
 OrderState = (
     Fresh
     | Ready
@@ -182,6 +197,8 @@ OrderState = (
     | DelayingRetry
     | Sleeping
     | Prompting
+    | Forked
+    | FailedInFork
     | Finished
     | Cancelled
     | Failed
@@ -210,6 +227,7 @@ class Order(msgspec.Struct, tag_field="TYPE", tag="Order", kw_only=True, omit_de
     mark: OrderMark | UnsetType = UNSET
     isSuspended: bool = False
     deleteWhenTerminated: bool = False
+    parent: str | UnsetType = UNSET  # a Fork's child (OrderTest.scala:134)
 
 
 SnapshotObject = (

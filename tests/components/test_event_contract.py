@@ -90,6 +90,9 @@ CONTROLLER_TYPES = {
     "OrderSleeping",
     "OrderPrompted",
     "OrderPromptAnswered",
+    "OrderForked",
+    "OrderJoined",
+    "OrderFailedInFork",
     "SnapshotTaken",
 }
 AGENT_TYPES = {
@@ -126,6 +129,19 @@ NAP = workflow(
     {"TYPE": "Finish", "outcome": {"TYPE": "Succeeded", "namedValues": {"x": 1}}},
 )
 
+# A Fork whose failing branch is joined (joinIfFailed) while the other runs.
+FORK = workflow(
+    "fork",
+    {
+        "TYPE": "Fork",
+        "branches": [
+            {"id": "slow", "workflow": block(shell_job("agent-1", "sleep 1"))},
+            {"id": "bad", "workflow": block({"TYPE": "Fail", "message": "'bad'"})},
+        ],
+        "joinIfFailed": True,
+    },
+)
+
 
 def undecodable(events: list[dict[str, Any]], union: Any) -> list[tuple[dict[str, Any], str]]:
     bad = []
@@ -152,6 +168,7 @@ async def test_every_event_the_reference_writes_is_js7s(deploy):
         shell_workflow("slow", ("agent-1", "sleep 30")),
         RETRY,
         NAP,
+        FORK,
     )
     await client.deploy(shell_workflow("w", ("agent-1", "echo v2"), version="2"))
 
@@ -172,6 +189,13 @@ async def test_every_event_the_reference_writes_is_js7s(deploy):
     await client.command(add_order("s", "slow"))
     await client.command(add_order("r", "retry"))
     await client.command(add_order("n", "nap"))
+    await client.command(add_order("k", "fork"))
+    await wait_event("k|bad", "OrderFailedInFork")
+    # JS7's Forked parent and its children (with their parent) in the snapshot.
+    forked = {o["id"]: o for o in await strict_snapshot(client) if o.get("TYPE") == "Order"}
+    assert forked["k"]["state"]["TYPE"] == "Forked"
+    assert forked["k|bad"]["state"] == {"TYPE": "FailedInFork"}
+    assert forked["k|slow"]["parent"] == "k"
     await wait_event("s", "OrderProcessingStarted")
     kill = {"TYPE": "FreshOrStarted", "kill": {"immediately": True}}
     await client.command({"TYPE": "CancelOrders", "orderIds": ["s"], "mode": kill})
@@ -192,6 +216,7 @@ async def test_every_event_the_reference_writes_is_js7s(deploy):
     for oid, kind in [
         ("r", "OrderFailed"),
         ("n", "OrderFinished"),
+        ("k", "OrderFailed"),
         ("ok", "OrderFinished"),
         ("f", "OrderFailed"),
         ("d", "OrderDeleted"),
@@ -251,6 +276,7 @@ async def check_snapshot(client: ClusterClient) -> None:
         "p": "Cancelled",
         "r": "Failed",
         "n": "Finished",
+        "k": "Failed",
     }
     with pytest.raises(ProblemError) as refused:
         await client.on_active(lambda c: c.get_ndjson("/snapshot/?eventId=1"))

@@ -623,6 +623,22 @@ CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
             "outcome": {"TYPE": "Failed", "namedValues": {"returnCode": 1}, "message": "ERROR"},
         },
     ),
+    # The events of Fork (components/controller/controller.py _fork, _join).
+    (
+        f"{OET}:473",
+        "both",
+        ev.ControllerEvent,
+        {
+            "TYPE": "OrderForked",
+            "children": [{"branchId": "A", "orderId": "A/1"}, {"branchId": "B", "orderId": "B/1"}],
+        },
+    ),
+    (
+        f"{OET}:490",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "OrderJoined", "outcome": {"TYPE": "Succeeded"}},
+    ),
     (f"{OET}:459", "both", ev.AgentEvent, {"TYPE": "OrderRetrying"}),
     (
         f"{OET}:465",
@@ -1047,7 +1063,25 @@ SNAPSHOT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
                 {"TYPE": "Sleeping", "until": 1734523200000, "cause": {"TYPE": "SleepInstruction"}},
             ),
             (413, {"TYPE": "Sleeping", "until": 1734523200000, "cause": {"TYPE": "Throttle"}}),
+            # A Fork's parent waiting for its children.
+            (
+                317,
+                {
+                    "TYPE": "Forked",
+                    "children": [
+                        {"orderId": "A|1", "branchId": "A"},
+                        {"orderId": "B|2", "branchId": "B"},
+                    ],
+                },
+            ),
         )
+    ),
+    (
+        # no literal in the test: Order.scala:1171, Subtype(FailedInFork)
+        "js7-data/shared/src/main/scala/js7/data/order/Order.scala:1171",
+        "both",
+        sn.OrderState,
+        {"TYPE": "FailedInFork"},
     ),
     # JS7 2.8's Sleeping, as the reference writes it (2.9 still reads it).
     (f"{ORT}:423", "both", sn.OrderState, {"TYPE": "Sleeping", "until": 1734523200000}),
@@ -1070,6 +1104,7 @@ SNAPSHOT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
             "arguments": {"key1": "value1", "key2": "value2"},
             "scheduledFor": 4775114024789,
             "attachedState": {"TYPE": "Attached", "agentPath": "AGENT"},
+            "parent": "PARENT",
         },
     ),
     (
@@ -1770,6 +1805,28 @@ PATH_EXE = {
             },
             None,
         ),
+        (
+            f"{IT}/ForkTest.scala:41",
+            {
+                "TYPE": "Fork",
+                "branches": [
+                    {
+                        "id": "A",
+                        "workflow": {"instructions": [PATH_EXE], "result": {"aResult": "$RESULT"}},
+                    },
+                    {"id": "B", "workflow": {"instructions": [PATH_EXE]}},
+                ],
+                "agentPath": "AGENT",
+                "joinIfFailed": True,
+                "sourcePos": [1, 2],
+            },
+            [0, "fork+B", 0],
+        ),
+        (
+            f"{IT}/ForkTest.scala:89",
+            {"TYPE": "Fork", "branches": [{"id": "A", "workflow": {"instructions": []}}]},
+            [0, "fork+A", 0],
+        ),
         (f"{IT}/SleepTest.scala:14", {"TYPE": "Sleep", "duration": "3"}, None),
         (f"{IT}/SleepTest.scala:21", {"TYPE": "Sleep", "duration": "0.003"}, None),
         (f"{IT}/PromptTest.scala:15", {"TYPE": "Prompt", "question": "'QUESTION'"}, None),
@@ -1803,7 +1860,30 @@ def test_the_reference_reads_js7s_instructions(source, instruction, inner):
             "instruction [0/else:0]: the reference does not run JS7's Stop instruction",
         ),
         ({"TYPE": "Lock", "lockPath": "L"}, "does not run JS7's Lock instruction"),
-        ({"TYPE": "Fork", "branches": []}, "does not run JS7's Fork instruction"),
+        ({"TYPE": "ForkList", "children": "$x"}, "does not run JS7's ForkList instruction"),
+        # ForkTest.scala:106-111: duplicate branch ids.
+        (
+            {
+                "TYPE": "Fork",
+                "branches": [
+                    {"id": "A", "workflow": {"instructions": []}},
+                    {"id": "A", "workflow": {"instructions": []}},
+                ],
+            },
+            "DuplicatedBranchIdsInForkProblem",
+        ),
+        # ForkTest.scala:113-123: a result name in two branches.
+        (
+            {
+                "TYPE": "Fork",
+                "branches": [
+                    {"id": "A", "workflow": {"instructions": [], "result": {"X": "1"}}},
+                    {"id": "B", "workflow": {"instructions": [], "result": {"X": "2"}}},
+                ],
+            },
+            "Result name 'X' is used duplicately in Fork branches 'A' , 'B'",
+        ),
+        ({"TYPE": "Fork"}, "Fork needs 'branches'"),
         ({"TYPE": "PostNotices", "boardPaths": []}, "does not run JS7's PostNotices"),
         ({"TYPE": "Whatever"}, "'Whatever' is no JS7 instruction"),
         (
