@@ -4,6 +4,9 @@ positions and events, a failing branch, and a Controller killed while the
 children run (js7-data/.../instructions/ForkExecutor.scala,
 ForkInstructionExecutor.scala; order/OrderEventTest.scala:434-497)."""
 
+import signal
+from collections import Counter
+
 from harness.clients.js7 import (
     add_order,
     controller_client,
@@ -140,3 +143,41 @@ async def test_a_failing_branch_fails_the_join(deploy):
     assert snapshot.orders["w|bad"]["parent"] == "w"
     assert snapshot.orders["w|ok"]["state"] == {"TYPE": "Ready"}
     assert types(await order_events(ctl, "w|bad"))[-1] == "OrderFailed"
+
+
+async def test_a_fork_across_a_controller_sigkill_loses_and_doubles_no_child(deploy, tmp_path):
+    """The Controller is killed while both children run on their Agents:
+    after its restart each child's job has run once, the parent is joined
+    once and goes on."""
+    dep = await deploy(controller_and_agents(2))
+    ctl = controller_client(dep, "controller")
+    ran = tmp_path / "ran"
+    step = f"echo $JS7_ORDER_ID >> {ran}; sleep 2"
+    await deploy_workflow(
+        ctl,
+        workflow(
+            "forking",
+            fork(("a", block(job("agent-1", step))), ("b", block(job("agent-2", step)))),
+            job("agent-1", "echo after"),
+        ),
+    )
+    await ctl.command(add_order("p", "forking"))
+
+    async def running():
+        return [
+            e["Key"] for e in await read_all_events(ctl) if e["TYPE"] == "OrderProcessingStarted"
+        ]
+
+    await dep.wait_for("both children run", running, accept=lambda ks: {"p|a", "p|b"} <= set(ks))
+    await dep.backend.kill("controller", signal.SIGKILL)
+    await dep.backend.start("controller")
+    await wait_order_state(dep, "p", ("Finished", "Failed"))
+
+    assert sorted(ran.read_text().split()) == ["p|a", "p|b"]
+    events = await read_all_events(ctl)
+    count = Counter((e.get("Key"), e["TYPE"]) for e in events)
+    assert count["p", "OrderForked"] == count["p", "OrderJoined"] == 1
+    assert count["p|a", "OrderProcessed"] == count["p|b", "OrderProcessed"] == 1
+    parent = await order_events(ctl, "p")
+    assert types(parent)[-1] == "OrderFinished" and stdout(parent) == "after\n"
+    assert set((await read_snapshot(ctl)).orders) == {"p"}
