@@ -30,6 +30,12 @@ js7-data/jvm/src/main/scala/js7/data/execution/workflow/instructions/):
   (ForkInstructionExecutor.scala:138-172). JS7 may fork on an Agent when all
   branches start there (``predictControllerOrAgent``); the reference does
   not — a deliberate difference in where, not in which events.
+* ``Lock`` is the Controller's (an Agent detaches the order): the Locks
+  are acquired (``OrderLocksAcquired``, into the block ``[nr, "lock", 0]``)
+  when every demand can be had — a count of the Lock's ``limit``, or the
+  whole Lock without one — else the order queues (``OrderLocksQueued``);
+  the block's end, or a failure leaving it, releases them
+  (``OrderLocksReleased``) at the Controller (LockExecutor.scala).
 * A failure does not leave a fork branch: ``OrderFailedInFork`` with the
   Fork's ``joinIfFailed``, else ``OrderFailed`` and the child stays failed,
   its parent forked (OrderEventSource.scala:263-287).
@@ -41,12 +47,14 @@ Consecutive moves are one ``OrderMoved`` to where the order comes to rest
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from components.common import expression
 from components.common.position import (
     ELSE,
+    LOCK,
     Position,
     catch_branch,
     fork_branch_id,
@@ -62,6 +70,7 @@ from components.common.workflow import (
     Fork,
     If,
     Job,
+    Lock,
     Prompt,
     Retry,
     Sleep,
@@ -81,7 +90,8 @@ class Next:
     epoch ms, or until woken when None), ``detach`` (an Agent hands the
     order to the Controller; ``OrderDetachable`` is among the events),
     ``attach`` (the Controller sends it to ``agent``; ``OrderAttachable`` is
-    among the events), ``terminated`` (``OrderFinished``/``OrderFailed``),
+    among the events), ``lockwait`` (queued for a Lock), ``terminated``
+    (``OrderFinished``/``OrderFailed``),
     ``forked`` (``OrderForked`` is the last event: the Controller adds the
     children), ``joinable`` (a child at the Controller that its parent may
     join),
@@ -140,6 +150,14 @@ def apply(order: dict[str, Any], event: Event) -> dict[str, Any]:
         o["position"] = event["movedTo"]
     elif kind == "OrderForked":
         o["children"] = event["children"]
+    elif kind == "OrderLocksAcquired":
+        o.update(position=Position.parse(o["position"]).child(LOCK).to_json(), lockQueued=False)
+    elif kind == "OrderLocksQueued":
+        o["lockQueued"] = True
+    elif kind == "OrderLocksReleased":
+        parent = Position.parse(o["position"]).parent
+        assert parent is not None
+        o["position"] = parent.increment().to_json()
     elif kind == "OrderJoined":
         # JS7: the Forked order becomes Processed with the join's outcome (Order.scala:254-259).
         o.update(
@@ -242,14 +260,35 @@ def joined_outcome(fork: Fork, children: list[tuple[dict[str, Any], bool]]) -> d
     return {"TYPE": "Succeeded", "namedValues": values} if values else {"TYPE": "Succeeded"}
 
 
-def next_events(wf: Workflow, order: dict[str, Any], *, here: str | None, now: int) -> Next:
-    """Move ``order`` as far as it goes without running a job or waiting."""
-    return _Stepper(wf, order, here, now).run()
+# Whether order ``id`` can have every demand of a Lock instruction now: True,
+# False (it queues), or JS7's problem why it never can (the order fails).
+LockCheck = Callable[[str, Lock], "bool | str"]
+
+
+def next_events(
+    wf: Workflow,
+    order: dict[str, Any],
+    *,
+    here: str | None,
+    now: int,
+    locks: LockCheck | None = None,
+) -> Next:
+    """Move ``order`` as far as it goes without running a job or waiting;
+    ``locks``: the Controller's view of its Locks (an Agent never takes one)."""
+    return _Stepper(wf, order, here, now, locks).run()
 
 
 class _Stepper:
-    def __init__(self, wf: Workflow, order: dict[str, Any], here: str | None, now: int) -> None:
+    def __init__(
+        self,
+        wf: Workflow,
+        order: dict[str, Any],
+        here: str | None,
+        now: int,
+        locks: LockCheck | None,
+    ) -> None:
         self.wf = wf
+        self.locks = locks
         self.here = here  # an Agent's path; None at the Controller
         self.now = now
         self.next = Next(order)
@@ -307,6 +346,8 @@ class _Stepper:
             return self.end(pos)
         if isinstance(ins, Fork):
             return self.fork(pos, ins)
+        if isinstance(ins, Lock):
+            return self.lock(pos, ins)
         if isinstance(ins, Finish | Prompt) and self.here is not None:
             return self.detach()
         if self.o.get("started") is not True:
@@ -397,7 +438,40 @@ class _Stepper:
         self.emit({"TYPE": "OrderForked", "children": children})
         return self.done("forked")
 
+    def lock(self, pos: Position, ins: Lock) -> Next | None:
+        """At the Controller: ``OrderLocksAcquired`` into the lock block when
+        every demand can be had, else ``OrderLocksQueued`` once and wait
+        (LockExecutor.scala:14-43)."""
+        if self.here is not None:
+            return self.detach()
+        if self.o.get("started") is not True and (waiting := self.start()) is not None:
+            return waiting
+        verdict = True if self.locks is None else self.locks(str(self.o.get("id")), ins)
+        if isinstance(verdict, str):
+            self.emit({"TYPE": "OrderOutcomeAdded", "outcome": disrupted(verdict)})
+            return None
+        demands = [d.to_json() for d in ins.demands]
+        if verdict:
+            self.emit({"TYPE": "OrderLocksAcquired", "demands": demands})
+            return None
+        if not self.o.get("lockQueued"):
+            self.emit({"TYPE": "OrderLocksQueued", "demands": demands})
+        return self.done("lockwait")
+
+    def release(self, lock_pos: Position) -> None:
+        """``OrderLocksReleased``: the order leaves the lock block to the
+        instruction after the Lock (Order.scala:501-508)."""
+        ins = self.wf.instruction(lock_pos)
+        assert isinstance(ins, Lock)
+        self.emit({"TYPE": "OrderLocksReleased", "lockPaths": ins.lock_paths})
+
     def end(self, pos: Position) -> Next | None:
+        if pos.branch == LOCK:
+            if self.here is not None:
+                return self.detach()  # released at the Controller (LockExecutor.scala:45-50)
+            assert pos.parent is not None
+            self.release(pos.parent)
+            return None
         if fork_branch_id(pos.branch) is not None:
             # A child at its branch's end is joinable (EngineState.childOrderIsJoinable).
             return self.detach() if self.here is not None else self.done("joinable")
@@ -439,6 +513,14 @@ class _Stepper:
         fork: Fork | None = None
         for depth in range(len(path) - 1, -1, -1):
             nr, branch = path[depth]
+            if branch == LOCK:
+                # Leaving a lock block releases its Locks, at the Controller;
+                # the failure is then the Lock's (OrderEventSource.scala:747-758).
+                if self.here is not None:
+                    return self.detach()
+                pos = Position(path[:depth], nr)
+                self.release(pos)
+                continue
             if fork_branch_id(branch) is not None:
                 # A fork branch is a failure boundary (BranchId.IsFailureBoundary).
                 forking = self.wf.instruction(Position(path[:depth], nr))

@@ -28,6 +28,7 @@ from components.common.web import Problem
 
 THEN, ELSE = "then", "else"
 FORK_PREFIX = "fork+"
+LOCK = "lock"  # the block of a Lock instruction (BranchId.scala:60)
 _TRY = re.compile(r"try(?:\+([0-9]+))?\Z")
 _CATCH = re.compile(r"catch(?:\+([0-9]+))?\Z")
 

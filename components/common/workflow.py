@@ -11,10 +11,11 @@ job/ReturnCodeMeaningTest.scala); and ``If`` (``ifThens``, ``else``), ``Try``
 (``message``, ``namedValues``, ``uncatchable``), ``Finish`` (``outcome``),
 ``Sleep`` (``duration``), ``Prompt`` (``question``), ``Fork`` (``branches``
 of ``{"id", "workflow": {"instructions", "result"}}``, ``agentPath``,
-``joinIfFailed``) and ``End``, as JS7's codec tests write them
-(instructions/IfTest.scala, TryInstructionTest.scala, RetryTest.scala,
-FailTest.scala, FinishTest.scala, SleepTest.scala, PromptTest.scala,
-ForkTest.scala)::
+``joinIfFailed``), ``Lock`` (``demands`` of ``{lockPath, count}`` — or 2.4's
+``lockPath``/``count`` — and ``lockedWorkflow``) and ``End``, as JS7's codec
+tests write them (instructions/IfTest.scala, TryInstructionTest.scala,
+RetryTest.scala, FailTest.scala, FinishTest.scala, SleepTest.scala,
+PromptTest.scala, ForkTest.scala, LockInstructionTest.scala)::
 
     {"TYPE": "Workflow", "path": "w1", "versionId": "1",
      "instructions": [
@@ -40,6 +41,7 @@ from typing import Any
 from components.common import expression
 from components.common.position import (
     ELSE,
+    LOCK,
     Position,
     catch_branch,
     catch_index,
@@ -155,11 +157,35 @@ class Fork:
 
 
 @dataclass(frozen=True)
+class LockDemand:
+    """``count`` None: exclusive; else that many of the Lock's ``limit``."""
+
+    lock_path: str
+    count: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"lockPath": self.lock_path} | ({} if self.count is None else {"count": self.count})
+
+
+@dataclass(frozen=True)
+class Lock:
+    """JS7's ``Lock`` instruction (LockInstruction.scala): the order runs
+    ``block`` (branch ``lock``) holding every demanded Lock."""
+
+    demands: tuple[LockDemand, ...]
+    block: Block
+
+    @property
+    def lock_paths(self) -> list[str]:
+        return [d.lock_path for d in self.demands]
+
+
+@dataclass(frozen=True)
 class End:
     """JS7's ``End`` (``ImplicitEnd`` as JS7 serialises it too): the end of its block."""
 
 
-Instruction = Execute | If | Try | Retry | Fail | Finish | Sleep | Prompt | Fork | End
+Instruction = Execute | If | Try | Retry | Fail | Finish | Sleep | Prompt | Fork | Lock | End
 Block = tuple[Instruction, ...]
 
 # JS7 2.8's other instructions (js7-data/shared/src/main/scala/js7/data/
@@ -176,7 +202,6 @@ NOT_RUN = (
     "ExpectNotices",
     "ForkList",
     "Gap",
-    "Lock",
     "Options",
     "PostNotice",
     "PostNotices",
@@ -234,6 +259,13 @@ class Workflow:
         return [ins.job for ins in _walk(self.instructions) if isinstance(ins, Execute)]
 
     @property
+    def lock_paths(self) -> set[str]:
+        """The Locks the workflow's Lock instructions demand."""
+        return {
+            p for ins in _walk(self.instructions) if isinstance(ins, Lock) for p in ins.lock_paths
+        }
+
+    @property
     def agents(self) -> set[str]:
         return {j.agent_path for j in self.jobs}
 
@@ -268,6 +300,8 @@ def _branch(ins: Instruction | None, branch: str) -> Block | None:
         for b in ins.branches:
             if branch == fork_branch(b.id):
                 return b.block
+    elif isinstance(ins, Lock) and branch == LOCK:
+        return ins.block
     return None
 
 
@@ -285,6 +319,8 @@ def _walk(block: Block) -> Iterator[Instruction]:
         elif isinstance(ins, Fork):
             for branch in ins.branches:
                 yield from _walk(branch.block)
+        elif isinstance(ins, Lock):
+            yield from _walk(ins.block)
 
 
 def _expr_field(obj: dict[str, Any], field: str, where: str) -> expression.Expr:
@@ -362,6 +398,8 @@ class _Parser:
             return Prompt(self._expr(ins, "question", where))
         if kind == "Fork":
             return self._fork(ins, pos, where)
+        if kind == "Lock":
+            return self._lock(ins, pos, where)
         if kind in ("End", "ImplicitEnd"):
             return End()
         if kind in NOT_RUN:
@@ -443,6 +481,32 @@ class _Parser:
             exprs = tuple((n, _expr_field(result, n, f"{where}: result")) for n in result)
             branches.append(ForkBranch(bid, block, exprs))
         return Fork(tuple(branches), agent, join_if_failed)
+
+    def _lock(self, ins: dict[str, Any], pos: Position, where: str) -> Lock:
+        """LockInstruction.scala's decoder: ``demands``, or 2.4's single
+        ``lockPath``/``count``; no Lock twice, counts >= 1
+        (LockInstructionTest.scala:15-101)."""
+        raw = ins.get("demands")
+        if raw is None and "lockPath" in ins:
+            raw = [{"lockPath": ins["lockPath"], "count": ins.get("count")}]
+        if not isinstance(raw, list) or not raw:
+            raise _bad(f"{where}: Lock needs 'demands' (or 'lockPath')")
+        demands: list[LockDemand] = []
+        for i, d in enumerate(raw):
+            path = d.get("lockPath") if isinstance(d, dict) else None
+            if not isinstance(path, str) or not path:
+                raise _bad(f"{where}: demands[{i}].lockPath must be a non-empty string")
+            count = d.get("count")
+            if count is not None and (not isinstance(count, int) or isinstance(count, bool)):
+                raise _bad(f"{where}: demands[{i}].count must be a number")
+            if count is not None and count < 1:
+                raise _bad(f"{where}: LockDemand.count must not be below 1 for Lock:{path}")
+            if any(other.lock_path == path for other in demands):
+                # JS7's message, with its multiplication sign.
+                raise _bad(f"{where}: Unexpected duplicates: 2×Lock:{path}")  # noqa: RUF001
+            demands.append(LockDemand(path, count))
+        block = self.block(ins, "lockedWorkflow", pos.child(LOCK))
+        return Lock(tuple(demands), block)
 
 
 EXECUTABLES = (

@@ -43,8 +43,8 @@ from components.common.journal import Event, Journal, StateChange
 from components.common.node import Runnable
 from components.common.position import Position, fork_branch
 from components.common.web import Problem, read_body
-from components.common.workflow import Fork, Workflow
-from components.controller import simple_items, snapshot, subagent_states
+from components.common.workflow import Fork, Lock, Workflow
+from components.controller import locks, simple_items, snapshot, subagent_states
 from components.controller.agent_driver import AgentDriver, DriverConfig
 from components.wire import BUILD_ID, JS7_VERSION, items
 from components.wire import cluster as wire
@@ -433,8 +433,11 @@ class Controller(Runnable):
             self._order(tx, oid, [{"TYPE": "OrderResumed"}], resumed)
             o = resumed
         wf = self.workflows[o["workflowKey"]]
-        nxt = instructions.next_events(wf, o, here=None, now=int(time.time() * 1000))
+        now = int(time.time() * 1000)
+        nxt = instructions.next_events(wf, o, here=None, now=now, locks=self._lock_check)
         new = {**nxt.order, "state": "detached"}
+        if any(e["TYPE"] == "OrderLocksQueued" for e in nxt.events):
+            new["queuedAt"] = time.time_ns()  # the queue's order (LockState.queue)
         last_kind = nxt.events[-1]["TYPE"] if nxt.events else None
         if last_kind in snapshot.STATE_AFTER_EVENT:
             new["js7State"] = snapshot.STATE_AFTER_EVENT[last_kind]
@@ -460,6 +463,11 @@ class Controller(Runnable):
             if nxt.action in ("wait", "continue"):
                 # JS7 would wake it by its clock; so does a timer here.
                 tx.wakes.append((oid, 0 if nxt.action == "continue" else nxt.until))
+        released = {
+            p for e in nxt.events if e["TYPE"] == "OrderLocksReleased" for p in e["lockPaths"]
+        }
+        if released:
+            self._wake_lock_queue(tx, released)
 
     def _terminate(self, tx: Tx, oid: str, state: str, event: Event) -> None:
         o = self.orders[oid]
@@ -469,6 +477,25 @@ class Controller(Runnable):
             self._order(tx, oid, [event], {**o, "state": state, "agent": None})
         if state == "cancelled" and o.get("parent"):
             self._join(tx, o["parent"])  # a cancelled child is joinable (EngineState.scala:180)
+        if state == "cancelled":
+            self._wake_lock_queue(tx, None)  # it may have held a Lock
+
+    # -- Locks (the Controller's only) -------------------------------------
+
+    def _lock_check(self, oid: str, ins: Lock) -> bool | str:
+        limits = simple_items.lock_limits(self.journal.state(simple_items.ITEM))
+        return locks.check(self.orders, self.workflows, limits, ins)
+
+    def _wake_lock_queue(self, tx: Tx, paths: set[str] | None) -> None:
+        """Locks were released: the orders queued for them try again, in
+        their queue's order."""
+        for qid in locks.queue(self.orders):
+            o = self.orders[qid]
+            ins = self.workflows[o["workflowKey"]].instruction(Position.parse(o["position"]))
+            if o["state"] != "detached" or not isinstance(ins, Lock):
+                continue
+            if paths is None or paths & set(ins.lock_paths):
+                self._move_on(tx, qid)
 
     def _fork(self, tx: Tx, oid: str) -> None:
         """The children of ``OrderForked``, as JS7's ``Order.newForkedOrders``
@@ -732,7 +759,17 @@ class Controller(Runnable):
                     f"{data.get('path')}: versionId {data.get('versionId')!r} is not {version!r}",
                 )
             parsed.append((Workflow.from_json({**data, "versionId": version}), s))
+        lock_paths = set(simple_items.lock_limits(known)) | {
+            item["path"] for _, item in simple if item["TYPE"] == "Lock"
+        }
         for wf, _ in parsed:
+            missing = sorted(wf.lock_paths - lock_paths)
+            if missing:
+                raise Problem(
+                    400,
+                    "UnknownItemPath",
+                    f"Workflow {wf.path}: unknown {', '.join('Lock:' + m for m in missing)}",
+                )
             unknown = sorted(wf.agents - set(self.drivers))
             if unknown:
                 raise Problem(

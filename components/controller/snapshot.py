@@ -35,7 +35,7 @@ from msgspec import UNSET
 from components.common.eventid import event_id_string
 from components.common.node import query_int
 from components.common.web import Problem
-from components.controller import simple_items, subagent_states
+from components.controller import locks, simple_items, subagent_states
 from components.wire import snapshot as snap
 from components.wire.agent_commands import (
     Attached,
@@ -91,6 +91,8 @@ def js7_state(o: Mapping[str, Any]) -> Any:
     """JS7's ``Order.state`` of an order that has not terminated."""
     if o["state"] == "prompting":
         return snap.Prompting(question=o.get("question"))
+    if o.get("lockQueued"):
+        return snap.WaitingForLock()
     if o["state"] == "forked":
         children = [snap.ForkedChild(**c) for c in o.get("children") or []]
         return snap.Forked(children=children)
@@ -148,8 +150,12 @@ def objects(controller: Controller) -> Iterator[snap.SnapshotObject]:
     for item in items:
         if item["TYPE"] == "SubagentBundle":
             yield convert(item, snap.SubagentBundle, "SubagentBundle")
+    orders = journal.state("order")
+    for item in items:
+        if item["TYPE"] == "Lock":
+            yield locks.state(item, orders, controller.workflows)
     yield from controller.repo_events()
-    for oid, o in journal.state("order").items():
+    for oid, o in orders.items():
         yield js7_order(oid, o, controller.mark_json(o) if o.get("mark") else None)
 
 

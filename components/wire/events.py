@@ -25,6 +25,7 @@ from components.wire.agent_commands import HistoricOutcome, OrderMark, WorkflowI
 from components.wire.cluster import ClusterSetting, JournalPosition
 from components.wire.controller_commands import CancellationMode, SuspensionMode
 from components.wire.items import SignedString
+from components.wire.lock import LockDemand
 
 
 class _Event(msgspec.Struct, tag_field="TYPE", kw_only=True, forbid_unknown_fields=True):
@@ -170,6 +171,24 @@ class OrderJoined(_Event, tag="OrderJoined"):
     outcome: Outcome
 
 
+class OrderLocksAcquired(_Event, tag="OrderLocksAcquired"):
+    """Into the lock block holding the Locks (OrderEventTest.scala:752-760)."""
+
+    demands: list[LockDemand]
+
+
+class OrderLocksQueued(_Event, tag="OrderLocksQueued"):
+    """Waiting for the Locks (OrderEventTest.scala:800-810)."""
+
+    demands: list[LockDemand]
+
+
+class OrderLocksReleased(_Event, tag="OrderLocksReleased"):
+    """Out of the lock block, the Locks given back (OrderEventTest.scala:874-879)."""
+
+    lockPaths: list[str]
+
+
 class OrderOutcomeAdded(_Event, tag="OrderOutcomeAdded"):
     """JS7 >= 2.5 writes a Fail instruction's outcome (or a problem) so,
     before ``OrderCaught``/``OrderFailed`` (OrderEvent.scala:574)."""
@@ -278,6 +297,9 @@ OrderEvent = (
     | OrderFailedInFork
     | OrderForked
     | OrderJoined
+    | OrderLocksAcquired
+    | OrderLocksQueued
+    | OrderLocksReleased
     | OrderOutcomeAdded
     | OrderCaught
     | OrderRetrying

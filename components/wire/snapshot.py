@@ -28,6 +28,7 @@ from components.wire.agent_commands import (
 from components.wire.cluster import ClusterState
 from components.wire.events import SleepInstruction, Throttle
 from components.wire.items import VersionAdded, VersionedItemAdded
+from components.wire.lock import LockState
 from components.wire.subagent import SubagentBundle
 
 
@@ -185,6 +186,10 @@ class Forked(msgspec.Struct, tag_field="TYPE", tag="Forked", kw_only=True):
     children: list[ForkedChild]
 
 
+class WaitingForLock(msgspec.Struct, tag_field="TYPE", tag="WaitingForLock"):
+    """Queued for a Lock (OrderTest.scala:352-356)."""
+
+
 class FailedInFork(msgspec.Struct, tag_field="TYPE", tag="FailedInFork"):
     """A child failed in its branch, joinable (Order.scala:1461)."""
 
@@ -199,6 +204,7 @@ OrderState = (
     | Prompting
     | Forked
     | FailedInFork
+    | WaitingForLock
     | Finished
     | Cancelled
     | Failed
@@ -238,5 +244,6 @@ SnapshotObject = (
     | SubagentBundle
     | VersionAdded
     | VersionedItemAdded
+    | LockState
     | Order
 )

@@ -24,6 +24,7 @@ from components.wire import cluster as cl
 from components.wire import controller_commands as cc
 from components.wire import events as ev
 from components.wire import items as it
+from components.wire import lock as lw
 from components.wire import overview as wo
 from components.wire import session as ss
 from components.wire import snapshot as sn
@@ -639,6 +640,25 @@ CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
         ev.ControllerEvent,
         {"TYPE": "OrderJoined", "outcome": {"TYPE": "Succeeded"}},
     ),
+    # The events of Lock (components/common/instructions.py lock, release).
+    (
+        f"{OET}:752",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "OrderLocksAcquired", "demands": [{"lockPath": "LOCK", "count": 3}]},
+    ),
+    (
+        f"{OET}:800",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "OrderLocksQueued", "demands": [{"lockPath": "LOCK", "count": 1}]},
+    ),
+    (
+        f"{OET}:874",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "OrderLocksReleased", "lockPaths": ["LOCK"]},
+    ),
     (f"{OET}:459", "both", ev.AgentEvent, {"TYPE": "OrderRetrying"}),
     (
         f"{OET}:465",
@@ -1075,6 +1095,38 @@ SNAPSHOT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
                 },
             ),
         )
+    ),
+    (f"{ORT}:352", "both", sn.OrderState, {"TYPE": "WaitingForLock"}),
+    (
+        f"{CSTT}:248",
+        "both",
+        sn.SnapshotObject,
+        {
+            "TYPE": "LockState",
+            "lock": {"path": "LOCK", "limit": 1, "itemRevision": 7},
+            "acquired": {"TYPE": "Available"},
+            "queue": [],
+        },
+    ),
+    *(
+        (
+            "js7-data/shared/src/test/scala/js7/data/lock/AcquiredTest.scala:" + line,
+            "both",
+            into,
+            js7,
+        )
+        for line, into, js7 in (
+            ("17", lw.Exclusive, {"TYPE": "Exclusive", "orderId": "A"}),
+            ("23", lw.NonExclusive, {"TYPE": "NonExclusive", "orderToCount": {"A": 3}}),
+        )
+    ),
+    (
+        # LockTest.scala:9, with its TYPE as AddOrChangeSimple carries it
+        # (ControllerStateTest.scala:240-247 writes the items so).
+        "js7-data/shared/src/test/scala/js7/data/lock/LockTest.scala:9",
+        "both",
+        lw.Lock,
+        {"TYPE": "Lock", "path": "LOCK", "limit": 3},
     ),
     (
         # no literal in the test: Order.scala:1171, Subtype(FailedInFork)
@@ -1827,6 +1879,32 @@ PATH_EXE = {
             {"TYPE": "Fork", "branches": [{"id": "A", "workflow": {"instructions": []}}]},
             [0, "fork+A", 0],
         ),
+        (
+            f"{IT}/LockInstructionTest.scala:20",
+            {"TYPE": "Lock", "lockPath": "LOCK", "lockedWorkflow": {"instructions": []}},
+            [0, "lock", 0],
+        ),
+        (
+            f"{IT}/LockInstructionTest.scala:31",
+            {
+                "TYPE": "Lock",
+                "lockPath": "LOCK",
+                "count": 3,
+                "lockedWorkflow": {"instructions": []},
+                "sourcePos": [1, 2],
+            },
+            None,
+        ),
+        (
+            f"{IT}/LockInstructionTest.scala:64",
+            {
+                "TYPE": "Lock",
+                "demands": [{"lockPath": "LOCK", "count": 3}],
+                "lockedWorkflow": {"instructions": [PATH_EXE]},
+                "sourcePos": [1, 2],
+            },
+            [0, "lock", 0],
+        ),
         (f"{IT}/SleepTest.scala:14", {"TYPE": "Sleep", "duration": "3"}, None),
         (f"{IT}/SleepTest.scala:21", {"TYPE": "Sleep", "duration": "0.003"}, None),
         (f"{IT}/PromptTest.scala:15", {"TYPE": "Prompt", "question": "'QUESTION'"}, None),
@@ -1859,7 +1937,7 @@ def test_the_reference_reads_js7s_instructions(source, instruction, inner):
             },
             "instruction [0/else:0]: the reference does not run JS7's Stop instruction",
         ),
-        ({"TYPE": "Lock", "lockPath": "L"}, "does not run JS7's Lock instruction"),
+        ({"TYPE": "Lock", "lockPath": "L"}, "'lockedWorkflow' must be a list"),
         ({"TYPE": "ForkList", "children": "$x"}, "does not run JS7's ForkList instruction"),
         # ForkTest.scala:106-111: duplicate branch ids.
         (
