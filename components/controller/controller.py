@@ -343,11 +343,14 @@ class Controller(Runnable):
     async def get_snapshot(self, request: web.Request) -> web.StreamResponse:
         return await snapshot.handle(self, request)
 
-    def repo_events(self) -> list[items.VersionAdded | items.VersionedItemAdded]:
+    def repo_events(
+        self,
+    ) -> list[items.VersionAdded | items.VersionedItemAdded | items.VersionedItemRemoved]:
         """The committed workflows as JS7's snapshot writes its repo: per
         version ``VersionAdded``, then each item's ``VersionedItemAdded``
-        with the signed string the Agents get."""
-        out: list[items.VersionAdded | items.VersionedItemAdded] = []
+        with the signed string the Agents get, then the removals, each in
+        its version."""
+        out: list[items.VersionAdded | items.VersionedItemAdded | items.VersionedItemRemoved] = []
         versions: set[str] = set()
         for key, signed in self.journal.state(SIGNED).items():
             version = key.rpartition("~")[2]
@@ -356,6 +359,11 @@ class Controller(Runnable):
                 out.append(items.VersionAdded(versionId=version))
             signed_string = convert(signed, items.SignedString, "SignedString")
             out.append(items.VersionedItemAdded(signed=signed_string))
+        for path, version in (self.journal.meta("workflow.removed", {}) or {}).items():
+            if version not in versions:
+                versions.add(version)
+                out.append(items.VersionAdded(versionId=version))
+            out.append(items.VersionedItemRemoved(path=f"Workflow:{path}"))
         return out
 
     async def cluster_state(self, request: web.Request) -> web.Response:
@@ -717,25 +725,30 @@ class Controller(Runnable):
             type(op).__name__
             for op in ops
             if not isinstance(
-                op, items.AddVersion | items.AddOrChangeSigned | items.AddOrChangeSimple
+                op,
+                items.AddVersion
+                | items.AddOrChangeSigned
+                | items.AddOrChangeSimple
+                | items.RemoveVersioned,
             )
         ]
         if unsupported:
             raise Problem(
                 400,
                 "UnsupportedItemOperation",
-                "the reference adds and changes workflows and Agent cluster items only, "
-                f"not {sorted(set(unsupported))}",
+                "the reference adds, changes and removes workflows and adds and changes "
+                f"Agent cluster items only, not {sorted(set(unsupported))}",
             )
         versions = [op.versionId for op in ops if isinstance(op, items.AddVersion)]
         signed = [op.signedString for op in ops if isinstance(op, items.AddOrChangeSigned)]
+        removed = [_workflow_path(op.path) for op in ops if isinstance(op, items.RemoveVersioned)]
         known = self.journal.state(simple_items.ITEM)
         simple = simple_items.check(
             (op.item for op in ops if isinstance(op, items.AddOrChangeSimple)),
             known,
             self.drivers,
         )
-        if not versions and not signed:
+        if not versions and not signed and not removed:
             await self._add_simple_items(simple)
             return
         if len(versions) != 1:
@@ -783,11 +796,25 @@ class Controller(Runnable):
                 raise Problem(
                     400, "ItemVersionExists", f"Workflow {wf.key} exists with different content"
                 )
+        for path in removed:
+            if path not in self.latest:
+                raise Problem(400, "UnknownItemPath", f"Unknown Workflow:{path}")
+            if any(wf.path == path for wf, _ in parsed):
+                raise Problem(
+                    400, "InvalidItemOperation", f"Workflow:{path} is both added and removed"
+                )
         tx = Tx()
         latest = dict(self.latest)
         new = [(wf, s) for wf, s in parsed if wf.key not in self.workflows]
-        if new:
+        if new or removed:
             tx.events.append(to_json(items.VersionAdded(versionId=version)))
+        # A removed workflow takes no new orders; the orders that run in one
+        # of its versions finish in it (the versions stay).
+        removals = dict(self.journal.meta("workflow.removed", {}) or {})
+        for path in removed:
+            tx.events.append(to_json(items.VersionedItemRemoved(path=f"Workflow:{path}")))
+            latest.pop(path)
+            removals[path] = version
         for wf, s in new:
             event = items.VersionedItemChanged if wf.path in latest else items.VersionedItemAdded
             tx.events.append(to_json(event(signed=s)))
@@ -797,8 +824,11 @@ class Controller(Runnable):
         for key, item in simple:
             tx.events.append(simple_items.event(key, item, known))
             tx.changes.append((simple_items.ITEM, key, item))
+        for wf, _ in new:
+            removals.pop(wf.path, None)
         if tx.events:
             tx.meta["workflow.latest"] = latest
+            tx.meta["workflow.removed"] = removals
             await self._commit(tx)
             for wf, _ in new:
                 self.workflows[wf.key] = wf
@@ -1056,3 +1086,11 @@ class Controller(Runnable):
                 400, "UnknownItemPath", f"AgentRef:{cmd.agentPath} is not an Agent cluster"
             )
         await self.cluster.switch_over()
+
+
+def _workflow_path(typed: str) -> str:
+    """``Workflow:a/b`` → ``a/b``: RemoveVersioned names a typed path."""
+    kind, sep, path = typed.partition(":")
+    if kind != "Workflow" or not sep or not path:
+        raise Problem(400, "InvalidItemPath", f"RemoveVersioned: not a Workflow path: {typed!r}")
+    return path

@@ -28,13 +28,13 @@ from aiohttp import web
 from components.common.auth import User
 from components.common.client import NodeClient, ProblemError
 from components.common.web import Problem, read_json
-from components.joc import inventory, order_log
+from components.joc import inventory, openapi, order_log
 from components.joc.answers import (
     ORDER_HSTATE,
     order_v,
 )
 from components.joc.app import Joc
-from components.joc.calls import Body, Route, Session, standby_problem
+from components.joc.calls import PREFIX, TOKEN_HEADER, Body, Route, Session, standby_problem
 from components.joc.cluster_calls import ClusterCalls
 from components.joc.controllers import NoActiveController, is_stale_active
 from components.joc.db import DatabaseUnavailable
@@ -56,8 +56,6 @@ from components.joc.views.routes import HistoryViews
 from components.joc.views.routes import routes as history_routes
 from components.wire.items import silly_signed_workflows
 
-PREFIX = "/joc/api"
-TOKEN_HEADER = "X-Access-Token"
 Conn = psycopg.AsyncConnection[Any]
 
 
@@ -310,61 +308,7 @@ class Api:
         )
 
     async def openapi(self, _: web.Request) -> web.Response:
-        paths: dict[str, Any] = {}
-        for r in self.routes:
-            op: dict[str, Any] = {
-                "summary": r.summary,
-                "responses": {
-                    "200": {"description": "OK"},
-                    "400": {"$ref": "#/components/responses/Problem"},
-                    "401": {"$ref": "#/components/responses/Problem"},
-                    "403": {"$ref": "#/components/responses/Problem"},
-                },
-            }
-            if r.permission is None:
-                op["security"] = [{"basic": []}]
-            else:
-                op["x-permission"] = r.permission or "any"
-            if r.method == "POST" and r.fields:
-                op["requestBody"] = {
-                    "content": {
-                        "application/json": {
-                            "schema": {"type": "object", "properties": {f: {} for f in r.fields}}
-                        }
-                    }
-                }
-            paths[f"{PREFIX}/{r.path}"] = {r.method.lower(): op}
-        doc = {
-            "openapi": "3.0.3",
-            "info": {"title": "js7ha reference JOC Cockpit API", "version": "1"},
-            "paths": paths,
-            "security": [{"accessToken": []}],
-            "components": {
-                "securitySchemes": {
-                    "accessToken": {"type": "apiKey", "in": "header", "name": TOKEN_HEADER},
-                    "basic": {"type": "http", "scheme": "basic"},
-                },
-                "responses": {
-                    "Problem": {
-                        "description": "a problem",
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["TYPE", "code", "message"],
-                                    "properties": {
-                                        "TYPE": {"enum": ["Problem"]},
-                                        "code": {"type": "string"},
-                                        "message": {"type": "string"},
-                                    },
-                                }
-                            }
-                        },
-                    }
-                },
-            },
-        }
-        return web.json_response(doc)
+        return web.json_response(openapi.document(self.routes))
 
     # -- authentication --------------------------------------------------------
 
@@ -535,40 +479,23 @@ class Api:
         """JOC's deployment (publish/deploy-schema.json): the drafts
         (``store.draftConfigurations``) or the last deployed versions
         (``store.deployConfigurations``) of workflows, or of a folder's
-        workflows, to the Controller as one new version (the commit id)."""
+        workflows, to the Controller, and the removal of deployed ones
+        (``delete.deployConfigurations``), as one new version (the commit id:
+        AddVersion, the signed workflows, a RemoveVersioned for each removal)."""
         if field_list(body, "controllerIds") is None:
             raise Problem(400, "InvalidField", "'controllerIds' must be a list of strings")
-        if body.get("delete") is not None:
+        requests = _configurations(body, "store", ("draftConfigurations", "deployConfigurations"))
+        removals = _configurations(body, "delete", ("deployConfigurations",))
+        if not requests and not removals:
             raise Problem(
-                400, "UnsupportedOperation", "the reference does not remove deployed objects"
-            )
-        store = body.get("store")
-        if not isinstance(store, dict):
-            raise Problem(400, "InvalidField", "'store' must be an object")
-        requests: list[tuple[str, Body]] = []
-        for key in ("draftConfigurations", "deployConfigurations"):
-            for i, c in enumerate(field_list(store, key, dict) or []):
-                conf = c.get("configuration")
-                where = f"store.{key}[{i}].configuration"
-                if not isinstance(conf, dict):
-                    raise Problem(400, "InvalidField", f"'{where}' must be an object")
-                kind = conf.get("objectType")
-                if kind not in ("WORKFLOW", "FOLDER"):
-                    raise Problem(
-                        400,
-                        "UnsupportedObjectType",
-                        f"{where}.objectType: the reference deploys WORKFLOW and FOLDER,"
-                        f" not {kind!r}",
-                    )
-                split_path(conf.get("path"), f"{where}.path")
-                requests.append((key, conf))
-        if not requests:
-            raise Problem(
-                400, "InvalidField", "'store' needs draftConfigurations or deployConfigurations"
+                400,
+                "InvalidField",
+                "'store' needs draftConfigurations or deployConfigurations,"
+                " or 'delete' deployConfigurations",
             )
         cid = self.cfg.controller_id
 
-        async def read(conn: Conn) -> list[Body]:
+        async def read(conn: Conn) -> tuple[list[Body], list[Body]]:
             found: dict[str, Body] = {}
             for key, conf in requests:
                 path, folder = split_path(conf["path"])[0], conf["objectType"] == "FOLDER"
@@ -591,19 +518,38 @@ class Api:
                             400, "InvalidConfiguration", f"{r['path']} is not valid: not deployed"
                         )
                     found[r["path"]] = r
-            return list(found.values())
+            gone: dict[str, Body] = {}
+            for _, conf in removals:
+                path, folder = split_path(conf["path"])[0], conf["objectType"] == "FOLDER"
+                rows = await inventory.last_deployed(conn, cid, path, folder=folder)
+                if not rows and not folder:
+                    raise Problem(404, "UnknownConfiguration", f"no deployed workflow {path}")
+                gone |= {r["path"]: r for r in rows}
+            both = sorted(set(found) & set(gone))
+            if both:
+                raise Problem(
+                    400, "InvalidField", f"deployed and deleted at once: {', '.join(both)}"
+                )
+            return list(found.values()), list(gone.values())
 
-        items = await self.joc.db.run(read)
-        if items:
+        items, gone = await self.joc.db.run(read)
+        if items or gone:
             commit = str(uuid.uuid4())
-            await self._post_workflows(
+            ops = silly_signed_workflows(
                 commit,
                 [inventory.controller_workflow(r["name"], commit, r["content"]) for r in items],
             )
+            ops += [{"TYPE": "RemoveVersioned", "path": f"Workflow:{r['name']}"} for r in gone]
+
+            async def post(ctl: NodeClient) -> Any:
+                return await ctl.post_items(ops)
+
+            await self._controller(post)
 
             async def record(conn: Conn) -> None:
                 async with conn.transaction():
                     await inventory.record_deployment(conn, cid, commit, items, account)
+                    await inventory.record_deployment(conn, cid, commit, gone, account, "DELETE")
 
             await self.joc.db.run(record)
         return web.json_response({"deliveryDate": delivery(), "ok": True})
@@ -789,3 +735,30 @@ class Api:
         finally:
             self.joc.feed.unsubscribe(q)
         return resp
+
+
+def _configurations(body: Body, section: str, keys: tuple[str, ...]) -> list[tuple[str, Body]]:
+    """``(key, configuration)`` of every ``<section>.<key>[i].configuration``
+    (a WORKFLOW or FOLDER with a valid path), or a 400 naming the field."""
+    part = body.get(section)
+    if part is None:
+        return []
+    if not isinstance(part, dict):
+        raise Problem(400, "InvalidField", f"'{section}' must be an object")
+    found: list[tuple[str, Body]] = []
+    for key in keys:
+        for i, c in enumerate(field_list(part, key, dict) or []):
+            conf = c.get("configuration")
+            where = f"{section}.{key}[{i}].configuration"
+            if not isinstance(conf, dict):
+                raise Problem(400, "InvalidField", f"'{where}' must be an object")
+            kind = conf.get("objectType")
+            if kind not in ("WORKFLOW", "FOLDER"):
+                raise Problem(
+                    400,
+                    "UnsupportedObjectType",
+                    f"{where}.objectType: the reference deploys WORKFLOW and FOLDER, not {kind!r}",
+                )
+            split_path(conf.get("path"), f"{where}.path")
+            found.append((key, conf))
+    return found

@@ -12,6 +12,9 @@ from aiohttp import web
 
 from components.common.web import Problem
 
+PREFIX = "/joc/api"
+TOKEN_HEADER = "X-Access-Token"
+
 Body = dict[str, Any]
 
 

@@ -395,15 +395,22 @@ async def workflow_paths(conn: Conn) -> dict[str, str]:
 
 
 async def record_deployment(
-    conn: Conn, controller_id: str, commit_id: str, items: list[Body], account: str | None = None
+    conn: Conn,
+    controller_id: str,
+    commit_id: str,
+    items: list[Body],
+    account: str | None = None,
+    operation: str = "UPDATE",
 ) -> None:
-    """``DEP_HISTORY``: what was deployed, with the commit id (the
-    Controller's versionId) and the content sent."""
+    """``DEP_HISTORY``: what was deployed (``UPDATE``) or removed
+    (``DELETE``), with the commit id (the Controller's versionId) and the
+    content sent (for a removal: the content it had)."""
+    assert operation in ("UPDATE", "DELETE")
     for r in items:
         await conn.execute(
             """INSERT INTO DEP_HISTORY (INV_CONFIGURATION_ID, CONTROLLER_ID, TYPE, PATH, NAME,
-                   COMMIT_ID, CONTENT, STATE, DEPLOYMENT_DATE, ACCOUNT)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, 'DEPLOYED', now(), %s)""",
+                   COMMIT_ID, CONTENT, STATE, DEPLOYMENT_DATE, ACCOUNT, OPERATION)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, 'DEPLOYED', now(), %s, %s)""",
             (
                 r["id"],
                 controller_id,
@@ -413,17 +420,23 @@ async def record_deployment(
                 commit_id,
                 json_text(r["content"]),
                 account,
+                operation,
             ),
         )
-    await mark(conn, "DEPLOYED", [r["id"] for r in items])
+    if operation == "UPDATE":
+        await mark(conn, "DEPLOYED", [r["id"] for r in items])
 
 
 async def last_deployed(conn: Conn, controller_id: str, path: str, *, folder: bool) -> list[Body]:
-    """``deployConfigurations`` (a redeploy): the last deployed content of
-    the workflow at ``path`` (``folder``: of every workflow under it)."""
+    """``deployConfigurations`` (a redeploy, or what a delete removes): the
+    last deployed content of the workflow at ``path`` (``folder``: of every
+    workflow under it) — none for a workflow whose last deployment deleted it."""
     cur = await conn.execute(
-        """SELECT DISTINCT ON (PATH) INV_CONFIGURATION_ID, PATH, NAME, CONTENT FROM DEP_HISTORY
-           WHERE CONTROLLER_ID = %s AND TYPE = 'WORKFLOW' ORDER BY PATH, ID DESC""",
+        """SELECT INV_CONFIGURATION_ID, PATH, NAME, CONTENT FROM (
+               SELECT DISTINCT ON (PATH) INV_CONFIGURATION_ID, PATH, NAME, CONTENT, OPERATION
+               FROM DEP_HISTORY WHERE CONTROLLER_ID = %s AND TYPE = 'WORKFLOW'
+               ORDER BY PATH, ID DESC) last
+           WHERE OPERATION <> 'DELETE'""",
         (controller_id,),
     )
     rows = [

@@ -27,7 +27,7 @@ from components.wire.agent_commands import (
 )
 from components.wire.cluster import ClusterState
 from components.wire.events import SleepInstruction, Throttle
-from components.wire.items import VersionAdded, VersionedItemAdded
+from components.wire.items import VersionAdded, VersionedItemAdded, VersionedItemRemoved
 from components.wire.lock import LockState
 from components.wire.subagent import SubagentBundle
 
@@ -244,6 +244,7 @@ SnapshotObject = (
     | SubagentBundle
     | VersionAdded
     | VersionedItemAdded
+    | VersionedItemRemoved
     | LockState
     | Order
 )

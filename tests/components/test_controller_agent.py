@@ -233,6 +233,49 @@ async def test_workflows_are_added_as_js7_adds_items(deploy):
     assert finished["workflowPosition"]["workflowId"] == {"path": "w", "versionId": "2"}
 
 
+async def test_a_workflow_is_removed_as_js7_removes_items(deploy):
+    """``RemoveVersioned`` in a new version: ``VersionAdded`` +
+    ``VersionedItemRemoved``, in the snapshot too; the workflow takes no new
+    order; an order already in it finishes in its version; removing an
+    unknown path is refused and changes nothing; added again, it runs."""
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(ctl, shell_workflow("w", ("agent-1", "sleep 3; echo slow")))
+    await ctl.command(add_order("running", "w"))
+    await wait_order_state(dep, "running", ("Attached",))
+    remove = [
+        {"TYPE": "AddVersion", "versionId": "2"},
+        {"TYPE": "RemoveVersioned", "path": "Workflow:w"},
+    ]
+    for bad, code in [
+        ([remove[0], {"TYPE": "RemoveVersioned", "path": "Workflow:nope"}], "UnknownItemPath"),
+        ([remove[0], {"TYPE": "RemoveVersioned", "path": "Lock:w"}], "InvalidItemPath"),
+        (remove[1:], "InvalidItemOperation"),
+    ]:
+        with pytest.raises(ProblemError) as err:
+            await ctl.post_items(bad)
+        assert (err.value.status, err.value.code) == (400, code), bad
+    assert await ctl.post_items(remove) == {}
+    removed = [e for e in await read_all_events(ctl) if e["TYPE"].startswith("Version")]
+    assert [(e["TYPE"], e.get("versionId") or e.get("path")) for e in removed[-2:]] == [
+        ("VersionAdded", "2"),
+        ("VersionedItemRemoved", "Workflow:w"),
+    ]
+    with pytest.raises(ProblemError) as err:
+        await ctl.command(add_order("late", "w"))
+    assert err.value.code == "UnknownItemPath"
+    done = await wait_order_state(dep, "running", ("Finished",))
+    assert done["workflowPosition"]["workflowId"] == {"path": "w", "versionId": "1"}
+    snapshot = await ctl.get_ndjson("/snapshot/")
+    repo = [o["TYPE"] for o in snapshot if o["TYPE"].startswith("Version")]
+    assert repo == ["VersionAdded", "VersionedItemAdded", "VersionAdded", "VersionedItemRemoved"]
+    await deploy_workflow(ctl, shell_workflow("w", ("agent-1", "echo back"), version="3"))
+    await ctl.command(add_order("again", "w"))
+    assert (await wait_order_state(dep, "again", ("Finished",)))["workflowPosition"][
+        "workflowId"
+    ] == {"path": "w", "versionId": "3"}
+
+
 async def test_named_jobs_command_lines_path_executables_and_return_code_meanings(deploy):
     """JS7's job shapes (ExecuteTest, ExecutableTest, ReturnCodeMeaningTest):
     Execute.Named with the workflow's jobs, a command line started without a

@@ -204,6 +204,10 @@ async def test_the_history_page_in_chromium(pair, browser, database_url, artifac
         assert "Controller ID" in rows[0]  # the page asks for every Controller
         assert any(text in str(cell) for row in rows[1:] for cell in row), (tab, rows)
     await page.click("button[data-tab=SUBMISSION]")
+    # The tab reads its list again: click a row of this reading, not of the last.
+    await page.wait_for_selector(
+        '#table-SUBMISSION[aria-busy="false"] tbody tr', timeout=DEADLINE_MS
+    )
     await page.click("#table-SUBMISSION tbody tr")  # expand: submissions and orders
     await page.wait_for_selector("#table-SUBMISSION tr.sub", timeout=DEADLINE_MS)
     assert "p-1" in await page.inner_text("#table-SUBMISSION tbody")

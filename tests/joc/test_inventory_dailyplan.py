@@ -273,7 +273,24 @@ async def test_a_schedule_not_planned_automatically_only_when_asked(api):
         (
             "inventory/deployment/deploy",
             {"controllerIds": ["js7"], "delete": {"deployConfigurations": []}},
-            "UnsupportedOperation",
+            "InvalidField",
+        ),
+        (
+            "inventory/deployment/deploy",
+            {
+                "controllerIds": ["js7"],
+                "delete": {
+                    "deployConfigurations": [
+                        {"configuration": {"path": "/never", "objectType": "WORKFLOW"}}
+                    ]
+                },
+            },
+            "UnknownConfiguration",
+        ),
+        (
+            "inventory/deployment/deploy",
+            {"controllerIds": ["js7"], "delete": [{"path": "/w"}]},
+            "InvalidField",
         ),
         ("daily_plan/orders/generate", {"controllerId": "js7"}, "InvalidField"),
         ("daily_plan/orders/generate", {"dailyPlanDates": []}, "InvalidField"),

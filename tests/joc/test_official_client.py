@@ -44,6 +44,7 @@ from js7.model.configuration.http_configuration import HTTPConfiguration  # noqa
 from js7.model.error.http.joc_exceptions import JocOperationFailed  # noqa: E402
 from js7.model.public.client.common.configurations import (  # noqa: E402
     Configuration,
+    DeployConfiguration,
     DraftConfiguration,
     ReleaseConfiguration,
 )
@@ -344,6 +345,31 @@ async def test_the_official_client_deploys_a_draft_plans_submits_and_runs_cleanu
             )
         )
     assert bad.value.code == "UnknownConfiguration"
+
+    # The deployed workflow removed from the Controller: it takes no order
+    # any more, and the deployment history shows the removal.
+    assert await call(
+        lambda: inv.deploy.configurations(
+            controller_id="js7",
+            delete=[DeployConfiguration(path="/it/deployed", object_type="WORKFLOW")],
+        )
+    )
+    with pytest.raises(JocOperationFailed) as gone:
+        await call(
+            lambda: client.order.operate.add_orders(
+                controller_id="js7", orders=[Order(order_name="late", workflow_path="deployed")]
+            )
+        )
+    assert gone.value.code == "UnknownItemPath"
+    operations = [
+        (d["operation"], d["folder"], d["workflowCount"])
+        for d in (
+            await JocClient(dep, active).post(
+                "inventory/deployment/history", {"compactFilter": {"controllerId": "js7"}}
+            )
+        )["depHistory"]
+    ]
+    assert ("DELETE", "/it", 1) in operations and ("UPDATE", "/it", 1) in operations
 
     # JOC's cleanup, run now: it ran (the reference's own settings answer
     # shows the run; JOC answers only that the service was started).

@@ -92,6 +92,8 @@
   async function load() {
     if (state.loading) { state.again = true; return; }
     state.loading = true;
+    const table = $(`#table-${state.tab}`);
+    table.setAttribute("aria-busy", "true");  // a test (or a screen reader) can wait for it
     try {
       const r = await call(tabPath(), filter());
       state.items = (await r.json())[KEY[state.tab]] || [];
@@ -102,7 +104,7 @@
       $("#error").textContent = e.message;
     } finally {
       state.loading = false;
-      if (state.again) { state.again = false; load(); }
+      if (state.again) { state.again = false; load(); } else { table.setAttribute("aria-busy", "false"); }
     }
   }
 
@@ -187,6 +189,8 @@
     state.tab = tab; state.page = 0; state.items = [];
     document.querySelectorAll("nav button").forEach((b) => b.classList.toggle("active", b.dataset.tab === tab));
     document.querySelectorAll("table.view").forEach((t) => t.classList.toggle("hidden", t.id !== `table-${tab}`));
+    // Rows from an earlier visit are not this visit's: gone until the list is read.
+    $(`#table-${tab} tbody`).replaceChildren();
     document.querySelectorAll(".f-states").forEach((e) => e.classList.toggle("hidden", tab !== "ORDER" && tab !== "TASK"));
     load();
   }
