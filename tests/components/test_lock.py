@@ -2,6 +2,8 @@
 Locks exclusively and by count at the reference Controller, with JS7's
 events (LockExecutor.scala, LockState.scala, OrderEventTest.scala:752-886)."""
 
+import signal
+
 import pytest
 
 from components.common.instructions import apply, next_events
@@ -212,3 +214,29 @@ async def test_the_snapshot_shows_who_holds_and_who_waits(deploy):
     kill = {"TYPE": "FreshOrStarted", "kill": {"immediately": True}}
     await ctl.command({"TYPE": "CancelOrders", "orderIds": ["first"], "mode": kill})
     await wait_order_state(dep, "second", ("Attached",))
+
+
+async def test_locks_across_a_controller_sigkill(deploy, tmp_path):
+    """Killed while one order holds the Lock and another waits: after the
+    restart the holder still holds it (its position says so), the other
+    takes it only after the release, and each step ran once."""
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    ran = tmp_path / "ran"
+    slow = workflow(
+        "slow",
+        lock({"lockPath": "X"}, inner=[shell_job(A, f"echo $JS7_ORDER_ID >> {ran}; sleep 2")]),
+    )
+    await ctl.post_items([lock_item("X", 1), *item_operations(slow)])
+    await ctl.command(add_order("first", "slow"))
+    await wait_order_state(dep, "first", ("Attached",))
+    await ctl.command(add_order("second", "slow"))
+    await wait_order_state(dep, "second", ("WaitingForLock",))
+    await dep.backend.kill("controller", signal.SIGKILL)
+    await dep.backend.start("controller")
+    for oid in ("first", "second"):
+        await wait_order_state(dep, oid, ("Finished", "Failed"))
+    assert ran.read_text().split() == ["first", "second"]
+    at = {(e.get("Key"), e["TYPE"]): e["eventId"] for e in await read_all_events(ctl)}
+    assert at["first", "OrderLocksReleased"] < at["second", "OrderLocksAcquired"]
+    assert types(await order_events(ctl, "second")).count("OrderLocksQueued") == 1
