@@ -265,6 +265,22 @@ def joined_outcome(fork: Fork, children: list[tuple[dict[str, Any], bool]]) -> d
 LockCheck = Callable[[str, Lock], "bool | str"]
 
 
+def leave_lock_blocks(wf: Workflow, order: dict[str, Any]) -> Next:
+    """What a cancellation at the Controller emits before ``OrderCancelled``:
+    ``OrderLocksReleased`` for each lock block the order is in, innermost
+    first, up to its fork branch (JS7's ``leaveBlocks``, OrderEventSource.scala:
+    380-411, 680-758)."""
+    stepper = _Stepper(wf, order, None, 0, None)
+    path = Position.parse(order["position"]).branch_path
+    for depth in range(len(path) - 1, -1, -1):
+        nr, branch = path[depth]
+        if fork_branch_id(branch) is not None:
+            break
+        if branch == LOCK:
+            stepper.release(Position(path[:depth], nr))
+    return stepper.next
+
+
 def next_events(
     wf: Workflow,
     order: dict[str, Any],

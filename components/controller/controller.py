@@ -427,6 +427,10 @@ class Controller(Runnable):
         or lets it wait here (a sleep, a retry's delay, a prompt)."""
         o = self.orders[oid]
         if o.get("mark") == "cancel":
+            # Out of its lock blocks first, as JS7 cancels (leaveBlocks).
+            left = instructions.leave_lock_blocks(self.workflows[o["workflowKey"]], o)
+            if left.events:
+                self._order(tx, oid, left.events, {**left.order, "state": o["state"]})
             self._terminate(tx, oid, "cancelled", {"TYPE": "OrderCancelled"})
             return
         if o.get("mark") == "suspend" and o["state"] != "prompting":

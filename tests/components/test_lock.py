@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from components.common.instructions import apply, next_events
+from components.common.instructions import apply, leave_lock_blocks, next_events
 from components.common.position import Position
 from components.common.web import Problem
 from components.common.workflow import Lock, Workflow
@@ -95,6 +95,24 @@ def test_a_failure_leaving_the_lock_block_releases_it_first():
         "OrderFailed",
     ]
     assert nxt.events[-1]["movedTo"] == [0]
+
+
+def test_a_cancellation_leaves_the_lock_blocks_up_to_its_fork_branch():
+    inner = lock({"lockPath": "I"}, inner=[shell_job(A, "true")])
+    w = wf(
+        lock(
+            {"lockPath": "O"},
+            inner=[{"TYPE": "Fork", "branches": [{"id": "a", "workflow": block(inner)}]}],
+        )
+    )
+    child = order((0, "lock", 0, "fork+a", 0, "lock", 0), id="o|a")
+    left = leave_lock_blocks(w, child)
+    assert left.events == [{"TYPE": "OrderLocksReleased", "lockPaths": ["I"]}]
+    assert left.order["position"] == [0, "lock", 0, "fork+a", 1]
+    assert leave_lock_blocks(w, order((0, "lock", 0))).events == [
+        {"TYPE": "OrderLocksReleased", "lockPaths": ["O"]}
+    ]
+    assert leave_lock_blocks(w, order((1,))).events == []
 
 
 def test_lock_state_from_the_orders():
@@ -214,6 +232,8 @@ async def test_the_snapshot_shows_who_holds_and_who_waits(deploy):
     kill = {"TYPE": "FreshOrStarted", "kill": {"immediately": True}}
     await ctl.command({"TYPE": "CancelOrders", "orderIds": ["first"], "mode": kill})
     await wait_order_state(dep, "second", ("Attached",))
+    # Cancelled in the lock block: released first (JS7's leaveBlocks).
+    assert types(await order_events(ctl, "first"))[-2:] == ["OrderLocksReleased", "OrderCancelled"]
 
 
 async def test_locks_across_a_controller_sigkill(deploy, tmp_path):
