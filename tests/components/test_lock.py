@@ -260,3 +260,32 @@ async def test_locks_across_a_controller_sigkill(deploy, tmp_path):
     at = {(e.get("Key"), e["TYPE"]): e["eventId"] for e in await read_all_events(ctl)}
     assert at["first", "OrderLocksReleased"] < at["second", "OrderLocksAcquired"]
     assert types(await order_events(ctl, "second")).count("OrderLocksQueued") == 1
+
+
+@pytest.mark.parametrize(
+    ("item", "code"),
+    [
+        ({"TYPE": "Lock", "path": "L", "limit": -1}, "InvalidItem"),
+        ({"TYPE": "Lock", "path": "", "limit": 1}, "InvalidItem"),
+        ({"TYPE": "Lock", "path": "L", "limit": "many"}, "InvalidField"),
+        ({"TYPE": "Lock", "limit": 1}, "MissingField"),
+        ({"TYPE": "Lock", "path": "L", "owner": "me"}, None),
+    ],
+)
+def test_a_bad_lock_item_is_a_problem_naming_it(item, code):
+    from components.controller import simple_items
+
+    with pytest.raises(Problem) as err:
+        simple_items.check([item], {}, ["agent-1"])
+    assert err.value.status == 400
+    if code is not None:
+        assert err.value.code == code
+
+
+def test_a_lock_item_is_kept_as_js7_writes_it_and_stays_at_the_controller():
+    from components.controller import simple_items
+
+    (added,) = simple_items.check([{"TYPE": "Lock", "path": "L"}], {}, [])
+    assert added == ("Lock:L", {"TYPE": "Lock", "path": "L", "limit": 1})
+    assert simple_items.for_agent({"Lock:L": added[1]}, "agent-1") == []
+    assert simple_items.lock_limits({"Lock:L": added[1]}) == {"L": 1}
