@@ -942,6 +942,11 @@ class Controller(Runnable):
         tx = Tx()
         for oid in ids:
             o = self.orders[oid]
+            if mark == "cancel" and o["state"] == "failed" and o.get("parent") and not fresh_only:
+                # JS7 cancels a Failed order at once (Order.isCancelable); a
+                # Fork's failed child so becomes joinable and its parent goes on.
+                self._terminate(tx, oid, "cancelled", {"TYPE": "OrderCancelled"})
+                continue
             if o["state"] in TERMINAL or o.get("mark") == mark:
                 continue
             if fresh_only and o.get("started"):

@@ -102,7 +102,8 @@ async def test_a_fork_of_two_branches_on_two_agents(deploy):
 async def test_a_failing_branch_fails_the_join(deploy):
     """``joinIfFailed``: the failed child is ``OrderFailedInFork`` and the
     join fails (caught by a Try around the Fork); without it the child stays
-    ``Failed`` and its parent ``Forked``, as JS7 leaves them."""
+    ``Failed`` and its parent ``Forked``, as JS7 leaves them, until the
+    child is cancelled."""
     dep = await deploy(controller_and_agents(2))
     ctl = controller_client(dep, "controller")
     branches = (("ok", block(job("agent-1", "true"))), ("bad", block(job("agent-2", "exit 3"))))
@@ -143,6 +144,13 @@ async def test_a_failing_branch_fails_the_join(deploy):
     assert snapshot.orders["w|bad"]["parent"] == "w"
     assert snapshot.orders["w|ok"]["state"] == {"TYPE": "Ready"}
     assert types(await order_events(ctl, "w|bad"))[-1] == "OrderFailed"
+    # Cancelled, the failed child is joinable: the join fails naming it.
+    await ctl.command({"TYPE": "CancelOrders", "orderIds": ["w|bad"]})
+    await wait_order_state(dep, "w", ("Failed",))
+    w = await order_events(ctl, "w")
+    joined = next(e for e in w if e["TYPE"] == "OrderJoined")
+    assert joined["outcome"] == {"TYPE": "Failed", "message": "w|bad has been cancelled"}
+    assert types(await order_events(ctl, "w|bad"))[-1] == "OrderCancelled"
 
 
 async def test_a_fork_across_a_controller_sigkill_loses_and_doubles_no_child(deploy, tmp_path):
