@@ -16,9 +16,9 @@ js7-data/jvm/src/main/scala/js7/data/execution/workflow/instructions/):
 * ``Finish``, ``Prompt`` and the end of the workflow need the order at the
   Controller: on an Agent the order becomes ``OrderDetachable`` and waits
   (``detachOrder``/``detach`` in FinishExecutor.scala:21,
-  PromptExecutor.scala:19, EndExecutor.scala:23; so do JS7's Lock,
-  PostNotices, ExpectNotices/ConsumeNotices, AddOrder and Stop, which the
-  reference refuses); so does an uncaught failure (``OrderFailed`` is
+  PromptExecutor.scala:19, EndExecutor.scala:23; so do ``Fork`` and ``Lock``
+  below, and JS7's PostNotices, ExpectNotices/ConsumeNotices, AddOrder and
+  Stop, which the reference refuses); so does an uncaught failure (``OrderFailed`` is
   Controller-only: OrderEventSource.scala:274, ``atController``);
 * ``Execute`` runs on its job's Agent: another Agent's job detaches the
   order; at the Controller the order becomes ``OrderAttachable``.
