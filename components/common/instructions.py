@@ -16,12 +16,29 @@ js7-data/jvm/src/main/scala/js7/data/execution/workflow/instructions/):
 * ``Finish``, ``Prompt`` and the end of the workflow need the order at the
   Controller: on an Agent the order becomes ``OrderDetachable`` and waits
   (``detachOrder``/``detach`` in FinishExecutor.scala:21,
-  PromptExecutor.scala:19, EndExecutor.scala:23; so do JS7's Lock,
-  PostNotices, ExpectNotices/ConsumeNotices, AddOrder and Stop, which the
-  reference refuses); so does an uncaught failure (``OrderFailed`` is
+  PromptExecutor.scala:19, EndExecutor.scala:23; so do ``Fork`` and ``Lock``
+  below, and JS7's PostNotices, ExpectNotices/ConsumeNotices, AddOrder and
+  Stop, which the reference refuses); so does an uncaught failure (``OrderFailed`` is
   Controller-only: OrderEventSource.scala:274, ``atController``);
 * ``Execute`` runs on its job's Agent: another Agent's job detaches the
   order; at the Controller the order becomes ``OrderAttachable``.
+* ``Fork`` forks at the Controller here: on an Agent the order detaches,
+  then ``OrderForked`` creates one child per branch (``<id>|<branch>`` at
+  ``[…, nr, "fork+<branch>", 0]``). A child at its branch's end (or
+  ``OrderFailedInFork``) is joinable; on an Agent it detaches first, and
+  the Controller joins the parent (``OrderJoined``) when all are
+  (ForkInstructionExecutor.scala:138-172). JS7 may fork on an Agent when all
+  branches start there (``predictControllerOrAgent``); the reference does
+  not — a deliberate difference in where, not in which events.
+* ``Lock`` is the Controller's (an Agent detaches the order): the Locks
+  are acquired (``OrderLocksAcquired``, into the block ``[nr, "lock", 0]``)
+  when every demand can be had — a count of the Lock's ``limit``, or the
+  whole Lock without one — else the order queues (``OrderLocksQueued``);
+  the block's end, or a failure leaving it, releases them
+  (``OrderLocksReleased``) at the Controller (LockExecutor.scala).
+* A failure does not leave a fork branch: ``OrderFailedInFork`` with the
+  Fork's ``joinIfFailed``, else ``OrderFailed`` and the child stays failed,
+  its parent forked (OrderEventSource.scala:263-287).
 
 Consecutive moves are one ``OrderMoved`` to where the order comes to rest
 (``anticipateNextOrderMoved``, OrderEventSource.scala:592-642).
@@ -30,14 +47,17 @@ Consecutive moves are one ``OrderMoved`` to where the order comes to rest
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from components.common import expression
 from components.common.position import (
     ELSE,
+    LOCK,
     Position,
     catch_branch,
+    fork_branch_id,
     then_branch,
     try_branch,
     try_index,
@@ -47,8 +67,10 @@ from components.common.workflow import (
     Execute,
     Fail,
     Finish,
+    Fork,
     If,
     Job,
+    Lock,
     Prompt,
     Retry,
     Sleep,
@@ -68,7 +90,11 @@ class Next:
     epoch ms, or until woken when None), ``detach`` (an Agent hands the
     order to the Controller; ``OrderDetachable`` is among the events),
     ``attach`` (the Controller sends it to ``agent``; ``OrderAttachable`` is
-    among the events), ``terminated`` (``OrderFinished``/``OrderFailed``),
+    among the events), ``lockwait`` (queued for a Lock), ``terminated``
+    (``OrderFinished``/``OrderFailed``),
+    ``forked`` (``OrderForked`` is the last event: the Controller adds the
+    children), ``joinable`` (a child at the Controller that its parent may
+    join),
     ``prompted`` (waits for ``AnswerOrderPrompt``), ``continue`` (call again).
     """
 
@@ -122,6 +148,27 @@ def apply(order: dict[str, Any], event: Event) -> dict[str, Any]:
         o["until"] = event["until"]
     elif kind in ("OrderFailed", "OrderFailedInFork"):
         o["position"] = event["movedTo"]
+    elif kind == "OrderForked":
+        o["children"] = event["children"]
+    elif kind == "OrderLocksAcquired":
+        o.update(position=Position.parse(o["position"]).child(LOCK).to_json(), lockQueued=False)
+    elif kind == "OrderLocksQueued":
+        o["lockQueued"] = True
+    elif kind == "OrderLocksReleased":
+        parent = Position.parse(o["position"]).parent
+        assert parent is not None
+        o["position"] = parent.increment().to_json()
+    elif kind == "OrderJoined":
+        # JS7: the Forked order becomes Processed with the join's outcome (Order.scala:254-259).
+        o.update(
+            children=None,
+            outcome=event["outcome"],
+            processed=True,
+            historicOutcomes=[
+                *(o.get("historicOutcomes") or []),
+                {"position": o["position"], "outcome": event["outcome"]},
+            ],
+        )
     elif kind == "OrderPrompted":
         o["question"] = event["question"]
     elif kind == "OrderPromptAnswered":
@@ -167,14 +214,97 @@ def process_lost(code: str, *, restartable: bool = True) -> dict[str, Any]:
     return {"TYPE": "Disrupted", "reason": {"TYPE": "ProcessLost", "problem": problem}}
 
 
-def next_events(wf: Workflow, order: dict[str, Any], *, here: str | None, now: int) -> Next:
-    """Move ``order`` as far as it goes without running a job or waiting."""
-    return _Stepper(wf, order, here, now).run()
+def last_outcome(order: dict[str, Any]) -> dict[str, Any]:
+    """JS7's ``Order.lastOutcome``: the last historic one, else Succeeded (Order.scala:702)."""
+    history = order.get("historicOutcomes") or []
+    return history[-1]["outcome"] if history else {"TYPE": "Succeeded"}
+
+
+def show_outcome(outcome: dict[str, Any]) -> str:
+    """JS7's ``OrderOutcome.show`` (OrderOutcome.scala:120-164), for join messages."""
+    kind = str(outcome.get("TYPE"))
+    if kind == "Succeeded":
+        nv = outcome.get("namedValues")
+        return f"Succeeded({nv})" if nv else "Succeeded"
+    if kind == "Failed":
+        parts = [p for p in ("uncatchable" if outcome.get("uncatchable") else None,) if p]
+        if outcome.get("message"):
+            parts.append(str(outcome["message"]))
+        return "Failed" + (f"({', '.join(parts)})" if parts else "")
+    return kind
+
+
+def joined_outcome(fork: Fork, children: list[tuple[dict[str, Any], bool]]) -> dict[str, Any]:
+    """``OrderJoined``'s outcome for joinable ``children`` (each: the child
+    order, whether it was cancelled), in the Fork's branch order: Failed
+    naming up to three failed children, else Succeeded with the branches'
+    ``result`` values (ForkInstructionExecutor.scala:156-172, ForkExecutor.scala:27-36)."""
+    failed = []
+    for c, cancelled in children:
+        out = last_outcome(c)
+        if cancelled:
+            failed.append(f"{c['id']} has been cancelled")
+        elif out.get("TYPE") not in ("Succeeded", "Caught"):
+            failed.append(f"{c['id']} {show_outcome(out)}")
+    if failed:
+        return {"TYPE": "Failed", "message": ";\n".join(failed[:3])}
+    values: dict[str, Any] = {}
+    by_branch = {str(c["id"]).rpartition("|")[2]: c for c, _ in children}
+    try:
+        for branch in fork.branches:
+            env = variables(by_branch[branch.id])
+            for name, expr in branch.result:
+                values[name] = expression.to_json(expression.evaluate(expr, env))
+    except expression.ExpressionError as exc:
+        return {"TYPE": "Failed", "message": str(exc)}  # OrderOutcome.Completed.fromChecked
+    return {"TYPE": "Succeeded", "namedValues": values} if values else {"TYPE": "Succeeded"}
+
+
+# Whether order ``id`` can have every demand of a Lock instruction now: True,
+# False (it queues), or JS7's problem why it never can (the order fails).
+LockCheck = Callable[[str, Lock], "bool | str"]
+
+
+def leave_lock_blocks(wf: Workflow, order: dict[str, Any]) -> Next:
+    """What a cancellation at the Controller emits before ``OrderCancelled``:
+    ``OrderLocksReleased`` for each lock block the order is in, innermost
+    first, up to its fork branch (JS7's ``leaveBlocks``, OrderEventSource.scala:
+    380-411, 680-758)."""
+    stepper = _Stepper(wf, order, None, 0, None)
+    path = Position.parse(order["position"]).branch_path
+    for depth in range(len(path) - 1, -1, -1):
+        nr, branch = path[depth]
+        if fork_branch_id(branch) is not None:
+            break
+        if branch == LOCK:
+            stepper.release(Position(path[:depth], nr))
+    return stepper.next
+
+
+def next_events(
+    wf: Workflow,
+    order: dict[str, Any],
+    *,
+    here: str | None,
+    now: int,
+    locks: LockCheck | None = None,
+) -> Next:
+    """Move ``order`` as far as it goes without running a job or waiting;
+    ``locks``: the Controller's view of its Locks (an Agent never takes one)."""
+    return _Stepper(wf, order, here, now, locks).run()
 
 
 class _Stepper:
-    def __init__(self, wf: Workflow, order: dict[str, Any], here: str | None, now: int) -> None:
+    def __init__(
+        self,
+        wf: Workflow,
+        order: dict[str, Any],
+        here: str | None,
+        now: int,
+        locks: LockCheck | None,
+    ) -> None:
         self.wf = wf
+        self.locks = locks
         self.here = here  # an Agent's path; None at the Controller
         self.now = now
         self.next = Next(order)
@@ -230,6 +360,10 @@ class _Stepper:
             return None
         if isinstance(ins, End):
             return self.end(pos)
+        if isinstance(ins, Fork):
+            return self.fork(pos, ins)
+        if isinstance(ins, Lock):
+            return self.lock(pos, ins)
         if isinstance(ins, Finish | Prompt) and self.here is not None:
             return self.detach()
         if self.o.get("started") is not True:
@@ -306,7 +440,57 @@ class _Stepper:
         self.move(pos.child(ELSE) if ins.else_ is not None else pos.increment())
         return None
 
+    def fork(self, pos: Position, ins: Fork) -> Next | None:
+        """``OrderForked`` at the Controller; once joined (``processed``), on
+        to the next instruction (ForkInstructionExecutor.scala:48-64)."""
+        if self.o.get("processed"):
+            self.move(pos.increment())
+            return None
+        if self.here is not None:
+            return self.detach()
+        if self.o.get("started") is not True and (waiting := self.start()) is not None:
+            return waiting
+        children = [{"branchId": b.id, "orderId": f"{self.o['id']}|{b.id}"} for b in ins.branches]
+        self.emit({"TYPE": "OrderForked", "children": children})
+        return self.done("forked")
+
+    def lock(self, pos: Position, ins: Lock) -> Next | None:
+        """At the Controller: ``OrderLocksAcquired`` into the lock block when
+        every demand can be had, else ``OrderLocksQueued`` once and wait
+        (LockExecutor.scala:14-43)."""
+        if self.here is not None:
+            return self.detach()
+        if self.o.get("started") is not True and (waiting := self.start()) is not None:
+            return waiting
+        verdict = True if self.locks is None else self.locks(str(self.o.get("id")), ins)
+        if isinstance(verdict, str):
+            self.emit({"TYPE": "OrderOutcomeAdded", "outcome": disrupted(verdict)})
+            return None
+        demands = [d.to_json() for d in ins.demands]
+        if verdict:
+            self.emit({"TYPE": "OrderLocksAcquired", "demands": demands})
+            return None
+        if not self.o.get("lockQueued"):
+            self.emit({"TYPE": "OrderLocksQueued", "demands": demands})
+        return self.done("lockwait")
+
+    def release(self, lock_pos: Position) -> None:
+        """``OrderLocksReleased``: the order leaves the lock block to the
+        instruction after the Lock (Order.scala:501-508)."""
+        ins = self.wf.instruction(lock_pos)
+        assert isinstance(ins, Lock)
+        self.emit({"TYPE": "OrderLocksReleased", "lockPaths": ins.lock_paths})
+
     def end(self, pos: Position) -> Next | None:
+        if pos.branch == LOCK:
+            if self.here is not None:
+                return self.detach()  # released at the Controller (LockExecutor.scala:45-50)
+            assert pos.parent is not None
+            self.release(pos.parent)
+            return None
+        if fork_branch_id(pos.branch) is not None:
+            # A child at its branch's end is joinable (EngineState.childOrderIsJoinable).
+            return self.detach() if self.here is not None else self.done("joinable")
         parent = pos.parent
         if parent is not None:
             self.move(parent.increment())  # If and Try: on after the block
@@ -342,8 +526,23 @@ class _Stepper:
         nothing catches: ``OrderFailed`` at the Controller
         (OrderEventSource.scala:263-291, 714-801)."""
         path = pos.branch_path
+        fork: Fork | None = None
         for depth in range(len(path) - 1, -1, -1):
             nr, branch = path[depth]
+            if branch == LOCK:
+                # Leaving a lock block releases its Locks, at the Controller;
+                # the failure is then the Lock's (OrderEventSource.scala:747-758).
+                if self.here is not None:
+                    return self.detach()
+                pos = Position(path[:depth], nr)
+                self.release(pos)
+                continue
+            if fork_branch_id(branch) is not None:
+                # A fork branch is a failure boundary (BranchId.IsFailureBoundary).
+                forking = self.wf.instruction(Position(path[:depth], nr))
+                assert isinstance(forking, Fork)
+                fork = forking
+                break
             retry = try_index(branch)
             if catchable and retry is not None:
                 catch = Position(path[:depth], nr).child(catch_branch(retry))
@@ -352,6 +551,9 @@ class _Stepper:
                     return None
         if self.here is not None:
             return self.detach()
+        if fork is not None and fork.join_if_failed:
+            self.emit({"TYPE": "OrderFailedInFork", "movedTo": pos.to_json()})
+            return self.done("joinable")
         event = {"TYPE": "OrderFailed", "movedTo": pos.to_json()}
         if isinstance(self.o.get("outcome"), dict):
             # JS7 2.8 still reads the outcome here (OrderEventTest.scala:395);

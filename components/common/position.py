@@ -11,7 +11,8 @@ Branch ids as JS7 writes them (BranchId.scala:49-95, BranchIdTest.scala:20-31):
 ``then`` for the first ``ifThens`` entry, ``then+2``, ``then+3`` … for the
 next; ``else``; ``try+N`` and ``catch+N`` for the N-th retry of a ``Try``
 (``try``/``catch`` without a number, as older workflows wrote them, count
-as 0, TryCatchBranchId.scala).
+as 0, TryCatchBranchId.scala); ``fork+ID`` for a Fork's branch ``ID``
+(BranchId.scala ``ForkPrefix``, ForkTest.scala:114-116).
 
 What must hold: parsing accepts exactly what JS7's decoder accepts, and
 ``Position.parse(p.to_json()) == p``.
@@ -26,6 +27,8 @@ from typing import Any
 from components.common.web import Problem
 
 THEN, ELSE = "then", "else"
+FORK_PREFIX = "fork+"
+LOCK = "lock"  # the block of a Lock instruction (BranchId.scala:60)
 _TRY = re.compile(r"try(?:\+([0-9]+))?\Z")
 _CATCH = re.compile(r"catch(?:\+([0-9]+))?\Z")
 
@@ -41,6 +44,17 @@ def try_branch(retry: int) -> str:
 
 def catch_branch(retry: int) -> str:
     return f"catch+{retry}"
+
+
+def fork_branch(branch_id: str) -> str:
+    return FORK_PREFIX + branch_id
+
+
+def fork_branch_id(branch: str | None) -> str | None:
+    """ID of ``fork+ID``; None for any other branch."""
+    if branch is None or not branch.startswith(FORK_PREFIX):
+        return None
+    return branch[len(FORK_PREFIX) :]
 
 
 def try_index(branch: str) -> int | None:

@@ -9,10 +9,13 @@ The reference runs ``Execute.Anonymous`` (its job inline) and
 job/ReturnCodeMeaningTest.scala); and ``If`` (``ifThens``, ``else``), ``Try``
 (``try``, ``catch``, ``retryDelays``, ``maxTries``), ``Retry``, ``Fail``
 (``message``, ``namedValues``, ``uncatchable``), ``Finish`` (``outcome``),
-``Sleep`` (``duration``), ``Prompt`` (``question``) and ``End``, as JS7's
-codec tests write them (instructions/IfTest.scala, TryInstructionTest.scala,
+``Sleep`` (``duration``), ``Prompt`` (``question``), ``Fork`` (``branches``
+of ``{"id", "workflow": {"instructions", "result"}}``, ``agentPath``,
+``joinIfFailed``), ``Lock`` (``demands`` of ``{lockPath, count}`` — or 2.4's
+``lockPath``/``count`` — and ``lockedWorkflow``) and ``End``, as JS7's codec
+tests write them (instructions/IfTest.scala, TryInstructionTest.scala,
 RetryTest.scala, FailTest.scala, FinishTest.scala, SleepTest.scala,
-PromptTest.scala)::
+PromptTest.scala, ForkTest.scala, LockInstructionTest.scala)::
 
     {"TYPE": "Workflow", "path": "w1", "versionId": "1",
      "instructions": [
@@ -38,9 +41,11 @@ from typing import Any
 from components.common import expression
 from components.common.position import (
     ELSE,
+    LOCK,
     Position,
     catch_branch,
     catch_index,
+    fork_branch,
     then_branch,
     try_branch,
     try_index,
@@ -130,11 +135,57 @@ class Prompt:
 
 
 @dataclass(frozen=True)
+class ForkBranch:
+    """One branch: its id (``fork+<id>`` in positions, ``<parent>|<id>`` the
+    child order's id) and its block; ``result``: name to expression,
+    evaluated in the child when the children are joined (Fork.scala:118-120)."""
+
+    id: str
+    block: Block
+    result: tuple[tuple[str, expression.Expr], ...] = ()
+
+
+@dataclass(frozen=True)
+class Fork:
+    """JS7's ``Fork`` (Fork.scala:24-29): the order waits while one child
+    order per branch runs that branch; ``joinIfFailed``: a child that fails
+    is joined (``OrderFailedInFork``) instead of staying failed."""
+
+    branches: tuple[ForkBranch, ...]
+    agent_path: str | None = None
+    join_if_failed: bool = False
+
+
+@dataclass(frozen=True)
+class LockDemand:
+    """``count`` None: exclusive; else that many of the Lock's ``limit``."""
+
+    lock_path: str
+    count: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"lockPath": self.lock_path} | ({} if self.count is None else {"count": self.count})
+
+
+@dataclass(frozen=True)
+class Lock:
+    """JS7's ``Lock`` instruction (LockInstruction.scala): the order runs
+    ``block`` (branch ``lock``) holding every demanded Lock."""
+
+    demands: tuple[LockDemand, ...]
+    block: Block
+
+    @property
+    def lock_paths(self) -> list[str]:
+        return [d.lock_path for d in self.demands]
+
+
+@dataclass(frozen=True)
 class End:
     """JS7's ``End`` (``ImplicitEnd`` as JS7 serialises it too): the end of its block."""
 
 
-Instruction = Execute | If | Try | Retry | Fail | Finish | Sleep | Prompt | End
+Instruction = Execute | If | Try | Retry | Fail | Finish | Sleep | Prompt | Fork | Lock | End
 Block = tuple[Instruction, ...]
 
 # JS7 2.8's other instructions (js7-data/shared/src/main/scala/js7/data/
@@ -149,10 +200,8 @@ NOT_RUN = (
     "EmptyInstruction",
     "ExpectNotice",
     "ExpectNotices",
-    "Fork",
     "ForkList",
     "Gap",
-    "Lock",
     "Options",
     "PostNotice",
     "PostNotices",
@@ -210,6 +259,13 @@ class Workflow:
         return [ins.job for ins in _walk(self.instructions) if isinstance(ins, Execute)]
 
     @property
+    def lock_paths(self) -> set[str]:
+        """The Locks the workflow's Lock instructions demand."""
+        return {
+            p for ins in _walk(self.instructions) if isinstance(ins, Lock) for p in ins.lock_paths
+        }
+
+    @property
     def agents(self) -> set[str]:
         return {j.agent_path for j in self.jobs}
 
@@ -240,6 +296,12 @@ def _branch(ins: Instruction | None, branch: str) -> Block | None:
             return ins.try_
         if catch_index(branch) is not None:
             return ins.catch
+    elif isinstance(ins, Fork):
+        for b in ins.branches:
+            if branch == fork_branch(b.id):
+                return b.block
+    elif isinstance(ins, Lock) and branch == LOCK:
+        return ins.block
     return None
 
 
@@ -254,6 +316,11 @@ def _walk(block: Block) -> Iterator[Instruction]:
         elif isinstance(ins, Try):
             yield from _walk(ins.try_)
             yield from _walk(ins.catch)
+        elif isinstance(ins, Fork):
+            for branch in ins.branches:
+                yield from _walk(branch.block)
+        elif isinstance(ins, Lock):
+            yield from _walk(ins.block)
 
 
 def _expr_field(obj: dict[str, Any], field: str, where: str) -> expression.Expr:
@@ -329,6 +396,10 @@ class _Parser:
             return Sleep(self._expr(ins, "duration", where))
         if kind == "Prompt":
             return Prompt(self._expr(ins, "question", where))
+        if kind == "Fork":
+            return self._fork(ins, pos, where)
+        if kind == "Lock":
+            return self._lock(ins, pos, where)
         if kind in ("End", "ImplicitEnd"):
             return End()
         if kind in NOT_RUN:
@@ -371,6 +442,71 @@ class _Parser:
             None if delays is None else tuple(float(d) for d in delays),
             max_tries,
         )
+
+    def _fork(self, ins: dict[str, Any], pos: Position, where: str) -> Fork:
+        """Fork.scala's decoder and ``checked``: unique branch ids, result
+        names used once across the branches (Fork.scala:91-112)."""
+        raw = ins.get("branches")
+        if not isinstance(raw, list):
+            raise _bad(f"{where}: Fork needs 'branches', a list of {{id, workflow}}")
+        agent = ins.get("agentPath")
+        if agent is not None and not isinstance(agent, str):
+            raise _bad(f"{where}: Fork's 'agentPath' must be a string")
+        join_if_failed = ins.get("joinIfFailed", False)
+        if not isinstance(join_if_failed, bool):
+            raise _bad(f"{where}: Fork's 'joinIfFailed' must be a boolean")
+        branches: list[ForkBranch] = []
+        result_owner: dict[str, str] = {}
+        for i, b in enumerate(raw):
+            bid = b.get("id") if isinstance(b, dict) else None
+            # The id becomes part of an OrderId: '|' is OrderId's child separator.
+            if not isinstance(bid, str) or not bid or "|" in bid:
+                raise _bad(f"{where}: branches[{i}].id must be a non-empty string without '|'")
+            if any(other.id == bid for other in branches):
+                raise _bad(f"{where}: DuplicatedBranchIdsInForkProblem: branchIds={bid}")
+            workflow = b.get("workflow")
+            if not isinstance(workflow, dict):
+                raise _bad(f"{where}: branches[{i}].workflow must be an object")
+            block = self.block(workflow, "instructions", pos.child(fork_branch(bid)))
+            result = workflow.get("result") or {}
+            if not isinstance(result, dict):
+                raise _bad(f"{where}: branches[{i}].workflow.result must be an object")
+            for name in result:
+                if name in result_owner:
+                    raise _bad(
+                        f"{where}: Result name '{name}' is used duplicately in Fork branches "
+                        f"'{result_owner[name]}' , '{bid}'"
+                    )
+                result_owner[name] = bid
+            exprs = tuple((n, _expr_field(result, n, f"{where}: result")) for n in result)
+            branches.append(ForkBranch(bid, block, exprs))
+        return Fork(tuple(branches), agent, join_if_failed)
+
+    def _lock(self, ins: dict[str, Any], pos: Position, where: str) -> Lock:
+        """LockInstruction.scala's decoder: ``demands``, or 2.4's single
+        ``lockPath``/``count``; no Lock twice, counts >= 1
+        (LockInstructionTest.scala:15-101)."""
+        raw = ins.get("demands")
+        if raw is None and "lockPath" in ins:
+            raw = [{"lockPath": ins["lockPath"], "count": ins.get("count")}]
+        if not isinstance(raw, list) or not raw:
+            raise _bad(f"{where}: Lock needs 'demands' (or 'lockPath')")
+        demands: list[LockDemand] = []
+        for i, d in enumerate(raw):
+            path = d.get("lockPath") if isinstance(d, dict) else None
+            if not isinstance(path, str) or not path:
+                raise _bad(f"{where}: demands[{i}].lockPath must be a non-empty string")
+            count = d.get("count")
+            if count is not None and (not isinstance(count, int) or isinstance(count, bool)):
+                raise _bad(f"{where}: demands[{i}].count must be a number")
+            if count is not None and count < 1:
+                raise _bad(f"{where}: LockDemand.count must not be below 1 for Lock:{path}")
+            if any(other.lock_path == path for other in demands):
+                # JS7's message, with its multiplication sign.
+                raise _bad(f"{where}: Unexpected duplicates: 2×Lock:{path}")  # noqa: RUF001
+            demands.append(LockDemand(path, count))
+        block = self.block(ins, "lockedWorkflow", pos.child(LOCK))
+        return Lock(tuple(demands), block)
 
 
 EXECUTABLES = (

@@ -41,10 +41,10 @@ from components.common.config import Config
 from components.common.eventid import new_journal_id
 from components.common.journal import Event, Journal, StateChange
 from components.common.node import Runnable
-from components.common.position import Position
+from components.common.position import Position, fork_branch
 from components.common.web import Problem, read_body
-from components.common.workflow import Workflow
-from components.controller import simple_items, snapshot, subagent_states
+from components.common.workflow import Fork, Lock, Workflow
+from components.controller import locks, simple_items, snapshot, subagent_states
 from components.controller.agent_driver import AgentDriver, DriverConfig
 from components.wire import BUILD_ID, JS7_VERSION, items
 from components.wire import cluster as wire
@@ -427,6 +427,10 @@ class Controller(Runnable):
         or lets it wait here (a sleep, a retry's delay, a prompt)."""
         o = self.orders[oid]
         if o.get("mark") == "cancel":
+            # Out of its lock blocks first, as JS7 cancels (leaveBlocks).
+            left = instructions.leave_lock_blocks(self.workflows[o["workflowKey"]], o)
+            if left.events:
+                self._order(tx, oid, left.events, {**left.order, "state": o["state"]})
             self._terminate(tx, oid, "cancelled", {"TYPE": "OrderCancelled"})
             return
         if o.get("mark") == "suspend" and o["state"] != "prompting":
@@ -441,13 +445,25 @@ class Controller(Runnable):
             self._order(tx, oid, [{"TYPE": "OrderResumed"}], resumed)
             o = resumed
         wf = self.workflows[o["workflowKey"]]
-        nxt = instructions.next_events(wf, o, here=None, now=int(time.time() * 1000))
+        now = int(time.time() * 1000)
+        nxt = instructions.next_events(wf, o, here=None, now=now, locks=self._lock_check)
         new = {**nxt.order, "state": "detached"}
+        if any(e["TYPE"] == "OrderLocksQueued" for e in nxt.events):
+            new["queuedAt"] = time.time_ns()  # the queue's order (LockState.queue)
+        last_kind = nxt.events[-1]["TYPE"] if nxt.events else None
+        if last_kind in snapshot.STATE_AFTER_EVENT:
+            new["js7State"] = snapshot.STATE_AFTER_EVENT[last_kind]
         if nxt.action == "terminated":
             *events, last = nxt.events
             self._order(tx, oid, events, new)
             state = "finished" if last["TYPE"] == "OrderFinished" else "failed"
             self._terminate(tx, oid, state, last)
+        elif nxt.action == "forked":
+            self._order(tx, oid, nxt.events, {**new, "state": "forked"})
+            self._fork(tx, oid)
+        elif nxt.action == "joinable":
+            self._order(tx, oid, nxt.events, {**new, "state": "joinable"})
+            self._join(tx, o["parent"])
         elif nxt.action == "attach":
             self._order(tx, oid, nxt.events, {**new, "state": "attaching", "agent": nxt.agent})
             tx.after.append(("attach", oid))
@@ -459,6 +475,11 @@ class Controller(Runnable):
             if nxt.action in ("wait", "continue"):
                 # JS7 would wake it by its clock; so does a timer here.
                 tx.wakes.append((oid, 0 if nxt.action == "continue" else nxt.until))
+        released = {
+            p for e in nxt.events if e["TYPE"] == "OrderLocksReleased" for p in e["lockPaths"]
+        }
+        if released:
+            self._wake_lock_queue(tx, released)
 
     def _terminate(self, tx: Tx, oid: str, state: str, event: Event) -> None:
         o = self.orders[oid]
@@ -466,6 +487,85 @@ class Controller(Runnable):
             self._order(tx, oid, [event, {"TYPE": "OrderDeleted"}], None)
         else:
             self._order(tx, oid, [event], {**o, "state": state, "agent": None})
+        if state == "cancelled" and o.get("parent"):
+            self._join(tx, o["parent"])  # a cancelled child is joinable (EngineState.scala:180)
+        if state == "cancelled":
+            self._wake_lock_queue(tx, None)  # it may have held a Lock
+
+    # -- Locks (the Controller's only) -------------------------------------
+
+    def _lock_check(self, oid: str, ins: Lock) -> bool | str:
+        limits = simple_items.lock_limits(self.journal.state(simple_items.ITEM))
+        return locks.check(self.orders, self.workflows, limits, ins)
+
+    def _wake_lock_queue(self, tx: Tx, paths: set[str] | None) -> None:
+        """Locks were released: the orders queued for them try again, in
+        their queue's order."""
+        for qid in locks.queue(self.orders):
+            o = self.orders[qid]
+            ins = self.workflows[o["workflowKey"]].instruction(Position.parse(o["position"]))
+            if o["state"] != "detached" or not isinstance(ins, Lock):
+                continue
+            if paths is None or paths & set(ins.lock_paths):
+                self._move_on(tx, qid)
+
+    def _fork(self, tx: Tx, oid: str) -> None:
+        """The children of ``OrderForked``, as JS7's ``Order.newForkedOrders``
+        makes them (Order.scala:69-84): Ready at their branch's first
+        instruction, with the parent's arguments and outcomes. They have no
+        event of their own: ``OrderForked`` on the parent is their birth."""
+        parent = self.orders[oid]
+        at = Position.parse(parent["position"])
+        for child in parent["children"]:
+            cid = child["orderId"]
+            self._order(
+                tx,
+                cid,
+                [],
+                {
+                    "id": cid,
+                    "workflowKey": parent["workflowKey"],
+                    "workflowPath": parent["workflowPath"],
+                    "position": at.child(fork_branch(child["branchId"])).to_json(),
+                    "state": "detached",
+                    "scheduledFor": None,
+                    "arguments": parent.get("arguments") or {},
+                    "agent": None,
+                    "mark": None,
+                    "started": True,
+                    "js7State": "Ready",
+                    "historicOutcomes": list(parent.get("historicOutcomes") or []),
+                    "deleteWhenTerminated": False,
+                    "parent": oid,
+                },
+            )
+        for child in parent["children"]:
+            if self.orders.get(child["orderId"], {}).get("state") == "detached":
+                self._move_on(tx, child["orderId"])
+
+    def _join(self, tx: Tx, pid: str) -> None:
+        """``OrderJoined`` once every child is joinable (at its branch's end,
+        ``OrderFailedInFork`` or cancelled); the children leave the state
+        with it, and the parent moves on (ForkInstructionExecutor.scala:156-172)."""
+        parent = self.orders.get(pid)
+        if parent is None or parent["state"] != "forked":
+            return
+        ids = [c["orderId"] for c in parent["children"]]
+        states = [self.orders.get(cid, {}).get("state") for cid in ids]
+        if not all(st in ("joinable", "cancelled") for st in states):
+            return
+        fork = self.workflows[parent["workflowKey"]].instruction(Position.parse(parent["position"]))
+        assert isinstance(fork, Fork)
+        outcome = instructions.joined_outcome(
+            fork,
+            [(self.orders[cid], st == "cancelled") for cid, st in zip(ids, states, strict=True)],
+        )
+        for cid in ids:
+            self._order(tx, cid, [], None)
+        joined: Event = {"TYPE": "OrderJoined", "outcome": outcome}
+        after = {**instructions.apply(parent, joined), "state": "detached", "js7State": "Processed"}
+        self._order(tx, pid, [joined], after)
+        self._move_on(tx, pid)
 
     # -- from the Agent drivers -------------------------------------------
 
@@ -519,6 +619,8 @@ class Controller(Runnable):
         order["attachedState"] = {"TYPE": "Attached", "agentPath": path}
         if o.get("mark"):
             order["mark"] = self.mark_json(o)
+        if o.get("parent"):
+            order["parent"] = o["parent"]
         return wf.key, {"TYPE": "AttachOrder", "order": order}
 
     @staticmethod
@@ -674,7 +776,17 @@ class Controller(Runnable):
                     f"{data.get('path')}: versionId {data.get('versionId')!r} is not {version!r}",
                 )
             parsed.append((Workflow.from_json({**data, "versionId": version}), s))
+        lock_paths = set(simple_items.lock_limits(known)) | {
+            item["path"] for _, item in simple if item["TYPE"] == "Lock"
+        }
         for wf, _ in parsed:
+            missing = sorted(wf.lock_paths - lock_paths)
+            if missing:
+                raise Problem(
+                    400,
+                    "UnknownItemPath",
+                    f"Workflow {wf.path}: unknown {', '.join('Lock:' + m for m in missing)}",
+                )
             unknown = sorted(wf.agents - set(self.drivers))
             if unknown:
                 raise Problem(
@@ -830,6 +942,11 @@ class Controller(Runnable):
         tx = Tx()
         for oid in ids:
             o = self.orders[oid]
+            if mark == "cancel" and o["state"] == "failed" and o.get("parent") and not fresh_only:
+                # JS7 cancels a Failed order at once (Order.isCancelable); a
+                # Fork's failed child so becomes joinable and its parent goes on.
+                self._terminate(tx, oid, "cancelled", {"TYPE": "OrderCancelled"})
+                continue
             if o["state"] in TERMINAL or o.get("mark") == mark:
                 continue
             if fresh_only and o.get("started"):

@@ -1,7 +1,8 @@
-"""The Controller's unsigned simple items for Agent clusters: ``AgentRef``
+"""The Controller's unsigned simple items: for Agent clusters ``AgentRef``
 (with its ``directors``), ``SubagentItem`` and ``SubagentBundle``, added with
 ``AddOrChangeSimple`` through ``POST /controller/api/item`` and attached to
-the Agent they belong to (``AttachItem``).
+the Agent they belong to (``AttachItem``); and ``Lock`` (``path``,
+``limit``), which stays at the Controller (only it runs Lock instructions).
 
 What must hold: the items of one request are checked together and against
 the ones the Controller has — an AgentRef with three Directors, a priority
@@ -17,6 +18,7 @@ from typing import Any
 
 from components.common.subagent_items import decode_item, invalid
 from components.common.web import Problem
+from components.wire import lock as lw
 from components.wire import subagent as sw
 from components.wire.codec import convert, to_json
 
@@ -29,16 +31,25 @@ def check(
     """The new or changed items as (key, canonical JSON); a ``Problem`` for
     the first bad one."""
     agent_paths = set(agents)
-    incoming = {}
+    incoming: dict[str, sw.SimpleItem | lw.Lock] = {}
     for raw in raws:
-        item = decode_item(raw)
-        incoming[sw.item_key(item)] = item
-    items: dict[str, sw.SimpleItem] = {
-        k: convert(v, sw.SimpleItem, "UnsignedSimpleItem") for k, v in known.items()
+        if isinstance(raw, dict) and raw.get("TYPE") == "Lock":
+            lock = _decode_lock(raw)
+            incoming[f"Lock:{lock.path}"] = lock
+            continue
+        decoded = decode_item(raw)
+        incoming[sw.item_key(decoded)] = decoded
+    items: dict[str, sw.SimpleItem | lw.Lock] = {
+        k: convert(v, sw.SimpleItem, "UnsignedSimpleItem")
+        for k, v in known.items()
+        if v.get("TYPE") != "Lock"
     }
     items.update(incoming)
     subagents = {i.id: i for i in items.values() if isinstance(i, sw.SubagentItem)}
-    for key, item in incoming.items():
+    for key, checked in incoming.items():
+        if isinstance(checked, lw.Lock):
+            continue
+        item = checked
         if isinstance(item, sw.SubagentItem) and item.agentPath not in agent_paths:
             raise _unknown(key, "agentPath", f"AgentRef:{item.agentPath}")
         if isinstance(item, sw.AgentRef):
@@ -59,6 +70,20 @@ def check(
         for key, item in incoming.items()
         if known.get(key) != (canonical := to_json(item))
     ]
+
+
+def _decode_lock(raw: dict[str, Any]) -> lw.Lock:
+    lock: lw.Lock = convert(raw, lw.Lock, "Lock")
+    if not lock.path:
+        raise invalid("Lock:", "path", "must not be empty")
+    if lock.limit < 0:
+        raise invalid(f"Lock:{lock.path}", "limit", "must not be negative")  # Lock.scala:16
+    return lock
+
+
+def lock_limits(known: Mapping[str, Any]) -> dict[str, int]:
+    """Lock path to its limit."""
+    return {v["path"]: int(v.get("limit", 1)) for v in known.values() if v["TYPE"] == "Lock"}
 
 
 def _unknown(key: str, field: str, what: str) -> Problem:

@@ -35,7 +35,7 @@ from msgspec import UNSET
 from components.common.eventid import event_id_string
 from components.common.node import query_int
 from components.common.web import Problem
-from components.controller import simple_items, subagent_states
+from components.controller import locks, simple_items, subagent_states
 from components.wire import snapshot as snap
 from components.wire.agent_commands import (
     Attached,
@@ -75,12 +75,15 @@ STATE_AFTER_EVENT = {
     "OrderAwoke": "Ready",
     "OrderRetrying": "Ready",  # with delayedUntil: DelayingRetry (see js7_state)
     "OrderSleeping": "Ready",  # Sleeping while it has its until (see js7_state)
+    "OrderFailedInFork": "FailedInFork",
+    "OrderJoined": "Processed",
 }
 NON_TERMINAL_STATE: dict[str, Any] = {
     "Fresh": Fresh(),
     "Ready": Ready(),
     "Processing": snap.Processing(),
     "Processed": snap.Processed(),
+    "FailedInFork": snap.FailedInFork(),
 }
 
 
@@ -88,6 +91,11 @@ def js7_state(o: Mapping[str, Any]) -> Any:
     """JS7's ``Order.state`` of an order that has not terminated."""
     if o["state"] == "prompting":
         return snap.Prompting(question=o.get("question"))
+    if o.get("lockQueued"):
+        return snap.WaitingForLock()
+    if o["state"] == "forked":
+        children = [snap.ForkedChild(**c) for c in o.get("children") or []]
+        return snap.Forked(children=children)
     if o.get("until") is not None:
         # Order.scala:1315 DelayingRetry(until), :1433 Sleeping(until, cause).
         kind = snap.DelayingRetry if o.get("delaying") else snap.Sleeping
@@ -121,6 +129,7 @@ def js7_order(oid: str, o: Mapping[str, Any], mark: dict[str, Any] | None) -> sn
         mark=UNSET if mark is None else convert(mark, OrderMark, "OrderMark"),
         isSuspended=bool(o.get("suspended")),
         deleteWhenTerminated=bool(o.get("deleteWhenTerminated")),
+        parent=o.get("parent") or UNSET,
     )
 
 
@@ -141,8 +150,12 @@ def objects(controller: Controller) -> Iterator[snap.SnapshotObject]:
     for item in items:
         if item["TYPE"] == "SubagentBundle":
             yield convert(item, snap.SubagentBundle, "SubagentBundle")
+    orders = journal.state("order")
+    for item in items:
+        if item["TYPE"] == "Lock":
+            yield locks.state(item, orders, controller.workflows)
     yield from controller.repo_events()
-    for oid, o in journal.state("order").items():
+    for oid, o in orders.items():
         yield js7_order(oid, o, controller.mark_json(o) if o.get("mark") else None)
 
 

@@ -47,6 +47,11 @@ ORDER_SEVERITY = {
 }
 
 
+# A Fork's parent and a queued order wait; a child failed in its branch has
+# failed (OrdersHelper.groupByStateClasses, joc-cockpit 2.8).
+FORK_AND_LOCK_STATE = {"Forked": "WAITING", "WaitingForLock": "WAITING", "FailedInFork": "FAILED"}
+
+
 def order_state_text(o: Body, now_ms: int) -> str:
     """A JS7 ``Order`` (the Controller's snapshot) as JOC groups its state."""
     state = str((o.get("state") or {}).get("TYPE"))
@@ -56,6 +61,8 @@ def order_state_text(o: Body, now_ms: int) -> str:
         return "SUSPENDED"
     if state == "Prompting":
         return "PROMPTING"
+    if state in FORK_AND_LOCK_STATE:
+        return FORK_AND_LOCK_STATE[state]
     if state != "Fresh":
         return "INPROGRESS"
     due = o.get("scheduledFor")

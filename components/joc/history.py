@@ -81,6 +81,8 @@ class Cursor:
     position: str
     agent: str | None = None
     step_id: int | None = None
+    version: str = ""
+    failed_in_fork: bool = False  # a Fork's child: its row ends FAILED at the join
 
 
 @dataclass
@@ -477,8 +479,12 @@ class HistoryService:
             self.duplicates_skipped += skipped
         return plan
 
-    async def _load_cursors(self, conn: Conn, order_ids: list[str]) -> dict[str, Cursor]:
-        if not order_ids:
+    async def _load_cursors(
+        self, conn: Conn, order_ids: list[str], joined: list[str]
+    ) -> dict[str, Cursor]:
+        """The open orders ``order_ids`` and the open children of the
+        parents ``joined``."""
+        if not order_ids and not joined:
             return {}
         # Inside the fenced transaction, with as many ids as the batch has
         # orders: one message (see ORDER_INSERT).
@@ -488,14 +494,27 @@ class HistoryService:
                       o.AGENT_PATH,
                       (SELECT s.ID FROM HISTORY_ORDER_STEPS s
                        WHERE s.HISTORY_ORDER_ID = o.ID AND s.END_EVENT_ID IS NULL
-                       ORDER BY s.ID DESC LIMIT 1)
+                       ORDER BY s.ID DESC LIMIT 1),
+                      o.WORKFLOW_VERSION_ID, o.STATE
                FROM HISTORY_ORDERS o
-               WHERE o.CONTROLLER_ID = %s AND o.ORDER_ID = ANY(%s) AND o.END_EVENT_ID IS NULL
+               WHERE o.CONTROLLER_ID = %s AND o.END_EVENT_ID IS NULL
+                 AND (o.ORDER_ID = ANY(%s)
+                      -- the open children of a joined parent: its id before the last '|'
+                      OR (strpos(o.ORDER_ID, '|') > 0
+                          AND regexp_replace(o.ORDER_ID, '[|][^|]*$', '') = ANY(%s)))
                ORDER BY o.ORDER_ID, o.ID DESC""",
-            (self.controller_id, order_ids),
+            (self.controller_id, order_ids, joined),
         )
         return {
-            r[0]: Cursor(int(r[1]), r[2], r[3], r[4], int(r[5]) if r[5] is not None else None)
+            r[0]: Cursor(
+                int(r[1]),
+                r[2],
+                r[3],
+                r[4],
+                int(r[5]) if r[5] is not None else None,
+                r[6] or "",
+                r[7] == "FAILED",
+            )
             for r in await cur.fetchall()
         }
 
@@ -507,17 +526,24 @@ class HistoryService:
         added: set[str] = set()
         missing: list[str] = []
         needs_ids = 0
+        joined: list[str] = []
         for ev in events:
             oid, kind = ev.get("Key"), ev.get("TYPE")
             if not isinstance(oid, str) or not str(kind).startswith("Order"):
                 continue
             if kind in ("OrderAdded", "OrderProcessingStarted"):
                 needs_ids += 1
+            if kind == "OrderForked":
+                children = _children(ev)
+                needs_ids += len(children)
+                added.update(children)
+            if kind == "OrderJoined":
+                joined.append(oid)
             if kind == "OrderAdded":
                 added.add(oid)
             elif oid not in added and oid not in self._cursors and oid not in missing:
                 missing.append(oid)
-        loaded = await self._load_cursors(conn, missing)
+        loaded = await self._load_cursors(conn, missing, joined)
         ids: list[int] = []
         if needs_ids:
             cur = await conn.execute(
@@ -551,36 +577,47 @@ class HistoryService:
             )
             u.update({k: v for k, v in cols.items() if v is not None})
 
+        def open_order(
+            ev: dict[str, Any], oid: str, path: str, version: str, position: Any, state: str
+        ) -> None:
+            eid = ev["eventId"]
+            hid = ids.pop()
+            planned = ev.get("scheduledFor")
+            row = {
+                "id": hid,
+                "controller_id": cid,
+                "order_id": oid,
+                "workflow_path": path,
+                "version": version,
+                "start_event_id": eid,
+                "start_time": event_time(ev),
+                "planned": dt.datetime.fromtimestamp(planned / 1000, dt.UTC)
+                if isinstance(planned, int)
+                else None,
+                "end_time": None,
+                "end_event_id": None,
+                "state": state,
+                "position": position_text(position),
+                "agent": None,
+                "error": None,
+                "hash": row_hash(cid, eid, oid),
+            }
+            plan.new_orders.append(row)
+            new_by_id[hid] = row
+            plan.cursors[oid] = Cursor(hid, path, row["position"], version=version)
+
+        def children_of(parent: str) -> list[str]:
+            known = {**loaded, **self._cursors, **plan.cursors}
+            return [k for k in known if k.rpartition("|")[0] == parent]
+
         for ev in events:
             oid, kind, eid = ev.get("Key"), ev.get("TYPE"), ev["eventId"]
             if not isinstance(oid, str) or not str(kind).startswith("Order"):
                 continue
             if kind == "OrderAdded":
                 wf = ev.get("workflowId") or {}
-                hid = ids.pop()
-                planned = ev.get("scheduledFor")
-                row = {
-                    "id": hid,
-                    "controller_id": cid,
-                    "order_id": oid,
-                    "workflow_path": str(wf.get("path", "")),
-                    "version": str(wf.get("versionId", "")),
-                    "start_event_id": eid,
-                    "start_time": event_time(ev),
-                    "planned": dt.datetime.fromtimestamp(planned / 1000, dt.UTC)
-                    if isinstance(planned, int)
-                    else None,
-                    "end_time": None,
-                    "end_event_id": None,
-                    "state": "PENDING",
-                    "position": position_text([0]),
-                    "agent": None,
-                    "error": None,
-                    "hash": row_hash(cid, eid, oid),
-                }
-                plan.new_orders.append(row)
-                new_by_id[hid] = row
-                plan.cursors[oid] = Cursor(hid, row["workflow_path"], row["position"])
+                path, version = str(wf.get("path", "")), str(wf.get("versionId", ""))
+                open_order(ev, oid, path, version, [0], "PENDING")
                 continue
             c = cursor_of(oid)
             if c is None:
@@ -664,7 +701,43 @@ class HistoryService:
                 )
             elif kind == "OrderDeleted":
                 plan.cursors[oid] = None
+            elif kind == "OrderForked":
+                # JS7's children have no OrderAdded: OrderForked is their
+                # start; each gets its own row, as JOC shows child orders.
+                try:
+                    at = json.loads(c.position)
+                except ValueError:
+                    at = [0]
+                for branch, child in _children(ev).items():
+                    position = [*at, f"fork+{branch}", 0]
+                    open_order(ev, child, c.workflow_path, c.version, position, "RUNNING")
+            elif kind == "OrderFailedInFork":
+                c.failed_in_fork = True
+                c.position = position_text(ev.get("movedTo"))
+                update_order(c, position=c.position, state="FAILED")
+            elif kind == "OrderJoined":
+                # The children leave with the join (JS7 writes no event of theirs).
+                for child in children_of(oid):
+                    cc = cursor_of(child)
+                    if cc is None:
+                        continue
+                    update_order(
+                        cc,
+                        state="FAILED" if cc.failed_in_fork else "FINISHED",
+                        end_time=event_time(ev),
+                        end_event_id=eid,
+                    )
+                    plan.cursors[child] = None
         return plan
+
+
+def _children(ev: dict[str, Any]) -> dict[str, str]:
+    """``OrderForked``'s children: branch id to child order id."""
+    out: dict[str, str] = {}
+    for child in ev.get("children") or []:
+        if isinstance(child, dict) and isinstance(child.get("orderId"), str):
+            out[str(child.get("branchId", ""))] = child["orderId"]
+    return out
 
 
 async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:

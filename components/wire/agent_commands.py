@@ -83,6 +83,7 @@ class Order(msgspec.Struct, kw_only=True):
     attachedState: Attached | UnsetType = UNSET
     mark: OrderMark | UnsetType = UNSET
     deleteWhenTerminated: bool | UnsetType = UNSET
+    parent: str | UnsetType = UNSET  # a Fork's child: its parent's id (OrderTest.scala:134)
 
 
 # -- commands ----------------------------------------------------------------

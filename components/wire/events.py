@@ -25,6 +25,7 @@ from components.wire.agent_commands import HistoricOutcome, OrderMark, WorkflowI
 from components.wire.cluster import ClusterSetting, JournalPosition
 from components.wire.controller_commands import CancellationMode, SuspensionMode
 from components.wire.items import SignedString
+from components.wire.lock import LockDemand
 
 
 class _Event(msgspec.Struct, tag_field="TYPE", kw_only=True, forbid_unknown_fields=True):
@@ -146,10 +147,46 @@ class OrderFailed(_Event, tag="OrderFailed"):
 
 
 class OrderFailedInFork(_Event, tag="OrderFailedInFork"):
-    """Not written yet: the reference refuses Fork."""
+    """A Fork's child failed in its branch, with the Fork's ``joinIfFailed``
+    (OrderEventTest.scala:434-457; ``outcome`` is deprecated, not written)."""
 
     movedTo: list[Any]
     outcome: Outcome | UnsetType = UNSET
+
+
+class ForkedChild(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    branchId: str
+    orderId: str
+
+
+class OrderForked(_Event, tag="OrderForked"):
+    """The children a Fork creates, one per branch (OrderEventTest.scala:473-488)."""
+
+    children: list[ForkedChild]
+
+
+class OrderJoined(_Event, tag="OrderJoined"):
+    """All children joined; the parent is Processed (OrderEventTest.scala:490-497)."""
+
+    outcome: Outcome
+
+
+class OrderLocksAcquired(_Event, tag="OrderLocksAcquired"):
+    """Into the lock block holding the Locks (OrderEventTest.scala:752-760)."""
+
+    demands: list[LockDemand]
+
+
+class OrderLocksQueued(_Event, tag="OrderLocksQueued"):
+    """Waiting for the Locks (OrderEventTest.scala:800-810)."""
+
+    demands: list[LockDemand]
+
+
+class OrderLocksReleased(_Event, tag="OrderLocksReleased"):
+    """Out of the lock block, the Locks given back (OrderEventTest.scala:874-879)."""
+
+    lockPaths: list[str]
 
 
 class OrderOutcomeAdded(_Event, tag="OrderOutcomeAdded"):
@@ -258,6 +295,11 @@ OrderEvent = (
     | OrderFinished
     | OrderFailed
     | OrderFailedInFork
+    | OrderForked
+    | OrderJoined
+    | OrderLocksAcquired
+    | OrderLocksQueued
+    | OrderLocksReleased
     | OrderOutcomeAdded
     | OrderCaught
     | OrderRetrying

@@ -28,6 +28,7 @@ from components.wire.agent_commands import (
 from components.wire.cluster import ClusterState
 from components.wire.events import SleepInstruction, Throttle
 from components.wire.items import VersionAdded, VersionedItemAdded, VersionedItemRemoved
+from components.wire.lock import LockState
 from components.wire.subagent import SubagentBundle
 
 
@@ -174,6 +175,25 @@ class Prompting(msgspec.Struct, tag_field="TYPE", tag="Prompting", kw_only=True)
     question: Any
 
 
+class ForkedChild(msgspec.Struct, kw_only=True):
+    orderId: str
+    branchId: str
+
+
+class Forked(msgspec.Struct, tag_field="TYPE", tag="Forked", kw_only=True):
+    """A parent waiting for its children (OrderTest.scala:317-332)."""
+
+    children: list[ForkedChild]
+
+
+class WaitingForLock(msgspec.Struct, tag_field="TYPE", tag="WaitingForLock"):
+    """Queued for a Lock (OrderTest.scala:352-356)."""
+
+
+class FailedInFork(msgspec.Struct, tag_field="TYPE", tag="FailedInFork"):
+    """A child failed in its branch, joinable (Order.scala:1461)."""
+
+
 OrderState = (
     Fresh
     | Ready
@@ -182,6 +202,9 @@ OrderState = (
     | DelayingRetry
     | Sleeping
     | Prompting
+    | Forked
+    | FailedInFork
+    | WaitingForLock
     | Finished
     | Cancelled
     | Failed
@@ -210,6 +233,7 @@ class Order(msgspec.Struct, tag_field="TYPE", tag="Order", kw_only=True, omit_de
     mark: OrderMark | UnsetType = UNSET
     isSuspended: bool = False
     deleteWhenTerminated: bool = False
+    parent: str | UnsetType = UNSET  # a Fork's child (OrderTest.scala:134)
 
 
 SnapshotObject = (
@@ -221,5 +245,6 @@ SnapshotObject = (
     | VersionAdded
     | VersionedItemAdded
     | VersionedItemRemoved
+    | LockState
     | Order
 )

@@ -342,7 +342,7 @@ async def test_named_jobs_command_lines_path_executables_and_return_code_meaning
     assert "OrderAttachable" not in types(await order_events(ctl, "e"))  # nothing to run
     for bad in [
         {**named, "path": "x", "instructions": [{"TYPE": "Execute.Named", "jobName": "C"}]},
-        {**empty, "path": "y", "instructions": [{"TYPE": "Fork", "branches": []}]},
+        {**empty, "path": "y", "instructions": [{"TYPE": "ForkList", "children": "$x"}]},
         shell_workflow("z", (agent, "true"))
         | {
             "instructions": [

@@ -28,6 +28,7 @@ from harness.clients.js7 import (
     agent_client,
     controller_client,
     deploy_workflow,
+    item_operations,
     order_events,
     types,
     wait_cluster,
@@ -90,6 +91,13 @@ CONTROLLER_TYPES = {
     "OrderSleeping",
     "OrderPrompted",
     "OrderPromptAnswered",
+    "OrderForked",
+    "OrderJoined",
+    "OrderFailedInFork",
+    "OrderLocksAcquired",
+    "OrderLocksQueued",
+    "OrderLocksReleased",
+    "UnsignedSimpleItemAdded",
     "SnapshotTaken",
 }
 AGENT_TYPES = {
@@ -126,6 +134,29 @@ NAP = workflow(
     {"TYPE": "Finish", "outcome": {"TYPE": "Succeeded", "namedValues": {"x": 1}}},
 )
 
+# A Fork whose failing branch is joined (joinIfFailed) while the other runs.
+FORK = workflow(
+    "fork",
+    {
+        "TYPE": "Fork",
+        "branches": [
+            {"id": "slow", "workflow": block(shell_job("agent-1", "sleep 1"))},
+            {"id": "bad", "workflow": block({"TYPE": "Fail", "message": "'bad'"})},
+        ],
+        "joinIfFailed": True,
+    },
+)
+
+# A Lock held by one order while a second queues for it.
+LOCKED = workflow(
+    "locked",
+    {
+        "TYPE": "Lock",
+        "demands": [{"lockPath": "X"}],
+        "lockedWorkflow": block(shell_job("agent-1", "sleep 1")),
+    },
+)
+
 
 def undecodable(events: list[dict[str, Any]], union: Any) -> list[tuple[dict[str, Any], str]]:
     bad = []
@@ -152,8 +183,11 @@ async def test_every_event_the_reference_writes_is_js7s(deploy):
         shell_workflow("slow", ("agent-1", "sleep 30")),
         RETRY,
         NAP,
+        FORK,
     )
     await client.deploy(shell_workflow("w", ("agent-1", "echo v2"), version="2"))
+    lock = {"TYPE": "AddOrChangeSimple", "item": {"TYPE": "Lock", "path": "X", "limit": 1}}
+    await client.on_active(lambda c: c.post_items([lock, *item_operations(LOCKED)]))
 
     async def events(after: int = 0) -> list[dict[str, Any]]:
         node = await client.find_active()
@@ -172,6 +206,15 @@ async def test_every_event_the_reference_writes_is_js7s(deploy):
     await client.command(add_order("s", "slow"))
     await client.command(add_order("r", "retry"))
     await client.command(add_order("n", "nap"))
+    await client.command(add_order("k", "fork"))
+    await client.command(add_order("l1", "locked"))
+    await client.command(add_order("l2", "locked"))
+    await wait_event("k|bad", "OrderFailedInFork")
+    # JS7's Forked parent and its children (with their parent) in the snapshot.
+    forked = {o["id"]: o for o in await strict_snapshot(client) if o.get("TYPE") == "Order"}
+    assert forked["k"]["state"]["TYPE"] == "Forked"
+    assert forked["k|bad"]["state"] == {"TYPE": "FailedInFork"}
+    assert forked["k|slow"]["parent"] == "k"
     await wait_event("s", "OrderProcessingStarted")
     kill = {"TYPE": "FreshOrStarted", "kill": {"immediately": True}}
     await client.command({"TYPE": "CancelOrders", "orderIds": ["s"], "mode": kill})
@@ -192,6 +235,8 @@ async def test_every_event_the_reference_writes_is_js7s(deploy):
     for oid, kind in [
         ("r", "OrderFailed"),
         ("n", "OrderFinished"),
+        ("k", "OrderFailed"),
+        ("l2", "OrderFinished"),
         ("ok", "OrderFinished"),
         ("f", "OrderFailed"),
         ("d", "OrderDeleted"),
@@ -251,6 +296,9 @@ async def check_snapshot(client: ClusterClient) -> None:
         "p": "Cancelled",
         "r": "Failed",
         "n": "Finished",
+        "k": "Failed",
+        "l1": "Finished",
+        "l2": "Finished",
     }
     with pytest.raises(ProblemError) as refused:
         await client.on_active(lambda c: c.get_ndjson("/snapshot/?eventId=1"))

@@ -24,6 +24,7 @@ from components.wire import cluster as cl
 from components.wire import controller_commands as cc
 from components.wire import events as ev
 from components.wire import items as it
+from components.wire import lock as lw
 from components.wire import overview as wo
 from components.wire import session as ss
 from components.wire import snapshot as sn
@@ -623,6 +624,41 @@ CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
             "outcome": {"TYPE": "Failed", "namedValues": {"returnCode": 1}, "message": "ERROR"},
         },
     ),
+    # The events of Fork (components/controller/controller.py _fork, _join).
+    (
+        f"{OET}:473",
+        "both",
+        ev.ControllerEvent,
+        {
+            "TYPE": "OrderForked",
+            "children": [{"branchId": "A", "orderId": "A/1"}, {"branchId": "B", "orderId": "B/1"}],
+        },
+    ),
+    (
+        f"{OET}:490",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "OrderJoined", "outcome": {"TYPE": "Succeeded"}},
+    ),
+    # The events of Lock (components/common/instructions.py lock, release).
+    (
+        f"{OET}:752",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "OrderLocksAcquired", "demands": [{"lockPath": "LOCK", "count": 3}]},
+    ),
+    (
+        f"{OET}:800",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "OrderLocksQueued", "demands": [{"lockPath": "LOCK", "count": 1}]},
+    ),
+    (
+        f"{OET}:874",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "OrderLocksReleased", "lockPaths": ["LOCK"]},
+    ),
     (f"{OET}:459", "both", ev.AgentEvent, {"TYPE": "OrderRetrying"}),
     (
         f"{OET}:465",
@@ -1047,7 +1083,57 @@ SNAPSHOT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
                 {"TYPE": "Sleeping", "until": 1734523200000, "cause": {"TYPE": "SleepInstruction"}},
             ),
             (413, {"TYPE": "Sleeping", "until": 1734523200000, "cause": {"TYPE": "Throttle"}}),
+            # A Fork's parent waiting for its children.
+            (
+                317,
+                {
+                    "TYPE": "Forked",
+                    "children": [
+                        {"orderId": "A|1", "branchId": "A"},
+                        {"orderId": "B|2", "branchId": "B"},
+                    ],
+                },
+            ),
         )
+    ),
+    (f"{ORT}:352", "both", sn.OrderState, {"TYPE": "WaitingForLock"}),
+    (
+        f"{CSTT}:248",
+        "both",
+        sn.SnapshotObject,
+        {
+            "TYPE": "LockState",
+            "lock": {"path": "LOCK", "limit": 1, "itemRevision": 7},
+            "acquired": {"TYPE": "Available"},
+            "queue": [],
+        },
+    ),
+    *(
+        (
+            "js7-data/shared/src/test/scala/js7/data/lock/AcquiredTest.scala:" + line,
+            "both",
+            into,
+            js7,
+        )
+        for line, into, js7 in (
+            ("17", lw.Exclusive, {"TYPE": "Exclusive", "orderId": "A"}),
+            ("23", lw.NonExclusive, {"TYPE": "NonExclusive", "orderToCount": {"A": 3}}),
+        )
+    ),
+    (
+        # LockTest.scala:9, with its TYPE as AddOrChangeSimple carries it
+        # (ControllerStateTest.scala:240-247 writes the items so).
+        "js7-data/shared/src/test/scala/js7/data/lock/LockTest.scala:9",
+        "both",
+        lw.Lock,
+        {"TYPE": "Lock", "path": "LOCK", "limit": 3},
+    ),
+    (
+        # no literal in the test: Order.scala:1171, Subtype(FailedInFork)
+        "js7-data/shared/src/main/scala/js7/data/order/Order.scala:1171",
+        "both",
+        sn.OrderState,
+        {"TYPE": "FailedInFork"},
     ),
     # JS7 2.8's Sleeping, as the reference writes it (2.9 still reads it).
     (f"{ORT}:423", "both", sn.OrderState, {"TYPE": "Sleeping", "until": 1734523200000}),
@@ -1070,6 +1156,7 @@ SNAPSHOT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
             "arguments": {"key1": "value1", "key2": "value2"},
             "scheduledFor": 4775114024789,
             "attachedState": {"TYPE": "Attached", "agentPath": "AGENT"},
+            "parent": "PARENT",
         },
     ),
     (
@@ -1770,6 +1857,54 @@ PATH_EXE = {
             },
             None,
         ),
+        (
+            f"{IT}/ForkTest.scala:41",
+            {
+                "TYPE": "Fork",
+                "branches": [
+                    {
+                        "id": "A",
+                        "workflow": {"instructions": [PATH_EXE], "result": {"aResult": "$RESULT"}},
+                    },
+                    {"id": "B", "workflow": {"instructions": [PATH_EXE]}},
+                ],
+                "agentPath": "AGENT",
+                "joinIfFailed": True,
+                "sourcePos": [1, 2],
+            },
+            [0, "fork+B", 0],
+        ),
+        (
+            f"{IT}/ForkTest.scala:89",
+            {"TYPE": "Fork", "branches": [{"id": "A", "workflow": {"instructions": []}}]},
+            [0, "fork+A", 0],
+        ),
+        (
+            f"{IT}/LockInstructionTest.scala:20",
+            {"TYPE": "Lock", "lockPath": "LOCK", "lockedWorkflow": {"instructions": []}},
+            [0, "lock", 0],
+        ),
+        (
+            f"{IT}/LockInstructionTest.scala:31",
+            {
+                "TYPE": "Lock",
+                "lockPath": "LOCK",
+                "count": 3,
+                "lockedWorkflow": {"instructions": []},
+                "sourcePos": [1, 2],
+            },
+            None,
+        ),
+        (
+            f"{IT}/LockInstructionTest.scala:64",
+            {
+                "TYPE": "Lock",
+                "demands": [{"lockPath": "LOCK", "count": 3}],
+                "lockedWorkflow": {"instructions": [PATH_EXE]},
+                "sourcePos": [1, 2],
+            },
+            [0, "lock", 0],
+        ),
         (f"{IT}/SleepTest.scala:14", {"TYPE": "Sleep", "duration": "3"}, None),
         (f"{IT}/SleepTest.scala:21", {"TYPE": "Sleep", "duration": "0.003"}, None),
         (f"{IT}/PromptTest.scala:15", {"TYPE": "Prompt", "question": "'QUESTION'"}, None),
@@ -1802,8 +1937,31 @@ def test_the_reference_reads_js7s_instructions(source, instruction, inner):
             },
             "instruction [0/else:0]: the reference does not run JS7's Stop instruction",
         ),
-        ({"TYPE": "Lock", "lockPath": "L"}, "does not run JS7's Lock instruction"),
-        ({"TYPE": "Fork", "branches": []}, "does not run JS7's Fork instruction"),
+        ({"TYPE": "Lock", "lockPath": "L"}, "'lockedWorkflow' must be a list"),
+        ({"TYPE": "ForkList", "children": "$x"}, "does not run JS7's ForkList instruction"),
+        # ForkTest.scala:106-111: duplicate branch ids.
+        (
+            {
+                "TYPE": "Fork",
+                "branches": [
+                    {"id": "A", "workflow": {"instructions": []}},
+                    {"id": "A", "workflow": {"instructions": []}},
+                ],
+            },
+            "DuplicatedBranchIdsInForkProblem",
+        ),
+        # ForkTest.scala:113-123: a result name in two branches.
+        (
+            {
+                "TYPE": "Fork",
+                "branches": [
+                    {"id": "A", "workflow": {"instructions": [], "result": {"X": "1"}}},
+                    {"id": "B", "workflow": {"instructions": [], "result": {"X": "2"}}},
+                ],
+            },
+            "Result name 'X' is used duplicately in Fork branches 'A' , 'B'",
+        ),
+        ({"TYPE": "Fork"}, "Fork needs 'branches'"),
         ({"TYPE": "PostNotices", "boardPaths": []}, "does not run JS7's PostNotices"),
         ({"TYPE": "Whatever"}, "'Whatever' is no JS7 instruction"),
         (

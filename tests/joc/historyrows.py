@@ -8,7 +8,21 @@ import json
 
 import psycopg
 
+from components.joc.cluster import read_cluster, try_take_over
+from components.joc.db import Database
+
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+async def active_history_db(database_url, member="joc"):
+    """The schema, and ``member`` the active JOC: (Database, its epoch), for a
+    History Service to write with."""
+    db = Database(database_url, 10.0)
+    await db.ensure_schema()
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        epoch = await try_take_over(conn, member, await read_cluster(conn, 1.0), 1.0)
+    assert epoch is not None
+    return db, epoch
 
 
 async def add_orders(database_url, orders, controller_id="js7"):

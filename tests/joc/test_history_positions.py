@@ -4,18 +4,13 @@ position of its next step (JOC's ``HISTORY_ORDER_STEPS.POSITION``)."""
 
 import psycopg
 
-from components.joc.cluster import read_cluster, try_take_over
-from components.joc.db import Database
 from components.joc.feed import Feed
 from components.joc.history import HistoryService
+from tests.joc.historyrows import active_history_db
 
 
 async def test_a_caught_step_and_the_next_have_their_nested_positions(database_url):
-    db = Database(database_url, 10.0)
-    await db.ensure_schema()
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        epoch = await try_take_over(conn, "joc", await read_cluster(conn, 1.0), 1.0)
-    assert epoch is not None
+    db, epoch = await active_history_db(database_url)
     history = HistoryService(db, "joc", "js7", None, Feed())  # type: ignore[arg-type]
     eid = 0
 
