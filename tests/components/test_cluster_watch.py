@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from components.agent.watch import ClusterWatch
+from components.common.cluster.arbiter import ClusterWatch
 from components.common.journal import Journal
 from components.common.web import Problem
 

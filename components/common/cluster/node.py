@@ -45,7 +45,7 @@ from components.common.auth import SESSION_HEADER
 from components.common.client import NodeClient, ProblemError
 from components.common.cluster import encoding, settings
 from components.common.cluster.host import ClusterHost
-from components.common.cluster.watch import AgentClusterWatch, Consent
+from components.common.cluster.watch import AgentClusterWatch, Consent, Watch
 from components.common.config import Config
 from components.common.journal import EventSeqTorn, UnknownEventId
 from components.common.node import Command, journal_problem, query_int
@@ -66,7 +66,9 @@ def halt(reason: str) -> None:
 
 
 class Cluster:
-    def __init__(self, host: ClusterHost, cfg: Config) -> None:
+    def __init__(self, host: ClusterHost, cfg: Config, watch: Watch | None = None) -> None:
+        """``watch``: who arbitrates; by default the Agent named in
+        ``js7.journal.cluster.watches`` (a Controller cluster)."""
         self.host = host
         self.journal = host.journal
         self.settings = s = settings.load(cfg)
@@ -76,7 +78,9 @@ class Cluster:
         self.nodes = s.nodes
         self.heartbeat = s.heartbeat
         self.timeout = s.timeout
-        self.watch = AgentClusterWatch(self.client, s.watches, s.watch_password, s.timeout)
+        self.watch: Watch = watch or AgentClusterWatch(
+            self.client, s.watches, s.watch_password, s.timeout
+        )
         self.role = "inactive"  # active | passive | inactive
         self.problem: str | None = None
         self.acked = 0
@@ -88,6 +92,12 @@ class Cluster:
         self._couple_sent_for = 0
         self._prepared_at = 0
         self._stopping = False
+        # ``POST <prefix>/cluster/command`` TYPEs; a host may add its own.
+        self.commands: dict[str, Callable[[Command], Awaitable[Any]]] = {
+            "ClusterStartBackupNode": self._start_backup_node,
+            "ClusterCouple": self._couple,
+            "ClusterSwitchOver": lambda _: self.switch_over(),
+        }
 
     # -- state -----------------------------------------------------------
 
@@ -153,6 +163,21 @@ class Cluster:
         if self.role == "active" and self.coupled:
             return self.acked
         return self.journal.last_event_id
+
+    async def wait_visible(self, after: int, timeout: float) -> bool:
+        """True as soon as an event after ``after`` is visible (acknowledged
+        by the passive, where it must be): the hosts' event API waits here."""
+        end = time.monotonic() + timeout
+        while True:
+            if self.visible_until() > after and self.journal.last_event_id > after:
+                return True
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            if self.visible_until() < self.journal.last_event_id:
+                await self.changed(left)  # waiting for the passive's ack
+            else:
+                await self.journal.wait_for_event(after, left)
 
     def releasable(self) -> int:
         if self.state.get("TYPE") in ("Coupled", "PreparedToBeCoupled"):
@@ -638,16 +663,11 @@ class Cluster:
         cmd = await read_json(request)
         if not isinstance(cmd, dict) or not isinstance(cmd.get("TYPE"), str):
             raise Problem(400, "InvalidCommand", 'a command is {"TYPE": ...}')
-        handlers: dict[str, Callable[[Command], Awaitable[None]]] = {
-            "ClusterStartBackupNode": self._start_backup_node,
-            "ClusterCouple": self._couple,
-            "ClusterSwitchOver": lambda _: self.switch_over(),
-        }
-        handler = handlers.get(cmd["TYPE"])
+        handler = self.commands.get(cmd["TYPE"])
         if handler is None:
             raise Problem(400, "UnknownCommand", f"Unknown cluster command TYPE: {cmd['TYPE']}")
-        await handler(cmd)
-        return web.json_response({"TYPE": "Accepted"})
+        result = await handler(cmd)
+        return web.json_response(result or {"TYPE": "Accepted"})
 
     async def _start_backup_node(self, cmd: Command) -> None:
         if not self.is_backup:

@@ -1,6 +1,8 @@
-"""The Cluster Watch, as an Agent runs it in the seeds' JS7 version.
+"""The Cluster Watch's judgement: an Agent runs it for the Controller cluster
+(the seeds' JS7 version), the Controller runs one per Agent cluster for its
+Director pair (AGENT-CLUSTER.md A.4).
 
-Both Controller cluster nodes send it heartbeats carrying their view of the
+Both cluster nodes send it heartbeats carrying their view of the
 cluster state; before a node emits ``ClusterFailedOver`` (the passive takes
 over) or ``ClusterPassiveLost`` (the active goes on alone) it must obtain the
 Watch's consent. What must hold:
@@ -33,20 +35,23 @@ META = "clusterWatch"
 
 
 class ClusterWatch:
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, meta: str = META) -> None:
+        """``meta``: where the Watch journals its knowledge (one key per
+        watched cluster)."""
         self.journal = journal
+        self.meta = meta
         self.heard: dict[str, float] = {}  # node id -> monotonic time of last heartbeat
         self.confirmed_loss: set[str] = set()
 
     @property
     def known(self) -> dict[str, Any] | None:
-        value = self.journal.meta(META)
+        value = self.journal.meta(self.meta)
         return dict(value) if isinstance(value, dict) else None
 
     async def _learn(self, state: dict[str, Any]) -> None:
         # No event: JS7 has none for a Watch's knowledge, and the Agent's
         # journal is its own (nothing replicates it).
-        await self.journal.persist([], meta={META: state})
+        await self.journal.persist([], meta={self.meta: state})
 
     def status(self) -> dict[str, Any]:
         now = time.monotonic()
