@@ -77,6 +77,11 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
         "reference-only: the Cluster Watch an Agent hosts (its state, ConfirmClusterNodeLoss"
         " on the Agent; JS7's Watch is JOC)",
     ),
+    "director-watch-requests": (
+        r"js7ha/cluster-node|watchRequests",
+        "reference-only: a Director's own view of its cluster role and of its requests"
+        " nobody answered (GET /agent/api/js7ha/cluster-node)",
+    ),
     "controller-orders": (
         r"get\(\"/order|get\(f\"/order",
         "reference-only: the reference's order list (GET /controller/api/order or"

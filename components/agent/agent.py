@@ -221,6 +221,13 @@ class Agent(ClusterHosting, Runnable):
 
     # -- the Director cluster ---------------------------------------------
 
+    async def cluster_node(self, request: web.Request) -> web.Response:
+        """reference-only: ``Cluster.info`` and what became of this node's
+        requests to its Cluster Watch, the Controller."""
+        self.sessions.user_of(request)
+        info = {**self.cluster.info(), "watchRequests": self.cluster_watch_requests.status()}
+        return web.json_response(info)
+
     async def cluster_watch_messages(self, request: web.Request) -> web.StreamResponse:
         self.sessions.require(request, "ClusterWatch")
         return await self.cluster_watch_requests.messages(request)

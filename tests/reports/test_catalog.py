@@ -162,6 +162,7 @@ def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
         "history-export": 'await http.post(f"{client.base}/export/{path}", json=body)',
         "journal-overview": 'held = (await ctl.get(""))["journal"]',
         "agent-cluster-watch": 'await watch.command({"TYPE": "ConfirmClusterNodeLoss"})',
+        "director-watch-requests": 'info = await director.get("/js7ha/cluster-node")',
         "controller-orders": 'orders = await ctl.get("/order")',
         "controller-agents": 'agents = await ctl.get("/agent")',
         "js1-api": "from harness.clients.jobscheduler1 import Js1",

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import Counter
 from typing import Any
 
 from aiohttp import web
@@ -41,8 +42,14 @@ class PulledWatch:
         self._next_id = 0
         self._pending: dict[int, tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]] = {}
         self._changed = asyncio.Event()
-        # Who answered last (JS7's clusterWatchId and run): for diagnosis.
+        # Who answered last (JS7's clusterWatchId and run), and the requests
+        # nobody answered by kind (an event's TYPE, or the state check): for
+        # diagnosis — and for a test to see a fail-over asked for in vain.
         self.last_watch: dict[str, Any] = {}
+        self.unanswered: Counter[str] = Counter()
+
+    def status(self) -> dict[str, Any]:
+        return {"lastWatch": self.last_watch, "unanswered": dict(self.unanswered)}
 
     @property
     def configured(self) -> bool:
@@ -57,6 +64,7 @@ class PulledWatch:
         try:
             return await asyncio.wait_for(asyncio.shield(future), self._timeout)
         except TimeoutError:
+            self.unanswered[(request.get("event") or request)["TYPE"]] += 1
             return None
         finally:
             self._pending.pop(rid, None)
