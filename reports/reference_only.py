@@ -73,7 +73,8 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
         "reference-only: the journal's tornEventId and size in the node's overview",
     ),
     "agent-cluster-watch": (
-        r"clusterWatch|ConfirmClusterNodeLoss",
+        # (JS7's own ConfirmClusterNodeLoss names the Agent cluster's agentPath.)
+        r'clusterWatch|ConfirmClusterNodeLoss"(?!,\s*"agentPath")',
         "reference-only: the Cluster Watch an Agent hosts (its state, ConfirmClusterNodeLoss"
         " on the Agent; JS7's Watch is JOC)",
     ),
