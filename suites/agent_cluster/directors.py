@@ -36,9 +36,14 @@ def job(seconds: float) -> dict[str, Any]:
 
 
 async def director_pair(deploy: Any, job_seconds: float) -> tuple[Deployment, ClusterClient]:
-    """The topology up, the pair coupled, the Subagents coupled and the
-    workflow deployed."""
+    """The topology up, then ``prepare_pair``."""
     dep = await deploy(agent_cluster(2, len(SUBAGENTS)))
+    return dep, await prepare_pair(dep, job_seconds)
+
+
+async def prepare_pair(dep: Deployment, job_seconds: float) -> ClusterClient:
+    """The pair coupled, the Subagents coupled and the workflow deployed;
+    the client that finds the active Director."""
     # Requests time out after the pair's heartbeat timeout: a client stuck
     # longer on a dead Director would measure itself, not the fail-over.
     directors = ClusterClient(
@@ -52,7 +57,7 @@ async def director_pair(deploy: Any, job_seconds: float) -> tuple[Deployment, Cl
     await deploy_workflow(
         controller_client(dep, "controller"), workflow(WORKFLOW, job(job_seconds))
     )
-    return dep, directors
+    return directors
 
 
 @dataclass
