@@ -22,6 +22,7 @@ Watch's consent. What must hold:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -42,6 +43,12 @@ class ClusterWatch:
         self.meta = meta
         self.heard: dict[str, float] = {}  # node id -> monotonic time of last heartbeat
         self.confirmed_loss: set[str] = set()
+        # One judgement at a time: journaling what it learnt awaits, and a
+        # second request judged meanwhile would see the old state (found by
+        # AGT-CLUSTER-NO-WATCH: the Controller, reading both Directors at
+        # once, consented to the Primary's PassiveLost and to the Backup's
+        # fail-over in the same millisecond — two actives).
+        self._judging = asyncio.Lock()
 
     @property
     def known(self) -> dict[str, Any] | None:
@@ -61,6 +68,14 @@ class ClusterWatch:
         }
 
     async def heartbeat(self, cmd: Command) -> dict[str, Any]:
+        async with self._judging:
+            return await self._heartbeat(cmd)
+
+    async def consent(self, cmd: Command) -> dict[str, Any]:
+        async with self._judging:
+            return await self._consent(cmd)
+
+    async def _heartbeat(self, cmd: Command) -> dict[str, Any]:
         node = body_str(cmd, "from")
         state = cmd.get("clusterState")
         if not isinstance(state, dict) or not isinstance(state.get("activeId"), str):
@@ -83,7 +98,7 @@ class ClusterWatch:
             "generation": known.get("generation", 0) if known else 0,
         }
 
-    async def consent(self, cmd: Command) -> dict[str, Any]:
+    async def _consent(self, cmd: Command) -> dict[str, Any]:
         node = body_str(cmd, "from")
         event = cmd.get("event")
         if not isinstance(event, dict) or event.get("TYPE") not in (
