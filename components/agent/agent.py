@@ -326,9 +326,11 @@ class Agent(ClusterHosting, Runnable):
             )
             os._exit(70)
         if stamped:
-            # Acted on only once the passive Director has it: a fail-over
-            # then knows every step that may have started.
+            # Acted on only once the passive Director has it — a fail-over
+            # then knows every step that may have started — and only while
+            # this Director is sure to be the active one.
             await self.cluster.wait_replicated(int(stamped[-1]["eventId"]))
+            await self.cluster.wait_sure_active()
 
     def _ensure_driver(self, oid: str, resume: RemoteStep | None = None) -> None:
         task = self._drivers.get(oid)
