@@ -159,6 +159,55 @@ def agent_with_subagents(
     return Topology.build(nodes, links)
 
 
+def backup_director(agent: str) -> str:
+    """The node name of ``agent``'s Backup Director."""
+    return f"{agent}-backup"
+
+
+def agent_cluster(
+    directors: int = 2,
+    subagents: int = 3,
+    *,
+    agent: str = "agent-1",
+    controller_config: dict[str, Any] | None = None,
+    agent_config: dict[str, Any] | None = None,
+    subagent_config: dict[str, Any] | None = None,
+) -> Topology:
+    """``agent_with_subagents`` with a Director pair: ``agent`` is the Primary
+    Director, ``<agent>-backup`` the Backup (``is-backup``); the Controller
+    has a link to each (it is their Cluster Watch and follows the active),
+    each Director one to the other and one to every Subagent, so any one of
+    them can be cut alone. ``directors=1`` is ``agent_with_subagents``."""
+    if directors == 1:
+        return agent_with_subagents(
+            subagents,
+            agent=agent,
+            controller_config=controller_config,
+            agent_config=agent_config,
+            subagent_config=subagent_config,
+        )
+    if directors != 2:
+        raise ValueError("an Agent has one or two Directors")
+    backup = backup_director(agent)
+    names = [f"subagent-{i}" for i in range(1, subagents + 1)]
+    pair = {agent: ("primary", backup), backup: ("backup", agent)}
+    nodes = [
+        Node("controller", "controller", controller_config or {}),
+        *[
+            Node(d, "agent", {**(agent_config or {}), "cluster": {"role": role, "peer": peer}})
+            for d, (role, peer) in pair.items()
+        ],
+        *[
+            Node(s, "subagent", {"director": local_subagent_id(agent), **(subagent_config or {})})
+            for s in names
+        ],
+    ]
+    links = [Link("controller", d) for d in pair]
+    links += [Link(agent, backup), Link(backup, agent)]
+    links += [Link(d, s) for d in pair for s in names]
+    return Topology.build(nodes, links)
+
+
 def subagent_cluster_items(
     director_uri: str,
     subagent_uris: dict[str, str],
@@ -166,16 +215,25 @@ def subagent_cluster_items(
     *,
     agent: str = "agent-1",
     bundle: str = "BUNDLE",
+    backup_uri: str | None = None,
 ) -> list[dict[str, Any]]:
     """The ``AddOrChangeSimple`` operations of a Subagent cluster, as JS7
     writes the items: the Director's own ``SubagentItem``, the ``AgentRef``
     naming it as Director, one ``SubagentItem`` per Subagent (``subagent_uris``:
     SubagentId → the URI the Director uses, i.e. its link's proxy) and the
-    ``SubagentBundle`` with ``priorities`` (numbers or expressions)."""
+    ``SubagentBundle`` with ``priorities`` (numbers or expressions).
+    ``backup_uri``: a Backup Director too (``<agent>-1``, the second of
+    ``AgentRef.directors``); the Directors' URIs are the Controller's."""
     local = local_subagent_id(agent)
+    directors = [(local, director_uri)]
+    if backup_uri is not None:
+        directors.append((f"{agent}-1", backup_uri))
     items: list[dict[str, Any]] = [
-        {"TYPE": "SubagentItem", "id": local, "agentPath": agent, "uri": director_uri},
-        {"TYPE": "AgentRef", "path": agent, "directors": [local]},
+        *[
+            {"TYPE": "SubagentItem", "id": sid, "agentPath": agent, "uri": uri}
+            for sid, uri in directors
+        ],
+        {"TYPE": "AgentRef", "path": agent, "directors": [sid for sid, _ in directors]},
         *[
             {"TYPE": "SubagentItem", "id": sid, "agentPath": agent, "uri": uri}
             for sid, uri in subagent_uris.items()

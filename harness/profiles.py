@@ -79,6 +79,9 @@ REFERENCE = Profile(
             # Director → Subagent (AGENT-CLUSTER.md A.5: JS7's 3 s / 10 s).
             "agent.subagent.heartbeat": 0.5,
             "agent.subagent.heartbeat_timeout": 2.0,
+            # Director cluster (AGENT-CLUSTER.md A.4: the Controller's settings).
+            "agent.cluster.heartbeat": 0.25,
+            "agent.cluster.heartbeat_timeout": 1.0,
         }
     ),
     bounds=_frozen(
@@ -92,6 +95,7 @@ REFERENCE = Profile(
             "HIS-LATENCY": 1.0,
             "HIS-CTL-FAILOVER": 2.0,
             "HIS-LIVE": 1.0,  # issue 16: p99 in a real browser on the active instance
+            "AGT-DIRECTOR-FAILOVER": 2.0,  # issue 15: reference target p99
         }
     ),
 )
@@ -114,6 +118,8 @@ JS7_DOCUMENTED = Profile(
             "js1.heartbeat_timeout": 60.0,
             "agent.subagent.heartbeat": 3.0,
             "agent.subagent.heartbeat_timeout": 10.0,
+            "agent.cluster.heartbeat": 3.0,
+            "agent.cluster.heartbeat_timeout": 10.0,
         }
     ),
     bounds=_frozen(
@@ -127,6 +133,7 @@ JS7_DOCUMENTED = Profile(
             "HIS-LATENCY": 3.0,  # seed 004: "2-3 s at 30 tasks/s"
             "HIS-CTL-FAILOVER": 10.0,  # seed 004: "within 10s"
             "HIS-LIVE": 3.0,  # seed 004: "visibility ... with the History View in 2-3s"
+            "AGT-DIRECTOR-FAILOVER": 3.0,  # Director fail-over page: "typically in 2-3s"
         }
     ),
 )

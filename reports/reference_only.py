@@ -73,9 +73,15 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
         "reference-only: the journal's tornEventId and size in the node's overview",
     ),
     "agent-cluster-watch": (
-        r"clusterWatch|ConfirmClusterNodeLoss",
+        # (JS7's own ConfirmClusterNodeLoss names the Agent cluster's agentPath.)
+        r'clusterWatch|ConfirmClusterNodeLoss"(?!,\s*"agentPath")',
         "reference-only: the Cluster Watch an Agent hosts (its state, ConfirmClusterNodeLoss"
         " on the Agent; JS7's Watch is JOC)",
+    ),
+    "director-watch-requests": (
+        r"js7ha/cluster-node|watchRequests",
+        "reference-only: a Director's own view of its cluster role and of its requests"
+        " nobody answered (GET /agent/api/js7ha/cluster-node)",
     ),
     "controller-orders": (
         r"get\(\"/order|get\(f\"/order",

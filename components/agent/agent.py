@@ -14,7 +14,12 @@ What must hold:
   ``DetachOrder``;
 * after a restart, a step that was running is reported ``OrderProcessed``
   with outcome ``Disrupted(ProcessLost)`` and run again;
-* the Agent never opens a connection to a Controller (it has no client).
+* the Agent never opens a connection to a Controller (it has no client);
+* as one of two Director Agents (``js7.journal.cluster``) it replicates its
+  journal through the shared cluster (``components/common/cluster``) with
+  the Controller as the Cluster Watch (``PulledWatch``): only the active
+  Director acts, and a transition is acted on only once the passive has it,
+  so a fail-over never forgets a started process (no double execution).
 
 Each order is driven by one task; transitions of one order are serialised by
 its lock, so a command (mark, detach) and the driver never overwrite each
@@ -39,8 +44,12 @@ from msgspec import UNSET
 
 from components.agent.jobs import Step
 from components.agent.subagents import RECONNECT_DELAYS, SIGNED, RemoteStep, SubagentKeeper
-from components.agent.watch import ClusterWatch
 from components.common import expression, instructions, signatures
+from components.common.cluster import Cluster
+from components.common.cluster import settings as cluster_settings
+from components.common.cluster.arbiter import ClusterWatch
+from components.common.cluster.hosting import ClusterHosting
+from components.common.cluster.pulled_watch import PulledWatch
 from components.common.config import Config
 from components.common.eventid import new_journal_id
 from components.common.journal import Event, EventSeqTorn, Journal, UnknownEventId
@@ -63,7 +72,7 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class Agent(Runnable):
+class Agent(ClusterHosting, Runnable):
     prefix = "/agent/api"
     command_union = ac.AgentCommand
     command_name = "AgentCommand"
@@ -87,6 +96,11 @@ class Agent(Runnable):
         self._stopping = False
         self.shutdown_requested = asyncio.Event()
         self.watch = ClusterWatch(journal)
+        timing = cluster_settings.load(cfg)
+        self.cluster_watch_requests = PulledWatch(timing.heartbeat, timing.timeout)
+        self.cluster = Cluster(self, cfg, watch=self.cluster_watch_requests)
+        self.cluster.commands["ClusterWatchConfirm"] = self.cluster_watch_requests.confirm
+        self.release_constraints.append(self.cluster.releasable)
         # JS7's Agent data dir has a work/ folder beside state/ and logs/; jobs
         # learn both through the environment (JS7_AGENT_DATA, JS7_AGENT_WORK).
         self.work_dir = data_dir / "work"
@@ -118,6 +132,15 @@ class Agent(Runnable):
         return str(path) if path else None
 
     async def start(self) -> None:
+        await self.cluster.start()
+        log.info("Director cluster node %s is %s", self.cluster.own_id, self.cluster.role)
+
+    async def activate(self) -> None:
+        """This Director became active (at start, or by fail-over or
+        switch-over): take up the journaled orders and Subagents."""
+        self._stopping = False
+        self.subagents = SubagentKeeper(self)
+        self.subagents.on_available = self._subagent_available
         for key, raw in self.journal.state(WORKFLOW).items():
             self.workflows[key] = Workflow.from_json(raw)
         self.orders = {k: dict(v) for k, v in self.journal.state(ORDER).items()}
@@ -169,17 +192,45 @@ class Agent(Runnable):
             )
         return resumed
 
+    async def deactivate(self) -> None:
+        """Switched over: the other Director takes the orders up. Remote
+        steps stay running on their Subagents (it re-attaches them)."""
+        self._stopping = True
+        await self._end_drivers()
+        self.orders = {}
+        self._steps.clear()
+
+    async def _end_drivers(self) -> None:
+        for task in list(self._drivers.values()):
+            task.cancel()
+        await asyncio.gather(*self._drivers.values(), return_exceptions=True)
+        await self.subagents.stop()
+
+    async def before_shutdown(self) -> None:
+        await self.cluster.stop(graceful=True)
+
     async def stop(self) -> None:
         """Graceful stop: running steps are killed (they will be ProcessLost
         after the restart), drivers end, the journal is closed cleanly."""
         self._stopping = True
         for step in list(self._steps.values()):
             step.kill()
-        for task in list(self._drivers.values()):
-            task.cancel()
-        await asyncio.gather(*self._drivers.values(), return_exceptions=True)
-        await self.subagents.stop()
+        await self._end_drivers()
+        await self.cluster.stop(graceful=False)  # (idempotent)
         await self.journal.close()
+
+    # -- the Director cluster ---------------------------------------------
+
+    async def cluster_node(self, request: web.Request) -> web.Response:
+        """reference-only: ``Cluster.info`` and what became of this node's
+        requests to its Cluster Watch, the Controller."""
+        self.sessions.user_of(request)
+        info = {**self.cluster.info(), "watchRequests": self.cluster_watch_requests.status()}
+        return web.json_response(info)
+
+    async def cluster_watch_messages(self, request: web.Request) -> web.StreamResponse:
+        self.sessions.require(request, "ClusterWatch")
+        return await self.cluster_watch_requests.messages(request)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(self.prefix, self.overview)
@@ -187,6 +238,10 @@ class Agent(Runnable):
         app.router.add_get(f"{self.prefix}/js7ha/overview", self.js7ha_overview)
         app.router.add_post(f"{self.prefix}/clusterWatch", self.cluster_watch)
         app.router.add_get(f"{self.prefix}/clusterWatch", self.cluster_watch_status)
+        self.add_cluster_routes(app)
+        app.router.add_get(
+            f"{self.prefix}/cluster/clusterWatchMessage", self.cluster_watch_messages
+        )
 
     async def cluster_watch(self, request: web.Request) -> web.Response:
         self.sessions.require(request, "ClusterWatch")
@@ -264,12 +319,18 @@ class Agent(Runnable):
         meta: dict[str, Any] | None = None,
     ) -> None:
         try:
-            await self.journal.persist(events, changes or [], meta)
+            stamped = await self.journal.persist(events, changes or [], meta)
         except Exception:
             log.critical(
                 "journal write failed: the Agent stops rather than act unjournaled", exc_info=True
             )
             os._exit(70)
+        if stamped:
+            # Acted on only once the passive Director has it — a fail-over
+            # then knows every step that may have started — and only while
+            # this Director is sure to be the active one.
+            await self.cluster.wait_replicated(int(stamped[-1]["eventId"]))
+            await self.cluster.wait_sure_active()
 
     def _ensure_driver(self, oid: str, resume: RemoteStep | None = None) -> None:
         task = self._drivers.get(oid)

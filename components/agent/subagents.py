@@ -85,6 +85,10 @@ class SubagentKeeper:
         self.on_available: Callable[[], None] = lambda: None
         self._http: aiohttp.ClientSession | None = None
         self._connecting = False
+        # reference-only ``js7.subagent-driver.uris``: how *this* Director
+        # reaches a Subagent where that differs from its item's URI (each of
+        # two Directors through its own proxy; cf. js7.journal.cluster.peer-uri).
+        self.uri_overrides = agent.cfg.mapping("js7.subagent-driver.uris", {})
 
     # -- items ---------------------------------------------------------------
 
@@ -301,7 +305,7 @@ class RemoteSubagent:
         while True:
             client = NodeClient(
                 self.keeper.http,
-                self.item.uri,
+                str(self.keeper.uri_overrides.get(self.sid, self.item.uri)),
                 "/subagent/api",
                 self.keeper.director_user,
                 self.keeper.password(self.sid),

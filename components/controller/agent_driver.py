@@ -16,6 +16,12 @@ it; a status-changing command is never lost — the pending sets are derived
 from the journaled order states again at every coupling, so a command sent
 into an outage (or before a restart) is sent again; the connection is retried
 with capped exponential backoff for as long as an outage lasts.
+
+An Agent with two Directors (AgentRef.directors) is reached at its
+Directors' URIs (their SubagentItems'): the driver tries one after the other
+— the passive answers ``ClusterNodeIsNotActive`` — and so follows the active
+after a fail-over; the Controller is the pair's Cluster Watch meanwhile
+(``agent_cluster_watch``).
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from msgspec import UNSET
 
 from components.common.client import NodeClient, ProblemError
 from components.common.tasks import until_one_fails
+from components.common.web import Problem
+from components.controller.agent_cluster_watch import AgentClusterWatchService
 from components.wire import snapshot as snap
 
 if TYPE_CHECKING:
@@ -74,16 +82,50 @@ class AgentDriver:
         self._journaled_event_id = 0
         self._released = 0
         self._task: asyncio.Task[None] | None = None
+        self._client: NodeClient | None = None  # the coupled Director's
+        self._required: dict[str, Any] | None = None  # the last confirmation required
+        self.watch = AgentClusterWatchService(
+            controller.journal,
+            path,
+            f"{controller.controller_id}/{path}",
+            password,
+            self._confirmation_required,
+            config.reconnect_max_delay,
+        )
 
     # -- what the Controller calls ----------------------------------------
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"agent-driver:{self.path}")
+        self._watch_directors()
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        await self.watch.stop()
+
+    def _watch_directors(self) -> None:
+        """Be the Cluster Watch of a Director pair, once it is one."""
+        if len(self.controller.directors(self.path)) >= 2:
+            self.watch.watch(self.controller.director_uris(self.path))
+
+    def _uris(self) -> list[str]:
+        return list(dict.fromkeys([self.uri, *self.controller.director_uris(self.path)]))
+
+    async def _confirmation_required(self, problem: dict[str, Any]) -> None:
+        if problem != self._required:
+            self._required = problem
+            await self.controller.agent_cluster_watch_confirmation_required(self.path, problem)
+
+    async def switch_over(self) -> None:
+        """``ClusterSwitchOver{agentPath}``: to the active Director."""
+        if self._client is None:
+            raise Problem(503, "AgentNotCoupled", f"Agent {self.path} is not coupled")
+        try:
+            await self._client.command_path("/cluster/command", {"TYPE": "ClusterSwitchOver"})
+        except ProblemError as exc:
+            raise Problem(exc.status, exc.code, exc.message) from None
 
     def attach(self, oid: str) -> None:
         self.pending_attach.add(oid)
@@ -99,6 +141,7 @@ class AgentDriver:
 
     def items_changed(self) -> None:
         self._work.set()
+        self._watch_directors()
 
     def mark(self, oid: str) -> None:
         self.pending_mark.add(oid)
@@ -144,12 +187,18 @@ class AgentDriver:
     async def _run(self) -> None:
         delay = 0.05
         timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_connect=5)
+        index = 0  # which Director URI
+        failed = 0  # couplings failed in a row
         async with aiohttp.ClientSession(timeout=timeout) as http:
             while True:
-                client = NodeClient(http, self.uri, "/agent/api", "Controller", self.password)
+                uris = self._uris()
+                uri = uris[index % len(uris)]
+                client = NodeClient(http, uri, "/agent/api", "Controller", self.password)
                 try:
                     await self._couple(client)
                     delay = 0.05
+                    failed = 0
+                    self._client = client
                     await self._coupled(client)
                 except asyncio.CancelledError:
                     raise
@@ -167,6 +216,11 @@ class AgentDriver:
                 if self.coupled:
                     log.warning("Agent %s: coupling lost: %s", self.path, self.last_problem)
                 self.coupled = False
+                self._client = None
+                index += 1
+                failed += 1
+                if failed % len(uris):
+                    continue  # the other Director next, at once: it may be the active one
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.config.reconnect_max_delay)
 

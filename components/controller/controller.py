@@ -37,6 +37,7 @@ from msgspec import UNSET
 
 from components.common import instructions, signatures
 from components.common.cluster import Cluster
+from components.common.cluster.hosting import ClusterHosting
 from components.common.config import Config
 from components.common.eventid import new_journal_id
 from components.common.journal import Event, Journal, StateChange
@@ -47,7 +48,6 @@ from components.common.workflow import Fork, Lock, Workflow
 from components.controller import locks, simple_items, snapshot, subagent_states
 from components.controller.agent_driver import AgentDriver, DriverConfig
 from components.wire import BUILD_ID, JS7_VERSION, items
-from components.wire import cluster as wire
 from components.wire import controller_commands as cc
 from components.wire import overview as ov
 from components.wire.codec import convert, decode, to_json
@@ -100,7 +100,7 @@ class Tx:
         self.wakes: list[tuple[str, int | None]] = []  # (order id, epoch ms) to move on then
 
 
-class Controller(Runnable):
+class Controller(ClusterHosting, Runnable):
     prefix = "/controller/api"
     command_union = cc.ControllerCommand
     command_name = "ControllerCommand"
@@ -145,6 +145,7 @@ class Controller(Runnable):
             cc.EmergencyStop: self._emergency_stop,
             cc.ShutDown: self._shutdown,
             cc.ClusterSwitchOver: self._switch_over,
+            cc.ConfirmClusterNodeLoss: self._confirm_node_loss,
             cc.ResetSubagent: self._reset_subagent,
             cc.Batch: self.batch,
         }
@@ -267,25 +268,6 @@ class Controller(Runnable):
             await d.stop()
         await self.journal.close()
 
-    def check_event_access(self) -> None:
-        self.cluster.require_active()
-
-    def visible_until(self) -> int:
-        return self.cluster.visible_until()
-
-    async def wait_visible(self, after: int, timeout: float) -> bool:
-        end = time.monotonic() + timeout
-        while True:
-            if self.visible_until() > after and self.journal.last_event_id > after:
-                return True
-            left = end - time.monotonic()
-            if left <= 0:
-                return False
-            if self.visible_until() < self.journal.last_event_id:
-                await self.cluster.changed(left)  # waiting for the passive's ack
-            else:
-                await self.journal.wait_for_event(after, left)
-
     def may_act(self) -> bool:
         """Drive Agents only while sure to be the active node."""
         return self.cluster.is_active
@@ -294,13 +276,9 @@ class Controller(Runnable):
         app.router.add_get(self.prefix, self.overview)
         app.router.add_get(f"{self.prefix}/snapshot", self.get_snapshot)
         app.router.add_get(f"{self.prefix}/snapshot/", self.get_snapshot)
-        app.router.add_get(f"{self.prefix}/cluster", self.cluster_state)
         app.router.add_post(f"{self.prefix}/item", self.post_items)
-        app.router.add_get(f"{self.prefix}/js7ha/cluster-node", self.cluster_node)
         app.router.add_get(f"{self.prefix}/js7ha/overview", self.js7ha_overview)
-        app.router.add_post(f"{self.prefix}/cluster/command", self.cluster.command)
-        app.router.add_get(f"{self.prefix}/journal", self.cluster.pull)
-        app.router.add_get(f"{self.prefix}/journal/snapshot", self.cluster.snapshot)
+        self.add_cluster_routes(app)
 
     async def overview(self, request: web.Request) -> web.Response:
         """JS7's ``GET /controller/api``: ``ControllerOverview``, its fields only."""
@@ -365,26 +343,6 @@ class Controller(Runnable):
                 out.append(items.VersionAdded(versionId=version))
             out.append(items.VersionedItemRemoved(path=f"Workflow:{path}"))
         return out
-
-    async def cluster_state(self, request: web.Request) -> web.Response:
-        """JS7's ``GET /controller/api/cluster``: this node's view of the
-        cluster state, ``Stamped``; ``?return=ClusterNodeState`` adds who this
-        node is. Both nodes answer. Whether a node is *acting* as the active
-        one, a client learns as from JS7: a passive refuses commands with
-        ``ClusterNodeIsNotActive``."""
-        self.sessions.user_of(request)
-        eid = self.journal.last_event_id
-        if request.query.get("return") == "ClusterNodeState":
-            return web.json_response(wire.stamped(eid, self.cluster.js7_node_state()))
-        return web.json_response(wire.stamped(eid, self.cluster.js7_state()))
-
-    async def cluster_node(self, request: web.Request) -> web.Response:
-        """reference-only: ``Cluster.info`` (the nodes' own peer protocol)."""
-        self.sessions.user_of(request)
-        return web.json_response(self.cluster.info())
-
-    def before_command(self) -> None:
-        self.cluster.require_active()
 
     # -- journal -----------------------------------------------------------
 
@@ -647,6 +605,11 @@ class Controller(Runnable):
         for ev in batch:
             oid = ev.get("Key")
             kind = ev.get("TYPE")
+            if oid is None and isinstance(kind, str) and kind.startswith("Cluster"):
+                # The Director pair's ClusterEvent, as JS7 mirrors it.
+                event = {k: v for k, v in ev.items() if k not in ("eventId", "timestamp")}
+                tx.events.append({"TYPE": "AgentMirroredEvent", "Key": path, "event": event})
+                continue
             if not isinstance(oid, str):
                 continue  # not an order event (AgentDedicated, ItemAttachedToMe, ...)
             if kind in subagent_states.EVENTS:
@@ -1089,12 +1052,41 @@ class Controller(Runnable):
         await self._commit(tx)
         self.drivers[path].reset_subagent(sid, cmd.force)
 
+    def _agent_cluster(self, path: str) -> AgentDriver:
+        driver = self.drivers.get(path)
+        if driver is None or len(self.directors(path)) < 2:
+            raise Problem(400, "UnknownItemPath", f"AgentRef:{path} is not an Agent cluster")
+        return driver
+
     async def _switch_over(self, user: str, cmd: cc.ClusterSwitchOver) -> None:
         if cmd.agentPath is not None:
-            raise Problem(
-                400, "UnknownItemPath", f"AgentRef:{cmd.agentPath} is not an Agent cluster"
-            )
+            await self._agent_cluster(cmd.agentPath).switch_over()
+            return
         await self.cluster.switch_over()
+
+    async def _confirm_node_loss(self, user: str, cmd: cc.ConfirmClusterNodeLoss) -> None:
+        if cmd.lostNodeId not in ("Primary", "Backup"):
+            raise Problem(400, "InvalidField", "lostNodeId must be Primary or Backup")
+        await self._agent_cluster(cmd.agentPath).watch.confirm_node_loss(cmd.lostNodeId)
+
+    def director_uris(self, path: str) -> list[str]:
+        """The URIs of Agent ``path``'s Directors: their SubagentItems' (JS7
+        learns them so, from AgentRef.directors)."""
+        uris = []
+        for sid in self.directors(path):
+            item = self.journal.get(simple_items.ITEM, f"SubagentItem:{sid}")
+            if item and isinstance(item.get("uri"), str):
+                uris.append(item["uri"])
+        return uris
+
+    async def agent_cluster_watch_confirmation_required(
+        self, path: str, problem: dict[str, Any]
+    ) -> None:
+        tx = Tx()
+        tx.events.append(
+            {"TYPE": "AgentClusterWatchConfirmationRequired", "Key": path, "problem": problem}
+        )
+        await self._commit(tx)
 
 
 def _workflow_path(typed: str) -> str:

@@ -151,9 +151,20 @@ class ShutDown(_Command, tag="ShutDown"):
 
 
 class ClusterSwitchOver(_Command, tag="ClusterSwitchOver"):
-    """``agentPath``: switch over an Agent cluster (the reference has none)."""
+    """``agentPath``: switch over that Agent's Director pair, else the
+    Controller cluster (ControllerCommandTest.scala L563-583)."""
 
     agentPath: str | None = None
+
+
+class ConfirmClusterNodeLoss(_Command, tag="ConfirmClusterNodeLoss"):
+    """The user vouches that ``lostNodeId`` of Agent ``agentPath``'s Director
+    pair is gone: the Controller, its Cluster Watch, may consent to the
+    fail-over it could not judge (ControllerCommandTest.scala L563-583)."""
+
+    agentPath: str
+    lostNodeId: str
+    confirmer: str | None = None
 
 
 class Batch(_Command, tag="Batch"):
@@ -187,6 +198,7 @@ ControllerCommand = (
     | EmergencyStop
     | ShutDown
     | ClusterSwitchOver
+    | ConfirmClusterNodeLoss
     | ResetSubagent
     | Batch
 )

@@ -201,7 +201,8 @@ class ClusterClient:
 
     ``timeout``: per request (default: the profile's op_timeout). A node's
     claim to be active is backed by its lease, so the first node that claims
-    it is taken without waiting for a silent (paused, cut-off) other node."""
+    it is taken without waiting for a silent (paused, cut-off) other node.
+    ``prefix``: ``/agent/api`` for a Director pair (the same cluster API)."""
 
     def __init__(
         self,
@@ -209,6 +210,7 @@ class ClusterClient:
         nodes: tuple[str, ...] = ("primary", "backup"),
         user: str = "Harness",
         timeout: float | None = None,
+        prefix: str = "/controller/api",
     ) -> None:
         self.dep = dep
         self._http = aiohttp.ClientSession(
@@ -216,8 +218,7 @@ class ClusterClient:
         )
         dep.on_close(self.aclose)
         self.clients = {
-            n: Js7Client(self._http, dep.url(n), "/controller/api", user, PASSWORDS[user])
-            for n in nodes
+            n: Js7Client(self._http, dep.url(n), prefix, user, PASSWORDS[user]) for n in nodes
         }
         self.current: str | None = None
 

@@ -1,5 +1,6 @@
 """Fault families, one per module, each an async context manager that heals itself."""
 
+from harness.faults.active_loss import lose_active
 from harness.faults.base import Fault
 from harness.faults.db_outage import DbOutage, db_outage
 from harness.faults.disconnect import Disconnect, disconnect
@@ -27,6 +28,7 @@ __all__ = [
     "jitter",
     "kill",
     "latency",
+    "lose_active",
     "lose_state",
     "one_way",
     "partition",

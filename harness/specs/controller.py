@@ -15,17 +15,20 @@ from harness.clients.js7 import PASSWORDS, users_conf
 from harness.components import ComponentSpec, NodeContext, write_json_config
 
 
-def cluster_conf(ctx: NodeContext, cluster: Mapping[str, Any]) -> dict[str, Any]:
+def cluster_conf(
+    ctx: NodeContext, cluster: Mapping[str, Any], timing_of: str = "controller"
+) -> dict[str, Any]:
     """``js7.journal.cluster`` of one node. ``cluster`` (node config):
     ``role`` primary|backup, ``peer`` and ``watch`` node names, ``is_backup``
-    (default: role == backup; false reproduces seed 002's misconfiguration)."""
+    (default: role == backup; false reproduces seed 002's misconfiguration).
+    ``timing_of``: whose profile timing (``controller``, ``agent``)."""
     timing = ctx.profile.components
     peer, watch = cluster["peer"], cluster.get("watch")
     out: dict[str, Any] = {
         # How this node reaches the other one: through its own link's proxy.
         "peer-uri": f"http://{ctx.peers[peer]}",
-        "heartbeat": timing.get("controller.cluster.heartbeat", 3.0),
-        "heartbeat-timeout": timing.get("controller.cluster.heartbeat_timeout", 10.0),
+        "heartbeat": timing.get(f"{timing_of}.cluster.heartbeat", 3.0),
+        "heartbeat-timeout": timing.get(f"{timing_of}.cluster.heartbeat_timeout", 10.0),
         "watches": [f"http://{ctx.peers[watch]}"] if watch else [],
     }
     if cluster["role"] == "primary":
@@ -42,10 +45,14 @@ def write_config(ctx: NodeContext) -> None:
     conf = dict(ctx.node.config)
     cluster = conf.get("cluster")
     watch = cluster.get("watch") if cluster else None
+    # A Backup Director is no Agent of its own: the Controller learns its
+    # URI from the Director's SubagentItem (AgentRef.directors).
     agents = {
         peer: {"uri": f"http://{addr}"}
         for peer, addr in ctx.peers.items()
-        if ctx.topology.node(peer).role == "agent" and peer != watch
+        if ctx.topology.node(peer).role == "agent"
+        and peer != watch
+        and (ctx.topology.node(peer).config.get("cluster") or {}).get("role") != "backup"
     }
     timing = ctx.profile.components
     controller: dict[str, Any] = {

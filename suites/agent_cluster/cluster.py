@@ -12,19 +12,27 @@ from harness.clients.js7 import controller_client
 from harness.clients.snapshot import ControllerSnapshot, read_snapshot
 from harness.deployment import Deployment
 from harness.history import History
-from harness.js7topo import subagent_cluster_items
+from harness.js7topo import backup_director, subagent_cluster_items
 from harness.workload import JobRuns, read_all_events
 
 AGENT = "agent-1"
+BACKUP = backup_director(AGENT)
 SUBAGENTS = ["subagent-1", "subagent-2", "subagent-3"]
 
 
-async def define_cluster(dep: Deployment, priorities: dict[str, Any]) -> None:
+async def define_cluster(
+    dep: Deployment, priorities: dict[str, Any], *, backup: bool = False
+) -> None:
     """Post the Subagent cluster's items to the Controller, each Subagent's
     URI being the Director's link to it (its proxy), and wait until the
-    Director has every Subagent coupled."""
+    Director has every Subagent coupled. ``backup``: a Director pair, each
+    Director's URI the Controller's link to it."""
     uris = {s: f"http://{dep.backend.link_address(f'{AGENT}--{s}')}" for s in priorities}
-    ops = subagent_cluster_items(dep.url(AGENT), uris, priorities, agent=AGENT)
+    director, backup_uri = dep.url(AGENT), None
+    if backup:
+        director = f"http://{dep.backend.link_address(f'controller--{AGENT}')}"
+        backup_uri = f"http://{dep.backend.link_address(f'controller--{BACKUP}')}"
+    ops = subagent_cluster_items(director, uris, priorities, agent=AGENT, backup_uri=backup_uri)
     await controller_client(dep, "controller").post_items(ops)
     await wait_subagents(dep, set(priorities))
 

@@ -19,14 +19,6 @@ from .workload import Load, cluster_checks, coupled_cluster, final_read, settle
 STEADY = 40  # acknowledged orders before the fault: a second of load
 
 
-def _fault(kind, dep, node):
-    if kind == "kill":
-        return faults.kill(dep, node)
-    if kind == "pause":
-        return faults.pause(dep, node, post_check=False)
-    return faults.isolate(dep, node, post_check=False)
-
-
 def _in_flight(kind, dep, active, profile):
     """For ``isolate-in-flight``: the passive's pulls are answered one
     heartbeat late, so at any instant a heartbeat's worth of commits is on
@@ -64,7 +56,7 @@ async def test_the_passive_takes_over_with_every_acknowledged_order(
             accept=lambda n: n >= STEADY,
         )
         await asyncio.sleep(rng.uniform(0, 1 / 40))  # the fault's instant is the experiment
-        async with _fault(kind, dep, active) as fault:
+        async with faults.lose_active(kind, dep, active) as fault:
             new = await dep.wait_for(
                 "the other node active",
                 client.find_active,

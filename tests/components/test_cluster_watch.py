@@ -1,10 +1,11 @@
 """The Cluster Watch's consent rules, on a real journal (JS7-FACTS §3)."""
 
+import asyncio
 import time
 
 import pytest
 
-from components.agent.watch import ClusterWatch
+from components.common.cluster.arbiter import ClusterWatch
 from components.common.journal import Journal
 from components.common.web import Problem
 
@@ -74,6 +75,26 @@ async def test_fail_over_after_silence_and_only_once(watch):
     # And its stale heartbeat cannot undo the consent.
     reply = await watch.heartbeat({"from": "Primary", "clusterState": coupled()})
     assert reply["activeId"] == "Backup"
+
+
+async def test_of_two_conflicting_consents_asked_at_once_only_one_wins(watch):
+    """Break it: the restarted active asks to go on alone while its passive
+    asks to fail over, both in the same instant (the Controller reads both
+    Directors at once). Without one judgement at a time both were granted."""
+    await teach(watch, timeout=0.2)
+    watch.heard["Primary"] = time.monotonic() - 1
+    passive_lost = {
+        "TYPE": "ClusterWatchConsent",
+        "from": "Primary",
+        "clusterState": coupled(),
+        "event": {"TYPE": "ClusterPassiveLost", "id": "Backup"},
+    }
+    answers = await asyncio.gather(
+        watch.consent(passive_lost), watch.consent(failover()), return_exceptions=True
+    )
+    granted = [a for a in answers if isinstance(a, dict)]
+    assert len(granted) == 1, answers
+    assert isinstance(next(a for a in answers if a not in granted), Problem)
 
 
 async def test_passive_lost_only_for_the_known_active_and_then_no_fail_over(watch):

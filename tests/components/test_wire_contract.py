@@ -246,6 +246,17 @@ CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
         {"TYPE": "ClusterSwitchOver", "agentPath": "AGENT"},
     ),
     (f"{CCT}:570", "both", cc.ControllerCommand, {"TYPE": "ClusterSwitchOver"}),
+    (
+        f"{CCT}:575",
+        "both",
+        cc.ControllerCommand,
+        {
+            "TYPE": "ConfirmClusterNodeLoss",
+            "agentPath": "AGENT",
+            "lostNodeId": "Primary",
+            "confirmer": "me",
+        },
+    ),
     (f"{CCT}:585", "both", cc.Accepted, {"TYPE": "Accepted"}),
     # js7-data/shared/src/test/scala/js7/data/order/OrderEventTest.scala:598, the
     # "mode" of OrderCancellationMarked(CancellationMode.FreshOnly)

@@ -162,6 +162,7 @@ def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
         "history-export": 'await http.post(f"{client.base}/export/{path}", json=body)',
         "journal-overview": 'held = (await ctl.get(""))["journal"]',
         "agent-cluster-watch": 'await watch.command({"TYPE": "ConfirmClusterNodeLoss"})',
+        "director-watch-requests": 'info = await director.get("/js7ha/cluster-node")',
         "controller-orders": 'orders = await ctl.get("/order")',
         "controller-agents": 'agents = await ctl.get("/agent")',
         "js1-api": "from harness.clients.jobscheduler1 import Js1",
@@ -170,5 +171,9 @@ def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
     for name, line in samples.items():
         (tmp_path / f"{name}.py").write_text(line + "\n")
         assert needs_of([f"{name}.py"], tmp_path) == [REFERENCE_ONLY[name][1]], name
+    (tmp_path / "js7.py").write_text(
+        'ctl.command({"TYPE": "ConfirmClusterNodeLoss", "agentPath": "A", "lostNodeId": "P"})\n'
+    )
+    assert needs_of(["js7.py"], tmp_path) == []  # JS7's own command, about an Agent cluster
     (tmp_path / "plain.py").write_text("x = await client.command(add_order('a', 'w'))\n")
     assert needs_of(["plain.py"], tmp_path) == []

@@ -18,6 +18,13 @@ What must hold (never two actives):
   a pull of the passive within the heartbeat timeout. The passive's silence
   timer starts at the last byte it got, which is after the last pull the
   active saw, so the lease has run out before the passive may even ask;
+* a pull can be stale: sent before this node froze (SIGSTOP, a stalled event
+  loop) and read only after it thawed, when the passive may have taken over
+  long ago. A node that notices it was frozen longer than the timeout voids
+  its lease and takes no pull as renewing it for one timeout (found by
+  AGT-DIRECTOR-FAILOVER: a paused Director, thawed, acted on a stale pull and
+  started a job the new active had already run). ``wait_sure_active`` is
+  where a host waits before acting;
 * an active that loses its passive needs the Watch's consent to go on alone
   (``ClusterPassiveLost``); refused, it halts. An active told by the Watch
   that another node is active halts.
@@ -45,7 +52,7 @@ from components.common.auth import SESSION_HEADER
 from components.common.client import NodeClient, ProblemError
 from components.common.cluster import encoding, settings
 from components.common.cluster.host import ClusterHost
-from components.common.cluster.watch import AgentClusterWatch, Consent
+from components.common.cluster.watch import AgentClusterWatch, Consent, Watch
 from components.common.config import Config
 from components.common.journal import EventSeqTorn, UnknownEventId
 from components.common.node import Command, journal_problem, query_int
@@ -66,7 +73,9 @@ def halt(reason: str) -> None:
 
 
 class Cluster:
-    def __init__(self, host: ClusterHost, cfg: Config) -> None:
+    def __init__(self, host: ClusterHost, cfg: Config, watch: Watch | None = None) -> None:
+        """``watch``: who arbitrates; by default the Agent named in
+        ``js7.journal.cluster.watches`` (a Controller cluster)."""
         self.host = host
         self.journal = host.journal
         self.settings = s = settings.load(cfg)
@@ -76,18 +85,31 @@ class Cluster:
         self.nodes = s.nodes
         self.heartbeat = s.heartbeat
         self.timeout = s.timeout
-        self.watch = AgentClusterWatch(self.client, s.watches, s.watch_password, s.timeout)
+        self.watch: Watch = watch or AgentClusterWatch(
+            self.client, s.watches, s.watch_password, s.timeout
+        )
         self.role = "inactive"  # active | passive | inactive
         self.problem: str | None = None
         self.acked = 0
         self.last_pull = time.monotonic()
+        # The freeze detector: when the ticker last ran, and until when no
+        # pull renews the lease (after a freeze).
+        self._tick = time.monotonic()
+        self._lease_void_until = 0.0
         self._ack_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._role_task: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
         self._couple_sent_for = 0
         self._prepared_at = 0
         self._stopping = False
+        # ``POST <prefix>/cluster/command`` TYPEs; a host may add its own.
+        self.commands: dict[str, Callable[[Command], Awaitable[Any]]] = {
+            "ClusterStartBackupNode": self._start_backup_node,
+            "ClusterCouple": self._couple,
+            "ClusterSwitchOver": lambda _: self.switch_over(),
+        }
 
     # -- state -----------------------------------------------------------
 
@@ -153,6 +175,21 @@ class Cluster:
         if self.role == "active" and self.coupled:
             return self.acked
         return self.journal.last_event_id
+
+    async def wait_visible(self, after: int, timeout: float) -> bool:
+        """True as soon as an event after ``after`` is visible (acknowledged
+        by the passive, where it must be): the hosts' event API waits here."""
+        end = time.monotonic() + timeout
+        while True:
+            if self.visible_until() > after and self.journal.last_event_id > after:
+                return True
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            if self.visible_until() < self.journal.last_event_id:
+                await self.changed(left)  # waiting for the passive's ack
+            else:
+                await self.journal.wait_for_event(after, left)
 
     def releasable(self) -> int:
         if self.state.get("TYPE") in ("Coupled", "PreparedToBeCoupled"):
@@ -222,6 +259,7 @@ class Cluster:
     async def start(self) -> None:
         """Decide this node's role from its journal and, where needed, from
         the other node or the Watch."""
+        self._spawn_ticker()
         st = self.state
         if not self.configured:
             await self.host.activate()  # a plain, unclustered node
@@ -258,6 +296,8 @@ class Cluster:
                 await asyncio.wait_for(self._shut_down_event(), self.timeout)
         for t in [*self._tasks, *([self._role_task] if self._role_task else [])]:
             t.cancel()
+        if self._ticker is not None:
+            self._ticker.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._http is not None:
             await self._http.close()
@@ -267,6 +307,35 @@ class Cluster:
             {"TYPE": "ClusterActiveNodeShutDown"}, {**self.state, "TYPE": "ActiveShutDown"}
         )
         await self.wait_replicated(self.journal.last_event_id)
+
+    def _spawn_ticker(self) -> None:
+        self._tick = time.monotonic()
+
+        async def tick() -> None:
+            while not self._stopping:
+                await asyncio.sleep(self.heartbeat / 4)
+                self._check_frozen()
+
+        self._ticker = asyncio.create_task(tick())
+
+    def _check_frozen(self) -> None:
+        now = time.monotonic()
+        if now - self._tick > self.timeout:
+            log.warning(
+                "this node was frozen for %.1fs: its lease is void for %.1fs",
+                now - self._tick,
+                self.timeout,
+            )
+            self.last_pull = now - self.timeout
+            self._lease_void_until = now + self.timeout
+        self._tick = now
+
+    async def wait_sure_active(self) -> None:
+        """Before acting: until this active node is sure of its role again
+        (its lease holds) — or it is no longer the active one. An active
+        replaced meanwhile hears so from the Watch and halts."""
+        while self.role == "active" and not self.is_active and not self._stopping:
+            await self.changed(self.heartbeat / 4)
 
     def _spawn(self, coro: Any) -> None:
         self._tasks.append(asyncio.create_task(coro))
@@ -463,7 +532,9 @@ class Cluster:
             commits = self.journal.commits_after(position, 1000)
         except (EventSeqTorn, UnknownEventId) as exc:
             raise journal_problem(exc) from None
-        self.last_pull = time.monotonic()
+        self._check_frozen()  # (the ticker may not have run since the thaw)
+        if time.monotonic() >= self._lease_void_until:
+            self.last_pull = time.monotonic()
         if position > self.acked:
             self.acked = position
             self._pulse()
@@ -503,15 +574,23 @@ class Cluster:
     async def _replicate(self) -> None:
         last_heard = time.monotonic()
         delay = 0.05
+        suspect = False  # silent for the timeout, and the Watch did not consent yet
         while self.role == "passive" and not self._stopping:
             peer = self.peer_client()
             if peer is None:
                 await asyncio.sleep(self.heartbeat)  # backup before ClusterStartBackupNode
                 continue
             try:
-                commits = await self._pull_once(peer)
+                if suspect:
+                    got = await self._pull_while_suspect(self._pull_once(peer))
+                    if got is None:
+                        return  # failed over meanwhile
+                    commits = got
+                else:
+                    commits = await self._pull_once(peer)
                 last_heard = time.monotonic()
                 delay = 0.05
+                suspect = False
                 self.problem = None
                 if commits:
                     await self.journal.apply_replicated(commits)
@@ -526,10 +605,30 @@ class Cluster:
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 self.problem = f"pull: {type(exc).__name__}: {exc}"
             silent = time.monotonic() - last_heard >= self.timeout
-            if silent and self.coupled and await self._fail_over():
-                return
+            if silent and self.coupled:
+                if await self._fail_over():
+                    return
+                suspect = True
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.heartbeat)
+
+    async def _pull_while_suspect(
+        self, pull: Awaitable[list[dict[str, Any]]]
+    ) -> list[dict[str, Any]] | None:
+        """The active is suspect (silent for the timeout, the Watch did not
+        consent yet): the pull, and meanwhile the Watch asked again every
+        quarter heartbeat rather than after the pull's own timeout. None
+        once failed over."""
+        task = asyncio.ensure_future(pull)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=self.heartbeat / 4)
+                if done:
+                    return task.result()
+                if await self._fail_over():
+                    return None
+        finally:
+            task.cancel()
 
     async def _pull_once(self, peer: NodeClient) -> list[dict[str, Any]]:
         headers = {SESSION_HEADER: await peer.token()}
@@ -638,16 +737,11 @@ class Cluster:
         cmd = await read_json(request)
         if not isinstance(cmd, dict) or not isinstance(cmd.get("TYPE"), str):
             raise Problem(400, "InvalidCommand", 'a command is {"TYPE": ...}')
-        handlers: dict[str, Callable[[Command], Awaitable[None]]] = {
-            "ClusterStartBackupNode": self._start_backup_node,
-            "ClusterCouple": self._couple,
-            "ClusterSwitchOver": lambda _: self.switch_over(),
-        }
-        handler = handlers.get(cmd["TYPE"])
+        handler = self.commands.get(cmd["TYPE"])
         if handler is None:
             raise Problem(400, "UnknownCommand", f"Unknown cluster command TYPE: {cmd['TYPE']}")
-        await handler(cmd)
-        return web.json_response({"TYPE": "Accepted"})
+        result = await handler(cmd)
+        return web.json_response(result or {"TYPE": "Accepted"})
 
     async def _start_backup_node(self, cmd: Command) -> None:
         if not self.is_backup:

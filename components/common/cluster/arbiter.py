@@ -1,6 +1,8 @@
-"""The Cluster Watch, as an Agent runs it in the seeds' JS7 version.
+"""The Cluster Watch's judgement: an Agent runs it for the Controller cluster
+(the seeds' JS7 version), the Controller runs one per Agent cluster for its
+Director pair (AGENT-CLUSTER.md A.4).
 
-Both Controller cluster nodes send it heartbeats carrying their view of the
+Both cluster nodes send it heartbeats carrying their view of the
 cluster state; before a node emits ``ClusterFailedOver`` (the passive takes
 over) or ``ClusterPassiveLost`` (the active goes on alone) it must obtain the
 Watch's consent. What must hold:
@@ -20,6 +22,7 @@ Watch's consent. What must hold:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -33,20 +36,29 @@ META = "clusterWatch"
 
 
 class ClusterWatch:
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, meta: str = META) -> None:
+        """``meta``: where the Watch journals its knowledge (one key per
+        watched cluster)."""
         self.journal = journal
+        self.meta = meta
         self.heard: dict[str, float] = {}  # node id -> monotonic time of last heartbeat
         self.confirmed_loss: set[str] = set()
+        # One judgement at a time: journaling what it learnt awaits, and a
+        # second request judged meanwhile would see the old state (found by
+        # AGT-CLUSTER-NO-WATCH: the Controller, reading both Directors at
+        # once, consented to the Primary's PassiveLost and to the Backup's
+        # fail-over in the same millisecond — two actives).
+        self._judging = asyncio.Lock()
 
     @property
     def known(self) -> dict[str, Any] | None:
-        value = self.journal.meta(META)
+        value = self.journal.meta(self.meta)
         return dict(value) if isinstance(value, dict) else None
 
     async def _learn(self, state: dict[str, Any]) -> None:
         # No event: JS7 has none for a Watch's knowledge, and the Agent's
         # journal is its own (nothing replicates it).
-        await self.journal.persist([], meta={META: state})
+        await self.journal.persist([], meta={self.meta: state})
 
     def status(self) -> dict[str, Any]:
         now = time.monotonic()
@@ -56,6 +68,14 @@ class ClusterWatch:
         }
 
     async def heartbeat(self, cmd: Command) -> dict[str, Any]:
+        async with self._judging:
+            return await self._heartbeat(cmd)
+
+    async def consent(self, cmd: Command) -> dict[str, Any]:
+        async with self._judging:
+            return await self._consent(cmd)
+
+    async def _heartbeat(self, cmd: Command) -> dict[str, Any]:
         node = body_str(cmd, "from")
         state = cmd.get("clusterState")
         if not isinstance(state, dict) or not isinstance(state.get("activeId"), str):
@@ -78,7 +98,7 @@ class ClusterWatch:
             "generation": known.get("generation", 0) if known else 0,
         }
 
-    async def consent(self, cmd: Command) -> dict[str, Any]:
+    async def _consent(self, cmd: Command) -> dict[str, Any]:
         node = body_str(cmd, "from")
         event = cmd.get("event")
         if not isinstance(event, dict) or event.get("TYPE") not in (

@@ -1,0 +1,139 @@
+"""A Cluster Watch that fetches its requests from the cluster nodes: the
+Controller as the Watch of a Director pair (AGENT-CLUSTER.md A.4).
+
+An Agent never connects to its Controller (AGT-NO-CONNECT), so the node
+cannot ask: it queues JS7's ``ClusterWatchRequest``s and the Watch reads them
+from ``GET <prefix>/cluster/clusterWatchMessage`` (NDJSON, JS7's
+``ClusterNodeUris.clusterWatchMessages``), answering each with the cluster
+command ``ClusterWatchConfirm{requestId, clusterWatchId, clusterWatchRunId,
+problem?}`` (ClusterWatchingCommandTest.scala). A request nobody answers
+within the heartbeat timeout counts as "no Watch could be asked".
+
+reference-only: the ``clusterState`` in the requests is the reference's own
+(``TYPE``, ``idToUri``, ``activeId``, ``generation``) plus the ``timing``;
+heartbeats are ``ClusterWatchCheckState`` requests, and the confirm of one
+carries ``clusterWatchState`` (what the Watch knows: ``activeId``,
+``clusterStateType``, ``generation``) so a node learns it was replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import Counter
+from typing import Any
+
+from aiohttp import web
+from aiohttp.client_exceptions import ClientConnectionResetError
+
+from components.common.cluster.watch import Consent
+from components.common.node import Command, query_seconds
+from components.common.web import Problem
+
+log = logging.getLogger("js7.cluster.watch.PulledWatch")
+
+
+class PulledWatch:
+    def __init__(self, heartbeat: float, timeout: float) -> None:
+        self._heartbeat = heartbeat
+        self._timeout = timeout
+        self._next_id = 0
+        self._pending: dict[int, tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]] = {}
+        self._changed = asyncio.Event()
+        # Who answered last (JS7's clusterWatchId and run), and the requests
+        # nobody answered by kind (an event's TYPE, or the state check): for
+        # diagnosis — and for a test to see a fail-over asked for in vain.
+        self.last_watch: dict[str, Any] = {}
+        self.unanswered: Counter[str] = Counter()
+
+    def status(self) -> dict[str, Any]:
+        return {"lastWatch": self.last_watch, "unanswered": dict(self.unanswered)}
+
+    @property
+    def configured(self) -> bool:
+        return True
+
+    async def _ask(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        self._next_id += 1
+        rid = self._next_id
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[rid] = ({"TYPE": request["TYPE"], "requestId": rid, **request}, future)
+        self._changed.set()
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self._timeout)
+        except TimeoutError:
+            self.unanswered[(request.get("event") or request)["TYPE"]] += 1
+            return None
+        finally:
+            self._pending.pop(rid, None)
+
+    def _state(self, state: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **state,
+            "timing": {"heartbeat": self._heartbeat, "heartbeatTimeout": self._timeout},
+        }
+
+    async def heartbeat(self, own_id: str, state: dict[str, Any]) -> dict[str, Any] | None:
+        confirm = await self._ask(
+            {"TYPE": "ClusterWatchCheckState", "from": own_id, "clusterState": self._state(state)}
+        )
+        if confirm is None or "problem" in confirm:
+            return None
+        known = confirm.get("clusterWatchState")
+        return dict(known) if isinstance(known, dict) else {}
+
+    async def consent(self, own_id: str, event: dict[str, Any], state: dict[str, Any]) -> Consent:
+        confirm = await self._ask(
+            {
+                "TYPE": "ClusterWatchCheckEvent",
+                "from": own_id,
+                "event": event,
+                "clusterState": self._state(state),
+            }
+        )
+        if confirm is None:
+            return None
+        problem = confirm.get("problem")
+        if isinstance(problem, dict):
+            return f"{problem.get('code', 'Problem')}: {problem.get('message')}"
+        return True
+
+    async def confirm(self, cmd: Command) -> None:
+        """``ClusterWatchConfirm``: the Watch's answer to one request; an
+        answer to a request no longer waiting (answered, timed out) is void."""
+        rid = cmd.get("requestId")
+        if isinstance(rid, bool) or not isinstance(rid, int):
+            raise Problem(400, "MissingField", "ClusterWatchConfirm: requestId is required")
+        self.last_watch = {
+            "clusterWatchId": cmd.get("clusterWatchId"),
+            "clusterWatchRunId": cmd.get("clusterWatchRunId"),
+        }
+        entry = self._pending.get(rid)
+        if entry is not None and not entry[1].done():
+            entry[1].set_result(dict(cmd))
+
+    async def messages(self, request: web.Request) -> web.StreamResponse:
+        """``GET <prefix>/cluster/clusterWatchMessage?clusterWatchId=&keepAlive=``:
+        every pending request once, then each new one, an empty line every
+        ``keepAlive`` seconds; a request is sent again on the next stream
+        (the Watch may have lost it with the last one)."""
+        keep_alive = query_seconds(request, "keepAlive", self._heartbeat) or self._heartbeat
+        resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await resp.prepare(request)
+        sent: set[int] = set()
+        with contextlib.suppress(ConnectionResetError, ClientConnectionResetError):
+            while True:
+                fresh = [r for rid, (r, _) in list(self._pending.items()) if rid not in sent]
+                if fresh:
+                    sent.update(r["requestId"] for r in fresh)
+                    lines = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in fresh)
+                    await resp.write(lines.encode())
+                    continue
+                self._changed.clear()
+                try:
+                    await asyncio.wait_for(self._changed.wait(), keep_alive)
+                except TimeoutError:
+                    await resp.write(b"\n")
+        return resp

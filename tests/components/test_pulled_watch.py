@@ -1,0 +1,87 @@
+"""``PulledWatch``: the Director's side of the Controller as its Cluster
+Watch — requests queued for the Watch to read as NDJSON, answered with
+``ClusterWatchConfirm``; no answer within the timeout is no consent."""
+
+import asyncio
+import json
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from components.common.cluster.pulled_watch import PulledWatch
+from components.common.web import Problem
+
+STATE = {"TYPE": "Coupled", "activeId": "Primary", "generation": 3}
+FAIL_OVER = {"TYPE": "ClusterFailedOver", "failedActiveId": "Primary", "activatedId": "Backup"}
+
+
+@pytest.fixture
+async def watch():
+    pw = PulledWatch(heartbeat=0.05, timeout=1.0)
+    app = web.Application()
+    app.router.add_get("/messages", pw.messages)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    yield pw, client
+    await client.close()
+
+
+async def first_request(client) -> dict:
+    """The first request on a fresh stream (keep-alive lines skipped)."""
+    async with client.get("/messages") as resp:
+        async for raw in resp.content:
+            if raw.strip():
+                return json.loads(raw)
+    raise AssertionError("stream ended")
+
+
+async def test_a_consent_request_is_read_and_confirmed(watch):
+    pw, client = watch
+    asking = asyncio.create_task(pw.consent("Backup", FAIL_OVER, STATE))
+    request = await first_request(client)
+    assert request["TYPE"] == "ClusterWatchCheckEvent"
+    assert request["from"] == "Backup" and request["event"] == FAIL_OVER
+    assert request["clusterState"]["timing"] == {"heartbeat": 0.05, "heartbeatTimeout": 1.0}
+    await pw.confirm({"TYPE": "ClusterWatchConfirm", "requestId": request["requestId"]})
+    assert await asking is True
+
+
+async def test_a_refusal_names_the_watchs_problem(watch):
+    pw, client = watch
+    asking = asyncio.create_task(pw.consent("Backup", FAIL_OVER, STATE))
+    request = await first_request(client)
+    await pw.confirm(
+        {
+            "requestId": request["requestId"],
+            "problem": {"code": "ClusterWatchActiveStillAlive", "message": "heard 0.1s ago"},
+        }
+    )
+    assert await asking == "ClusterWatchActiveStillAlive: heard 0.1s ago"
+
+
+async def test_nobody_answering_is_no_consent_and_is_counted():
+    pw = PulledWatch(heartbeat=0.05, timeout=0.2)
+    assert await pw.consent("Backup", FAIL_OVER, STATE) is None
+    assert await pw.heartbeat("Primary", STATE) is None
+    assert pw.status()["unanswered"] == {"ClusterFailedOver": 1, "ClusterWatchCheckState": 1}
+
+
+async def test_an_unanswered_request_is_sent_again_on_the_next_stream(watch):
+    pw, client = watch
+    asking = asyncio.create_task(pw.heartbeat("Primary", STATE))
+    first = await first_request(client)
+    again = await first_request(client)  # the Watch lost the first stream
+    assert again == first and first["TYPE"] == "ClusterWatchCheckState"
+    await pw.confirm(
+        {"requestId": first["requestId"], "clusterWatchState": {"activeId": "Primary"}}
+    )
+    assert await asking == {"activeId": "Primary"}
+
+
+async def test_late_and_malformed_confirms():
+    pw = PulledWatch(heartbeat=0.05, timeout=0.2)
+    await pw.confirm({"requestId": 12345})  # nobody waits for it: void
+    with pytest.raises(Problem) as exc:
+        await pw.confirm({"requestId": "1"})
+    assert exc.value.code == "MissingField"
