@@ -427,7 +427,7 @@ async def test_scheduled_orders_start_on_time_with_the_controller_down(
     async with faults.kill(dep, "controller"):
         # The Agent restarts too while the orders wait for their time: what
         # it acknowledged must be in its journal, not only in its memory.
-        async with faults.kill(dep, "agent-1", check_health=False):
+        async with faults.kill(dep, "agent-1", pre_check=False, post_check=False):
             pass
         alone = await progress(
             dep,
