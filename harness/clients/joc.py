@@ -36,9 +36,6 @@ class JocProblem(Exception):
         return outcomes.joc_error(self.status, self.code)
 
 
-OUTCOME_UNKNOWN = outcomes.JOC_OUTCOME_UNKNOWN
-
-
 class JocClient:
     """One session with one JOC instance; logs in again after a 401 (an
     instance that restarted forgot its sessions)."""
