@@ -96,6 +96,14 @@ class Cluster:
         # pull renews the lease (after a freeze).
         self._tick = time.monotonic()
         self._lease_void_until = 0.0
+        # Set once the passive was silent for the timeout: from then on only
+        # the Watch's verdict (PassiveLost consented, or "the other is
+        # active": halt) or a new coupling restores the lease, never a pull.
+        # A pull the passive sent before it failed over can arrive after a
+        # partition heals; renewing the lease with it would let a replaced
+        # active act again (a Director re-sending a StartOrderProcess the new
+        # active had already seen end: the job ran twice).
+        self._lease_lapsed = False
         self._ack_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._role_task: asyncio.Task[None] | None = None
@@ -505,6 +513,7 @@ class Cluster:
             await asyncio.sleep(self.heartbeat / 2)
             if not self.coupled or time.monotonic() - self.last_pull < self.timeout:
                 continue
+            self._lease_lapsed = True
             log.warning(
                 "passive node silent for %.1fs: asking the ClusterWatch",
                 time.monotonic() - self.last_pull,
@@ -515,6 +524,7 @@ class Cluster:
                     {"TYPE": "ClusterPassiveLost", "id": self.peer_id},
                     {**self.state, "TYPE": "PassiveLost"},
                 )
+                self._lease_lapsed = False
                 self._pulse()
             elif isinstance(result, str):
                 halt(f"ClusterWatch refused ClusterPassiveLost: {result}")
@@ -533,7 +543,7 @@ class Cluster:
         except (EventSeqTorn, UnknownEventId) as exc:
             raise journal_problem(exc) from None
         self._check_frozen()  # (the ticker may not have run since the thaw)
-        if time.monotonic() >= self._lease_void_until:
+        if time.monotonic() >= self._lease_void_until and not self._lease_lapsed:
             self.last_pull = time.monotonic()
         if position > self.acked:
             self.acked = position
@@ -704,6 +714,7 @@ class Cluster:
         self._tasks = [t for t in self._tasks if t is asyncio.current_task()]
         self.role = "active"
         self.acked = 0
+        self._lease_lapsed = False
         self.last_pull = time.monotonic()
         await self.host.activate()
         self._spawn(self._lease_monitor())
@@ -791,6 +802,7 @@ class Cluster:
         await self._event(
             {"TYPE": "ClusterCoupled", "activeId": self.own_id}, {**st, "TYPE": "Coupled"}
         )
+        self._lease_lapsed = False
         self.last_pull = time.monotonic()
 
     async def switch_over(self) -> None:
