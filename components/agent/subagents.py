@@ -250,6 +250,18 @@ class SubagentKeeper:
     async def persist(self, events: list[Event], meta: dict[str, Any] | None = None) -> None:
         await self.agent.persist_or_die(events, meta=meta)
 
+    async def until_sure_active(self) -> None:
+        """Commands go to a Subagent only while this Director is sure it is
+        the active one. A replaced Director retrying a StartOrderProcess after
+        a partition healed would otherwise start the job again: the new
+        active may have seen it end and released it, so the Subagent has
+        forgotten the order. A replaced Director never gets past this (it
+        halts once it hears it was replaced); what it sent before, delivered
+        late, the Subagent refuses (``sw.SESSION_SUPERSEDED``)."""
+        cluster = self.agent.cluster
+        while not cluster.is_active:
+            await cluster.changed(cluster.heartbeat / 4)
+
 
 class RemoteSubagent:
     """The Director's connection to one remote Subagent."""
@@ -559,6 +571,7 @@ class RemoteSubagent:
         ``SubagentLost`` once that run is gone."""
         while True:
             await self._coupled.wait()
+            await self.keeper.until_sure_active()
             if self.run_id != run_id:
                 raise SubagentLost(self.sid)
             client = self._client
@@ -578,10 +591,23 @@ class RemoteSubagent:
         if wf_key not in self._sent_workflows:
             commands.append({"TYPE": "AttachSignedItem", "signed": signed})
         commands.append(start)
-        resp = await self.send(run_id, {"TYPE": "Batch", "commands": commands})
-        for r in resp.get("responses", []):
-            if isinstance(r, dict) and r.get("TYPE") == "Problem":
-                return r
+        while True:
+            resp = await self.send(run_id, {"TYPE": "Batch", "commands": commands})
+            problem = next(
+                (
+                    r
+                    for r in resp.get("responses", [])
+                    if isinstance(r, dict) and r.get("TYPE") == "Problem"
+                ),
+                None,
+            )
+            if problem is None or problem.get("code") != sw.SESSION_SUPERSEDED:
+                break
+            # Sent on a connection this Director has since coupled anew: once
+            # more on the current one (a replaced Director never gets past send).
+            await asyncio.sleep(0.2)
+        if problem is not None:
+            return problem
         if self.run_id == run_id:
             self._sent_workflows.add(wf_key)
         return None

@@ -26,6 +26,7 @@ What must hold (js7-subagent/.../DedicatedSubagent.scala, Subagent.scala):
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ from aiohttp import web
 
 from components.agent.jobs import Step
 from components.common import signatures
+from components.common.auth import SESSION_HEADER
 from components.common.config import Config
 from components.common.eventid import new_journal_id
 from components.common.instructions import process_lost
@@ -50,6 +52,10 @@ from components.wire.codec import convert, to_json
 
 log = logging.getLogger("js7.subagent.Subagent")
 JOURNAL = "subagent.journal.sqlite"
+
+
+# The session a command came in on (each request is its own task).
+_session: contextvars.ContextVar[str | None] = contextvars.ContextVar("session", default=None)
 
 
 def not_dedicated() -> Problem:
@@ -70,6 +76,7 @@ class Subagent(Runnable):
         # yet: order id -> (the StartOrderProcess as JSON, eventId of its
         # OrderProcessed or None while running).
         self.orders: dict[str, tuple[Any, int | None]] = {}
+        self._coupled_session: str | None = None  # of the last CoupleDirector
         self._steps: dict[str, Step] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -161,6 +168,7 @@ class Subagent(Runnable):
     async def command(self, request: web.Request) -> web.Response:
         """Only a Director may command a Subagent (JS7's AgentDirectorPermission)."""
         self.sessions.require(request, "AgentDirector")
+        _session.set(request.headers.get(SESSION_HEADER))
         return await super().command(request)
 
     def _dedicated(self) -> sw.DedicateSubagent:
@@ -219,6 +227,7 @@ class Subagent(Runnable):
             self.journal.read(cmd.eventId, 1)
         except (EventSeqTorn, UnknownEventId) as exc:
             raise journal_problem(exc) from None
+        self._coupled_session = _session.get()
         return sw.CoupleDirectorResponse(version=JS7_VERSION)
 
     async def _attach_signed_item(self, user: str, cmd: sw.AttachSignedItem) -> None:
@@ -234,6 +243,17 @@ class Subagent(Runnable):
         self._dedicated()
         self._not_shutting_down()
         order = cmd.order
+        # A replaced Director's request can arrive long after it was sent (TCP
+        # retransmits it once a partition heals): after the new active saw the
+        # job end and released its OrderProcessed, when this Subagent no
+        # longer knows the order and would run the job a second time.
+        if self._coupled_session is not None and _session.get() != self._coupled_session:
+            log.warning("StartOrderProcess %s on a superseded session: refused", order.id)
+            raise Problem(
+                400,
+                sw.SESSION_SUPERSEDED,
+                "a later CoupleDirector superseded this session: couple again (reference-only)",
+            )
         raw = to_json(cmd.order)
         known = self.orders.get(order.id)
         if known is not None:
@@ -243,6 +263,9 @@ class Subagent(Runnable):
                     "DuplicateStartOrderProcess",
                     "Duplicate SubagentCommand.StartOrder with changed Order",
                 )
+            log.info(
+                "StartOrderProcess %s from %s repeated: the process runs or ran", order.id, user
+            )
             return  # the Director repeated itself (a retry): the process runs or ran
         wid = order.workflowPosition.workflowId
         wf = self.workflows.get(f"{wid.path}~{wid.versionId}")
@@ -271,6 +294,7 @@ class Subagent(Runnable):
         )
         self.orders[order.id] = (raw, None)
         self._steps[order.id] = step
+        log.info("StartOrderProcess %s from %s: process started", order.id, user)
         task = asyncio.create_task(self._run(order.id, raw, step), name=f"process:{order.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -308,9 +332,15 @@ class Subagent(Runnable):
         self._released.set()
         # A released OrderProcessed releases its order id too: a later
         # StartOrderProcess for it is a new process (SubagentCommand.scala L150-155).
-        for oid, (_, processed) in list(self.orders.items()):
-            if processed is not None and processed <= cmd.untilEventId:
-                del self.orders[oid]
+        released = [
+            oid
+            for oid, (_, processed) in self.orders.items()
+            if processed is not None and processed <= cmd.untilEventId
+        ]
+        for oid in released:
+            del self.orders[oid]
+        if released:
+            log.info("released until %d: %s", cmd.untilEventId, " ".join(released))
 
     async def _shutdown(self, user: str, cmd: sw.ShutDown) -> None:
         """``ShutDown``: ``before_shutdown`` kills the processes, whatever the

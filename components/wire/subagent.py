@@ -19,6 +19,12 @@ from msgspec import UNSET, UnsetType
 from components.wire.agent_commands import WorkflowPosition
 from components.wire.items import SignedString
 
+# Reference-only problem code (JS7's Subagent has no such fence): a
+# StartOrderProcess on a session that a later CoupleDirector superseded is
+# refused, so that a replaced Director's request, delivered late, cannot run
+# a job the new active Director already saw end (components/subagent).
+SESSION_SUPERSEDED = "DirectorSessionSuperseded"
+
 # -- items -------------------------------------------------------------------
 
 

@@ -13,7 +13,16 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-FAMILIES = ("controller", "agents", "events", "history", "joc", "jobscheduler1", "security")
+FAMILIES = (
+    "controller",
+    "agents",
+    "agent_cluster",
+    "events",
+    "history",
+    "joc",
+    "jobscheduler1",
+    "security",
+)
 CATALOG_DIR = Path("tests") / "mutants"
 
 

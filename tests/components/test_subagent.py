@@ -152,3 +152,32 @@ async def test_a_repeated_start_order_process_starts_no_second_process(deploy, t
     await sub.command(start("o1"))
     await processed(dep, sub, run_id, "o1", after=done[0]["eventId"])
     assert runs.read() == ["o1", "o1"]
+
+
+async def test_a_superseded_directors_late_start_runs_nothing(deploy, topology):
+    """Reference-only fence: once another session coupled (the new active
+    Director after a fail-over), a StartOrderProcess on the old session — a
+    replaced Director's request delivered late, after the order's
+    OrderProcessed was released — is refused instead of running the job
+    again."""
+    dep = await deploy(topology)
+    old, new = subagent(dep), subagent(dep)
+    runs = JobRuns(dep, "subagent-1")
+    run_id = (await old.command(dedicate()))["subagentRunId"]
+    await old.command(couple(run_id))
+    await old.command(ATTACH)
+    await old.command(start("o1"))
+    await new.command(couple(run_id))  # the Backup took over
+    await new.command(start("o1"))  # re-attached: the same process
+    done = await processed(dep, new, run_id, "o1")
+    await new.command({"TYPE": "ReleaseEvents", "untilEventId": done[0]["eventId"]})
+    with pytest.raises(ProblemError) as err:
+        await old.command(start("o1"))
+    assert err.value.code == "DirectorSessionSuperseded"
+    batch = await old.command({"TYPE": "Batch", "commands": [start("o1")]})
+    assert batch["responses"][0]["code"] == "DirectorSessionSuperseded"
+    assert runs.read() == ["o1"]
+    await old.command(couple(run_id))  # coupled anew, the session is current again
+    await old.command(start("o2"))
+    await processed(dep, old, run_id, "o2", after=done[0]["eventId"])
+    assert runs.read() == ["o1", "o2"]
