@@ -66,7 +66,7 @@ from typing import Any
 import aiohttp
 
 from harness import ports, procs
-from harness.backends.base import CutMode, CutsVia, DbOutageMode, Direction, NodeState
+from harness.backends.base import CutMode, CutsVia, Direction, NodeState
 from harness.backends.docker import connections, containers, iptables, linkproxy, netfilter
 from harness.backends.docker import signals as node_signals
 from harness.backends.docker.containers import HOST, Containers
@@ -81,6 +81,7 @@ from harness.backends.docker.labels import (
 )
 from harness.backends.docker.linkproxy import NODE_PORT
 from harness.backends.nodes import NodeBackend, NodeRecord
+from harness.backends.outages import DatabaseOutages
 from harness.components import NodeContext, component
 from harness.errors import BackendError, ConfigError, NodeStateError
 from harness.netproxy.control import LinkControl
@@ -105,7 +106,7 @@ class _Node(NodeRecord):
         return DATA_ROOT / self.ctx.node.name
 
 
-class DockerBackend(NodeBackend[_Node]):
+class DockerBackend(DatabaseOutages, NodeBackend[_Node]):
     name = "docker"
 
     def __init__(
@@ -470,27 +471,8 @@ class DockerBackend(NodeBackend[_Node]):
 
     # -- database outages ----------------------------------------------------
 
-    async def db_outage_begin(self, mode: DbOutageMode) -> None:
-        if self._pg is None:
-            raise ConfigError("this topology has no database")
-        if mode == "stop":
-            await asyncio.to_thread(self._pg.stop_immediate)
-        elif mode == "hang":
-            await asyncio.to_thread(self._pg.pause)
-        elif mode == "cut":
-            await self.cut(self._db_links(), "both", "drop")
-        else:
-            raise ConfigError(f"unknown db outage mode {mode!r}")
-
-    async def db_outage_end(self, mode: DbOutageMode) -> None:
-        if self._pg is None:
-            return
-        if mode == "stop":
-            await asyncio.to_thread(self._pg.start)
-        elif mode == "hang":
-            await asyncio.to_thread(self._pg.resume)
-        elif mode == "cut":
-            await self.heal(self._db_links())
+    def _outage_database(self) -> PostgresContainer | None:
+        return self._pg
 
     # -- teardown --------------------------------------------------------
 

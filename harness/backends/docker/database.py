@@ -18,6 +18,7 @@ from typing import Any
 from harness.backends.docker import containers
 from harness.backends.docker.containers import HOST, Containers
 from harness.errors import PostgresError
+from harness.postgres import answers
 from harness.topology import DATABASE_NODE
 
 PG_PORT = 5432
@@ -39,17 +40,12 @@ class PostgresContainer:
     def wait_ready(self) -> None:
         """Until the server answers a query; ``PostgresError`` with the
         container log's tail when it does not within the deadline or exits."""
-        import psycopg
-
         deadline = time.monotonic() + self.ready_deadline
         last: Exception | None = None
         while time.monotonic() < deadline:
-            try:
-                with psycopg.connect(self.admin_url(), connect_timeout=2, autocommit=True) as c:
-                    c.execute("SELECT 1")
+            last = answers(self.admin_url())
+            if last is None:
                 return
-            except psycopg.Error as exc:
-                last = exc
             self.container.reload()
             if self.container.status == "exited":
                 break
