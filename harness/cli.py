@@ -144,7 +144,7 @@ def _sweep(_: argparse.Namespace) -> int:
     swept = reaper.sweep()
     print(f"swept {len(swept)} dead owner(s)" + (": " + ", ".join(swept) if swept else ""))
     try:
-        from harness.backends import docker_labels
+        from harness.backends.docker import labels as docker_labels
 
         removed = docker_labels.sweep()
     except Exception as exc:  # noqa: BLE001 - no engine here: nothing of ours there either

@@ -33,6 +33,17 @@ from harness.errors import PostgresError
 SUPERUSER = "js7ha"
 
 
+def answers(url: str) -> psycopg.Error | None:
+    """None when the server at ``url`` answers a query; else why it did not
+    (connecting may take up to 2 s)."""
+    try:
+        with psycopg.connect(url, connect_timeout=2, autocommit=True) as c:
+            c.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return exc
+    return None
+
+
 def find_bindir() -> Path:
     """The directory holding ``initdb`` and ``postgres``: ``$JS7HA_PG_BINDIR``,
     then ``pg_config --bindir``, then the newest ``/usr/lib/postgresql/*/bin``."""
@@ -222,13 +233,10 @@ class PostgresServer:
                 raise PostgresError(
                     f"postgres exited with {self._proc.returncode}: {self.log_tail()}"
                 )
-            try:
-                with psycopg.connect(self.admin_url(), connect_timeout=2, autocommit=True) as c:
-                    c.execute("SELECT 1")
+            last = answers(self.admin_url())
+            if last is None:
                 return
-            except psycopg.Error as exc:
-                last = exc
-                time.sleep(0.05)
+            time.sleep(0.05)
         raise PostgresError(f"postgres not ready after {deadline}s: {last}\n{self.log_tail()}")
 
     @property

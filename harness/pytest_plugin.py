@@ -111,7 +111,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # Only the controller sweeps: workers start while siblings already run.
         reaper.sweep()
     if config.getoption("backend") == "docker" and not hasattr(config, "workerinput"):
-        from harness.backends import docker_labels
+        from harness.backends.docker import labels as docker_labels
 
         docker_labels.sweep()  # containers and networks of dead runs
     seed = config.getoption("seed")
@@ -134,7 +134,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     # tests/docker (JS7HA_DOCKER=1) deploys on Docker whatever --backend says.
     on_docker = config.getoption("backend") == "docker" or os.environ.get("JS7HA_DOCKER") == "1"
     if on_docker and not hasattr(config, "workerinput") and procs.owns_session():
-        from harness.backends import docker_labels
+        from harness.backends.docker import labels as docker_labels
 
         try:
             # Whatever a deployment's own teardown missed: named, as a leak.
@@ -355,7 +355,7 @@ async def deploy(
         workdirs.append(workdir)
         backend: Backend
         if js7ha_options.backend == "docker":
-            from harness.backends.docker import DockerBackend
+            from harness.backends.docker.backend import DockerBackend
 
             image = request.getfixturevalue("docker_image")
             backend = DockerBackend(

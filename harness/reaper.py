@@ -24,7 +24,7 @@ from harness import ports, procs
 def _remove_containers_of(label: str) -> None:
     try:
         # Imported here: only owners that made containers need the Docker SDK.
-        from harness.backends.docker_labels import OWNER_LABEL, remove_labelled
+        from harness.backends.docker.labels import OWNER_LABEL, remove_labelled
 
         removed = remove_labelled(OWNER_LABEL, label)
     except Exception as exc:  # noqa: BLE001 - the rest of the reaping must go on

@@ -39,7 +39,7 @@ async def standalone(
     root = procs.temp_root()
     if backend == "docker":
         from harness import images
-        from harness.backends.docker import DockerBackend
+        from harness.backends.docker.backend import DockerBackend
 
         docker = DockerBackend(
             topology, profile, root / "nodes", image=image or images.ensure_image()

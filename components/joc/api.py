@@ -22,7 +22,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-import psycopg
 from aiohttp import web
 
 from components.common.auth import User
@@ -34,10 +33,18 @@ from components.joc.answers import (
     order_v,
 )
 from components.joc.app import Joc
-from components.joc.calls import PREFIX, TOKEN_HEADER, Body, Route, Session, standby_problem
+from components.joc.calls import (
+    PREFIX,
+    TOKEN_HEADER,
+    Body,
+    Calls,
+    Route,
+    Session,
+    standby_problem,
+)
 from components.joc.cluster_calls import ClusterCalls
 from components.joc.controllers import NoActiveController, is_stale_active
-from components.joc.db import DatabaseUnavailable
+from components.joc.db import Conn, DatabaseUnavailable
 from components.joc.errors import joc_error_middleware
 from components.joc.fields import (
     SELECTORS,
@@ -56,13 +63,10 @@ from components.joc.views.routes import HistoryViews
 from components.joc.views.routes import routes as history_routes
 from components.wire.items import silly_signed_workflows
 
-Conn = psycopg.AsyncConnection[Any]
 
-
-class Api:
+class Api(Calls):
     def __init__(self, joc: Joc) -> None:
-        self.joc = joc
-        self.cfg = joc.cfg
+        super().__init__(joc)
         self.sessions: dict[str, Session] = {}
         self._order_seq = 0
         self.cluster_calls = ClusterCalls(joc)

@@ -1,6 +1,7 @@
 """What every JOC call handler shares: a request body, the session a call
-runs in, a route (path, permission, handler, the fields it reads) and the
-problem a standby answers with for what only the active instance serves."""
+runs in, a route (path, permission, handler, the fields it reads), the
+problem a standby answers with for what only the active instance serves, and
+``Calls``, the base of each group of handlers."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from components.common.web import Problem
+from components.joc.app import Joc
 
 PREFIX = "/joc/api"
 TOKEN_HEADER = "X-Access-Token"
@@ -42,3 +44,12 @@ class Route:
     summary: str
     fields: tuple[str, ...] = ()
     method: str = "POST"
+
+
+class Calls:
+    """A group of call handlers (``Api``, ``ClusterCalls``, ``ServiceCalls``):
+    each serves one JOC instance and reads its config."""
+
+    def __init__(self, joc: Joc) -> None:
+        self.joc = joc
+        self.cfg = joc.cfg

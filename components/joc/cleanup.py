@@ -15,14 +15,11 @@ import datetime as dt
 import logging
 from typing import Any
 
-import psycopg
-
 from components.joc.cluster import Fenced, fence, open_activity
 from components.joc.config import JocConfig
-from components.joc.db import Database, DatabaseUnavailable
+from components.joc.db import Conn, Database, DatabaseUnavailable
 
 log = logging.getLogger("js7.joc.cleanup")
-Conn = psycopg.AsyncConnection[Any]
 
 
 def in_window(now: dt.datetime, begin: str, end: str) -> bool:

@@ -29,14 +29,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
-import psycopg
-
-from components.joc.db import Database, DatabaseUnavailable
+from components.joc.db import Conn, Database, DatabaseUnavailable
 
 log = logging.getLogger("js7.joc.cluster")
-Conn = psycopg.AsyncConnection[Any]
 
 
 class Fenced(Exception):

@@ -7,29 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
 from aiohttp import web
 
 from components.common.web import Problem
 from components.joc.answers import component_state, node_state
-from components.joc.app import Joc
-from components.joc.calls import Body, Session
+from components.joc.calls import Body, Calls, Session
 from components.joc.controllers import ControllerNode
-from components.joc.db import DatabaseUnavailable
-from components.joc.fields import (
-    field_str,
-)
+from components.joc.db import Conn, DatabaseUnavailable
+from components.joc.fields import field_str
 from components.joc.timestamps import delivery, iso
 from components.wire import JS7_VERSION, RELEASE_DATE
 
-Conn = psycopg.AsyncConnection[Any]
 
-
-class ClusterCalls:
-    def __init__(self, joc: Joc) -> None:
-        self.joc = joc
-        self.cfg = joc.cfg
-
+class ClusterCalls(Calls):
     async def components(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
         c = self.joc.cluster
         exceeded = c.exceeded

@@ -24,19 +24,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
-import psycopg
 
 from components.common.client import ProblemError
 from components.joc.cluster import Fenced, fence, open_activity
 from components.joc.config import Schedule
 from components.joc.controllers import ControllerLocator, NoActiveController
-from components.joc.db import Database, DatabaseUnavailable, execute_whole, json_rows
+from components.joc.db import Conn, Database, DatabaseUnavailable, execute_whole, json_rows
 from components.joc.inventory import in_folder, released, schedules_for, workflow_paths
 from components.joc.timestamps import delivery, iso
 from components.joc.views import submissions
 
 log = logging.getLogger("js7.joc.dailyplan")
-Conn = psycopg.AsyncConnection[Any]
 
 # The columns of a planned order that DPL_ORDERS stores.
 STORED = (

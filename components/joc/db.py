@@ -203,6 +203,9 @@ CREATE INDEX IF NOT EXISTS JOC_AUDIT_LOG_CREATED ON JOC_AUDIT_LOG (CREATED);
 """
 
 
+Conn = psycopg.AsyncConnection[Any]  # a connection to the shared database
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, dt.date):  # a datetime too: ISO 8601 with its offset
         return value.isoformat()

@@ -27,17 +27,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import aiohttp
-import psycopg
 
 from components.common.auth import SESSION_HEADER
 from components.common.client import ProblemError
 from components.joc.cluster import Fenced, fence, open_activity
 from components.joc.controllers import ControllerLocator, NoActiveController, is_stale_active
-from components.joc.db import Database, DatabaseUnavailable, execute_whole, json_rows
+from components.joc.db import Conn, Database, DatabaseUnavailable, execute_whole, json_rows
 from components.joc.feed import Feed
 
 log = logging.getLogger("js7.joc.history")
-Conn = psycopg.AsyncConnection[Any]
 
 TERMINAL = {"OrderFinished": "FINISHED", "OrderFailed": "FAILED", "OrderCancelled": "CANCELLED"}
 

@@ -28,13 +28,11 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import psycopg
-
 from components.common.web import Problem
 from components.common.workflow import Workflow
 from components.joc.config import Schedule
+from components.joc.db import Conn
 
-Conn = psycopg.AsyncConnection[Any]
 Body = dict[str, Any]
 
 # The object types the reference stores (JOC's configurationType-schema.json

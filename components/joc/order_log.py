@@ -17,11 +17,9 @@ import datetime as dt
 import json
 from typing import Any
 
-import psycopg
-
+from components.joc.db import Conn
 from components.joc.views.subviews import position_string
 
-Conn = psycopg.AsyncConnection[Any]
 Entry = dict[str, Any]
 
 _END = {

@@ -7,13 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import psycopg
 from aiohttp import web
 
 from components.common.config import ConfigProblem
 from components.common.web import Problem
-from components.joc.app import Joc
-from components.joc.calls import Body, Session, standby_problem
+from components.joc.calls import Body, Calls, Session, standby_problem
 from components.joc.cluster import Fenced
 from components.joc.config import parse_schedule
 from components.joc.controllers import NoActiveController
@@ -28,14 +26,8 @@ from components.joc.fields import (
 )
 from components.joc.timestamps import delivery
 
-Conn = psycopg.AsyncConnection[Any]
 
-
-class ServiceCalls:
-    def __init__(self, joc: Joc) -> None:
-        self.joc = joc
-        self.cfg = joc.cfg
-
+class ServiceCalls(Calls):
     async def cleanup_settings(self, _: web.Request, __: Body, ___: Session | None) -> web.Response:
         return web.json_response({"deliveryDate": delivery(), **self.joc.cleanup.settings()})
 

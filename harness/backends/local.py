@@ -25,8 +25,9 @@ from pathlib import Path
 import aiohttp
 
 from harness import ports, procs
-from harness.backends.base import DbOutageMode, NodeState
+from harness.backends.base import NodeState
 from harness.backends.nodes import NodeBackend, NodeRecord
+from harness.backends.outages import DatabaseOutages
 from harness.components import NodeContext, component
 from harness.errors import BackendError, ConfigError, NodeStateError
 from harness.netproxy.control import LinkControl
@@ -43,7 +44,7 @@ class _Node(NodeRecord):
     proc: subprocess.Popen[bytes] | None = None
 
 
-class LocalBackend(NodeBackend[_Node]):
+class LocalBackend(DatabaseOutages, NodeBackend[_Node]):
     name = "local"
 
     def __init__(
@@ -222,27 +223,8 @@ class LocalBackend(NodeBackend[_Node]):
 
     # -- database --------------------------------------------------------
 
-    async def db_outage_begin(self, mode: DbOutageMode) -> None:
-        if self.postgres is None:
-            raise ConfigError("this topology has no database")
-        if mode == "stop":
-            await asyncio.to_thread(self.postgres.stop_immediate)
-        elif mode == "hang":
-            self.postgres.pause()
-        elif mode == "cut":
-            await self.cut(self._db_links(), "both", "drop")
-        else:
-            raise ConfigError(f"unknown db outage mode {mode!r}")
-
-    async def db_outage_end(self, mode: DbOutageMode) -> None:
-        if self.postgres is None:
-            return
-        if mode == "stop":
-            await asyncio.to_thread(self.postgres.start)
-        elif mode == "hang":
-            self.postgres.resume()
-        elif mode == "cut":
-            await self.heal(self._db_links())
+    def _outage_database(self) -> PostgresServer | None:
+        return self.postgres
 
     # -- teardown --------------------------------------------------------
 

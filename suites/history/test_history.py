@@ -201,8 +201,14 @@ async def test_history_fails_over_with_the_joc_cluster(deploy, history, results)
     duplicate — and never writes while the old one could."""
     dep, ctl, _ = await _setup(deploy, jocs=3)
     ids = [f"fo-{i}" for i in range(600)]
-    load = asyncio.create_task(add_orders(history, ctl, "fast", ids, rate=40))
-    for k in range(3):
+    # Orders must keep finishing through every take-over, or a new active's
+    # History has nothing to write and the test cannot see it take over: the
+    # load is spread over the take-overs' bound (40 orders/s against the
+    # reference timing, about one a second against JS7's 60 s heartbeats).
+    takeovers = 3
+    rate = len(ids) / (takeovers * bound(dep, "JOC-FAILOVER"))
+    load = asyncio.create_task(add_orders(history, ctl, "fast", ids, rate=rate))
+    for k in range(takeovers):
         old = await wait_one_active(dep)
         # Kill only once this active's History has written: every one of the
         # four epochs then provably ran History (a fixed sleep did not ensure

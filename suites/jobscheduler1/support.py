@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
@@ -37,6 +38,20 @@ def timeout(profile: Profile) -> float:
 def takeover_bound(profile: Profile) -> float:
     """JS1-TAKEOVER: a backup is active within heartbeat timeout + one period."""
     return timeout(profile) + period(profile)
+
+
+def work_deadline(profile: Profile, step_runs: int, slots: int) -> float:
+    """How long ``step_runs`` steps of one heartbeat period each may take on
+    ``slots`` task slots once a lost member's steps are free again (T + P):
+    the steps' own time, round by round, plus the heal deadline for
+    everything around them (a member noticing a due step, starting a task).
+    The steps' time grows with the profile: a fixed deadline that covers it
+    against the reference timing cuts a correct run off against JS7's."""
+    return (
+        takeover_bound(profile)
+        + math.ceil(step_runs / slots) * period(profile)
+        + (profile.heal_deadline)
+    )
 
 
 def passive_cluster(

@@ -19,7 +19,13 @@ from harness import faults
 from harness.backends.base import NodeState
 from harness.checkers import CheckResult, compose, exactly_once
 from harness.clients.jobscheduler1 import Js1
-from suites.jobscheduler1.support import active_cluster, check_steps, period, step_key
+from suites.jobscheduler1.support import (
+    active_cluster,
+    check_steps,
+    period,
+    step_key,
+    work_deadline,
+)
 
 STATES = ("s1", "s2", "s3")
 
@@ -125,7 +131,11 @@ async def test_a_lost_members_orders_are_continued_by_the_others(
             ),
             None,
         )
-    await wait_finished(js1, dep, ids)
+    # Every step once, the victim's interrupted ones again, on the survivors.
+    survivors = [n for n in dep.nodes if n != victim]
+    slots = sum(dep.topology.node(n).config["max_tasks"] for n in survivors)
+    step_runs = len(ids) * 2 + dep.topology.node(victim).config["max_tasks"]
+    await wait_finished(js1, dep, ids, deadline=work_deadline(profile, step_runs, slots))
     tasks = await js1.tasks("member-1")
     record_runs(history, tasks, "s2")
     expected = [f"dist/{o}#1/{s}" for o in ids for s in ("s1", "s2")]

@@ -38,7 +38,7 @@ def docker_image() -> str:
     """The project image (built or confirmed once per session, with progress
     on stderr). What the session leaves is removed by the plugin at its end."""
     from harness import images
-    from harness.backends import docker as docker_backend
+    from harness.backends.docker import labels
 
-    docker_backend.sweep()
+    labels.sweep()
     return images.ensure_image()

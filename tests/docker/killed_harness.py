@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from harness import procs
-from harness.backends.docker import DockerBackend
+from harness.backends.docker.backend import DockerBackend
 from harness.profiles import REFERENCE
 from tests.harness.topologies import triangle
 

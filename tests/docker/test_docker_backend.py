@@ -12,8 +12,8 @@ import pytest
 
 from harness import faults, procs
 from harness.backends.base import NodeState
-from harness.backends.docker import DockerBackend
-from harness.backends.docker_labels import DEPLOYMENT_LABEL, SESSION_LABEL
+from harness.backends.docker.backend import DockerBackend
+from harness.backends.docker.labels import DEPLOYMENT_LABEL, SESSION_LABEL
 from harness.clients.js7 import ClusterClient, wait_cluster
 from harness.history import fault_windows
 from harness.js7topo import controller_cluster

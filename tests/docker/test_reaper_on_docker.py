@@ -10,7 +10,7 @@ from pathlib import Path
 
 import docker
 
-from harness.backends.docker_labels import OWNER_LABEL
+from harness.backends.docker.labels import OWNER_LABEL
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ same run were still using — when it ended."""
 
 import docker
 
-from harness.backends.docker_labels import DEPLOYMENT_LABEL
+from harness.backends.docker.labels import DEPLOYMENT_LABEL
 
 from ..harness.topologies import single
 

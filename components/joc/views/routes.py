@@ -16,13 +16,13 @@ import psycopg
 from aiohttp import web
 
 from components.common.web import Problem
+from components.joc.db import Conn
 from components.joc.timestamps import delivery
 from components.joc.views import export, submissions
 from components.joc.views import filters as f
 from components.joc.views.subviews import VIEWS, View, view_limit
 
 Body = dict[str, Any]
-Conn = psycopg.AsyncConnection[Any]
 Handler = Callable[[web.Request, Body, Any], Awaitable[web.StreamResponse]]
 BATCH = 1_000  # rows fetched (and written) at a time by an export
 CHUNK = 256 * 1024

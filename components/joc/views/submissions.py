@@ -8,14 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import psycopg
-
-from components.joc.db import execute_whole
+from components.joc.db import Conn, execute_whole
 from components.joc.timestamps import iso
 from components.joc.views import filters as f
 
 Body = dict[str, Any]
-Conn = psycopg.AsyncConnection[Any]
 DEFAULT_LIMIT = 5_000
 
 
