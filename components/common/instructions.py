@@ -16,10 +16,10 @@ js7-data/jvm/src/main/scala/js7/data/execution/workflow/instructions/):
 * ``Finish``, ``Prompt`` and the end of the workflow need the order at the
   Controller: on an Agent the order becomes ``OrderDetachable`` and waits
   (``detachOrder``/``detach`` in FinishExecutor.scala:21,
-  PromptExecutor.scala:19, EndExecutor.scala:23; so do ``Fork`` and ``Lock``
-  below, and JS7's PostNotices, ExpectNotices/ConsumeNotices, AddOrder and
-  Stop, which the reference refuses); so does an uncaught failure (``OrderFailed`` is
-  Controller-only: OrderEventSource.scala:274, ``atController``);
+  PromptExecutor.scala:19, EndExecutor.scala:23; so do ``Fork``, ``Lock``,
+  ``PostNotices`` and ``ExpectNotices`` below, and JS7's ConsumeNotices,
+  AddOrder and Stop, which the reference refuses); so does an uncaught failure
+  (``OrderFailed`` is Controller-only: OrderEventSource.scala:274, ``atController``);
 * ``Execute`` runs on its job's Agent: another Agent's job detaches the
   order; at the Controller the order becomes ``OrderAttachable``.
 * ``Fork`` forks at the Controller here: on an Agent the order detaches,
@@ -36,6 +36,15 @@ js7-data/jvm/src/main/scala/js7/data/execution/workflow/instructions/):
   whole Lock without one — else the order queues (``OrderLocksQueued``);
   the block's end, or a failure leaving it, releases them
   (``OrderLocksReleased``) at the Controller (LockExecutor.scala).
+* ``PostNotices`` and ``ExpectNotices`` are the Controller's, whose Boards
+  hold the Notices (an Agent detaches the order: ``detach`` in
+  PostNoticesExecutor.scala and ConsumeOrExpectNoticesExecutor.scala):
+  posting emits ``OrderNoticePosted`` per Board, then ``OrderMoved``
+  (NoticeEventSource.scala:79-84); expecting reads the Notices when the
+  Boards' expression holds (``OrderNoticesRead``, ``OrderMoved``), else the
+  order waits (``OrderNoticesExpected`` once) — or, its Notices neither
+  there nor announced and ``whenNotAnnounced`` not ``Wait``, moves on with
+  the reason ``NoNotice`` (ExpectNotices.scala:27-50).
 * A failure does not leave a fork branch: ``OrderFailedInFork`` with the
   Fork's ``joinIfFailed``, else ``OrderFailed`` and the child stays failed,
   its parent forked (OrderEventSource.scala:263-287).
@@ -49,9 +58,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from components.common import expression
+from components.common import board_paths, expression
 from components.common.position import (
     ELSE,
     LOCK,
@@ -65,12 +74,14 @@ from components.common.position import (
 from components.common.workflow import (
     End,
     Execute,
+    ExpectNotices,
     Fail,
     Finish,
     Fork,
     If,
     Job,
     Lock,
+    PostNotices,
     Prompt,
     Retry,
     Sleep,
@@ -92,7 +103,8 @@ class Next:
     ``attach`` (the Controller sends it to ``agent``; ``OrderAttachable`` is
     among the events), ``lockwait`` (queued for a Lock), ``terminated``
     (``OrderFinished``/``OrderFailed``),
-    ``forked`` (``OrderForked`` is the last event: the Controller adds the
+    ``noticewait`` (expecting Notices), ``forked`` (``OrderForked`` is the
+    last event: the Controller adds the
     children), ``joinable`` (a child at the Controller that its parent may
     join),
     ``prompted`` (waits for ``AnswerOrderPrompt``), ``continue`` (call again).
@@ -169,6 +181,10 @@ def apply(order: dict[str, Any], event: Event) -> dict[str, Any]:
                 {"position": o["position"], "outcome": event["outcome"]},
             ],
         )
+    elif kind == "OrderNoticesExpected":
+        o["expectedNoticeIds"] = event["noticeIds"]
+    elif kind == "OrderNoticesRead":
+        o["expectedNoticeIds"] = None
     elif kind == "OrderPrompted":
         o["question"] = event["question"]
     elif kind == "OrderPromptAnswered":
@@ -265,6 +281,23 @@ def joined_outcome(fork: Fork, children: list[tuple[dict[str, Any], bool]]) -> d
 LockCheck = Callable[[str, Lock], "bool | str"]
 
 
+class NoticeView(Protocol):
+    """The Controller's Boards as an order at a notice instruction sees them;
+    a ``str`` answer is JS7's problem (the order fails with it)."""
+
+    def post(self, order: dict[str, Any], boards: tuple[str, ...]) -> list[Event] | str:
+        """The ``OrderNoticePosted`` events of ``order`` posting to ``boards``."""
+        ...
+
+    def expect(self, order: dict[str, Any], boards: list[str]) -> list[list[str]] | str:
+        """The NoticeIds ``[board, key]`` ``order`` expects of ``boards``."""
+        ...
+
+    def available(self, notice_id: list[str]) -> board_paths.L3:
+        """Whether the Notice is there (True), announced (False) or neither (None)."""
+        ...
+
+
 def leave_lock_blocks(wf: Workflow, order: dict[str, Any]) -> Next:
     """What a cancellation at the Controller emits before ``OrderCancelled``:
     ``OrderLocksReleased`` for each lock block the order is in, innermost
@@ -288,10 +321,12 @@ def next_events(
     here: str | None,
     now: int,
     locks: LockCheck | None = None,
+    notices: NoticeView | None = None,
 ) -> Next:
     """Move ``order`` as far as it goes without running a job or waiting;
-    ``locks``: the Controller's view of its Locks (an Agent never takes one)."""
-    return _Stepper(wf, order, here, now, locks).run()
+    ``locks``, ``notices``: the Controller's view of its Locks and Boards
+    (an Agent never takes a Lock nor sees a Notice)."""
+    return _Stepper(wf, order, here, now, locks, notices).run()
 
 
 class _Stepper:
@@ -302,9 +337,11 @@ class _Stepper:
         here: str | None,
         now: int,
         locks: LockCheck | None,
+        notices: NoticeView | None = None,
     ) -> None:
         self.wf = wf
         self.locks = locks
+        self.notices = notices
         self.here = here  # an Agent's path; None at the Controller
         self.now = now
         self.next = Next(order)
@@ -364,6 +401,8 @@ class _Stepper:
             return self.fork(pos, ins)
         if isinstance(ins, Lock):
             return self.lock(pos, ins)
+        if isinstance(ins, PostNotices | ExpectNotices):
+            return self.notice(pos, ins)
         if isinstance(ins, Finish | Prompt) and self.here is not None:
             return self.detach()
         if self.o.get("started") is not True:
@@ -473,6 +512,46 @@ class _Stepper:
         if not self.o.get("lockQueued"):
             self.emit({"TYPE": "OrderLocksQueued", "demands": demands})
         return self.done("lockwait")
+
+    def notice(self, pos: Position, ins: PostNotices | ExpectNotices) -> Next | None:
+        """At the Controller: post, or read or wait for, the Boards' Notices
+        (PostNoticesExecutor.scala, ConsumeOrExpectNoticesExecutor.scala)."""
+        if self.here is not None:
+            return self.detach()
+        if self.o.get("started") is not True and (waiting := self.start()) is not None:
+            return waiting
+        if self.notices is None:
+            raise RuntimeError("a notice instruction needs the Controller's Boards")
+        if isinstance(ins, PostNotices):
+            posted = self.notices.post(self.o, ins.board_paths)
+            if isinstance(posted, str):
+                self.emit({"TYPE": "OrderOutcomeAdded", "outcome": disrupted(posted)})
+                return None
+            for event in posted:
+                self.emit(event)
+            self.move(pos.increment())
+            return None
+        ids = self.o.get("expectedNoticeIds") or self.notices.expect(
+            self.o, board_paths.board_paths(ins.board_paths)
+        )
+        if isinstance(ids, str):
+            self.emit({"TYPE": "OrderOutcomeAdded", "outcome": disrupted(ids)})
+            return None
+        verdict = board_paths.evaluate(
+            ins.board_paths, {board: self.notices.available([board, key]) for board, key in ids}
+        )
+        if verdict is True:
+            self.emit({"TYPE": "OrderNoticesRead"})
+            self.move(pos.increment())
+            return None
+        if verdict is None and ins.when_not_announced != "Wait":
+            self.emit({"TYPE": "OrderNoticesRead"})
+            to = pos.increment().to_json()
+            self.emit({"TYPE": "OrderMoved", "to": to, "reason": {"TYPE": "NoNotice"}})
+            return None
+        if not self.o.get("expectedNoticeIds"):
+            self.emit({"TYPE": "OrderNoticesExpected", "noticeIds": ids})
+        return self.done("noticewait")
 
     def release(self, lock_pos: Position) -> None:
         """``OrderLocksReleased``: the order leaves the lock block to the

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from components.common import board_paths as bp
 from components.common import expression
 from components.common.position import (
     ELSE,
@@ -181,11 +182,45 @@ class Lock:
 
 
 @dataclass(frozen=True)
+class PostNotices:
+    """JS7's ``PostNotices`` (PostNotices.scala; 2.3's ``PostNotice`` with one
+    ``boardPath``): the order posts a Notice to each Board, at the Controller."""
+
+    board_paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ExpectNotices:
+    """JS7's ``ExpectNotices`` (ExpectNotices.scala; 2.3's ``ExpectNotice``):
+    the order waits at the Controller until ``board_paths`` holds over the
+    Notices there; ``when_not_announced``: ``Wait``, ``SkipWhenNoNotice`` or
+    ``DontWait`` (ExpectOrConsumeNoticesInstruction.scala:62-75)."""
+
+    board_paths: bp.BoardExpr
+    when_not_announced: str = "Wait"
+
+
+@dataclass(frozen=True)
 class End:
     """JS7's ``End`` (``ImplicitEnd`` as JS7 serialises it too): the end of its block."""
 
 
-Instruction = Execute | If | Try | Retry | Fail | Finish | Sleep | Prompt | Fork | Lock | End
+Instruction = (
+    Execute
+    | If
+    | Try
+    | Retry
+    | Fail
+    | Finish
+    | Sleep
+    | Prompt
+    | Fork
+    | Lock
+    | PostNotices
+    | ExpectNotices
+    | End
+)
+WHEN_NOT_ANNOUNCED = ("Wait", "SkipWhenNoNotice", "DontWait")
 Block = tuple[Instruction, ...]
 
 # JS7 2.8's other instructions (js7-data/shared/src/main/scala/js7/data/
@@ -198,13 +233,9 @@ NOT_RUN = (
     "ConsumeNotices",
     "Cycle",
     "EmptyInstruction",
-    "ExpectNotice",
-    "ExpectNotices",
     "ForkList",
     "Gap",
     "Options",
-    "PostNotice",
-    "PostNotices",
     "Say",
     "StickySubagent",
     "Stop",
@@ -264,6 +295,17 @@ class Workflow:
         return {
             p for ins in _walk(self.instructions) if isinstance(ins, Lock) for p in ins.lock_paths
         }
+
+    @property
+    def board_paths(self) -> set[str]:
+        """The Boards the workflow's notice instructions name."""
+        out: set[str] = set()
+        for ins in _walk(self.instructions):
+            if isinstance(ins, PostNotices):
+                out.update(ins.board_paths)
+            elif isinstance(ins, ExpectNotices):
+                out.update(bp.board_paths(ins.board_paths))
+        return out
 
     @property
     def agents(self) -> set[str]:
@@ -400,6 +442,10 @@ class _Parser:
             return self._fork(ins, pos, where)
         if kind == "Lock":
             return self._lock(ins, pos, where)
+        if kind in ("PostNotices", "PostNotice"):
+            return self._post_notices(ins, where)
+        if kind in ("ExpectNotices", "ExpectNotice"):
+            return self._expect_notices(ins, where)
         if kind in ("End", "ImplicitEnd"):
             return End()
         if kind in NOT_RUN:
@@ -507,6 +553,35 @@ class _Parser:
             demands.append(LockDemand(path, count))
         block = self.block(ins, "lockedWorkflow", pos.child(LOCK))
         return Lock(tuple(demands), block)
+
+    def _post_notices(self, ins: dict[str, Any], where: str) -> PostNotices:
+        """``boardPaths``, each once (PostNoticesTest.scala:12-27); 2.3's
+        ``PostNotice`` names one ``boardPath`` (PostNoticeTest.scala)."""
+        raw = ins.get("boardPaths") if "boardPaths" in ins else [ins.get("boardPath")]
+        if not isinstance(raw, list) or not all(isinstance(p, str) and p for p in raw):
+            raise _bad(f"{where}: PostNotices needs 'boardPaths', a list of BoardPaths")
+        for p in raw:
+            if raw.count(p) > 1:
+                raise _bad(f"{where}: Unexpected duplicates: {raw.count(p)}×Board:{p}")  # noqa: RUF001
+        return PostNotices(tuple(raw))
+
+    def _expect_notices(self, ins: dict[str, Any], where: str) -> ExpectNotices:
+        """``boardPaths``: a BoardPathExpression (ExpectNoticesTest.scala:14-35);
+        2.3's ``ExpectNotice`` names one ``boardPath`` (ExpectNoticeTest.scala)."""
+        if "boardPaths" not in ins and isinstance(ins.get("boardPath"), str):
+            expr: bp.BoardExpr = bp.Board(ins["boardPath"])
+        else:
+            text = ins.get("boardPaths")
+            if not isinstance(text, str):
+                raise _bad(f"{where}: ExpectNotices needs 'boardPaths', an expression string")
+            try:
+                expr = bp.parse(text)
+            except bp.BoardPathSyntax as exc:
+                raise _bad(f"{where}: boardPaths: {exc}") from None
+        when = ins.get("whenNotAnnounced", "Wait")
+        if when not in WHEN_NOT_ANNOUNCED:
+            raise _bad(f"{where}: whenNotAnnounced is one of {', '.join(WHEN_NOT_ANNOUNCED)}")
+        return ExpectNotices(expr, when)
 
 
 EXECUTABLES = (

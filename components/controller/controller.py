@@ -52,6 +52,8 @@ from components.common.web import Problem
 from components.common.workflow import Workflow
 from components.controller import (
     items,
+    notice_commands,
+    notices,
     order_commands,
     orders,
     simple_items,
@@ -113,6 +115,8 @@ class Controller(ClusterHosting, Runnable):
         self.orders: dict[str, dict[str, Any]] = {}
         self.workflows: dict[str, Workflow] = {}
         self.latest: dict[str, str] = {}  # workflow path -> key of the latest version
+        self.notices: dict[str, dict[str, Any]] = {}  # the Boards' Notices (notices.py)
+        self.lifetimes = notices.Lifetimes(self)
         dc = DriverConfig(
             event_timeout=cfg.seconds("js7.controller.agent-driver.event-timeout", 10.0),
             heartbeat=cfg.seconds("js7.controller.agent-driver.heartbeat", 0.5),
@@ -131,6 +135,7 @@ class Controller(ClusterHosting, Runnable):
             self.drivers[path] = AgentDriver(self, path, uri, pw.removeprefix("plain:"), dc)
         self.commands = {
             **order_commands.handlers(self),
+            **notice_commands.handlers(self),
             cc.ReleaseEvents: self.release_events,
             cc.NoOperation: self._no_op,
             cc.TakeSnapshot: self._take_snapshot,
@@ -168,6 +173,7 @@ class Controller(ClusterHosting, Runnable):
             self.workflows[key] = wf
         self.latest = dict(self.journal.meta("workflow.latest", {}) or {})
         self.orders = {k: dict(v) for k, v in self.journal.state(ORDER).items()}
+        self.notices = {k: dict(v) for k, v in self.journal.state(notices.NOTICE).items()}
         if self.journal.meta("initiallyStartedAt") is None:
             started = int(time.time() * 1000)
             # JS7's ControllerRunId: the journal's id, a UUID in base64url.
@@ -198,6 +204,7 @@ class Controller(ClusterHosting, Runnable):
         for oid, o in self.orders.items():
             if o["state"] == "detached":
                 self._wake_at(oid, 0)  # waiting here before: look again
+        self.lifetimes.arm_all()
         for d in self.drivers.values():
             d.start()
         log.info(
@@ -213,7 +220,9 @@ class Controller(ClusterHosting, Runnable):
         for d in self.drivers.values():
             await d.stop()
         self._cancel_wakes()
+        self.lifetimes.cancel()
         self.orders = {}
+        self.notices = {}
 
     # -- orders waiting at the Controller (a sleep, a retry's delay) ---------
 
@@ -255,6 +264,7 @@ class Controller(ClusterHosting, Runnable):
 
     async def stop(self) -> None:
         self._cancel_wakes()
+        self.lifetimes.cancel()
         await self.cluster.stop(graceful=False)  # (idempotent: the handover is done)
         for d in self.drivers.values():
             await d.stop()
@@ -341,6 +351,8 @@ class Controller(ClusterHosting, Runnable):
             await self.cluster.wait_replicated(stamped[-1]["eventId"])
         for oid, until in tx.wakes:
             self._wake_at(oid, until)
+        for board, key, end_of_life in tx.notices:
+            self.lifetimes.arm(board, key, end_of_life)
         for action, oid in tx.after:
             o = self.orders.get(oid)
             if o is None or o.get("agent") not in self.drivers:

@@ -126,23 +126,23 @@ async def update_items(c: Controller, ops: list[Any]) -> None:
                 f"{data.get('path')}: versionId {data.get('versionId')!r} is not {version!r}",
             )
         parsed.append((Workflow.from_json({**data, "versionId": version}), s))
-    lock_paths = set(simple_items.lock_limits(known)) | {
-        item["path"] for _, item in simple if item["TYPE"] == "Lock"
-    }
+    # What the workflows may name: the Controller's simple items and the
+    # request's own, and its Agents.
+    named = {
+        item["TYPE"].replace("GlobalBoard", "Board") + ":" + item["path"]
+        for item in [*known.values(), *(item for _, item in simple)]
+        if item["TYPE"] in simple_items.CONTROLLER_ONLY
+    } | {f"AgentRef:{path}" for path in c.drivers}
     for wf, _ in parsed:
-        missing = sorted(wf.lock_paths - lock_paths)
+        referenced = [
+            *(f"Lock:{p}" for p in sorted(wf.lock_paths)),
+            *(f"Board:{p}" for p in sorted(wf.board_paths)),
+            *(f"AgentRef:{p}" for p in sorted(wf.agents)),
+        ]
+        missing = [key for key in referenced if key not in named]
         if missing:
             raise Problem(
-                400,
-                "UnknownItemPath",
-                f"Workflow {wf.path}: unknown {', '.join('Lock:' + m for m in missing)}",
-            )
-        unknown = sorted(wf.agents - set(c.drivers))
-        if unknown:
-            raise Problem(
-                400,
-                "UnknownItemPath",
-                f"Workflow {wf.path}: unknown Agent {', '.join('AgentRef:' + u for u in unknown)}",
+                400, "UnknownItemPath", f"Workflow {wf.path}: unknown {', '.join(missing)}"
             )
         old = c.workflows.get(wf.key)
         if old is not None and old.raw != wf.raw:

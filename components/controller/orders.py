@@ -18,7 +18,7 @@ from components.common import instructions
 from components.common.journal import Event
 from components.common.position import Position, fork_branch
 from components.common.workflow import Fork, Lock
-from components.controller import locks, simple_items, snapshot
+from components.controller import locks, notices, simple_items, snapshot
 from components.controller.transaction import Tx
 
 if TYPE_CHECKING:
@@ -50,7 +50,9 @@ def move_on(c: Controller, tx: Tx, oid: str) -> None:
         o = resumed
     wf = c.workflows[o["workflowKey"]]
     now = int(time.time() * 1000)
-    nxt = instructions.next_events(wf, o, here=None, now=now, locks=partial(lock_check, c))
+    nxt = instructions.next_events(
+        wf, o, here=None, now=now, locks=partial(lock_check, c), notices=notices.BoardView(c, now)
+    )
     new = {**nxt.order, "state": "detached"}
     if any(e["TYPE"] == "OrderLocksQueued" for e in nxt.events):
         new["queuedAt"] = time.time_ns()  # the queue's order (LockState.queue)
@@ -82,6 +84,7 @@ def move_on(c: Controller, tx: Tx, oid: str) -> None:
     released = {p for e in nxt.events if e["TYPE"] == "OrderLocksReleased" for p in e["lockPaths"]}
     if released:
         wake_lock_queue(c, tx, released)
+    posted_by_order(c, tx, nxt.events)
 
 
 def terminate(c: Controller, tx: Tx, oid: str, state: str, event: Event) -> None:
@@ -171,3 +174,25 @@ def join(c: Controller, tx: Tx, pid: str) -> None:
     after = {**instructions.apply(parent, joined), "state": "detached", "js7State": "Processed"}
     c.put_order(tx, pid, [joined], after)
     move_on(c, tx, pid)
+
+
+def posted_by_order(c: Controller, tx: Tx, events: list[Event]) -> None:
+    """An order's ``OrderNoticePosted`` events: the Notices are the Boards'
+    now, and the orders waiting for them go on."""
+    ids = []
+    for e in events:
+        if e["TYPE"] == "OrderNoticePosted":
+            board, key = e["noticeId"]
+            notices.put(c, tx, board, key, int(e["endOfLife"]))
+            ids.append([board, key])
+    if ids:
+        wake_expecting(c, tx, ids)
+
+
+def wake_expecting(c: Controller, tx: Tx, posted: list[list[str]]) -> None:
+    """The orders waiting for one of the ``posted`` Notices try again
+    (``toExpectingOrderEvents``)."""
+    for oid, o in list(c.orders.items()):
+        expected = o.get("expectedNoticeIds") or []
+        if o["state"] == "detached" and any(i in expected for i in posted):
+            move_on(c, tx, oid)

@@ -94,6 +94,8 @@ def js7_state(o: Mapping[str, Any]) -> Any:
         return snap.Prompting(question=o.get("question"))
     if o.get("lockQueued"):
         return snap.WaitingForLock()
+    if o.get("expectedNoticeIds"):
+        return snap.ExpectingNotices(noticeIds=o["expectedNoticeIds"])
     if o["state"] == "forked":
         children = [snap.ForkedChild(**c) for c in o.get("children") or []]
         return snap.Forked(children=children)

@@ -21,3 +21,4 @@ class Tx:
         self.meta: dict[str, Any] = {}
         self.after: list[tuple[str, str]] = []  # (driver action, order id) once committed
         self.wakes: list[tuple[str, int | None]] = []  # (order id, epoch ms) to move on then
+        self.notices: list[tuple[str, str, int]] = []  # (board, key, end of life) posted

@@ -26,6 +26,13 @@ from components.wire.cluster import ClusterSetting, JournalPosition
 from components.wire.controller_commands import CancellationMode, SuspensionMode
 from components.wire.items import SignedString
 from components.wire.lock import LockDemand
+from components.wire.notice import (
+    NoticeDeleted,
+    NoticePosted,
+    OrderNoticePosted,
+    OrderNoticesExpected,
+    OrderNoticesRead,
+)
 
 
 class _Event(msgspec.Struct, tag_field="TYPE", kw_only=True, forbid_unknown_fields=True):
@@ -125,8 +132,14 @@ class OrderProcessed(_Event, tag="OrderProcessed"):
     outcome: Outcome
 
 
+class NoNotice(msgspec.Struct, tag_field="TYPE", tag="NoNotice"):
+    """Why ExpectNotices let the order go on without its Notices
+    (OrderEventTest.scala:503-509)."""
+
+
 class OrderMoved(_Event, tag="OrderMoved"):
     to: list[Any]
+    reason: NoNotice | UnsetType = UNSET
 
 
 class OrderDetachable(_Event, tag="OrderDetachable"):
@@ -495,6 +508,11 @@ ControllerEvent = (
     | UnsignedSimpleItemAdded
     | UnsignedSimpleItemChanged
     | SubagentItemStateEvent
+    | OrderNoticePosted
+    | OrderNoticesExpected
+    | OrderNoticesRead
+    | NoticePosted
+    | NoticeDeleted
 )
 
 # -- the Agent's own journal --------------------------------------------------

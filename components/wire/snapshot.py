@@ -29,6 +29,7 @@ from components.wire.cluster import ClusterState
 from components.wire.events import SleepInstruction, Throttle
 from components.wire.items import VersionAdded, VersionedItemAdded, VersionedItemRemoved
 from components.wire.lock import LockState
+from components.wire.notice import ExpectingNotices
 from components.wire.subagent import SubagentBundle
 
 
@@ -205,6 +206,7 @@ OrderState = (
     | Forked
     | FailedInFork
     | WaitingForLock
+    | ExpectingNotices
     | Finished
     | Cancelled
     | Failed
