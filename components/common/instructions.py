@@ -24,7 +24,9 @@ js7-data/jvm/src/main/scala/js7/data/execution/workflow/instructions/):
   order; at the Controller the order becomes ``OrderAttachable``.
 * ``Fork`` forks at the Controller here: on an Agent the order detaches,
   then ``OrderForked`` creates one child per branch (``<id>|<branch>`` at
-  ``[…, nr, "fork+<branch>", 0]``). A child at its branch's end (or
+  ``[…, nr, "fork+<branch>", 0]``); ``ForkList`` likewise one child per
+  element of its list (``<id>|<childToId>`` at ``[…, nr, "fork", 0]``, with
+  its ``childToArguments``; ForkListExecutor.scala). A child at its branch's end (or
   ``OrderFailedInFork``) is joinable; on an Agent it detaches first, and
   the Controller joins the parent (``OrderJoined``) when all are
   (ForkInstructionExecutor.scala:138-172). JS7 may fork on an Agent when all
@@ -60,13 +62,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from components.common import board_paths, expression
+from components.common import board_paths, expression, fork_list
 from components.common.position import (
     ELSE,
     LOCK,
     Position,
     catch_branch,
-    fork_branch_id,
+    is_fork_branch,
     then_branch,
     try_branch,
     try_index,
@@ -78,6 +80,7 @@ from components.common.workflow import (
     Fail,
     Finish,
     Fork,
+    ForkList,
     If,
     Job,
     Lock,
@@ -250,7 +253,9 @@ def show_outcome(outcome: dict[str, Any]) -> str:
     return kind
 
 
-def joined_outcome(fork: Fork, children: list[tuple[dict[str, Any], bool]]) -> dict[str, Any]:
+def joined_outcome(
+    fork: Fork | ForkList, children: list[tuple[dict[str, Any], bool]]
+) -> dict[str, Any]:
     """``OrderJoined``'s outcome for joinable ``children`` (each: the child
     order, whether it was cancelled), in the Fork's branch order: Failed
     naming up to three failed children, else Succeeded with the branches'
@@ -267,7 +272,13 @@ def joined_outcome(fork: Fork, children: list[tuple[dict[str, Any], bool]]) -> d
     values: dict[str, Any] = {}
     by_branch = {str(c["id"]).rpartition("|")[2]: c for c, _ in children}
     try:
-        for branch in fork.branches:
+        if isinstance(fork, ForkList):
+            # A list per name, the children's values in their order (ForkListExecutor.scala:43-57).
+            for name, expr in fork.result:
+                values[name] = [
+                    expression.to_json(expression.evaluate(expr, variables(c))) for c, _ in children
+                ]
+        for branch in fork.branches if isinstance(fork, Fork) else ():
             env = variables(by_branch[branch.id])
             for name, expr in branch.result:
                 values[name] = expression.to_json(expression.evaluate(expr, env))
@@ -307,7 +318,7 @@ def leave_lock_blocks(wf: Workflow, order: dict[str, Any]) -> Next:
     path = Position.parse(order["position"]).branch_path
     for depth in range(len(path) - 1, -1, -1):
         nr, branch = path[depth]
-        if fork_branch_id(branch) is not None:
+        if is_fork_branch(branch):
             break
         if branch == LOCK:
             stepper.release(Position(path[:depth], nr))
@@ -397,7 +408,7 @@ class _Stepper:
             return None
         if isinstance(ins, End):
             return self.end(pos)
-        if isinstance(ins, Fork):
+        if isinstance(ins, Fork | ForkList):
             return self.fork(pos, ins)
         if isinstance(ins, Lock):
             return self.lock(pos, ins)
@@ -479,8 +490,9 @@ class _Stepper:
         self.move(pos.child(ELSE) if ins.else_ is not None else pos.increment())
         return None
 
-    def fork(self, pos: Position, ins: Fork) -> Next | None:
-        """``OrderForked`` at the Controller; once joined (``processed``), on
+    def fork(self, pos: Position, ins: Fork | ForkList) -> Next | None:
+        """``OrderForked`` at the Controller — a Fork's child per branch, a
+        ForkList's per element of its list; once joined (``processed``), on
         to the next instruction (ForkInstructionExecutor.scala:48-64)."""
         if self.o.get("processed"):
             self.move(pos.increment())
@@ -489,7 +501,22 @@ class _Stepper:
             return self.detach()
         if self.o.get("started") is not True and (waiting := self.start()) is not None:
             return waiting
-        children = [{"branchId": b.id, "orderId": f"{self.o['id']}|{b.id}"} for b in ins.branches]
+        if isinstance(ins, ForkList):
+            try:
+                children = fork_list.children_of(
+                    str(self.o["id"]),
+                    ins.children,
+                    ins.child_to_id,
+                    ins.child_to_arguments,
+                    variables(self.o),
+                )
+            except expression.ExpressionError as exc:
+                self.emit({"TYPE": "OrderOutcomeAdded", "outcome": disrupted(str(exc))})
+                return None
+        else:
+            children = [
+                {"branchId": b.id, "orderId": f"{self.o['id']}|{b.id}"} for b in ins.branches
+            ]
         self.emit({"TYPE": "OrderForked", "children": children})
         return self.done("forked")
 
@@ -567,7 +594,7 @@ class _Stepper:
             assert pos.parent is not None
             self.release(pos.parent)
             return None
-        if fork_branch_id(pos.branch) is not None:
+        if is_fork_branch(pos.branch):
             # A child at its branch's end is joinable (EngineState.childOrderIsJoinable).
             return self.detach() if self.here is not None else self.done("joinable")
         parent = pos.parent
@@ -605,7 +632,7 @@ class _Stepper:
         nothing catches: ``OrderFailed`` at the Controller
         (OrderEventSource.scala:263-291, 714-801)."""
         path = pos.branch_path
-        fork: Fork | None = None
+        fork: Fork | ForkList | None = None
         for depth in range(len(path) - 1, -1, -1):
             nr, branch = path[depth]
             if branch == LOCK:
@@ -616,10 +643,10 @@ class _Stepper:
                 pos = Position(path[:depth], nr)
                 self.release(pos)
                 continue
-            if fork_branch_id(branch) is not None:
+            if is_fork_branch(branch):
                 # A fork branch is a failure boundary (BranchId.IsFailureBoundary).
                 forking = self.wf.instruction(Position(path[:depth], nr))
-                assert isinstance(forking, Fork)
+                assert isinstance(forking, Fork | ForkList)
                 fork = forking
                 break
             retry = try_index(branch)

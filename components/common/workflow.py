@@ -39,9 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from components.common import board_paths as bp
-from components.common import expression
+from components.common import expression, fork_list
 from components.common.position import (
     ELSE,
+    FORK_LIST,
     LOCK,
     Position,
     catch_branch,
@@ -158,6 +159,22 @@ class Fork:
 
 
 @dataclass(frozen=True)
+class ForkList:
+    """JS7's ``ForkList`` (ForkList.scala): one child order per element of
+    ``children`` (``<parent>|<childToId>``, with ``childToArguments``), each
+    running ``block`` (branch ``fork``); ``result``: name to expression,
+    evaluated in each child, joined as a list per name."""
+
+    children: fork_list.Children
+    child_to_id: fork_list.Function
+    child_to_arguments: fork_list.Function
+    block: Block
+    result: tuple[tuple[str, expression.Expr], ...] = ()
+    agent_path: str | None = None
+    join_if_failed: bool = False
+
+
+@dataclass(frozen=True)
 class LockDemand:
     """``count`` None: exclusive; else that many of the Lock's ``limit``."""
 
@@ -215,6 +232,7 @@ Instruction = (
     | Sleep
     | Prompt
     | Fork
+    | ForkList
     | Lock
     | PostNotices
     | ExpectNotices
@@ -233,7 +251,6 @@ NOT_RUN = (
     "ConsumeNotices",
     "Cycle",
     "EmptyInstruction",
-    "ForkList",
     "Gap",
     "Options",
     "Say",
@@ -342,7 +359,9 @@ def _branch(ins: Instruction | None, branch: str) -> Block | None:
         for b in ins.branches:
             if branch == fork_branch(b.id):
                 return b.block
-    elif isinstance(ins, Lock) and branch == LOCK:
+    elif (isinstance(ins, Lock) and branch == LOCK) or (
+        isinstance(ins, ForkList) and branch == FORK_LIST
+    ):
         return ins.block
     return None
 
@@ -361,7 +380,7 @@ def _walk(block: Block) -> Iterator[Instruction]:
         elif isinstance(ins, Fork):
             for branch in ins.branches:
                 yield from _walk(branch.block)
-        elif isinstance(ins, Lock):
+        elif isinstance(ins, Lock | ForkList):
             yield from _walk(ins.block)
 
 
@@ -373,6 +392,17 @@ def _expr_field(obj: dict[str, Any], field: str, where: str) -> expression.Expr:
         return expression.parse(text)
     except expression.UnsupportedExpression as exc:
         raise _bad(f"{where}: {field}: {exc}") from None
+
+
+def _fork_options(ins: dict[str, Any], whose: str) -> tuple[str | None, bool]:
+    """A Fork's or ForkList's ``agentPath`` and ``joinIfFailed``."""
+    agent = ins.get("agentPath")
+    if agent is not None and not isinstance(agent, str):
+        raise _bad(f"{whose} 'agentPath' must be a string")
+    join_if_failed = ins.get("joinIfFailed", False)
+    if not isinstance(join_if_failed, bool):
+        raise _bad(f"{whose} 'joinIfFailed' must be a boolean")
+    return agent, join_if_failed
 
 
 def _bad(msg: str) -> Problem:
@@ -442,6 +472,8 @@ class _Parser:
             return self._fork(ins, pos, where)
         if kind == "Lock":
             return self._lock(ins, pos, where)
+        if kind == "ForkList":
+            return self._fork_list(ins, pos, where)
         if kind in ("PostNotices", "PostNotice"):
             return self._post_notices(ins, where)
         if kind in ("ExpectNotices", "ExpectNotice"):
@@ -495,12 +527,7 @@ class _Parser:
         raw = ins.get("branches")
         if not isinstance(raw, list):
             raise _bad(f"{where}: Fork needs 'branches', a list of {{id, workflow}}")
-        agent = ins.get("agentPath")
-        if agent is not None and not isinstance(agent, str):
-            raise _bad(f"{where}: Fork's 'agentPath' must be a string")
-        join_if_failed = ins.get("joinIfFailed", False)
-        if not isinstance(join_if_failed, bool):
-            raise _bad(f"{where}: Fork's 'joinIfFailed' must be a boolean")
+        agent, join_if_failed = _fork_options(ins, f"{where}: Fork's")
         branches: list[ForkBranch] = []
         result_owner: dict[str, str] = {}
         for i, b in enumerate(raw):
@@ -527,6 +554,34 @@ class _Parser:
             exprs = tuple((n, _expr_field(result, n, f"{where}: result")) for n in result)
             branches.append(ForkBranch(bid, block, exprs))
         return Fork(tuple(branches), agent, join_if_failed)
+
+    def _fork_list(self, ins: dict[str, Any], pos: Position, where: str) -> ForkList:
+        """ForkList.scala's decoder and ``checked`` (ForkListTest.scala:16-118)."""
+        for field in ("children", "childToId", "childToArguments"):
+            if not isinstance(ins.get(field), str):
+                raise _bad(f"{where}: ForkList needs '{field}', an expression string")
+        agent, join_if_failed = _fork_options(ins, f"{where}: ForkList's")
+        try:
+            children = fork_list.parse_children(ins["children"])
+            to_id = fork_list.parse_function(ins["childToId"], "childToId", 1, 2)
+            to_arguments = fork_list.parse_function(
+                ins["childToArguments"], "childToArguments", 0, 2
+            )
+        except expression.UnsupportedExpression as exc:
+            raise _bad(f"{where}: {exc}") from None
+        if isinstance(to_id.body, tuple) or not isinstance(to_arguments.body, tuple):
+            raise _bad(
+                f"{where}: childToId gives a value, childToArguments an object literal {{…}}"
+            )
+        workflow = ins.get("workflow")
+        if not isinstance(workflow, dict):
+            raise _bad(f"{where}: ForkList's 'workflow' must be an object")
+        block = self.block(workflow, "instructions", pos.child(FORK_LIST))
+        result = workflow.get("result") or {}
+        if not isinstance(result, dict):
+            raise _bad(f"{where}: ForkList's workflow.result must be an object")
+        exprs = tuple((n, _expr_field(result, n, f"{where}: result")) for n in result)
+        return ForkList(children, to_id, to_arguments, block, exprs, agent, join_if_failed)
 
     def _lock(self, ins: dict[str, Any], pos: Position, where: str) -> Lock:
         """LockInstruction.scala's decoder: ``demands``, or 2.4's single

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from components.common import instructions
 from components.common.journal import Event
-from components.common.position import Position, fork_branch
-from components.common.workflow import Fork, Lock
+from components.common.position import FORK_LIST, Position, fork_branch
+from components.common.workflow import Fork, ForkList, Lock
 from components.controller import locks, notices, simple_items, snapshot
 from components.controller.transaction import Tx
 
@@ -133,10 +133,14 @@ def fork(c: Controller, tx: Tx, oid: str) -> None:
                 "id": cid,
                 "workflowKey": parent["workflowKey"],
                 "workflowPath": parent["workflowPath"],
-                "position": at.child(fork_branch(child["branchId"])).to_json(),
+                # A Fork's child in its branch, a ForkList's in the list's block.
+                "position": at.child(
+                    fork_branch(child["branchId"]) if "branchId" in child else FORK_LIST
+                ).to_json(),
                 "state": "detached",
                 "scheduledFor": None,
-                "arguments": parent.get("arguments") or {},
+                # The parent's arguments and the ForkList child's own (Order.scala newForkedOrders).
+                "arguments": {**(parent.get("arguments") or {}), **child.get("arguments", {})},
                 "agent": None,
                 "mark": None,
                 "started": True,
@@ -149,6 +153,8 @@ def fork(c: Controller, tx: Tx, oid: str) -> None:
     for child in parent["children"]:
         if c.orders.get(child["orderId"], {}).get("state") == "detached":
             move_on(c, tx, child["orderId"])
+    if not parent["children"]:
+        join(c, tx, oid)  # an empty list: joined at once
 
 
 def join(c: Controller, tx: Tx, pid: str) -> None:
@@ -163,7 +169,7 @@ def join(c: Controller, tx: Tx, pid: str) -> None:
     if not all(st in ("joinable", "cancelled") for st in states):
         return
     fork = c.workflows[parent["workflowKey"]].instruction(Position.parse(parent["position"]))
-    assert isinstance(fork, Fork)
+    assert isinstance(fork, Fork | ForkList)
     outcome = instructions.joined_outcome(
         fork,
         [(c.orders[cid], st == "cancelled") for cid, st in zip(ids, states, strict=True)],

@@ -168,12 +168,18 @@ class OrderFailedInFork(_Event, tag="OrderFailedInFork"):
 
 
 class ForkedChild(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    branchId: str
+    """A Fork's child names its ``branchId``; a ForkList's its own
+    ``arguments`` (OrderEvent.scala OrderForked.Child, v2.8.0: absent when
+    none)."""
+
     orderId: str
+    arguments: dict[str, Any] | UnsetType = UNSET
+    branchId: str | UnsetType = UNSET
 
 
 class OrderForked(_Event, tag="OrderForked"):
-    """The children a Fork creates, one per branch (OrderEventTest.scala:473-488)."""
+    """The children a Fork creates, one per branch (OrderEventTest.scala:473-488),
+    or a ForkList, one per element of its list."""
 
     children: list[ForkedChild]
 

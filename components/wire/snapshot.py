@@ -26,7 +26,7 @@ from components.wire.agent_commands import (
     WorkflowPosition,
 )
 from components.wire.cluster import ClusterState
-from components.wire.events import SleepInstruction, Throttle
+from components.wire.events import ForkedChild, SleepInstruction, Throttle
 from components.wire.items import VersionAdded, VersionedItemAdded, VersionedItemRemoved
 from components.wire.lock import LockState
 from components.wire.notice import ExpectingNotices
@@ -174,11 +174,6 @@ class Sleeping(msgspec.Struct, tag_field="TYPE", tag="Sleeping", kw_only=True):
 
 class Prompting(msgspec.Struct, tag_field="TYPE", tag="Prompting", kw_only=True):
     question: Any
-
-
-class ForkedChild(msgspec.Struct, kw_only=True):
-    orderId: str
-    branchId: str
 
 
 class Forked(msgspec.Struct, tag_field="TYPE", tag="Forked", kw_only=True):

@@ -2055,7 +2055,7 @@ def test_the_reference_reads_js7s_instructions(source, instruction, inner):
             "instruction [0/else:0]: the reference does not run JS7's Stop instruction",
         ),
         ({"TYPE": "Lock", "lockPath": "L"}, "'lockedWorkflow' must be a list"),
-        ({"TYPE": "ForkList", "children": "$x"}, "does not run JS7's ForkList instruction"),
+        ({"TYPE": "ForkList", "children": "$x"}, "ForkList needs 'childToId'"),
         # ForkTest.scala:106-111: duplicate branch ids.
         (
             {
