@@ -11,7 +11,9 @@ Order life on the Controller (JS7-FACTS section 2)::
 Between Agents the Controller moves the order itself, by the same rules the
 Agents follow (``components/common/instructions.py``): ``If``/``Try``/…,
 and what only it executes — ``Finish``, ``Prompt`` (the order waits for
-``AnswerOrderPrompt``), the end of the workflow, an uncaught failure. An
+``AnswerOrderPrompt``), ``Fork``/``ForkList``, ``Lock``, ``PostNotices``/
+``ExpectNotices`` (the order waits for its Notices), the end of the
+workflow, an uncaught failure. An
 order asleep (or delaying a retry) here is woken by a timer, re-armed when
 the Controller becomes active.
 
@@ -19,7 +21,8 @@ This module holds the Controller's life cycle, its journal transactions
 (``put_order``, ``commit``), what it learns from the Agents and its cluster
 and system commands; beside it: ``orders.py`` (the moves of the orders it
 holds), ``order_commands.py``, ``items.py`` (workflows and simple items),
-``locks.py``, ``snapshot.py``.
+``locks.py``, ``boards.py``/``notices.py``/``notice_commands.py``,
+``snapshot.py``.
 
 What must hold: the Controller's working state is updated synchronously
 (so no two concurrent handlers compute from a stale copy), but nothing is

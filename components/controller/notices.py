@@ -27,7 +27,7 @@ from components.common import expression
 from components.common.board_paths import L3
 from components.common.instructions import Event, variables
 from components.controller import boards, simple_items
-from components.controller.transaction import Tx
+from components.controller.transaction import ORDER, TERMINAL, Tx
 from components.wire import notice as nw
 
 if TYPE_CHECKING:
@@ -121,6 +121,25 @@ async def delete(c: Controller, board_path: str, key: str) -> None:
     tx.events.append({"Key": board_path, "TYPE": "NoticeDeleted", "plannedNoticeKey": key})
     put(c, tx, board_path, key, None)
     await c.commit(tx)
+
+
+def snapshot_objects(c: Controller) -> list[nw.PlanSnapshot | nw.Notice | nw.GlobalBoard]:
+    """The global Plan while it has a Notice or an order expecting one, its
+    Notices, then the Boards, as JS7's snapshot writes them
+    (ControllerStateTest.scala:247-261; Plan.toSnapshotStream) — from the
+    committed state, as the rest of the snapshot."""
+    out: list[nw.PlanSnapshot | nw.Notice | nw.GlobalBoard] = []
+    posted = c.journal.state(NOTICE)
+    expecting = any(
+        o.get("expectedNoticeIds") and o["state"] not in TERMINAL
+        for o in c.journal.state(ORDER).values()
+    )
+    if posted or expecting:
+        out.append(nw.PlanSnapshot(planId=[], status="Open"))
+    for n in posted.values():
+        out.append(nw.Notice(id=[n["boardPath"], n["noticeKey"]], endOfLife=int(n["endOfLife"])))
+    out.extend(known_boards(c).values())
+    return out
 
 
 class Lifetimes:

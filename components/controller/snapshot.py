@@ -35,7 +35,7 @@ from msgspec import UNSET
 from components.common.eventid import event_id_string
 from components.common.node import query_int
 from components.common.web import Problem
-from components.controller import locks, simple_items, subagent_states
+from components.controller import locks, notices, simple_items, subagent_states
 from components.controller.items import repo_events
 from components.wire import snapshot as snap
 from components.wire.agent_commands import (
@@ -157,6 +157,7 @@ def objects(controller: Controller) -> Iterator[snap.SnapshotObject]:
     for item in items:
         if item["TYPE"] == "Lock":
             yield locks.state(item, orders, controller.workflows)
+    yield from notices.snapshot_objects(controller)
     yield from repo_events(controller)
     for oid, o in orders.items():
         yield js7_order(oid, o, controller.mark_json(o) if o.get("mark") else None)

@@ -4,7 +4,8 @@ commands, as JS7 2.8 writes them (the global Plan only: a ``NoticeId`` is
 ``[boardPath, noticeKey]``; the daily plan's four-part ids are refused).
 
 Sources (sos-berlin/js7 v2.8.0, js7-data/shared/src/test/scala/js7/data/):
-board/GlobalBoardTest.scala, board/NoticeEventTest.scala,
+board/GlobalBoardTest.scala, board/NoticeEventTest.scala, board/NoticeTest.scala,
+controller/ControllerStateTest.scala:247-261,
 order/OrderEventTest.scala:906-1019, order/OrderTest.scala:340-348,
 controller/ControllerCommandTest.scala:147-206.
 """
@@ -92,6 +93,23 @@ class ExpectingNotices(msgspec.Struct, tag_field="TYPE", tag="ExpectingNotices",
     """The order's state while it waits (OrderTest.scala:340-348)."""
 
     noticeIds: list[NoticeId]
+
+
+# -- the Controller's snapshot (ControllerStateTest.scala:247-261, v2.8.0) -------
+
+
+class PlanSnapshot(msgspec.Struct, tag_field="TYPE", tag="Plan", kw_only=True):
+    """A Plan with its Boards: the global one is ``[]`` (Plan.scala:49-54)."""
+
+    planId: list[str]
+    status: str
+
+
+class Notice(msgspec.Struct, tag_field="TYPE", tag="Notice", kw_only=True):
+    """A Notice that is there (NoticeTest.scala:13-17)."""
+
+    id: NoticeId
+    endOfLife: int | UnsetType = UNSET
 
 
 # -- the Controller's commands ---------------------------------------------------

@@ -29,7 +29,7 @@ from components.wire.cluster import ClusterState
 from components.wire.events import ForkedChild, SleepInstruction, Throttle
 from components.wire.items import VersionAdded, VersionedItemAdded, VersionedItemRemoved
 from components.wire.lock import LockState
-from components.wire.notice import ExpectingNotices
+from components.wire.notice import ExpectingNotices, GlobalBoard, Notice, PlanSnapshot
 from components.wire.subagent import SubagentBundle
 
 
@@ -243,5 +243,8 @@ SnapshotObject = (
     | VersionedItemAdded
     | VersionedItemRemoved
     | LockState
+    | PlanSnapshot
+    | Notice
+    | GlobalBoard
     | Order
 )

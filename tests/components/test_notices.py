@@ -4,6 +4,7 @@ end of life, with JS7's events (PostNoticesExecutor.scala,
 ConsumeOrExpectNoticesExecutor.scala, NoticeEventSource.scala, v2.8.0)."""
 
 import signal
+import time
 
 import pytest
 
@@ -27,6 +28,10 @@ from harness.js7topo import controller_and_agents, shell_job, workflow
 from tests.components.test_event_contract import undecodable
 
 A = "agent-1"
+
+
+def eol_soon():
+    return int(time.time() * 1000) + 1500
 
 
 def board(path, key="'NOTICE'", end_of_life="$js7EpochMilli + 24 * 3600 * 1000"):
@@ -258,6 +263,12 @@ async def test_an_expecting_order_waits_until_an_order_posts_its_notice(deploy):
     await ctl.command(add_order("e", "expecter"))
     waiting = await wait_order_state(dep, "e", ("ExpectingNotices",))
     assert waiting["state"] == {"TYPE": "ExpectingNotices", "noticeIds": [["B", "NOTICE"]]}
+    boards_in_snapshot = [
+        o
+        for o in await ctl.get_ndjson("/snapshot/")
+        if o["TYPE"] in ("Plan", "Notice", "GlobalBoard")
+    ]
+    assert boards_in_snapshot == [{"TYPE": "Plan", "planId": [], "status": "Open"}, board("B")]
     await ctl.command(add_order("p", "poster"))
     for oid in ("p", "e"):
         await wait_order_state(dep, oid, ("Finished",))
@@ -271,6 +282,12 @@ async def test_an_expecting_order_waits_until_an_order_posts_its_notice(deploy):
         "OrderNoticesRead",
         "OrderMoved",
     ]
+    (notice,) = [o for o in await ctl.get_ndjson("/snapshot/") if o["TYPE"] == "Notice"]
+    assert notice == {
+        "TYPE": "Notice",
+        "id": ["B", "NOTICE"],
+        "endOfLife": posted[0]["endOfLife"],
+    }
     # The Notice stays: the next expecting order reads it at once.
     await ctl.command(add_order("e2", "expecter"))
     await wait_order_state(dep, "e2", ("Finished",))
@@ -356,3 +373,19 @@ async def test_notices_and_waiting_orders_survive_a_controller_sigkill(deploy):
     await ctl.command({"TYPE": "PostNotice", "noticeId": ["C", "NOTICE"]})
     await wait_order_state(dep, "e", ("Finished",))
     assert types(await order_events(ctl, "e")).count("OrderNoticesExpected") == 1
+
+
+async def test_an_end_of_life_passed_while_the_controller_was_down_deletes_the_notice(deploy):
+    """The end of life is the journal's: the restarted Controller re-arms it."""
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    await ctl.post_items([board_item("B")])
+    await ctl.command({"TYPE": "PostNotice", "noticeId": ["B", "N"], "endOfLife": eol_soon()})
+    await dep.backend.kill("controller", signal.SIGKILL)
+    await dep.backend.start("controller")
+
+    async def deleted():
+        return [e for e in await read_all_events(ctl) if e["TYPE"] == "NoticeDeleted"]
+
+    (found,) = await dep.wait_for("NoticeDeleted after the restart", deleted, accept=bool)
+    assert (found["Key"], found["plannedNoticeKey"]) == ("B", "N")

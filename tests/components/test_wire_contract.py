@@ -1653,6 +1653,31 @@ CASES.extend(
             {"TYPE": "ExpectingNotices", "noticeIds": [["BOARD", "NOTICE"]]},
         ),
         (
+            f"{CSTT}:247 (v2.8.0)",
+            "both",
+            sn.SnapshotObject,
+            {"TYPE": "Plan", "planId": [], "status": "Open"},
+        ),
+        (
+            f"{CSTT}:251 (v2.8.0)",
+            "both",
+            sn.SnapshotObject,
+            {"TYPE": "Notice", "id": ["BOARD", "NOTICE-1"], "endOfLife": 10086400000},
+        ),
+        (
+            f"{CSTT}:255 (v2.8.0)",
+            "both",
+            sn.SnapshotObject,
+            {
+                "TYPE": "GlobalBoard",
+                "path": "BOARD",
+                "postOrderToNoticeKey": "$orderId",
+                "expectOrderToNoticeKey": "$orderId",
+                "endOfLife": "$js7EpochMilli + 24 * 3600 * 1000",
+                "itemRevision": 7,
+            },
+        ),
+        (
             f"{CCT}:153 (v2.8.0)",
             "both",
             cc.ControllerCommand,
