@@ -354,6 +354,18 @@ async def test_a_workflow_naming_an_unknown_board_is_refused(deploy):
     assert err.value.code == "UnknownItemPath"
     assert "Board:NOBOARD" in err.value.message
 
+    # A Board the reference cannot run refuses the whole request: no item,
+    # no workflow is added.
+    def item_events(events):
+        return [e for e in events if "Item" in e["TYPE"] or e["TYPE"] == "VersionAdded"]
+
+    before = item_events(await read_all_events(ctl))
+    joc_board = {"TYPE": "AddOrChangeSimple", "item": board("B", key="match(orderId, '#(.*)#')")}
+    with pytest.raises(ProblemError) as err:
+        await ctl.post_items([joc_board, *item_operations(workflow("w", post("B")))])
+    assert err.value.code == "InvalidItem"
+    assert item_events(await read_all_events(ctl)) == before
+
 
 async def test_notices_and_waiting_orders_survive_a_controller_sigkill(deploy):
     """The Notice and the waiting order are the journal's: after a SIGKILL
