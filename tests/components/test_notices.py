@@ -327,6 +327,15 @@ async def test_post_and_delete_notice_commands(deploy):
         ("NoticePosted", "NOTICE"),
         ("NoticeDeleted", "NOTICE"),
     ]
+    # An end of life already past: posted and deleted at once (NoticeEventSource.scala:52-57).
+    await ctl.command({"TYPE": "PostNotice", "noticeId": ["B", "OLD"], "endOfLife": 1})
+    old = [e for e in await read_all_events(ctl) if e.get("Key") == "B"][-2:]
+    assert [(e["TYPE"], e["plannedNoticeKey"]) for e in old] == [
+        ("NoticePosted", "OLD"),
+        ("NoticeDeleted", "OLD"),
+    ]
+    snapshot = await ctl.get_ndjson("/snapshot/")
+    assert not [o for o in snapshot if o["TYPE"] == "Notice"]
 
 
 async def test_a_notice_is_deleted_at_its_end_of_life(deploy):
