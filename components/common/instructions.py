@@ -16,15 +16,17 @@ js7-data/jvm/src/main/scala/js7/data/execution/workflow/instructions/):
 * ``Finish``, ``Prompt`` and the end of the workflow need the order at the
   Controller: on an Agent the order becomes ``OrderDetachable`` and waits
   (``detachOrder``/``detach`` in FinishExecutor.scala:21,
-  PromptExecutor.scala:19, EndExecutor.scala:23; so do ``Fork`` and ``Lock``
-  below, and JS7's PostNotices, ExpectNotices/ConsumeNotices, AddOrder and
-  Stop, which the reference refuses); so does an uncaught failure (``OrderFailed`` is
-  Controller-only: OrderEventSource.scala:274, ``atController``);
+  PromptExecutor.scala:19, EndExecutor.scala:23; so do ``Fork``, ``Lock``,
+  ``PostNotices`` and ``ExpectNotices`` below, and JS7's ConsumeNotices,
+  AddOrder and Stop, which the reference refuses); so does an uncaught failure
+  (``OrderFailed`` is Controller-only: OrderEventSource.scala:274, ``atController``);
 * ``Execute`` runs on its job's Agent: another Agent's job detaches the
   order; at the Controller the order becomes ``OrderAttachable``.
 * ``Fork`` forks at the Controller here: on an Agent the order detaches,
   then ``OrderForked`` creates one child per branch (``<id>|<branch>`` at
-  ``[…, nr, "fork+<branch>", 0]``). A child at its branch's end (or
+  ``[…, nr, "fork+<branch>", 0]``); ``ForkList`` likewise one child per
+  element of its list (``<id>|<childToId>`` at ``[…, nr, "fork", 0]``, with
+  its ``childToArguments``; ForkListExecutor.scala). A child at its branch's end (or
   ``OrderFailedInFork``) is joinable; on an Agent it detaches first, and
   the Controller joins the parent (``OrderJoined``) when all are
   (ForkInstructionExecutor.scala:138-172). JS7 may fork on an Agent when all
@@ -36,6 +38,15 @@ js7-data/jvm/src/main/scala/js7/data/execution/workflow/instructions/):
   whole Lock without one — else the order queues (``OrderLocksQueued``);
   the block's end, or a failure leaving it, releases them
   (``OrderLocksReleased``) at the Controller (LockExecutor.scala).
+* ``PostNotices`` and ``ExpectNotices`` are the Controller's, whose Boards
+  hold the Notices (an Agent detaches the order: ``detach`` in
+  PostNoticesExecutor.scala and ConsumeOrExpectNoticesExecutor.scala):
+  posting emits ``OrderNoticePosted`` per Board, then ``OrderMoved``
+  (NoticeEventSource.scala:79-84); expecting reads the Notices when the
+  Boards' expression holds (``OrderNoticesRead``, ``OrderMoved``), else the
+  order waits (``OrderNoticesExpected`` once) — or, its Notices neither
+  there nor announced and ``whenNotAnnounced`` not ``Wait``, moves on with
+  the reason ``NoNotice`` (ExpectNotices.scala:27-50).
 * A failure does not leave a fork branch: ``OrderFailedInFork`` with the
   Fork's ``joinIfFailed``, else ``OrderFailed`` and the child stays failed,
   its parent forked (OrderEventSource.scala:263-287).
@@ -49,15 +60,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from components.common import expression
+from components.common import board_paths, expression, fork_list
 from components.common.position import (
     ELSE,
     LOCK,
     Position,
     catch_branch,
-    fork_branch_id,
+    is_fork_branch,
     then_branch,
     try_branch,
     try_index,
@@ -65,12 +76,15 @@ from components.common.position import (
 from components.common.workflow import (
     End,
     Execute,
+    ExpectNotices,
     Fail,
     Finish,
     Fork,
+    ForkList,
     If,
     Job,
     Lock,
+    PostNotices,
     Prompt,
     Retry,
     Sleep,
@@ -92,7 +106,8 @@ class Next:
     ``attach`` (the Controller sends it to ``agent``; ``OrderAttachable`` is
     among the events), ``lockwait`` (queued for a Lock), ``terminated``
     (``OrderFinished``/``OrderFailed``),
-    ``forked`` (``OrderForked`` is the last event: the Controller adds the
+    ``noticewait`` (expecting Notices), ``forked`` (``OrderForked`` is the
+    last event: the Controller adds the
     children), ``joinable`` (a child at the Controller that its parent may
     join),
     ``prompted`` (waits for ``AnswerOrderPrompt``), ``continue`` (call again).
@@ -169,6 +184,10 @@ def apply(order: dict[str, Any], event: Event) -> dict[str, Any]:
                 {"position": o["position"], "outcome": event["outcome"]},
             ],
         )
+    elif kind == "OrderNoticesExpected":
+        o["expectedNoticeIds"] = event["noticeIds"]
+    elif kind == "OrderNoticesRead":
+        o["expectedNoticeIds"] = None
     elif kind == "OrderPrompted":
         o["question"] = event["question"]
     elif kind == "OrderPromptAnswered":
@@ -234,7 +253,9 @@ def show_outcome(outcome: dict[str, Any]) -> str:
     return kind
 
 
-def joined_outcome(fork: Fork, children: list[tuple[dict[str, Any], bool]]) -> dict[str, Any]:
+def joined_outcome(
+    fork: Fork | ForkList, children: list[tuple[dict[str, Any], bool]]
+) -> dict[str, Any]:
     """``OrderJoined``'s outcome for joinable ``children`` (each: the child
     order, whether it was cancelled), in the Fork's branch order: Failed
     naming up to three failed children, else Succeeded with the branches'
@@ -251,7 +272,13 @@ def joined_outcome(fork: Fork, children: list[tuple[dict[str, Any], bool]]) -> d
     values: dict[str, Any] = {}
     by_branch = {str(c["id"]).rpartition("|")[2]: c for c, _ in children}
     try:
-        for branch in fork.branches:
+        if isinstance(fork, ForkList):
+            # A list per name, the children's values in their order (ForkListExecutor.scala:43-57).
+            for name, expr in fork.result:
+                values[name] = [
+                    expression.to_json(expression.evaluate(expr, variables(c))) for c, _ in children
+                ]
+        for branch in fork.branches if isinstance(fork, Fork) else ():
             env = variables(by_branch[branch.id])
             for name, expr in branch.result:
                 values[name] = expression.to_json(expression.evaluate(expr, env))
@@ -265,6 +292,23 @@ def joined_outcome(fork: Fork, children: list[tuple[dict[str, Any], bool]]) -> d
 LockCheck = Callable[[str, Lock], "bool | str"]
 
 
+class NoticeView(Protocol):
+    """The Controller's Boards as an order at a notice instruction sees them;
+    a ``str`` answer is JS7's problem (the order fails with it)."""
+
+    def post(self, order: dict[str, Any], boards: tuple[str, ...]) -> list[Event] | str:
+        """The ``OrderNoticePosted`` events of ``order`` posting to ``boards``."""
+        ...
+
+    def expect(self, order: dict[str, Any], boards: list[str]) -> list[list[str]] | str:
+        """The NoticeIds ``[board, key]`` ``order`` expects of ``boards``."""
+        ...
+
+    def available(self, notice_id: list[str]) -> board_paths.L3:
+        """Whether the Notice is there (True), announced (False) or neither (None)."""
+        ...
+
+
 def leave_lock_blocks(wf: Workflow, order: dict[str, Any]) -> Next:
     """What a cancellation at the Controller emits before ``OrderCancelled``:
     ``OrderLocksReleased`` for each lock block the order is in, innermost
@@ -274,7 +318,7 @@ def leave_lock_blocks(wf: Workflow, order: dict[str, Any]) -> Next:
     path = Position.parse(order["position"]).branch_path
     for depth in range(len(path) - 1, -1, -1):
         nr, branch = path[depth]
-        if fork_branch_id(branch) is not None:
+        if is_fork_branch(branch):
             break
         if branch == LOCK:
             stepper.release(Position(path[:depth], nr))
@@ -288,10 +332,12 @@ def next_events(
     here: str | None,
     now: int,
     locks: LockCheck | None = None,
+    notices: NoticeView | None = None,
 ) -> Next:
     """Move ``order`` as far as it goes without running a job or waiting;
-    ``locks``: the Controller's view of its Locks (an Agent never takes one)."""
-    return _Stepper(wf, order, here, now, locks).run()
+    ``locks``, ``notices``: the Controller's view of its Locks and Boards
+    (an Agent never takes a Lock nor sees a Notice)."""
+    return _Stepper(wf, order, here, now, locks, notices).run()
 
 
 class _Stepper:
@@ -302,9 +348,11 @@ class _Stepper:
         here: str | None,
         now: int,
         locks: LockCheck | None,
+        notices: NoticeView | None = None,
     ) -> None:
         self.wf = wf
         self.locks = locks
+        self.notices = notices
         self.here = here  # an Agent's path; None at the Controller
         self.now = now
         self.next = Next(order)
@@ -360,10 +408,12 @@ class _Stepper:
             return None
         if isinstance(ins, End):
             return self.end(pos)
-        if isinstance(ins, Fork):
+        if isinstance(ins, Fork | ForkList):
             return self.fork(pos, ins)
         if isinstance(ins, Lock):
             return self.lock(pos, ins)
+        if isinstance(ins, PostNotices | ExpectNotices):
+            return self.notice(pos, ins)
         if isinstance(ins, Finish | Prompt) and self.here is not None:
             return self.detach()
         if self.o.get("started") is not True:
@@ -440,8 +490,9 @@ class _Stepper:
         self.move(pos.child(ELSE) if ins.else_ is not None else pos.increment())
         return None
 
-    def fork(self, pos: Position, ins: Fork) -> Next | None:
-        """``OrderForked`` at the Controller; once joined (``processed``), on
+    def fork(self, pos: Position, ins: Fork | ForkList) -> Next | None:
+        """``OrderForked`` at the Controller — a Fork's child per branch, a
+        ForkList's per element of its list; once joined (``processed``), on
         to the next instruction (ForkInstructionExecutor.scala:48-64)."""
         if self.o.get("processed"):
             self.move(pos.increment())
@@ -450,7 +501,22 @@ class _Stepper:
             return self.detach()
         if self.o.get("started") is not True and (waiting := self.start()) is not None:
             return waiting
-        children = [{"branchId": b.id, "orderId": f"{self.o['id']}|{b.id}"} for b in ins.branches]
+        if isinstance(ins, ForkList):
+            try:
+                children = fork_list.children_of(
+                    str(self.o["id"]),
+                    ins.children,
+                    ins.child_to_id,
+                    ins.child_to_arguments,
+                    variables(self.o),
+                )
+            except expression.ExpressionError as exc:
+                self.emit({"TYPE": "OrderOutcomeAdded", "outcome": disrupted(str(exc))})
+                return None
+        else:
+            children = [
+                {"branchId": b.id, "orderId": f"{self.o['id']}|{b.id}"} for b in ins.branches
+            ]
         self.emit({"TYPE": "OrderForked", "children": children})
         return self.done("forked")
 
@@ -474,6 +540,46 @@ class _Stepper:
             self.emit({"TYPE": "OrderLocksQueued", "demands": demands})
         return self.done("lockwait")
 
+    def notice(self, pos: Position, ins: PostNotices | ExpectNotices) -> Next | None:
+        """At the Controller: post, or read or wait for, the Boards' Notices
+        (PostNoticesExecutor.scala, ConsumeOrExpectNoticesExecutor.scala)."""
+        if self.here is not None:
+            return self.detach()
+        if self.o.get("started") is not True and (waiting := self.start()) is not None:
+            return waiting
+        if self.notices is None:
+            raise RuntimeError("a notice instruction needs the Controller's Boards")
+        if isinstance(ins, PostNotices):
+            posted = self.notices.post(self.o, ins.board_paths)
+            if isinstance(posted, str):
+                self.emit({"TYPE": "OrderOutcomeAdded", "outcome": disrupted(posted)})
+                return None
+            for event in posted:
+                self.emit(event)
+            self.move(pos.increment())
+            return None
+        ids = self.o.get("expectedNoticeIds") or self.notices.expect(
+            self.o, board_paths.board_paths(ins.board_paths)
+        )
+        if isinstance(ids, str):
+            self.emit({"TYPE": "OrderOutcomeAdded", "outcome": disrupted(ids)})
+            return None
+        verdict = board_paths.evaluate(
+            ins.board_paths, {board: self.notices.available([board, key]) for board, key in ids}
+        )
+        if verdict is True:
+            self.emit({"TYPE": "OrderNoticesRead"})
+            self.move(pos.increment())
+            return None
+        if verdict is None and ins.when_not_announced != "Wait":
+            self.emit({"TYPE": "OrderNoticesRead"})
+            to = pos.increment().to_json()
+            self.emit({"TYPE": "OrderMoved", "to": to, "reason": {"TYPE": "NoNotice"}})
+            return None
+        if not self.o.get("expectedNoticeIds"):
+            self.emit({"TYPE": "OrderNoticesExpected", "noticeIds": ids})
+        return self.done("noticewait")
+
     def release(self, lock_pos: Position) -> None:
         """``OrderLocksReleased``: the order leaves the lock block to the
         instruction after the Lock (Order.scala:501-508)."""
@@ -488,7 +594,7 @@ class _Stepper:
             assert pos.parent is not None
             self.release(pos.parent)
             return None
-        if fork_branch_id(pos.branch) is not None:
+        if is_fork_branch(pos.branch):
             # A child at its branch's end is joinable (EngineState.childOrderIsJoinable).
             return self.detach() if self.here is not None else self.done("joinable")
         parent = pos.parent
@@ -526,7 +632,7 @@ class _Stepper:
         nothing catches: ``OrderFailed`` at the Controller
         (OrderEventSource.scala:263-291, 714-801)."""
         path = pos.branch_path
-        fork: Fork | None = None
+        fork: Fork | ForkList | None = None
         for depth in range(len(path) - 1, -1, -1):
             nr, branch = path[depth]
             if branch == LOCK:
@@ -537,10 +643,10 @@ class _Stepper:
                 pos = Position(path[:depth], nr)
                 self.release(pos)
                 continue
-            if fork_branch_id(branch) is not None:
+            if is_fork_branch(branch):
                 # A fork branch is a failure boundary (BranchId.IsFailureBoundary).
                 forking = self.wf.instruction(Position(path[:depth], nr))
-                assert isinstance(forking, Fork)
+                assert isinstance(forking, Fork | ForkList)
                 fork = forking
                 break
             retry = try_index(branch)

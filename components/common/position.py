@@ -12,7 +12,8 @@ Branch ids as JS7 writes them (BranchId.scala:49-95, BranchIdTest.scala:20-31):
 next; ``else``; ``try+N`` and ``catch+N`` for the N-th retry of a ``Try``
 (``try``/``catch`` without a number, as older workflows wrote them, count
 as 0, TryCatchBranchId.scala); ``fork+ID`` for a Fork's branch ``ID``
-(BranchId.scala ``ForkPrefix``, ForkTest.scala:114-116).
+(BranchId.scala ``ForkPrefix``, ForkTest.scala:114-116); ``fork`` for a
+ForkList's block (ForkListTest.scala:121-128).
 
 What must hold: parsing accepts exactly what JS7's decoder accepts, and
 ``Position.parse(p.to_json()) == p``.
@@ -28,6 +29,7 @@ from components.common.web import Problem
 
 THEN, ELSE = "then", "else"
 FORK_PREFIX = "fork+"
+FORK_LIST = "fork"  # the block of a ForkList instruction (BranchId.scala ForkList)
 LOCK = "lock"  # the block of a Lock instruction (BranchId.scala:60)
 _TRY = re.compile(r"try(?:\+([0-9]+))?\Z")
 _CATCH = re.compile(r"catch(?:\+([0-9]+))?\Z")
@@ -55,6 +57,11 @@ def fork_branch_id(branch: str | None) -> str | None:
     if branch is None or not branch.startswith(FORK_PREFIX):
         return None
     return branch[len(FORK_PREFIX) :]
+
+
+def is_fork_branch(branch: str | None) -> bool:
+    """A Fork's or a ForkList's branch: a failure boundary, its end joinable."""
+    return branch == FORK_LIST or fork_branch_id(branch) is not None
 
 
 def try_index(branch: str) -> int | None:

@@ -38,9 +38,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.common import expression
+from components.common import board_paths as bp
+from components.common import expression, fork_list
 from components.common.position import (
     ELSE,
+    FORK_LIST,
     LOCK,
     Position,
     catch_branch,
@@ -157,6 +159,22 @@ class Fork:
 
 
 @dataclass(frozen=True)
+class ForkList:
+    """JS7's ``ForkList`` (ForkList.scala): one child order per element of
+    ``children`` (``<parent>|<childToId>``, with ``childToArguments``), each
+    running ``block`` (branch ``fork``); ``result``: name to expression,
+    evaluated in each child, joined as a list per name."""
+
+    children: fork_list.Children
+    child_to_id: fork_list.Function
+    child_to_arguments: fork_list.Function
+    block: Block
+    result: tuple[tuple[str, expression.Expr], ...] = ()
+    agent_path: str | None = None
+    join_if_failed: bool = False
+
+
+@dataclass(frozen=True)
 class LockDemand:
     """``count`` None: exclusive; else that many of the Lock's ``limit``."""
 
@@ -181,11 +199,46 @@ class Lock:
 
 
 @dataclass(frozen=True)
+class PostNotices:
+    """JS7's ``PostNotices`` (PostNotices.scala; 2.3's ``PostNotice`` with one
+    ``boardPath``): the order posts a Notice to each Board, at the Controller."""
+
+    board_paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ExpectNotices:
+    """JS7's ``ExpectNotices`` (ExpectNotices.scala; 2.3's ``ExpectNotice``):
+    the order waits at the Controller until ``board_paths`` holds over the
+    Notices there; ``when_not_announced``: ``Wait``, ``SkipWhenNoNotice`` or
+    ``DontWait`` (ExpectOrConsumeNoticesInstruction.scala:62-75)."""
+
+    board_paths: bp.BoardExpr
+    when_not_announced: str = "Wait"
+
+
+@dataclass(frozen=True)
 class End:
     """JS7's ``End`` (``ImplicitEnd`` as JS7 serialises it too): the end of its block."""
 
 
-Instruction = Execute | If | Try | Retry | Fail | Finish | Sleep | Prompt | Fork | Lock | End
+Instruction = (
+    Execute
+    | If
+    | Try
+    | Retry
+    | Fail
+    | Finish
+    | Sleep
+    | Prompt
+    | Fork
+    | ForkList
+    | Lock
+    | PostNotices
+    | ExpectNotices
+    | End
+)
+WHEN_NOT_ANNOUNCED = ("Wait", "SkipWhenNoNotice", "DontWait")
 Block = tuple[Instruction, ...]
 
 # JS7 2.8's other instructions (js7-data/shared/src/main/scala/js7/data/
@@ -198,13 +251,8 @@ NOT_RUN = (
     "ConsumeNotices",
     "Cycle",
     "EmptyInstruction",
-    "ExpectNotice",
-    "ExpectNotices",
-    "ForkList",
     "Gap",
     "Options",
-    "PostNotice",
-    "PostNotices",
     "Say",
     "StickySubagent",
     "Stop",
@@ -266,6 +314,17 @@ class Workflow:
         }
 
     @property
+    def board_paths(self) -> set[str]:
+        """The Boards the workflow's notice instructions name."""
+        out: set[str] = set()
+        for ins in _walk(self.instructions):
+            if isinstance(ins, PostNotices):
+                out.update(ins.board_paths)
+            elif isinstance(ins, ExpectNotices):
+                out.update(bp.board_paths(ins.board_paths))
+        return out
+
+    @property
     def agents(self) -> set[str]:
         return {j.agent_path for j in self.jobs}
 
@@ -300,7 +359,9 @@ def _branch(ins: Instruction | None, branch: str) -> Block | None:
         for b in ins.branches:
             if branch == fork_branch(b.id):
                 return b.block
-    elif isinstance(ins, Lock) and branch == LOCK:
+    elif (isinstance(ins, Lock) and branch == LOCK) or (
+        isinstance(ins, ForkList) and branch == FORK_LIST
+    ):
         return ins.block
     return None
 
@@ -319,7 +380,7 @@ def _walk(block: Block) -> Iterator[Instruction]:
         elif isinstance(ins, Fork):
             for branch in ins.branches:
                 yield from _walk(branch.block)
-        elif isinstance(ins, Lock):
+        elif isinstance(ins, Lock | ForkList):
             yield from _walk(ins.block)
 
 
@@ -331,6 +392,17 @@ def _expr_field(obj: dict[str, Any], field: str, where: str) -> expression.Expr:
         return expression.parse(text)
     except expression.UnsupportedExpression as exc:
         raise _bad(f"{where}: {field}: {exc}") from None
+
+
+def _fork_options(ins: dict[str, Any], whose: str) -> tuple[str | None, bool]:
+    """A Fork's or ForkList's ``agentPath`` and ``joinIfFailed``."""
+    agent = ins.get("agentPath")
+    if agent is not None and not isinstance(agent, str):
+        raise _bad(f"{whose} 'agentPath' must be a string")
+    join_if_failed = ins.get("joinIfFailed", False)
+    if not isinstance(join_if_failed, bool):
+        raise _bad(f"{whose} 'joinIfFailed' must be a boolean")
+    return agent, join_if_failed
 
 
 def _bad(msg: str) -> Problem:
@@ -400,6 +472,12 @@ class _Parser:
             return self._fork(ins, pos, where)
         if kind == "Lock":
             return self._lock(ins, pos, where)
+        if kind == "ForkList":
+            return self._fork_list(ins, pos, where)
+        if kind in ("PostNotices", "PostNotice"):
+            return self._post_notices(ins, where)
+        if kind in ("ExpectNotices", "ExpectNotice"):
+            return self._expect_notices(ins, where)
         if kind in ("End", "ImplicitEnd"):
             return End()
         if kind in NOT_RUN:
@@ -449,12 +527,7 @@ class _Parser:
         raw = ins.get("branches")
         if not isinstance(raw, list):
             raise _bad(f"{where}: Fork needs 'branches', a list of {{id, workflow}}")
-        agent = ins.get("agentPath")
-        if agent is not None and not isinstance(agent, str):
-            raise _bad(f"{where}: Fork's 'agentPath' must be a string")
-        join_if_failed = ins.get("joinIfFailed", False)
-        if not isinstance(join_if_failed, bool):
-            raise _bad(f"{where}: Fork's 'joinIfFailed' must be a boolean")
+        agent, join_if_failed = _fork_options(ins, f"{where}: Fork's")
         branches: list[ForkBranch] = []
         result_owner: dict[str, str] = {}
         for i, b in enumerate(raw):
@@ -482,6 +555,34 @@ class _Parser:
             branches.append(ForkBranch(bid, block, exprs))
         return Fork(tuple(branches), agent, join_if_failed)
 
+    def _fork_list(self, ins: dict[str, Any], pos: Position, where: str) -> ForkList:
+        """ForkList.scala's decoder and ``checked`` (ForkListTest.scala:16-118)."""
+        for field in ("children", "childToId", "childToArguments"):
+            if not isinstance(ins.get(field), str):
+                raise _bad(f"{where}: ForkList needs '{field}', an expression string")
+        agent, join_if_failed = _fork_options(ins, f"{where}: ForkList's")
+        try:
+            children = fork_list.parse_children(ins["children"])
+            to_id = fork_list.parse_function(ins["childToId"], "childToId", 1, 2)
+            to_arguments = fork_list.parse_function(
+                ins["childToArguments"], "childToArguments", 0, 2
+            )
+        except expression.UnsupportedExpression as exc:
+            raise _bad(f"{where}: {exc}") from None
+        if isinstance(to_id.body, tuple) or not isinstance(to_arguments.body, tuple):
+            raise _bad(
+                f"{where}: childToId gives a value, childToArguments an object literal {{…}}"
+            )
+        workflow = ins.get("workflow")
+        if not isinstance(workflow, dict):
+            raise _bad(f"{where}: ForkList's 'workflow' must be an object")
+        block = self.block(workflow, "instructions", pos.child(FORK_LIST))
+        result = workflow.get("result") or {}
+        if not isinstance(result, dict):
+            raise _bad(f"{where}: ForkList's workflow.result must be an object")
+        exprs = tuple((n, _expr_field(result, n, f"{where}: result")) for n in result)
+        return ForkList(children, to_id, to_arguments, block, exprs, agent, join_if_failed)
+
     def _lock(self, ins: dict[str, Any], pos: Position, where: str) -> Lock:
         """LockInstruction.scala's decoder: ``demands``, or 2.4's single
         ``lockPath``/``count``; no Lock twice, counts >= 1
@@ -507,6 +608,35 @@ class _Parser:
             demands.append(LockDemand(path, count))
         block = self.block(ins, "lockedWorkflow", pos.child(LOCK))
         return Lock(tuple(demands), block)
+
+    def _post_notices(self, ins: dict[str, Any], where: str) -> PostNotices:
+        """``boardPaths``, each once (PostNoticesTest.scala:12-27); 2.3's
+        ``PostNotice`` names one ``boardPath`` (PostNoticeTest.scala)."""
+        raw = ins.get("boardPaths") if "boardPaths" in ins else [ins.get("boardPath")]
+        if not isinstance(raw, list) or not all(isinstance(p, str) and p for p in raw):
+            raise _bad(f"{where}: PostNotices needs 'boardPaths', a list of BoardPaths")
+        for p in raw:
+            if raw.count(p) > 1:
+                raise _bad(f"{where}: Unexpected duplicates: {raw.count(p)}×Board:{p}")  # noqa: RUF001
+        return PostNotices(tuple(raw))
+
+    def _expect_notices(self, ins: dict[str, Any], where: str) -> ExpectNotices:
+        """``boardPaths``: a BoardPathExpression (ExpectNoticesTest.scala:14-35);
+        2.3's ``ExpectNotice`` names one ``boardPath`` (ExpectNoticeTest.scala)."""
+        if "boardPaths" not in ins and isinstance(ins.get("boardPath"), str):
+            expr: bp.BoardExpr = bp.Board(ins["boardPath"])
+        else:
+            text = ins.get("boardPaths")
+            if not isinstance(text, str):
+                raise _bad(f"{where}: ExpectNotices needs 'boardPaths', an expression string")
+            try:
+                expr = bp.parse(text)
+            except bp.BoardPathSyntax as exc:
+                raise _bad(f"{where}: boardPaths: {exc}") from None
+        when = ins.get("whenNotAnnounced", "Wait")
+        if when not in WHEN_NOT_ANNOUNCED:
+            raise _bad(f"{where}: whenNotAnnounced is one of {', '.join(WHEN_NOT_ANNOUNCED)}")
+        return ExpectNotices(expr, when)
 
 
 EXECUTABLES = (

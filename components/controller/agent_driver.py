@@ -37,6 +37,7 @@ from msgspec import UNSET
 from components.common.client import NodeClient, ProblemError
 from components.common.tasks import until_one_fails
 from components.common.web import Problem
+from components.controller import items
 from components.controller.agent_cluster_watch import AgentClusterWatchService
 from components.wire import snapshot as snap
 
@@ -314,7 +315,7 @@ class AgentDriver:
         c = self.controller
         commands: list[dict[str, Any]] = []
         sent: list[tuple[str, str]] = []
-        for key, cmd in c.simple_item_commands(self.path):
+        for key, cmd in items.simple_item_commands(c, self.path):
             if key not in self._items_sent:
                 commands.append(cmd)
                 sent.append(("item", key))
@@ -328,7 +329,7 @@ class AgentDriver:
                 continue
             wf_key, cmd = attach
             if wf_key not in self._items_sent:
-                commands.append(c.attach_item_command(wf_key))
+                commands.append(items.attach_item_command(c, wf_key))
                 sent.append(("item", wf_key))
             commands.append(cmd)
             sent.append(("attach", oid))

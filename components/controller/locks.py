@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from components.common.position import FORK_PREFIX, LOCK, Position
+from components.common.position import LOCK, Position, is_fork_branch
 from components.common.workflow import Lock, Workflow
 from components.wire import lock as lw
 
@@ -33,7 +33,7 @@ def holders(orders: Orders, workflows: Mapping[str, Workflow], path: str) -> dic
         segments = Position.parse(o["position"]).branch_path
         wf = workflows[o["workflowKey"]]
         for depth, (nr, branch) in enumerate(segments):
-            if branch.startswith(FORK_PREFIX):
+            if is_fork_branch(branch):
                 out.pop(oid, None)  # the parent's block, not the child's
             if branch != LOCK:
                 continue

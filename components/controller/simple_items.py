@@ -2,7 +2,8 @@
 (with its ``directors``), ``SubagentItem`` and ``SubagentBundle``, added with
 ``AddOrChangeSimple`` through ``POST /controller/api/item`` and attached to
 the Agent they belong to (``AttachItem``); and ``Lock`` (``path``,
-``limit``), which stays at the Controller (only it runs Lock instructions).
+``limit``) and ``GlobalBoard`` (``boards.py``), which stay at the Controller
+(only it runs Lock and notice instructions).
 
 What must hold: the items of one request are checked together and against
 the ones the Controller has — an AgentRef with three Directors, a priority
@@ -18,11 +19,14 @@ from typing import Any
 
 from components.common.subagent_items import decode_item, invalid
 from components.common.web import Problem
+from components.controller import boards
 from components.wire import lock as lw
+from components.wire import notice as nw
 from components.wire import subagent as sw
 from components.wire.codec import convert, to_json
 
 ITEM = "simpleItem"  # journal state kind: item key -> the item's JSON
+CONTROLLER_ONLY = ("Lock", "GlobalBoard")  # items no Agent gets
 
 
 def check(
@@ -31,23 +35,27 @@ def check(
     """The new or changed items as (key, canonical JSON); a ``Problem`` for
     the first bad one."""
     agent_paths = set(agents)
-    incoming: dict[str, sw.SimpleItem | lw.Lock] = {}
+    incoming: dict[str, sw.SimpleItem | lw.Lock | nw.GlobalBoard] = {}
     for raw in raws:
         if isinstance(raw, dict) and raw.get("TYPE") == "Lock":
             lock = _decode_lock(raw)
             incoming[f"Lock:{lock.path}"] = lock
             continue
+        if isinstance(raw, dict) and raw.get("TYPE") in boards.BOARD_TYPES:
+            board = boards.decode(raw)
+            incoming[f"Board:{board.path}"] = board
+            continue
         decoded = decode_item(raw)
         incoming[sw.item_key(decoded)] = decoded
-    items: dict[str, sw.SimpleItem | lw.Lock] = {
+    items: dict[str, sw.SimpleItem | lw.Lock | nw.GlobalBoard] = {
         k: convert(v, sw.SimpleItem, "UnsignedSimpleItem")
         for k, v in known.items()
-        if v.get("TYPE") != "Lock"
+        if v.get("TYPE") not in CONTROLLER_ONLY
     }
     items.update(incoming)
     subagents = {i.id: i for i in items.values() if isinstance(i, sw.SubagentItem)}
     for key, checked in incoming.items():
-        if isinstance(checked, lw.Lock):
+        if isinstance(checked, lw.Lock | nw.GlobalBoard):
             continue
         item = checked
         if isinstance(item, sw.SubagentItem) and item.agentPath not in agent_paths:

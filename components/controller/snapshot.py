@@ -35,7 +35,8 @@ from msgspec import UNSET
 from components.common.eventid import event_id_string
 from components.common.node import query_int
 from components.common.web import Problem
-from components.controller import locks, simple_items, subagent_states
+from components.controller import locks, notices, simple_items, subagent_states
+from components.controller.items import repo_events
 from components.wire import snapshot as snap
 from components.wire.agent_commands import (
     Attached,
@@ -93,6 +94,8 @@ def js7_state(o: Mapping[str, Any]) -> Any:
         return snap.Prompting(question=o.get("question"))
     if o.get("lockQueued"):
         return snap.WaitingForLock()
+    if o.get("expectedNoticeIds"):
+        return snap.ExpectingNotices(noticeIds=o["expectedNoticeIds"])
     if o["state"] == "forked":
         children = [snap.ForkedChild(**c) for c in o.get("children") or []]
         return snap.Forked(children=children)
@@ -154,7 +157,8 @@ def objects(controller: Controller) -> Iterator[snap.SnapshotObject]:
     for item in items:
         if item["TYPE"] == "Lock":
             yield locks.state(item, orders, controller.workflows)
-    yield from controller.repo_events()
+    yield from notices.snapshot_objects(controller)
+    yield from repo_events(controller)
     for oid, o in orders.items():
         yield js7_order(oid, o, controller.mark_json(o) if o.get("mark") else None)
 

@@ -47,9 +47,14 @@ ORDER_SEVERITY = {
 }
 
 
-# A Fork's parent and a queued order wait; a child failed in its branch has
-# failed (OrdersHelper.groupByStateClasses, joc-cockpit 2.8).
-FORK_AND_LOCK_STATE = {"Forked": "WAITING", "WaitingForLock": "WAITING", "FailedInFork": "FAILED"}
+# A Fork's parent, a queued order and one expecting Notices wait; a child
+# failed in its branch has failed (OrdersHelper.groupByStateClasses, joc-cockpit 2.8).
+FORK_AND_LOCK_STATE = {
+    "Forked": "WAITING",
+    "WaitingForLock": "WAITING",
+    "ExpectingNotices": "WAITING",
+    "FailedInFork": "FAILED",
+}
 
 
 def order_state_text(o: Body, now_ms: int) -> str:

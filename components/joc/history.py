@@ -706,8 +706,8 @@ class HistoryService:
                     at = json.loads(c.position)
                 except ValueError:
                     at = [0]
-                for branch, child in _children(ev).items():
-                    position = [*at, f"fork+{branch}", 0]
+                for child, branch in _children(ev).items():
+                    position = [*at, branch, 0]
                     open_order(ev, child, c.workflow_path, c.version, position, "RUNNING")
             elif kind == "OrderFailedInFork":
                 c.failed_in_fork = True
@@ -730,11 +730,14 @@ class HistoryService:
 
 
 def _children(ev: dict[str, Any]) -> dict[str, str]:
-    """``OrderForked``'s children: branch id to child order id."""
+    """``OrderForked``'s children: child order id to the branch of its
+    position — a Fork's ``fork+<branchId>``, a ForkList's ``fork`` (its
+    children have no branchId)."""
     out: dict[str, str] = {}
     for child in ev.get("children") or []:
         if isinstance(child, dict) and isinstance(child.get("orderId"), str):
-            out[str(child.get("branchId", ""))] = child["orderId"]
+            branch = child.get("branchId")
+            out[child["orderId"]] = "fork" if branch is None else f"fork+{branch}"
     return out
 
 

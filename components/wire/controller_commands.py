@@ -17,6 +17,8 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from components.wire.notice import DeleteNotice, PostNotice
+
 # -- orders ------------------------------------------------------------------
 
 
@@ -200,6 +202,8 @@ ControllerCommand = (
     | ClusterSwitchOver
     | ConfirmClusterNodeLoss
     | ResetSubagent
+    | PostNotice
+    | DeleteNotice
     | Batch
 )
 

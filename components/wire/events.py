@@ -26,6 +26,13 @@ from components.wire.cluster import ClusterSetting, JournalPosition
 from components.wire.controller_commands import CancellationMode, SuspensionMode
 from components.wire.items import SignedString
 from components.wire.lock import LockDemand
+from components.wire.notice import (
+    NoticeDeleted,
+    NoticePosted,
+    OrderNoticePosted,
+    OrderNoticesExpected,
+    OrderNoticesRead,
+)
 
 
 class _Event(msgspec.Struct, tag_field="TYPE", kw_only=True, forbid_unknown_fields=True):
@@ -125,8 +132,14 @@ class OrderProcessed(_Event, tag="OrderProcessed"):
     outcome: Outcome
 
 
+class NoNotice(msgspec.Struct, tag_field="TYPE", tag="NoNotice"):
+    """Why ExpectNotices let the order go on without its Notices
+    (OrderEventTest.scala:503-509)."""
+
+
 class OrderMoved(_Event, tag="OrderMoved"):
     to: list[Any]
+    reason: NoNotice | UnsetType = UNSET
 
 
 class OrderDetachable(_Event, tag="OrderDetachable"):
@@ -155,12 +168,18 @@ class OrderFailedInFork(_Event, tag="OrderFailedInFork"):
 
 
 class ForkedChild(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    branchId: str
+    """A Fork's child names its ``branchId``; a ForkList's its own
+    ``arguments`` (OrderEvent.scala OrderForked.Child, v2.8.0: absent when
+    none)."""
+
     orderId: str
+    arguments: dict[str, Any] | UnsetType = UNSET
+    branchId: str | UnsetType = UNSET
 
 
 class OrderForked(_Event, tag="OrderForked"):
-    """The children a Fork creates, one per branch (OrderEventTest.scala:473-488)."""
+    """The children a Fork creates, one per branch (OrderEventTest.scala:473-488),
+    or a ForkList, one per element of its list."""
 
     children: list[ForkedChild]
 
@@ -495,6 +514,11 @@ ControllerEvent = (
     | UnsignedSimpleItemAdded
     | UnsignedSimpleItemChanged
     | SubagentItemStateEvent
+    | OrderNoticePosted
+    | OrderNoticesExpected
+    | OrderNoticesRead
+    | NoticePosted
+    | NoticeDeleted
 )
 
 # -- the Agent's own journal --------------------------------------------------

@@ -26,9 +26,10 @@ from components.wire.agent_commands import (
     WorkflowPosition,
 )
 from components.wire.cluster import ClusterState
-from components.wire.events import SleepInstruction, Throttle
+from components.wire.events import ForkedChild, SleepInstruction, Throttle
 from components.wire.items import VersionAdded, VersionedItemAdded, VersionedItemRemoved
 from components.wire.lock import LockState
+from components.wire.notice import ExpectingNotices, GlobalBoard, Notice, PlanSnapshot
 from components.wire.subagent import SubagentBundle
 
 
@@ -175,11 +176,6 @@ class Prompting(msgspec.Struct, tag_field="TYPE", tag="Prompting", kw_only=True)
     question: Any
 
 
-class ForkedChild(msgspec.Struct, kw_only=True):
-    orderId: str
-    branchId: str
-
-
 class Forked(msgspec.Struct, tag_field="TYPE", tag="Forked", kw_only=True):
     """A parent waiting for its children (OrderTest.scala:317-332)."""
 
@@ -205,6 +201,7 @@ OrderState = (
     | Forked
     | FailedInFork
     | WaitingForLock
+    | ExpectingNotices
     | Finished
     | Cancelled
     | Failed
@@ -246,5 +243,8 @@ SnapshotObject = (
     | VersionedItemAdded
     | VersionedItemRemoved
     | LockState
+    | PlanSnapshot
+    | Notice
+    | GlobalBoard
     | Order
 )

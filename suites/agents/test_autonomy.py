@@ -458,3 +458,91 @@ async def test_scheduled_orders_start_on_time_with_the_controller_down(
     )
     result = compose(no_loss(history.records), alone, on_time)
     assert results.add(result), result.explain()
+
+
+# JS7's Controller-only instructions beside Prompt: the Notices are the
+# Controller's Boards', and a ForkList forks at the Controller.
+NOTICE_BOARD = {
+    "TYPE": "GlobalBoard",
+    "path": "board",
+    "postOrderToNoticeKey": "'N'",
+    "expectOrderToNoticeKey": "'N'",
+    "endOfLife": "$js7EpochMilli + 3600000",
+}
+AT_THE_CONTROLLER = {
+    "post": {"TYPE": "PostNotices", "boardPaths": ["board"]},
+    "expect": {"TYPE": "ExpectNotices", "boardPaths": "'board'"},
+    "forklist": {
+        "TYPE": "ForkList",
+        "children": "['a', 'b']",
+        "childToId": "x => $x",
+        "childToArguments": "x => {child: $x}",
+        "workflow": block(shell_job("agent-1", "echo child-$JS7_ORDER_ID")),
+    },
+}
+NOTICE_OR_FORK_EVENTS = {
+    "OrderNoticePosted",
+    "OrderNoticesExpected",
+    "OrderNoticesRead",
+    "OrderForked",
+    "OrderJoined",
+}
+
+
+@pytest.mark.guarantee("AGT-AUTONOMY")
+async def test_notice_and_fork_list_instructions_wait_for_the_controller(deploy, history, results):
+    """PostNotices, ExpectNotices and ForkList are not within reach of an
+    Agent alone (JS7 moves the order back to the Controller): with the
+    Controller down, an order that reaches one stops there, detachable, and
+    writes none of their events; when the Controller returns they go on."""
+    dep = await deploy(controller_and_agents(1))
+    ctl = controller_client(dep, "controller")
+    await ctl.post_items([{"TYPE": "AddOrChangeSimple", "item": NOTICE_BOARD}])
+    await deploy_workflow(
+        ctl,
+        *(
+            workflow(kind, shell_job("agent-1", GATE), ins, shell_job("agent-1", "echo end"))
+            for kind, ins in AT_THE_CONTROLLER.items()
+        ),
+    )
+    kinds = {f"{kind}-{i}": kind for kind in AT_THE_CONTROLLER for i in range(3)}
+    ids = sorted(kinds)
+    on_agent = await watch_agent(dep, "agent-1")
+    for kind in AT_THE_CONTROLLER:
+        await add_orders(history, ctl, kind, [i for i in ids if kinds[i] == kind])
+    await dep.wait_for(
+        "orders processing at the gate", on_agent.statuses, accept=all_in(ids, "Processing")
+    )
+    async with faults.kill(dep, "controller"):
+        at_the_instruction, alone = await open_the_gate(
+            dep, on_agent, ids, "every order detachable at its Controller-only instruction"
+        )
+    await wait_all_orders(dep, ids)
+    events = await final_read(history, ctl)
+
+    not_waiting, written_by_agent, not_done_after = [], [], []
+    for oid in ids:
+        mine = [e for e in alone if e.get("Key") == oid]
+        moved = [e["to"] for e in mine if e["TYPE"] == "OrderMoved"]
+        if moved[-1:] != [[1]] or not mine or mine[-1]["TYPE"] != "OrderDetachable":
+            not_waiting.append((oid, moved[-1:], [e["TYPE"] for e in mine[-1:]]))
+        written_by_agent += [e["TYPE"] for e in mine if e["TYPE"] in NOTICE_OR_FORK_EVENTS]
+        seq = types([e for e in events if e.get("Key") == oid])
+        want = {
+            "post": "OrderNoticePosted",
+            "expect": "OrderNoticesRead",
+            "forklist": "OrderJoined",
+        }[kinds[oid]]
+        if want not in seq or seq.index("OrderDetached") > seq.index(want):
+            not_done_after.append((oid, want))
+    waited = CheckResult(
+        not not_waiting and not written_by_agent and not not_done_after,
+        {
+            "not-waiting-at-the-instruction": not_waiting,
+            "controller-only-events-written-by-the-agent": written_by_agent,
+            "not-done-at-the-controller": not_done_after,
+        },
+        "controller-only-instruction-waits",
+    )
+    result = compose(at_the_instruction, no_loss(history.records), waited)
+    assert results.add(result), result.explain()

@@ -1,9 +1,10 @@
-"""History and JS7's Fork: the children (``<parent>|<branch>``, no
-``OrderAdded`` of their own) get rows from the parent's ``OrderForked``,
+"""History and JS7's Fork and ForkList: the children (``<parent>|<branch>``,
+no ``OrderAdded`` of their own) get rows from the parent's ``OrderForked``,
 their steps and logs, and end with the parent's ``OrderJoined`` — FAILED
 after ``OrderFailedInFork`` — also when History restarted in between."""
 
 import psycopg
+import pytest
 
 from components.joc.feed import Feed
 from components.joc.history import HistoryService
@@ -13,8 +14,13 @@ OK = {"TYPE": "Succeeded", "namedValues": {"returnCode": 0}}
 RC1 = {"TYPE": "Failed", "namedValues": {"returnCode": 1}}
 
 
-async def test_forked_children_have_rows_that_end_with_the_join(database_url):
+@pytest.mark.parametrize("fork_list", [False, True], ids=["Fork", "ForkList"])
+async def test_forked_children_have_rows_that_end_with_the_join(database_url, fork_list):
     db, epoch = await active_history_db(database_url)
+
+    def branch(bid):  # a ForkList's children have no branchId: its block is "fork"
+        return "fork" if fork_list else f"fork+{bid}"
+
     eid = 0
 
     def ev(key, kind, **fields):
@@ -23,7 +29,10 @@ async def test_forked_children_have_rows_that_end_with_the_join(database_url):
         stamp = {"eventId": eid, "timestamp": 1_700_000_000_000 + eid}
         return {**stamp, "Key": key, "TYPE": kind, **fields}
 
-    children = [{"branchId": "a", "orderId": "p|a"}, {"branchId": "b", "orderId": "p|b"}]
+    children = [
+        {"orderId": f"p|{bid}"} if fork_list else {"branchId": bid, "orderId": f"p|{bid}"}
+        for bid in ("a", "b")
+    ]
     first = [
         ev("p", "OrderAdded", workflowId={"path": "w", "versionId": "1"}),
         ev("p", "OrderMoved", to=[1]),
@@ -35,11 +44,11 @@ async def test_forked_children_have_rows_that_end_with_the_join(database_url):
     ]
     second = [
         ev("p|a", "OrderProcessed", outcome=OK),
-        ev("p|a", "OrderMoved", to=[1, "fork+a", 1]),
+        ev("p|a", "OrderMoved", to=[1, branch("a"), 1]),
         ev("p|b", "OrderAttached", agentPath="agent-2"),
         ev("p|b", "OrderProcessingStarted"),
         ev("p|b", "OrderProcessed", outcome=RC1),
-        ev("p|b", "OrderFailedInFork", movedTo=[1, "fork+b", 0]),
+        ev("p|b", "OrderFailedInFork", movedTo=[1, branch("b"), 0]),
         ev("p", "OrderJoined", outcome={"TYPE": "Failed", "message": "p|b Failed"}),
         ev("p", "OrderFailed", movedTo=[1]),
     ]
@@ -65,12 +74,12 @@ async def test_forked_children_have_rows_that_end_with_the_join(database_url):
     joined_at = eid - 1
     assert orders == {
         "p": ("w", "1", "FAILED", "[1]", eid),
-        "p|a": ("w", "1", "FINISHED", '[1,"fork+a",1]', joined_at),
-        "p|b": ("w", "1", "FAILED", '[1,"fork+b",0]', joined_at),
+        "p|a": ("w", "1", "FINISHED", f'[1,"{branch("a")}",1]', joined_at),
+        "p|b": ("w", "1", "FAILED", f'[1,"{branch("b")}",0]', joined_at),
     }
     assert steps == [
-        ("p|a", '[1,"fork+a",0]', "agent-1", "SUCCESSFUL"),
-        ("p|b", '[1,"fork+b",0]', "agent-2", "FAILED"),
+        ("p|a", f'[1,"{branch("a")}",0]', "agent-1", "SUCCESSFUL"),
+        ("p|b", f'[1,"{branch("b")}",0]', "agent-2", "FAILED"),
     ]
     assert logs == 1
     assert history.poison_events == 0

@@ -1,5 +1,5 @@
 """JOC's grouped order state of a Controller's ``Order`` (answers.order_state_text)
-for the states of Fork and Lock, as JOC's OrdersHelper groups them."""
+for the states of Fork, Lock and ExpectNotices, as JOC's OrdersHelper groups them."""
 
 import pytest
 
@@ -11,6 +11,7 @@ from components.joc.answers import order_state_text
     [
         ({"TYPE": "Forked", "children": []}, "WAITING"),
         ({"TYPE": "WaitingForLock"}, "WAITING"),
+        ({"TYPE": "ExpectingNotices", "noticeIds": [["B", "N"]]}, "WAITING"),
         ({"TYPE": "FailedInFork"}, "FAILED"),
         ({"TYPE": "Ready"}, "INPROGRESS"),
         ({"TYPE": "Fresh"}, "PENDING"),
