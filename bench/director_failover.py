@@ -22,7 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import failover_cli
 from harness.checkers import exactly_once, failover_times, no_loss
-from harness.clients.js7 import wait_all_orders
 from harness.history import History
 from harness.js7topo import agent_cluster
 from harness.standalone import standalone
@@ -38,7 +37,7 @@ async def run(rounds: int, rate: float) -> dict[str, object]:
         directors = await prepare_pair(dep, JOB_SECONDS)
         async with DirectorLoad(dep, history, directors, rate, prefix="bench") as load:
             await failover_cli.kill_rounds(dep, directors, rounds)
-        await wait_all_orders(dep, load.ids)
+        await failover_cli.drain(dep, load.ids)
         await final_read(dep, history)
         record_runs(dep, history, SUBAGENTS)
     bound = dep.profile.bound("AGT-DIRECTOR-FAILOVER")

@@ -15,7 +15,7 @@ from typing import Any
 from bench.events import machine
 from harness import faults
 from harness.checkers import CheckResult
-from harness.clients.js7 import ClusterClient, wait_cluster
+from harness.clients.js7 import ClusterClient, wait_all_orders, wait_cluster
 from harness.deployment import Deployment
 from suites.controller.workload import settle
 
@@ -36,6 +36,20 @@ async def kill_rounds(dep: Deployment, client: ClusterClient, rounds: int) -> No
         await settle(dep, client, nodes=nodes)
         await wait_cluster(dep, client)
         print(f"round {i + 1}/{rounds} done", file=sys.stderr, flush=True)
+
+
+async def drain(dep: Deployment, ids: list[str]) -> set[str]:
+    """Until every order of ``ids`` finished, or a heal deadline passed with
+    none finishing; the ids left. A loaded machine may work off a backlog
+    long after the last round: an order is lost when progress stopped, not
+    when a fixed deadline ran out."""
+    left = set(ids)
+    while left:
+        still = await wait_all_orders(dep, sorted(left), deadline=dep.profile.heal_deadline)
+        if len(still) == len(left):
+            break
+        left = still
+    return left
 
 
 def main(
