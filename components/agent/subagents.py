@@ -282,6 +282,9 @@ class RemoteSubagent:
         self._released_until = 0
         self._release_now = asyncio.Event()
         self._released = asyncio.Event()
+        # Set when the Subagent said another session coupled after ours:
+        # this connection is done, couple anew.
+        self._superseded = asyncio.Event()
         self._sent_workflows: set[str] = set()
         self._failed_reported = False
         self._task: asyncio.Task[None] | None = None
@@ -326,7 +329,9 @@ class RemoteSubagent:
             try:
                 await self._couple(client)
                 attempt = 0
-                await until_one_fails(self._reader(client), self._releaser(client))
+                await until_one_fails(
+                    self._reader(client), self._releaser(client), self._until_superseded()
+                )
             except asyncio.CancelledError:
                 raise
             except (aiohttp.ClientError, OSError, TimeoutError, ProblemError) as exc:
@@ -350,7 +355,15 @@ class RemoteSubagent:
             failed = {"TYPE": "SubagentCouplingFailed", "problem": {"message": problem}}
             await self.keeper.persist([{"Key": self.sid, **failed}])
 
+    async def _until_superseded(self) -> None:
+        await self._superseded.wait()
+        raise ProblemError(400, sw.SESSION_SUPERSEDED, "another session coupled", {})
+
     async def _couple(self, client: NodeClient) -> None:
+        # A replaced Director must not couple: its CoupleDirector would
+        # supersede the new active's session.
+        await self.keeper.until_sure_active()
+        self._superseded.clear()
         run_id = self.run_id
         if run_id is not None:
             try:
@@ -603,9 +616,12 @@ class RemoteSubagent:
             )
             if problem is None or problem.get("code") != sw.SESSION_SUPERSEDED:
                 break
-            # Sent on a connection this Director has since coupled anew: once
-            # more on the current one (a replaced Director never gets past send).
-            await asyncio.sleep(0.2)
+            # Another session coupled after this one (this Director's own
+            # newer connection, or a replaced Director's before it halted):
+            # couple anew, then send again (send waits for the coupling).
+            self.coupled = False
+            self._coupled.clear()
+            self._superseded.set()
         if problem is not None:
             return problem
         if self.run_id == run_id:
