@@ -168,3 +168,19 @@ async def test_an_unconfirmed_consent_is_not_manual(watch):
     await teach(watch, timeout=0.2)
     watch.heard["Primary"] = time.monotonic() - 100
     assert (await watch.consent(failover()))["manuallyConfirmed"] is False
+
+
+async def test_a_loss_nobody_asked_to_confirm_is_refused(watch):
+    with pytest.raises(Problem) as err:
+        await watch.confirm_node_loss("Primary")
+    assert err.value.code == "ClusterNodeIsNotLost"
+
+
+async def test_the_lost_nodes_heartbeat_voids_the_confirmation(watch):
+    with pytest.raises(Problem):
+        await watch.consent(failover())
+    await watch.confirm_node_loss("Primary")
+    await teach(watch, timeout=30)  # the Primary is alive after all
+    with pytest.raises(Problem) as err:
+        await watch.consent(failover())
+    assert err.value.code == "ClusterWatchActiveStillAlive"

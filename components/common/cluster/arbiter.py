@@ -46,6 +46,10 @@ class ClusterWatch:
         self.meta = meta
         self._memory: dict[str, Any] | None = None
         self.heard: dict[str, float] = {}  # node id -> monotonic time of last heartbeat
+        # The nodes whose loss the Watch, untaught, could not confirm: only
+        # those a user may confirm (JS7's ``_nodeToLossRejected``; otherwise
+        # ``ClusterNodeIsNotLost``), and only until the node is heard again.
+        self.rejected: set[str] = set()
         self.confirmed_loss: set[str] = set()
         # One judgement at a time: journaling what it learnt awaits, and a
         # second request judged meanwhile would see the old state (found by
@@ -98,6 +102,9 @@ class ClusterWatch:
         if node == state["activeId"] and newer:
             await self._learn({**state, "timeout": float(timeout)})
             known = self.known
+            # Alive after all: a confirmation of its loss is void.
+            self.rejected.discard(node)
+            self.confirmed_loss.discard(node)
         return {
             "TYPE": "ClusterWatchHeartbeat.Response",
             "activeId": known.get("activeId") if known else None,
@@ -133,6 +140,7 @@ class ClusterWatch:
             failed = body_str(event, "failedActiveId")
             if known is None:
                 if failed not in self.confirmed_loss:
+                    self.rejected.add(failed)
                     raise Problem(
                         400,
                         "UntaughtClusterWatch",
@@ -140,6 +148,7 @@ class ClusterWatch:
                         f"ConfirmClusterNodeLoss for '{failed}' is required",
                     )
                 self.confirmed_loss.discard(failed)
+                self.rejected.discard(failed)
                 manual = True
             else:
                 if (
@@ -205,7 +214,18 @@ class ClusterWatch:
         }
 
     async def confirm_node_loss(self, lost: str) -> None:
-        self.confirmed_loss.add(lost)
+        """A user's ``ConfirmClusterNodeLoss``: only for a node whose loss the
+        Watch could not confirm (ClusterWatch.scala
+        ``matchConfirmationWithRejection``)."""
+        async with self._judging:
+            if lost not in self.rejected:
+                raise Problem(
+                    400,
+                    "ClusterNodeIsNotLost",
+                    f"Cluster node {lost} is not lost: the ClusterWatch was asked to confirm "
+                    "no loss of it",
+                )
+            self.confirmed_loss.add(lost)
         log.warning("a user confirmed the loss of cluster node %s", lost)
 
     async def handle(self, cmd: Command) -> dict[str, Any] | None:
