@@ -6,10 +6,14 @@ The Controller connects to the Directors — never the reverse: from each
 Director it reads the ``ClusterWatchRequest``s (``GET /agent/api/cluster/
 clusterWatchMessage``), judges them with the same ``ClusterWatch`` the
 Controller cluster's Watch runs (``components/common/cluster/arbiter.py``)
-and answers each with ``ClusterWatchConfirm``. A request it must refuse for
+and answers each with ``ClusterWatchConfirm``. Like JS7's, the Watch keeps
+what it learnt in memory only: a restarted Controller's Watch is untaught
+until the active Director's heartbeat teaches it. A request it must refuse for
 want of knowledge (``UntaughtClusterWatch``) is journaled as
 ``AgentClusterWatchConfirmationRequired``; the user's
-``ConfirmClusterNodeLoss{agentPath, lostNodeId}`` then lets it consent.
+``ConfirmClusterNodeLoss{agentPath, lostNodeId}`` then lets it consent, and
+that consent is journaled as ``AgentClusterWatchManuallyConfirmed``
+(AgentDriver.scala ``onNodeLossEventConfirmRequired``).
 
 What must hold: with no Controller running nobody consents, so the
 Directors never fail over (AGT-CLUSTER-NO-WATCH); every consent is journaled
@@ -43,13 +47,17 @@ class AgentClusterWatchService:
         agent_path: str,
         watch_id: str,
         password: str,
-        on_confirmation_required: Callable[[dict[str, Any]], Awaitable[None]],
+        on_confirmation_required: Callable[[dict[str, Any] | None], Awaitable[None]],
         reconnect_max_delay: float,
     ) -> None:
         self.agent_path = agent_path
         self.watch_id = watch_id
         self.run_id = new_journal_id()
-        self.arbiter = ClusterWatch(journal, meta=f"agentClusterWatch.{agent_path}")
+        # Not journaled (JS7: ``ClusterWatch._state = Untaught`` at start):
+        # a Watch that remembered the pair as Coupled across a Controller
+        # restart would consent at once to a fail-over from a Primary it has
+        # not heard since — where JS7 asks the user to confirm the loss.
+        self.arbiter = ClusterWatch(None, meta=f"agentClusterWatch.{agent_path}")
         self._password = password
         self._confirmation_required = on_confirmation_required
         self._max_delay = reconnect_max_delay
@@ -126,13 +134,15 @@ class AgentClusterWatchService:
                 )
                 confirm["clusterWatchState"] = {k: v for k, v in known.items() if k != "TYPE"}
             else:
-                await self.arbiter.consent(
+                consent = await self.arbiter.consent(
                     {
                         "from": request.get("from"),
                         "event": request.get("event"),
                         "clusterState": state,
                     }
                 )
+                if consent.get("manuallyConfirmed"):
+                    await self._confirmation_required(None)
                 log.info(
                     "Agent %s: consented to %s of %s",
                     self.agent_path,

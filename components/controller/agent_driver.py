@@ -114,7 +114,9 @@ class AgentDriver:
     def _uris(self) -> list[str]:
         return list(dict.fromkeys([self.uri, *self.controller.director_uris(self.path)]))
 
-    async def _confirmation_required(self, problem: dict[str, Any]) -> None:
+    async def _confirmation_required(self, problem: dict[str, Any] | None) -> None:
+        """``problem``: a node loss the Watch could not judge; None: a user's
+        confirmation of it let the Watch consent."""
         if problem != self._required:
             self._required = problem
             await self.controller.agent_cluster_watch_confirmation_required(self.path, problem)

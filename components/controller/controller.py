@@ -585,10 +585,16 @@ class Controller(ClusterHosting, Runnable):
         return uris
 
     async def agent_cluster_watch_confirmation_required(
-        self, path: str, problem: dict[str, Any]
+        self, path: str, problem: dict[str, Any] | None
     ) -> None:
+        """JS7's AgentDriver ``onNodeLossEventConfirmRequired``: a problem is
+        ``AgentClusterWatchConfirmationRequired``; None, the consent a user's
+        ``ConfirmClusterNodeLoss`` allowed, ``AgentClusterWatchManuallyConfirmed``."""
         tx = Tx()
-        tx.events.append(
-            {"TYPE": "AgentClusterWatchConfirmationRequired", "Key": path, "problem": problem}
-        )
+        if problem is None:
+            tx.events.append({"TYPE": "AgentClusterWatchManuallyConfirmed", "Key": path})
+        else:
+            tx.events.append(
+                {"TYPE": "AgentClusterWatchConfirmationRequired", "Key": path, "problem": problem}
+            )
         await self.commit(tx)

@@ -7,7 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from harness.checkers import CheckResult, compose, exactly_once, no_loss
+from harness.checkers import (
+    CheckResult,
+    compose,
+    exactly_once,
+    no_loss,
+    no_takeover,
+    single_active,
+)
 from harness.clients.js7 import controller_client
 from harness.clients.snapshot import ControllerSnapshot, read_snapshot
 from harness.deployment import Deployment
@@ -104,3 +111,19 @@ async def judge(
         check(history.records),
         started_matches_runs(started, ran),
     )
+
+
+def backup_held(fault: int | None, *more: CheckResult) -> Callable[[list[Any]], CheckResult]:
+    """For ``judge``: never two active Directors, the Backup Director never
+    active within ``fault``'s window, and ``more``."""
+
+    def check(records: list[Any]) -> CheckResult:
+        if fault is None:
+            raise ValueError("the fault never started")
+        return compose(
+            single_active(records, role="director"),
+            no_takeover(records, fault=fault, role="director", node=BACKUP),
+            *more,
+        )
+
+    return check

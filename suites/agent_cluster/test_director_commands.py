@@ -5,7 +5,9 @@ with ``ClusterNodeIsNotActive`` (503); the Controller's
 Director, which the Controller then follows, and the pair's ClusterEvents
 reach the Controller's journal as ``AgentMirroredEvent``;
 ``ConfirmClusterNodeLoss{agentPath, lostNodeId}`` is refused, naming the
-problem, for an Agent that is no Director pair or a node id that is none.
+problem, for an Agent that is no Director pair, a node id that is none, or a
+node whose loss the Watch was not asked to confirm (JS7's
+``ClusterNodeIsNotLostProblem``).
 Orders added around the switch-over all finish, each job once.
 """
 
@@ -41,6 +43,12 @@ async def test_switch_over_and_the_passive_directors_refusals(deploy, history, r
         "bad-node-id": await problem_of(
             ctl.command({"TYPE": "ConfirmClusterNodeLoss", "agentPath": AGENT, "lostNodeId": "X"})
         ),
+        # The Watch was asked to confirm no loss of the (living) Primary.
+        "not-lost": await problem_of(
+            ctl.command(
+                {"TYPE": "ConfirmClusterNodeLoss", "agentPath": AGENT, "lostNodeId": "Primary"}
+            )
+        ),
     }
     await add_orders(history, ctl, WORKFLOW, [f"before-{i}" for i in range(5)])
     await ctl.command({"TYPE": "ClusterSwitchOver", "agentPath": AGENT})
@@ -60,6 +68,7 @@ async def test_switch_over_and_the_passive_directors_refusals(deploy, history, r
         "events": (503, "ClusterNodeIsNotActive"),
         "unknown-agent": (400, "UnknownItemPath"),
         "bad-node-id": (400, "InvalidField"),
+        "not-lost": (400, "ClusterNodeIsNotLost"),
     }
     result = await judge(
         dep,

@@ -16,10 +16,9 @@ import asyncio
 import pytest
 
 from harness import faults
-from harness.checkers import compose, no_takeover, single_active
 from harness.clients.js7 import agent_client, controller_client, observe_active, wait_all_orders
 from harness.workload import add_orders
-from suites.agent_cluster.cluster import BACKUP, judge
+from suites.agent_cluster.cluster import BACKUP, backup_held, judge
 from suites.agent_cluster.directors import WORKFLOW, director_pair
 
 ORDERS = 10
@@ -57,12 +56,5 @@ async def test_without_the_controller_the_directors_never_fail_over(
     await wait_all_orders(dep, ids)
     stop.set()
     await sampler
-    result = await judge(
-        dep,
-        history,
-        lambda rs: compose(
-            single_active(rs, role="director"),
-            no_takeover(rs, fault=watch_down.fault_id, role="director", node=BACKUP),
-        ),
-    )
+    result = await judge(dep, history, backup_held(watch_down.fault_id))
     assert results.add(result), result.explain()

@@ -144,3 +144,43 @@ async def test_the_watch_remembers_across_a_restart_and_forgets_with_its_state(t
         assert ClusterWatch(fresh).known is None
     finally:
         await fresh.close()
+
+
+async def test_a_watch_without_journal_learns_in_memory_and_is_untaught_when_new():
+    # The Controller's Watch of a Director pair, as JS7's: untaught at each start.
+    w = ClusterWatch(None)
+    await teach(w)
+    assert w.known["TYPE"] == "Coupled"
+    assert ClusterWatch(None).known is None
+
+
+async def test_a_confirmed_untaught_consent_counts_on_from_the_requesters_state(watch):
+    # The replaced Primary (generation 7) must find the Watch's state newer.
+    with pytest.raises(Problem):
+        await watch.consent(failover(state=coupled(gen=7)))
+    await watch.confirm_node_loss("Primary")
+    consent = await watch.consent(failover(state=coupled(gen=7)))
+    assert consent["manuallyConfirmed"] is True
+    assert watch.known["generation"] == 8 and watch.known["activeId"] == "Backup"
+
+
+async def test_an_unconfirmed_consent_is_not_manual(watch):
+    await teach(watch, timeout=0.2)
+    watch.heard["Primary"] = time.monotonic() - 100
+    assert (await watch.consent(failover()))["manuallyConfirmed"] is False
+
+
+async def test_a_loss_nobody_asked_to_confirm_is_refused(watch):
+    with pytest.raises(Problem) as err:
+        await watch.confirm_node_loss("Primary")
+    assert err.value.code == "ClusterNodeIsNotLost"
+
+
+async def test_the_lost_nodes_heartbeat_voids_the_confirmation(watch):
+    with pytest.raises(Problem):
+        await watch.consent(failover())
+    await watch.confirm_node_loss("Primary")
+    await teach(watch, timeout=30)  # the Primary is alive after all
+    with pytest.raises(Problem) as err:
+        await watch.consent(failover())
+    assert err.value.code == "ClusterWatchActiveStillAlive"

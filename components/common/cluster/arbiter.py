@@ -15,9 +15,10 @@ Watch's consent. What must hold:
 * every consent changes the Watch's known state at once (and is journaled),
   so of two nodes asking for conflicting consents only the first can win;
   a heartbeat with an older cluster state never undoes it;
-* a Watch that has learnt nothing (fresh, or its state was wiped) refuses with
-  ``UntaughtClusterWatch`` until the active's heartbeat teaches it or a user
-  sends ``ConfirmClusterNodeLoss`` for the lost node.
+* a Watch that has learnt nothing (fresh, its state wiped, or — kept in
+  memory only — restarted) refuses with ``UntaughtClusterWatch`` until the
+  active's heartbeat teaches it or a user sends ``ConfirmClusterNodeLoss``
+  for the lost node.
 """
 
 from __future__ import annotations
@@ -36,12 +37,19 @@ META = "clusterWatch"
 
 
 class ClusterWatch:
-    def __init__(self, journal: Journal, meta: str = META) -> None:
+    def __init__(self, journal: Journal | None, meta: str = META) -> None:
         """``meta``: where the Watch journals its knowledge (one key per
-        watched cluster)."""
+        watched cluster). Without a ``journal`` it keeps it in memory, as
+        JS7's ``ClusterWatch`` does (``_state = Untaught`` at each start):
+        a restarted Watch has learnt nothing."""
         self.journal = journal
         self.meta = meta
+        self._memory: dict[str, Any] | None = None
         self.heard: dict[str, float] = {}  # node id -> monotonic time of last heartbeat
+        # The nodes whose loss the Watch, untaught, could not confirm: only
+        # those a user may confirm (JS7's ``_nodeToLossRejected``; otherwise
+        # ``ClusterNodeIsNotLost``), and only until the node is heard again.
+        self.rejected: set[str] = set()
         self.confirmed_loss: set[str] = set()
         # One judgement at a time: journaling what it learnt awaits, and a
         # second request judged meanwhile would see the old state (found by
@@ -52,10 +60,13 @@ class ClusterWatch:
 
     @property
     def known(self) -> dict[str, Any] | None:
-        value = self.journal.meta(self.meta)
+        value = self._memory if self.journal is None else self.journal.meta(self.meta)
         return dict(value) if isinstance(value, dict) else None
 
     async def _learn(self, state: dict[str, Any]) -> None:
+        if self.journal is None:
+            self._memory = dict(state)
+            return
         # No event: JS7 has none for a Watch's knowledge, and the Agent's
         # journal is its own (nothing replicates it).
         await self.journal.persist([], meta={self.meta: state})
@@ -91,6 +102,9 @@ class ClusterWatch:
         if node == state["activeId"] and newer:
             await self._learn({**state, "timeout": float(timeout)})
             known = self.known
+            # Alive after all: a confirmation of its loss is void.
+            self.rejected.discard(node)
+            self.confirmed_loss.discard(node)
         return {
             "TYPE": "ClusterWatchHeartbeat.Response",
             "activeId": known.get("activeId") if known else None,
@@ -121,10 +135,12 @@ class ClusterWatch:
             await self._learn({**known, **state, "timeout": known.get("timeout", 10.0)})
             known = self.known
         now = time.monotonic()
+        manual = False  # a user's ConfirmClusterNodeLoss made the consent
         if event["TYPE"] == "ClusterFailedOver":
             failed = body_str(event, "failedActiveId")
             if known is None:
                 if failed not in self.confirmed_loss:
+                    self.rejected.add(failed)
                     raise Problem(
                         400,
                         "UntaughtClusterWatch",
@@ -132,6 +148,8 @@ class ClusterWatch:
                         f"ConfirmClusterNodeLoss for '{failed}' is required",
                     )
                 self.confirmed_loss.discard(failed)
+                self.rejected.discard(failed)
+                manual = True
             else:
                 if (
                     known.get("TYPE") != "Coupled"
@@ -153,12 +171,18 @@ class ClusterWatch:
                         "ClusterWatchActiveStillAlive",
                         f"ClusterWatch still hears the active node {failed} ({silent:.2f}s ago)",
                     )
+                manual = failed in self.confirmed_loss
                 self.confirmed_loss.discard(failed)
+            # An untaught Watch (the user confirmed the loss) starts from the
+            # requester's state, a copy of the failed active's: a count from
+            # nothing would be older than the replaced node's generation, which
+            # then would not learn from the Watch that it was replaced.
+            base = known if known is not None else (state if isinstance(state, dict) else {})
             new = {
-                **(known or {}),
+                **base,
                 "TYPE": "FailedOver",
                 "activeId": node,
-                "generation": int((known or {}).get("generation", 0)) + 1,
+                "generation": _generation(base) + 1,
                 "consented": True,
             }
         else:
@@ -183,10 +207,25 @@ class ClusterWatch:
             }
         await self._learn(new)
         log.info("consent to %s for %s", event["TYPE"], node)
-        return {"TYPE": "ClusterWatchConsent", "activeId": new["activeId"]}
+        return {
+            "TYPE": "ClusterWatchConsent",
+            "activeId": new["activeId"],
+            "manuallyConfirmed": manual,
+        }
 
     async def confirm_node_loss(self, lost: str) -> None:
-        self.confirmed_loss.add(lost)
+        """A user's ``ConfirmClusterNodeLoss``: only for a node whose loss the
+        Watch could not confirm (ClusterWatch.scala
+        ``matchConfirmationWithRejection``)."""
+        async with self._judging:
+            if lost not in self.rejected:
+                raise Problem(
+                    400,
+                    "ClusterNodeIsNotLost",
+                    f"Cluster node {lost} is not lost: the ClusterWatch was asked to confirm "
+                    "no loss of it",
+                )
+            self.confirmed_loss.add(lost)
         log.warning("a user confirmed the loss of cluster node %s", lost)
 
     async def handle(self, cmd: Command) -> dict[str, Any] | None:

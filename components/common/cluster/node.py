@@ -403,6 +403,20 @@ class Cluster:
         if result is True:
             await self._become_active(restarted=True)
             return True
+        if isinstance(result, str) and "UntaughtClusterWatch" in result:
+            # The Watch knows nothing (JS7's, and the Controller's for a
+            # Director pair, forget at each restart), so it consented to no
+            # fail-over either: the other node, passive when asked, can take
+            # over only after a user's ConfirmClusterNodeLoss. JS7's restarted
+            # active goes on here too, without the Watch (it inhibits the
+            # other node's activation). Still passive when asked again: go on
+            # — refused, both nodes would wait as passives for good.
+            peer = await self._ask_peer()
+            if peer is None or peer.get("isActive") or peer.get("role") == "active":
+                return False
+            log.warning("the ClusterWatch is untaught and the other node passive: going on")
+            await self._become_active(restarted=True)
+            return True
         log.warning("the ClusterWatch refused going on alone (%s): rejoining as passive", result)
         await self._rejoin()
         return True
