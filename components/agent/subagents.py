@@ -250,18 +250,6 @@ class SubagentKeeper:
     async def persist(self, events: list[Event], meta: dict[str, Any] | None = None) -> None:
         await self.agent.persist_or_die(events, meta=meta)
 
-    async def until_sure_active(self) -> None:
-        """Commands go to a Subagent only while this Director is sure it is
-        the active one. A replaced Director retrying a StartOrderProcess after
-        a partition healed would otherwise start the job again: the new
-        active may have seen it end and released it, so the Subagent has
-        forgotten the order. A replaced Director never gets past this (it
-        halts once it hears it was replaced); what it sent before, delivered
-        late, the Subagent refuses (``sw.SESSION_SUPERSEDED``)."""
-        cluster = self.agent.cluster
-        while not cluster.is_active:
-            await cluster.changed(cluster.heartbeat / 4)
-
 
 class RemoteSubagent:
     """The Director's connection to one remote Subagent."""
@@ -362,7 +350,7 @@ class RemoteSubagent:
     async def _couple(self, client: NodeClient) -> None:
         # A replaced Director must not couple: its CoupleDirector would
         # supersede the new active's session.
-        await self.keeper.until_sure_active()
+        await self.keeper.agent.cluster.until_sure_active()
         self._superseded.clear()
         run_id = self.run_id
         if run_id is not None:
@@ -584,7 +572,12 @@ class RemoteSubagent:
         ``SubagentLost`` once that run is gone."""
         while True:
             await self._coupled.wait()
-            await self.keeper.until_sure_active()
+            # Only while sure to be the active Director: a replaced one's
+            # retried StartOrderProcess could start a job the new active
+            # already saw end and released (the Subagent forgot the order).
+            # What it sent before, delivered late, the Subagent refuses
+            # (sw.SESSION_SUPERSEDED).
+            await self.keeper.agent.cluster.until_sure_active()
             if self.run_id != run_id:
                 raise SubagentLost(self.sid)
             client = self._client

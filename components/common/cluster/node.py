@@ -345,6 +345,15 @@ class Cluster:
         while self.role == "active" and not self.is_active and not self._stopping:
             await self.changed(self.heartbeat / 4)
 
+    async def until_sure_active(self) -> None:
+        """Until this node is active and sure of it — unlike
+        ``wait_sure_active``, never returning for a node that is no longer
+        active: a replaced node waits here until it halts. For acts that
+        reach outside the journal (a Director's commands to its Subagents),
+        which no replication check guards."""
+        while not self.is_active:
+            await self.changed(self.heartbeat / 4)
+
     def _spawn(self, coro: Any) -> None:
         self._tasks.append(asyncio.create_task(coro))
 
