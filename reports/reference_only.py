@@ -51,8 +51,14 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
         " (real JOC plans its inventory's schedules)",
     ),
     "joc-cleanup": (
-        r"cleanup/run|cleanup/settings",
-        "reference-only: JOC's cleanup/run and cleanup/settings",
+        r"cleanup/run",
+        "reference-only: JOC's cleanup/run (a Cleanup run that answers with its cut-offs;"
+        " JOC's joc/cluster/run answers only that it started)",
+    ),
+    "joc-age-seconds": (
+        r'"value": f"\{\w+\}s"',
+        "reference-only: a Cleanup retention in seconds in JOC's settings (JOC counts"
+        " minutes and ignores seconds)",
     ),
     "history-feed": (
         r"events/history|LiveFeed|HistoryFeed",

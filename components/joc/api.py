@@ -182,16 +182,25 @@ class Api(Calls):
                 ("type", "auditLog"),
             ),
             Route(
-                "cleanup/settings",
+                "settings",
                 "view",
-                self.service_calls.cleanup_settings,
-                "js7ha: Cleanup retention, window and last run",
+                self.service_calls.read_settings,
+                "The cluster's global settings (configuration/configuration200-schema.json,"
+                " configurationType GLOBALS)",
+            ),
+            Route(
+                "settings/store",
+                "settings",
+                self.service_calls.store_settings,
+                "Replace the global settings (settings/storeSettings-schema.json)",
+                ("configurationItem", "auditLog"),
             ),
             Route(
                 "cleanup/run",
                 "cleanup",
                 self.service_calls.cleanup_run,
-                "js7ha: run the Cleanup now (active JOC only)",
+                "js7ha: run the Cleanup now and answer with its cut-offs (active JOC only;"
+                " JOC's joc/cluster/run answers only that the run started)",
             ),
             Route(
                 "daily_plan/orders/generate",

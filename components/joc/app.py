@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 
+from components.joc import settings
 from components.joc.cleanup import CleanupService
 from components.joc.cluster import ClusterService
 from components.joc.config import JocConfig
@@ -103,6 +104,7 @@ class Joc:
         while True:
             try:
                 await self.db.ensure_schema()
+                await self.db.run(lambda c: settings.ensure(c, self.cfg))
                 break
             except DatabaseUnavailable as exc:
                 log.warning("waiting for the database: %s", exc)

@@ -1,9 +1,11 @@
 """The Cleanup Service: purge history older than its retention.
 
-What must hold: a run computes its cut-off once, by the database's clock
-(``now() - age``), and deletes exactly the terminated orders whose start time
-is before it (with their steps and logs), and exactly the logs of terminated
-orders started before the log cut-off — in batches, each in its own fenced
+What must hold: a run reads the cluster's settings (``settings``: the
+``cleanup`` section) and computes its cut-off once, by the database's clock
+(``now() - age``; an age of 0 keeps everything), and deletes exactly the
+terminated orders whose start time is before it (with their steps and
+logs), and exactly the logs of terminated orders started before the log
+cut-off — in batches, each in its own fenced
 transaction, so a replaced instance deletes nothing. Orders still running are
 kept whatever their age: History still writes to them.
 """
@@ -18,15 +20,9 @@ from typing import Any
 from components.joc.cluster import Fenced, fence, open_activity
 from components.joc.config import JocConfig
 from components.joc.db import Conn, Database, DatabaseUnavailable
+from components.joc.settings import CleanupSettings, read_cleanup
 
 log = logging.getLogger("js7.joc.cleanup")
-
-
-def in_window(now: dt.datetime, begin: str, end: str) -> bool:
-    """Whether the UTC time of day of ``now`` is in [begin, end) (may wrap midnight)."""
-    t = now.astimezone(dt.UTC).strftime("%H:%M:%S")
-    b, e = (begin + ":00")[:8], (end + ":00")[:8]
-    return b <= t < e if b <= e else (t >= b or t < e)
 
 
 class CleanupService:
@@ -36,23 +32,14 @@ class CleanupService:
         self.cfg = cfg
         self.last_run: dict[str, Any] | None = None
 
-    def settings(self) -> dict[str, Any]:
-        return {
-            "orderHistoryAge": self.cfg.cleanup_ages["order-history"],
-            "orderLogAge": self.cfg.cleanup_ages["order-log"],
-            "dailyPlanHistoryAge": self.cfg.cleanup_ages["daily-plan-history"],
-            "period": {"begin": self.cfg.cleanup_period[0], "end": self.cfg.cleanup_period[1]},
-            "batchSize": self.cfg.cleanup_batch_size,
-            "lastRun": self.last_run,
-        }
-
     async def run(self, epoch: int) -> None:
-        """While active: a run whenever the database clock is in the window."""
+        """While active: a run whenever the database clock is in the
+        settings' window."""
         try:
             while True:
                 try:
-                    now = await self.db.run(_db_now)
-                    if in_window(now, *self.cfg.cleanup_period):
+                    now, cfg = await self.db.run(_now_and_settings)
+                    if cfg.in_window(now):
                         await self.run_once(epoch)
                 except DatabaseUnavailable:
                     pass
@@ -62,24 +49,23 @@ class CleanupService:
 
     async def run_once(self, epoch: int) -> dict[str, Any]:
         """One complete run; raises ``Fenced`` or ``DatabaseUnavailable``."""
-        ages = self.cfg.cleanup_ages
-        cutoffs = await self.db.run(lambda c: _cutoffs(c, ages["order-history"], ages["order-log"]))
-        order_cut, log_cut = cutoffs
+        cfg = await self.db.run(read_cleanup)
+        order_cut, log_cut = await self.db.run(lambda c: _cutoffs(c, cfg))
         deleted = {"orders": 0, "logs": 0}
-        batch = self.cfg.cleanup_batch_size
-        while True:
+        batch = cfg.batch_size
+        while order_cut is not None:
             n = await self.db.run(lambda c: self._delete_orders(c, epoch, order_cut, batch))
             deleted["orders"] += n
             if n < batch:
                 break
-        while True:
+        while log_cut is not None:
             n = await self.db.run(lambda c: self._delete_logs(c, epoch, log_cut, batch))
             deleted["logs"] += n
             if n < batch:
                 break
         self.last_run = {
-            "orderHistoryCutoff": order_cut.isoformat(),
-            "orderLogCutoff": log_cut.isoformat(),
+            "orderHistoryCutoff": order_cut and order_cut.isoformat(),
+            "orderLogCutoff": log_cut and log_cut.isoformat(),
             "deleted": deleted,
             "epoch": epoch,
         }
@@ -111,19 +97,22 @@ class CleanupService:
             return cur.rowcount
 
 
-async def _db_now(conn: Conn) -> dt.datetime:
+async def _now_and_settings(conn: Conn) -> tuple[dt.datetime, CleanupSettings]:
     cur = await conn.execute("SELECT now()")
     row = await cur.fetchone()
     assert row is not None
-    value: dt.datetime = row[0]
-    return value
+    return row[0], await read_cleanup(conn)
 
 
-async def _cutoffs(conn: Conn, order_age: float, log_age: float) -> tuple[dt.datetime, dt.datetime]:
+async def _cutoffs(
+    conn: Conn, cfg: CleanupSettings
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The cut-offs by the database's clock; None for an age of 0 (kept for ever)."""
     cur = await conn.execute(
         "SELECT now() - make_interval(secs => %s), now() - make_interval(secs => %s)",
-        (order_age, log_age),
+        (cfg.order_history_age, cfg.order_log_age),
     )
     row = await cur.fetchone()
     assert row is not None
-    return row[0], row[1]
+    order_cut = row[0] if cfg.order_history_age else None
+    return order_cut, row[1] if cfg.order_log_age else None

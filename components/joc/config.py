@@ -13,8 +13,9 @@ from typing import Any
 
 from components.common.config import Config, ConfigProblem
 from components.joc.controllers import ControllerNode
+from components.joc.settings import CLEANUP_DEFAULTS, age_seconds
 
-PERMISSIONS = ("view", "orders", "deploy", "cluster", "cleanup", "dailyplan")
+PERMISSIONS = ("view", "orders", "deploy", "cluster", "cleanup", "dailyplan", "settings")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
 
 
@@ -147,9 +148,16 @@ def load(data_dir: Path) -> JocConfig:
         accounts[str(name)] = Account(str(name), pw, perms)
 
     ages = {}
-    for kind in ("order-history", "order-log", "daily-plan-history"):
-        default = 30.0 * 86400 if kind == "daily-plan-history" else 90.0 * 86400
+    for kind, entry in (
+        ("order-history", "order_history_age"),
+        ("order-log", "order_history_logs_age"),
+        ("daily-plan-history", "daily_plan_history_age"),
+    ):
+        default = age_seconds(CLEANUP_DEFAULTS[entry], entry)
         ages[kind] = cfg.seconds(f"joc.cleanup.{kind}-age", default)
+        if ages[kind] != int(ages[kind]) or ages[kind] < 0:
+            # the settings document counts ages in whole units (JOC: minutes)
+            raise ConfigProblem(cfg.source, f"joc.cleanup.{kind}-age", "must be whole seconds")
     schedules = []
     for i, raw in enumerate(cfg.get("joc.daily-plan.schedules", list, [])):
         key = f"joc.daily-plan.schedules[{i}]"
@@ -178,10 +186,12 @@ def load(data_dir: Path) -> JocConfig:
         history_release_interval=cfg.seconds("joc.history.release-interval", 0.2),
         cleanup_ages=ages,
         cleanup_period=(
-            _time_of_day(cfg, "joc.cleanup.period.begin", "01:00"),
-            _time_of_day(cfg, "joc.cleanup.period.end", "04:00"),
+            _time_of_day(cfg, "joc.cleanup.period.begin", CLEANUP_DEFAULTS["period_begin"]),
+            _time_of_day(cfg, "joc.cleanup.period.end", CLEANUP_DEFAULTS["period_end"]),
         ),
-        cleanup_batch_size=max(1, cfg.integer("joc.cleanup.batch-size", 1000)),
+        cleanup_batch_size=max(
+            1, cfg.integer("joc.cleanup.batch-size", int(CLEANUP_DEFAULTS["batch_size"]))
+        ),
         cleanup_interval=cfg.seconds("joc.cleanup.check-interval", 60.0),
         schedules=tuple(schedules),
         daily_plan_interval=cfg.seconds("joc.daily-plan.check-interval", 60.0),

@@ -1,4 +1,4 @@
-"""JOC's service calls: Cleanup (its settings and a run), starting the
+"""JOC's service calls: the global settings (read, store), a Cleanup run, starting the
 cluster's services (``joc/cluster/run``) and the Daily Plan (generate,
 submit, list the planned orders)."""
 
@@ -11,6 +11,7 @@ from aiohttp import web
 
 from components.common.config import ConfigProblem
 from components.common.web import Problem
+from components.joc import settings
 from components.joc.calls import Body, Calls, Session, standby_problem
 from components.joc.cluster import Fenced
 from components.joc.config import parse_schedule
@@ -28,8 +29,16 @@ from components.joc.timestamps import delivery
 
 
 class ServiceCalls(Calls):
-    async def cleanup_settings(self, _: web.Request, __: Body, ___: Session | None) -> web.Response:
-        return web.json_response({"deliveryDate": delivery(), **self.joc.cleanup.settings()})
+    async def read_settings(self, _: web.Request, __: Body, ___: Session | None) -> web.Response:
+        configuration = await self.joc.db.run(settings.read)
+        return web.json_response({"deliveryDate": delivery(), "configuration": configuration})
+
+    async def store_settings(self, _: web.Request, body: Body, __: Session | None) -> web.Response:
+        """Any instance stores (the document lives in the shared database);
+        the Cleanup Service reads it before its next run."""
+        text = settings.checked_document(body.get("configurationItem"))
+        await self.joc.db.run(lambda c: settings.store(c, text))
+        return web.json_response({"deliveryDate": delivery(), "ok": True})
 
     async def _cleanup_once(self, path: str) -> dict[str, Any]:
         epoch = self.joc.cluster.active_epoch()

@@ -56,6 +56,9 @@ def _outcomes(history, fs: set[str]) -> CheckResult:
     )
 
 
+SETTINGS = '{"cleanup":{"batch_size":{"value":"500"}}}'  # JOC's global settings, stored
+
+
 @pytest.mark.guarantee("JOC-STANDBY-OPS")
 async def test_every_operation_works_on_a_standby(deploy, history, results):
     dep = await deploy(joc_cluster(2))
@@ -71,7 +74,12 @@ async def test_every_operation_works_on_a_standby(deploy, history, results):
         ("orders", {"orderIds": ["sb-0"]}, None),
         ("controller/components", {}, None),
         ("tasks/history", {"orderIds": ["sb-0"]}, None),
-        ("cleanup/settings", {}, None),
+        ("settings", {}, None),
+        (
+            "settings/store",
+            {"configurationItem": '{"cleanup":{"batch_size":{"value":"500"}}}'},
+            None,
+        ),
         ("inventory/store", calendar_request(), None),
         ("inventory/store", schedule_request("sb", "w", [soon]), None),
         (

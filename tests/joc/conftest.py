@@ -3,6 +3,7 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -22,9 +23,16 @@ def database_url(postgres_server) -> Iterator[str]:
 
 
 @pytest.fixture
-async def api(tmp_path, database_url) -> AsyncIterator[TestClient]:
+def joc_conf() -> dict[str, Any]:
+    """Settings of the ``api`` fixture's instance beyond ``write_conf``'s (a
+    module overrides this fixture to change them)."""
+    return {}
+
+
+@pytest.fixture
+async def api(tmp_path, database_url, joc_conf) -> AsyncIterator[TestClient]:
     """A JOC instance (its Controller unreachable) behind a test client."""
-    write_conf(tmp_path, database_url)
+    write_conf(tmp_path, database_url, **joc_conf)
     joc = Joc(config.load(tmp_path))
     await joc.start()
     client = TestClient(TestServer(Api(joc).app()))

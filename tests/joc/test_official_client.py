@@ -8,7 +8,8 @@ loop goes on.
 
 Covered so far: login (with its mandatory ``joc/version``), Controller status
 and components, JOC switch-over, Controller switch-over, running JOC's
-cleanup and daily-plan services, adding and reading orders, the order
+cleanup and daily-plan services, reading and storing the global
+settings, adding and reading orders, the order
 history and an order's log, the task history and a task's log, the orders
 overview, storing inventory drafts (workflow, schedule, calendar), releasing
 and deploying them, the Daily Plan's generate, list and submit, JOC's error
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -371,10 +373,23 @@ async def test_the_official_client_deploys_a_draft_plans_submits_and_runs_cleanu
     ]
     assert ("DELETE", "/it", 1) in operations and ("UPDATE", "/it", 1) in operations
 
-    # JOC's cleanup, run now: it ran (the reference's own settings answer
-    # shows the run; JOC answers only that the service was started).
-    before = (await JocClient(dep, active).post("cleanup/settings", {}))["lastRun"]
+    # JOC's global settings: JOC's cleanup defaults, then a retention of one
+    # second stored (js7ha counts seconds; JOC would ignore them), and a
+    # cleanup run now purges the finished order's history.
+    read = await call(client.joc.manage.get_settings_info)
+    cfg = read["configuration"]
+    assert cfg["configuration_type"] == "GLOBALS"
+    cleanup = json.loads(cfg["configuration_item"])["cleanup"]
+    assert cleanup["order_history_age"]["value"] == "90d"
+    assert cleanup["order_history_logs_age"]["value"] == "90d"
+    cleanup["order_history_age"] = {"value": "1s", "ordering": 5}
+    assert await call(lambda: client.joc.manage.store_settings({"cleanup": cleanup})) is True
+    stored = json.loads(
+        (await call(client.joc.manage.get_settings_info))["configuration"]["configuration_item"]
+    )
+    assert stored == {"cleanup": cleanup}
+    assert await finished(oid)
+    await asyncio.sleep(1.0)  # the order must be older than the one-second retention
     assert await call(lambda: client.joc.operate.run_service(service_type="cleanup")) is True
-    after = (await JocClient(dep, active).post("cleanup/settings", {}))["lastRun"]
-    assert after is not None and after != before and after["deleted"] == {"orders": 0, "logs": 0}
+    assert await finished(oid) == []
     assert await call(client.logout) is True

@@ -157,6 +157,7 @@ def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
         "joc-deploy": 'client.post("inventory/deployment/deploy", {"workflows": [w]})',
         "joc-dailyplan": 'client.post("daily_plan/orders/generate", {"schedules": [s]})',
         "joc-cleanup": 'client.post("cleanup/run", {})',
+        "joc-age-seconds": '"order_history_age": {"value": f"{ORDER_AGE}s"},',
         "history-feed": 'f"{base}/events/history"',
         "history-page": 'await page.goto(dep.url(node) + "/joc/history")',
         "history-export": 'await http.post(f"{client.base}/export/{path}", json=body)',

@@ -23,6 +23,7 @@ CATEGORY_BY_PREFIX = (
     ("daily_plan/", "DAILYPLAN"),
     ("orders/", "CONTROLLER"),
     ("controller/", "CONTROLLER"),
+    ("settings/", "SETTINGS"),
 )
 
 
