@@ -61,7 +61,7 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
         " minutes and ignores seconds)",
     ),
     "history-feed": (
-        r"events/history|LiveFeed|HistoryFeed",
+        r"events/history|LiveFeed|HistoryFeed|FeedListener",
         "reference-only: the live history feed events/history",
     ),
     "history-page": (
