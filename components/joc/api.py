@@ -46,6 +46,7 @@ from components.joc.cluster_calls import ClusterCalls
 from components.joc.controllers import NoActiveController, is_stale_active
 from components.joc.db import Conn, DatabaseUnavailable
 from components.joc.errors import joc_error_middleware
+from components.joc.event_calls import EventCalls
 from components.joc.fields import (
     SELECTORS,
     field_int,
@@ -71,6 +72,7 @@ class Api(Calls):
         self._order_seq = 0
         self.cluster_calls = ClusterCalls(joc)
         self.service_calls = ServiceCalls(joc)
+        self.event_calls = EventCalls(joc)
         self.routes = [
             Route("authentication/login", None, self.login, "Log in (Basic auth)"),
             Route("authentication/logout", "", self.logout, "Log out"),
@@ -235,6 +237,15 @@ class Api(Calls):
                 "Planned orders (orderManagement/dailyplan/dailyPlanOrdersFilter-schema.json"
                 " → plannedOrders-schema.json)",
                 (*SELECTORS, "states", "late"),
+            ),
+            Route(
+                "events",
+                "view",
+                self.event_calls.events,
+                "JOC's event long poll for its views: History's HistoryOrderStarted/"
+                "HistoryOrderTerminated snapshots, from the active instance only"
+                " (event/controllerFilter-schema.json → event/event-schema.json)",
+                ("controllerId", "eventId"),
             ),
             Route(
                 "events/history",

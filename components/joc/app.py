@@ -22,6 +22,7 @@ from components.joc.config import JocConfig
 from components.joc.controllers import ControllerLocator
 from components.joc.dailyplan import DailyPlanService
 from components.joc.db import Database, DatabaseUnavailable
+from components.joc.events import EventSnapshots
 from components.joc.feed import Feed
 from components.joc.history import HistoryService, cancel_and_wait
 
@@ -37,6 +38,8 @@ class Joc:
             idle_tx_timeout=min(cfg.database_timeout, cfg.heart_beat_exceeded_interval / 2),
         )
         self.feed = Feed()
+        self.events = EventSnapshots()
+        self.feed.listen(self.events.add_history)
         self.http: aiohttp.ClientSession | None = None
         self.uri = f"http://{cfg.host}:{cfg.port}"
         self.cluster = ClusterService(

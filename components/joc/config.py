@@ -65,6 +65,7 @@ class JocConfig:
     session_timeout: float
     history_batch_limit: int
     history_long_poll: float
+    events_response_period: float  # JOC's events long poll (JOC: 30 s to 3 min)
     history_heartbeat: float
     controller_probe_timeout: float
     history_release_interval: float
@@ -181,6 +182,7 @@ def load(data_dir: Path) -> JocConfig:
         session_timeout=cfg.seconds("joc.auth.session-timeout", 900.0),
         history_batch_limit=cfg.integer("joc.history.batch-limit", 1000),
         history_long_poll=cfg.seconds("joc.history.long-poll", 1.0),
+        events_response_period=cfg.seconds("joc.events.response-period", 180.0),
         history_heartbeat=cfg.seconds("joc.history.heartbeat", 0.5),
         controller_probe_timeout=cfg.seconds("joc.controller.probe-timeout", 2.0),
         history_release_interval=cfg.seconds("joc.history.release-interval", 0.2),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 
@@ -15,6 +16,11 @@ class Feed:
     def __init__(self, queue_size: int = 10_000) -> None:
         self.queue_size = queue_size
         self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
+
+    def listen(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``listener`` with every item published (JOC's ``events``)."""
+        self._listeners.append(listener)
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any] | None]:
         q: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(self.queue_size)
@@ -25,6 +31,8 @@ class Feed:
         self._subscribers.discard(q)
 
     def publish(self, item: dict[str, Any]) -> None:
+        for listener in self._listeners:
+            listener(item)
         for q in list(self._subscribers):
             try:
                 q.put_nowait(item)

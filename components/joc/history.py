@@ -396,6 +396,14 @@ class HistoryService:
                 "eventId": events[-1]["eventId"],
                 "terminated": plan.terminated,
                 "added": [o["order_id"] for o in plan.new_orders],
+                "started": [
+                    {
+                        "orderId": o["order_id"],
+                        "workflowPath": o["workflow_path"],
+                        "versionId": o["version"],
+                    }
+                    for o in plan.new_orders
+                ],
             }
         )
 
@@ -695,7 +703,14 @@ class HistoryService:
                 )
                 plan.cursors[oid] = None
                 plan.terminated.append(
-                    {"orderId": oid, "historyId": c.id, "state": TERMINAL[kind], "endEventId": eid}
+                    {
+                        "orderId": oid,
+                        "historyId": c.id,
+                        "state": TERMINAL[kind],
+                        "endEventId": eid,
+                        "workflowPath": c.workflow_path,
+                        "versionId": c.version,
+                    }
                 )
             elif kind == "OrderDeleted":
                 plan.cursors[oid] = None

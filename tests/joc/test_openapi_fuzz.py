@@ -10,6 +10,7 @@ import asyncio
 import os
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis.errors import Unsatisfiable
@@ -22,12 +23,19 @@ EXAMPLES = int(os.environ.get("JS7HA_OPENAPI_EXAMPLES", "25"))
 # Not fuzzed: logging in and out (the fuzzer's own session), the live feed
 # (a stream that does not end).
 SKIP = {"authentication/login", "authentication/logout", "events/history"}
+# JOC's events long poll is fuzzed too, with a response period short enough
+# for many requests (a well-formed one waits for the whole period).
 CHECK_NAMES = {
     "not_a_server_error",
     "status_code_conformance",
     "content_type_conformance",
     "response_schema_conformance",
 }
+
+
+@pytest.fixture
+def joc_conf() -> dict[str, Any]:
+    return {"joc.events.response-period": 0.05}
 
 
 def _checks() -> list[Any]:
