@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from typing import Any
+
+log = logging.getLogger("js7.joc.feed")
 
 
 class Feed:
@@ -32,7 +35,10 @@ class Feed:
 
     def publish(self, item: dict[str, Any]) -> None:
         for listener in self._listeners:
-            listener(item)
+            try:
+                listener(item)
+            except Exception:  # History must go on whatever a listener does
+                log.exception("a feed listener failed on %s", item.get("TYPE"))
         for q in list(self._subscribers):
             try:
                 q.put_nowait(item)

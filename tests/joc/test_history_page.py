@@ -128,7 +128,16 @@ async def publish_new_order(database_url, jocs, hid, oid):
             {
                 "TYPE": "HistoryChanged",
                 "added": [oid],
-                "terminated": [{"orderId": oid, "historyId": hid, "state": "FINISHED"}],
+                "started": [{"orderId": oid, "workflowPath": "wf-a", "versionId": "v1"}],
+                "terminated": [
+                    {
+                        "orderId": oid,
+                        "historyId": hid,
+                        "state": "FINISHED",
+                        "workflowPath": "wf-a",
+                        "versionId": "v1",
+                    }
+                ],
             }
         )
 
