@@ -10,7 +10,10 @@ not carry over as is. ``tests/reports/test_catalog.py`` recomputes the
 the catalog cannot claim less than the suites use.
 
 The attribution is per module (a module's every guarantee gets what any of
-its tests uses): conservative, never optimistic.
+its tests uses): conservative, never optimistic. A helper that reads
+something reference-only for a suite (in a ``support`` module) is named in
+the patterns too, so a suite calling it gets the need;
+``helpers_unnamed`` finds the helpers that are not (a test keeps it empty).
 """
 
 from __future__ import annotations
@@ -33,11 +36,11 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
         " intervals with its fencing epoch)",
     ),
     "joc-epoch": (
-        r'\["epoch"\]',
+        r'\["epoch"\]|reported_history',
         "reference-only: the fencing epoch in JOC's controller/components",
     ),
     "history-service": (
-        r"historyService",
+        r"historyService|history_status\(|no_duplicates_attempted\(",
         "reference-only: the History Service's position and status in JOC's controller/components",
     ),
     "joc-deploy": (
@@ -107,11 +110,35 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
 }
 
 
+def helpers_unnamed(root: Path = ROOT) -> list[str]:
+    """``module:function`` of each top-level function or class in a suites'
+    helper module (any ``suites/**`` module not a ``test_`` one) that uses a
+    reference-only observation while a call of its name shows none — a
+    suite using it would claim less than it uses."""
+    import ast
+
+    found = []
+    for path in sorted((root / "suites").rglob("*.py")):
+        if path.name.startswith("test_"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        for node in ast.parse(text).body:
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                continue
+            used = needs_in(ast.get_source_segment(text, node) or "")
+            if used and not set(used) <= set(needs_in(f"{node.name}(")):
+                found.append(f"{path.relative_to(root)}:{node.name}")
+    return found
+
+
+def needs_in(text: str) -> list[str]:
+    return [words for pattern, words in REFERENCE_ONLY.values() if re.search(pattern, text)]
+
+
 def needs_of(modules: Iterable[str], root: Path = ROOT) -> list[str]:
     """The ``needs`` of a guarantee checked by ``modules`` (repo-relative
     paths), in the table's order."""
-    text = "\n".join((root / m).read_text(encoding="utf-8") for m in modules)
-    return [words for pattern, words in REFERENCE_ONLY.values() if re.search(pattern, text)]
+    return needs_in("\n".join((root / m).read_text(encoding="utf-8") for m in modules))
 
 
 def rewrite_catalog(path: Path = ROOT / "suites" / "catalog.toml") -> list[str]:

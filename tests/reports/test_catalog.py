@@ -23,7 +23,7 @@ from reports.catalog import (
     scan_suites,
     strip_params,
 )
-from reports.reference_only import REFERENCE_ONLY, needs_of
+from reports.reference_only import REFERENCE_ONLY, helpers_unnamed, needs_of
 
 SHARED = ROOT.parent / "shared"
 CATALOG = load_catalog()
@@ -178,3 +178,9 @@ def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
     assert needs_of(["js7.py"], tmp_path) == []  # JS7's own command, about an Agent cluster
     (tmp_path / "plain.py").write_text("x = await client.command(add_order('a', 'w'))\n")
     assert needs_of(["plain.py"], tmp_path) == []
+
+
+def test_every_helper_that_reads_something_reference_only_is_named_by_a_pattern():
+    # A suite calling such a helper must get the need (the live feed and the
+    # History Service's status hid behind helpers once).
+    assert helpers_unnamed() == []

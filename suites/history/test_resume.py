@@ -1,0 +1,81 @@
+"""HIS-RESUME and EVT-OUTAGE-BUFFER (seed 004): "In case of outage of the
+History Service the Controller will store events with its journal until the
+History Service is up again [...]. The History Service will resume operation
+after an outage."
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from harness import faults
+from harness.checkers import CheckResult, compose, no_loss
+from harness.clients.joc import JocClient
+from harness.clients.js7 import torn_event_id, wait_all_orders
+from harness.clients.snapshot import read_snapshot
+from harness.workload import add_orders
+from suites.history.support import (
+    history_status,
+    no_duplicates_attempted,
+    setup,
+    task_read,
+)
+from suites.joc.support import (
+    final_read,
+    wait_history_terminated,
+    wait_one_active,
+)
+
+
+@pytest.mark.guarantee("HIS-RESUME", "EVT-OUTAGE-BUFFER")
+async def test_history_resumes_from_its_stored_position_after_an_outage(deploy, history, results):
+    """Every JOC instance down (History with them) while orders run; the
+    Controller keeps the events; History comes back, starts exactly at the
+    position it had committed, and writes everything, once."""
+    dep, ctl, active = await setup(deploy)
+    client = JocClient(dep, active)
+    before = [f"pre-{i}" for i in range(50)]
+    during = [f"out-{i}" for i in range(200)]
+    await add_orders(history, ctl, "fast", before, rate=50)
+    await wait_all_orders(dep, before)
+    await wait_history_terminated(dep, client, before)
+    last_event = (await read_snapshot(ctl)).event_id
+    await dep.wait_for(
+        "History at the Controller's last event",
+        lambda: history_status(client),
+        accept=lambda s: s["position"] == last_event,
+    )
+    stored = (await history_status(client))["position"]
+    jocs = [n.name for n in dep.topology.by_role("joc")]
+    async with faults.kill(dep, *jocs):
+        await add_orders(history, ctl, "fast", during, rate=50)
+        await wait_all_orders(dep, during)
+        # The Controller holds every event History has not committed.
+        held = await torn_event_id(ctl)
+    active = await wait_one_active(dep)
+    client = JocClient(dep, active)
+    await wait_history_terminated(dep, client, before + during)
+    await final_read(history, client, before + during)
+    await task_read(history, client, before + during)
+    status = await history_status(client)
+    resumed = CheckResult(
+        status["startPosition"] == stored and held <= stored,
+        {
+            "stored-position": stored,
+            "start-position": status["startPosition"],
+            "controller-torn-during-outage": held,
+        },
+        "resumed-at-stored-position",
+    )
+    result = results.add(
+        compose(
+            resumed,
+            no_loss(history.records),
+            replace(no_loss(history.records, read_f="read-tasks"), name="no-loss[tasks]"),
+            no_duplicates_attempted({active: status}),
+            name="his-resume",
+        )
+    )
+    assert result, result.explain()
