@@ -47,6 +47,10 @@ class Guarantee:
     # What the suites observe that a real JS7 does not offer (each entry
     # "reference-only: …"): empty when the verdict carries over unchanged.
     needs: tuple[str, ...] = ()
+    # What the suites check in addition where the target offers it (each
+    # "reference-only extra: …"): against a real JS7 those checks are not
+    # made, and the rest of the verdict carries over.
+    extras: tuple[str, ...] = ()
     # Where the documented bound cannot be met with JS7's documented default
     # settings (the js7-documented profile's), why: a broken verdict under
     # that profile then says so instead of a bare "broken".
@@ -81,6 +85,7 @@ class Guarantee:
             "suites": list(self.suites),
             "status": self.status,
             "needs": list(self.needs),
+            "extras": list(self.extras),
             "documented_defaults": self.documented_defaults,
             "carries_over": self.carries_over,
         }
@@ -129,6 +134,13 @@ def load_catalog(path: Path = CATALOG) -> Catalog:
         odd = [n for n in entry.get("needs", ()) if not str(n).startswith("reference-only: ")]
         if odd:
             raise CatalogError(f"{path}: {gid}'s needs must say 'reference-only: …', not {odd}")
+        odd = [
+            n for n in entry.get("extras", ()) if not str(n).startswith("reference-only extra: ")
+        ]
+        if odd:
+            raise CatalogError(
+                f"{path}: {gid}'s extras must say 'reference-only extra: …', not {odd}"
+            )
         out[gid] = Guarantee(
             id=gid,
             system=entry["system"],
@@ -143,6 +155,7 @@ def load_catalog(path: Path = CATALOG) -> Catalog:
             suites=tuple(entry.get("suites", ())),
             status=entry.get("status", "checked"),
             needs=tuple(entry.get("needs", ())),
+            extras=tuple(entry.get("extras", ())),
             documented_defaults=str(entry.get("documented_defaults", "")),
         )
     return Catalog(systems, out)

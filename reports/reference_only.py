@@ -40,7 +40,7 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
         "reference-only: the fencing epoch in JOC's controller/components",
     ),
     "history-service": (
-        r"historyService|history_status\(|no_duplicates_attempted\(",
+        r"historyService",
         "reference-only: the History Service's position and status in JOC's controller/components",
     ),
     "joc-deploy": (
@@ -110,6 +110,19 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
 }
 
 
+# Reference-only observations a suite uses only for checks it adds when the
+# target offers them (the helpers answer None on a real JS7, and the check
+# then says it was not made): the verdict carries over without them. Each is
+# listed in the catalog entry's ``extras``.
+REFERENCE_EXTRAS: dict[str, tuple[str, str]] = {
+    "history-status": (
+        r"history_status\(|no_duplicates_attempted\(",
+        "reference-only extra: the History Service's position and refused duplicates"
+        " (controller/components historyService), checked when offered",
+    ),
+}
+
+
 def helpers_unnamed(root: Path = ROOT) -> list[str]:
     """``module:function`` of each top-level function or class in a suites'
     helper module (any ``suites/**`` module not a ``test_`` one) that uses a
@@ -126,7 +139,8 @@ def helpers_unnamed(root: Path = ROOT) -> list[str]:
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 continue
             used = needs_in(ast.get_source_segment(text, node) or "")
-            if used and not set(used) <= set(needs_in(f"{node.name}(")):
+            call = f"{node.name}("
+            if used and not (set(used) <= set(needs_in(call)) or extras_in(call)):
                 found.append(f"{path.relative_to(root)}:{node.name}")
     return found
 
@@ -135,15 +149,40 @@ def needs_in(text: str) -> list[str]:
     return [words for pattern, words in REFERENCE_ONLY.values() if re.search(pattern, text)]
 
 
+def extras_in(text: str) -> list[str]:
+    return [words for pattern, words in REFERENCE_EXTRAS.values() if re.search(pattern, text)]
+
+
+def _text(modules: Iterable[str], root: Path) -> str:
+    return "\n".join((root / m).read_text(encoding="utf-8") for m in modules)
+
+
 def needs_of(modules: Iterable[str], root: Path = ROOT) -> list[str]:
     """The ``needs`` of a guarantee checked by ``modules`` (repo-relative
     paths), in the table's order."""
-    return needs_in("\n".join((root / m).read_text(encoding="utf-8") for m in modules))
+    return needs_in(_text(modules, root))
+
+
+def extras_of(modules: Iterable[str], root: Path = ROOT) -> list[str]:
+    """The ``extras`` of a guarantee checked by ``modules``."""
+    return extras_in(_text(modules, root))
+
+
+def _set_list(block: str, key: str, values: list[str], after: str) -> str:
+    """``block`` with its ``key = [...]`` list replaced (removed when empty),
+    placed after the ``after = ...`` line(s)."""
+    block = re.sub(rf"(?ms)^{key} = \[\n.*?^\]\n", "", block)
+    if not values:
+        return block
+    lines = "".join(f'    "{v}",\n' for v in values)
+    anchor = re.search(rf"(?ms)^{after} = \[.*?\]\n", block)
+    assert anchor is not None, block[:80]  # a checked entry names its suites
+    return f"{block[: anchor.end()]}{key} = [\n{lines}]\n{block[anchor.end() :]}"
 
 
 def rewrite_catalog(path: Path = ROOT / "suites" / "catalog.toml") -> list[str]:
-    """Set every checked entry's ``needs`` in the catalog file to what its
-    suites use (the text edited in place, comments kept); the ids changed."""
+    """Set every checked entry's ``needs`` and ``extras`` in the catalog
+    file to what its suites use (the text edited in place, comments kept); the ids changed."""
     import tomllib
 
     text = path.read_text(encoding="utf-8")
@@ -157,19 +196,16 @@ def rewrite_catalog(path: Path = ROOT / "suites" / "catalog.toml") -> list[str]:
             continue
         entry = entries[m.group(1)]
         needs = needs_of(entry.get("suites", []), path.parent.parent)
-        if needs != entry.get("needs", []):
+        extras = extras_of(entry.get("suites", []), path.parent.parent)
+        if needs != entry.get("needs", []) or extras != entry.get("extras", []):
             changed.append(entry["id"])
-        block = re.sub(r"(?ms)^needs = \[\n.*?^\]\n", "", block)
-        if needs:
-            lines = "".join(f'    "{n}",\n' for n in needs)
-            suites = re.search(r"(?ms)^suites = \[.*?\]\n", block)
-            assert suites is not None, entry["id"]  # a checked entry names its suites
-            block = f"{block[: suites.end()]}needs = [\n{lines}]\n{block[suites.end() :]}"
+        block = _set_list(block, "extras", extras, "suites")
+        block = _set_list(block, "needs", needs, "suites")
         out.append(block)
     path.write_text("".join(out), encoding="utf-8")
     return changed
 
 
 if __name__ == "__main__":
-    # python -m reports.reference_only: bring the catalog's needs in step.
-    print("needs changed:", ", ".join(rewrite_catalog()) or "none")
+    # python -m reports.reference_only: bring the catalog's needs and extras in step.
+    print("needs or extras changed:", ", ".join(rewrite_catalog()) or "none")

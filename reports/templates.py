@@ -95,7 +95,7 @@ svg.timeline{background:#fcfcfd;border:1px solid #e6e8ec;max-width:100%;height:a
 <tr><td>why</td><td>{{ g.reason }}</td></tr>
 <tr><td>documented</td><td>{{ g.documented }}{% if g.documented_bound_s is not none %} ({{ g.documented_bound_s }} s){% endif %}</td></tr>
 <tr><td>reference target</td><td>{{ g.reference }}{% if g.reference_bound_s is not none %} ({{ g.reference_bound_s }} s){% endif %}</td></tr>
-<tr><td>against a real JS7</td><td>{% if g.status == 'not-yet-checked' %}no suite checks it yet{% elif g.needs %}<span class="unknown">would not carry over as is</span>: {{ g.needs|join('; ') }}{% else %}the same verdict (JS7's public APIs and the harness's own observations only){% endif %}</td></tr>
+<tr><td>against a real JS7</td><td>{% if g.status == 'not-yet-checked' %}no suite checks it yet{% elif g.needs %}<span class="unknown">would not carry over as is</span>: {{ g.needs|join('; ') }}{% else %}the same verdict (JS7's public APIs and the harness's own observations only){% if g.extras %}, without the checks made only where offered: {{ g.extras|join('; ') }}{% endif %}{% endif %}</td></tr>
 <tr><td>bound this run</td><td>{% if g.profile_bound_s is not none %}{{ g.profile_bound_s }} s (profile {{ run.options.profile }}){% else %}—{% endif %}</td></tr>
 <tr><td>measured</td><td>{% if g.figures.failover_count %}fail-over seconds p50 {{ '%.3f'|format(g.figures.p50) }} · p99 {{ '%.3f'|format(g.figures.p99) }} · max {{ '%.3f'|format(g.figures.max) }} ({{ g.figures.failover_count }} windows) · {% endif %}lost {{ g.figures.lost }} · duplicated {{ g.figures.duplicated }}</td></tr>
 </table>

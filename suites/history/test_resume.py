@@ -42,12 +42,12 @@ async def test_history_resumes_from_its_stored_position_after_an_outage(deploy, 
     await wait_all_orders(dep, before)
     await wait_history_terminated(dep, client, before)
     last_event = (await read_snapshot(ctl)).event_id
-    await dep.wait_for(
-        "History at the Controller's last event",
-        lambda: history_status(client),
-        accept=lambda s: s["position"] == last_event,
-    )
-    stored = (await history_status(client))["position"]
+    if await history_status(client) is not None:  # (an extra: the target tells)
+        await dep.wait_for(
+            "History at the Controller's last event",
+            lambda: history_status(client),
+            accept=lambda s: s is not None and s["position"] == last_event,
+        )
     jocs = [n.name for n in dep.topology.by_role("joc")]
     async with faults.kill(dep, *jocs):
         await add_orders(history, ctl, "fast", during, rate=50)
@@ -59,18 +59,23 @@ async def test_history_resumes_from_its_stored_position_after_an_outage(deploy, 
     await wait_history_terminated(dep, client, before + during)
     await final_read(history, client, before + during)
     await task_read(history, client, before + during)
+    kept = CheckResult(
+        held <= last_event,
+        {"last-event-before-outage": last_event, "controller-torn-during-outage": held},
+        "events-kept-during-outage",
+    )
     status = await history_status(client)
     resumed = CheckResult(
-        status["startPosition"] == stored and held <= stored,
+        status is None or status["startPosition"] == last_event,
         {
-            "stored-position": stored,
-            "start-position": status["startPosition"],
-            "controller-torn-during-outage": held,
+            "stored-position": last_event,
+            "start-position": status["startPosition"] if status else "not offered by the target",
         },
         "resumed-at-stored-position",
     )
     result = results.add(
         compose(
+            kept,
             resumed,
             no_loss(history.records),
             replace(no_loss(history.records, read_f="read-tasks"), name="no-loss[tasks]"),

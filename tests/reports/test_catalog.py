@@ -23,7 +23,13 @@ from reports.catalog import (
     scan_suites,
     strip_params,
 )
-from reports.reference_only import REFERENCE_ONLY, helpers_unnamed, needs_of
+from reports.reference_only import (
+    REFERENCE_EXTRAS,
+    REFERENCE_ONLY,
+    extras_of,
+    helpers_unnamed,
+    needs_of,
+)
 
 SHARED = ROOT.parent / "shared"
 CATALOG = load_catalog()
@@ -145,6 +151,28 @@ def test_needs_name_every_reference_only_observation_of_the_suites():
         if list(g.needs) != needs_of(g.suites)
     }
     assert not wrong, wrong
+    extras = {
+        g.id: {"catalog": list(g.extras), "suites": extras_of(g.suites)}
+        for g in CATALOG.guarantees.values()
+        if list(g.extras) != extras_of(g.suites)
+    }
+    assert not extras, extras
+
+
+async def test_an_extra_is_not_checked_where_the_target_does_not_offer_it():
+    # The contract of an extra: its helper answers None on a real JS7, and
+    # the check says it was not made instead of failing the verdict.
+    from suites.history.support import history_status, no_duplicates_attempted
+
+    class RealJoc:
+        async def post(self, path, body):
+            return {"jocs": [], "deliveryDate": "2026-01-01T00:00:00Z"}
+
+    status = await history_status(RealJoc())  # type: ignore[arg-type]
+    assert status is None
+    check = no_duplicates_attempted({"joc-1": status})
+    assert check.valid and "not-checked" in check.details
+    assert not no_duplicates_attempted({"joc-1": {"duplicatesSkipped": 2}}).valid
 
 
 def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
@@ -169,6 +197,9 @@ def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
         "js1-api": "from harness.clients.jobscheduler1 import Js1",
     }
     assert set(samples) == set(REFERENCE_ONLY)
+    (tmp_path / "extra.py").write_text("status = await history_status(client)\n")
+    assert extras_of(["extra.py"], tmp_path) == [REFERENCE_EXTRAS["history-status"][1]]
+    assert needs_of(["extra.py"], tmp_path) == []
     for name, line in samples.items():
         (tmp_path / f"{name}.py").write_text(line + "\n")
         assert needs_of([f"{name}.py"], tmp_path) == [REFERENCE_ONLY[name][1]], name
