@@ -16,11 +16,10 @@ from harness.clients.joc import JocClient
 from harness.clients.js7 import wait_all_orders
 from harness.workload import add_orders
 from suites.history.support import (
-    history_status,
-    no_duplicates_attempted,
     setup,
     task_read,
 )
+from suites.joc.extras import history_status, no_duplicates_attempted
 from suites.joc.support import (
     final_read,
     wait_history_terminated,

@@ -17,11 +17,10 @@ from harness.clients.js7 import torn_event_id, wait_all_orders
 from harness.clients.snapshot import read_snapshot
 from harness.workload import add_orders
 from suites.history.support import (
-    history_status,
-    no_duplicates_attempted,
     setup,
     task_read,
 )
+from suites.joc.extras import history_status, no_duplicates_attempted
 from suites.joc.support import (
     final_read,
     wait_history_terminated,

@@ -170,25 +170,6 @@ class ActiveObserver:
         await self.stop()
 
 
-def reported_history(history: History, activity: list[dict[str, Any]], service: str) -> None:
-    """Append the self-reported intervals to the history itself, so they are
-    kept with the test's artifacts and checked like any observation."""
-    recs = history.records
-    offset = recs[-1]["wall"] - recs[-1]["time"] if recs else 0.0
-    for a in activity:
-        if a["service"] != service:
-            continue
-        until = a.get("leaseUntil", a["activeUntil"])
-        value = {
-            "role": service,
-            "node": a["memberId"],
-            "active_from": round(a["activeFrom"] - offset, 6),
-            "active_until": round(until - offset, 6),
-            "epoch": a["epoch"],
-        }
-        history.invoke("db", "observe-active", value).ok(value, node=a["memberId"])
-
-
 def workflow(path: str = "w", script: str = "echo hello-$JS7_ORDER_ID") -> dict[str, Any]:
     return shell_workflow(path, ("agent-1", script))
 
@@ -434,11 +415,6 @@ async def order_output(client: JocClient, history_id: int) -> tuple[dict[str, An
     tasks = [e["taskId"] for e in log["logEvents"] if e["logEvent"] == "OrderProcessingStarted"]
     texts = [await client.post_text("task/log", {"taskId": t}) for t in tasks]
     return log, "".join(texts)
-
-
-async def activity(client: JocClient) -> list[dict[str, Any]]:
-    result: list[dict[str, Any]] = (await client.post("joc/cluster/activity", {}))["activity"]
-    return result
 
 
 class FeedListener:

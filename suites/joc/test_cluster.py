@@ -11,9 +11,11 @@ How active-ness is observed: every instance is sampled directly over
 ``/joc/api/controller/components`` (its own ``current`` entry) — the
 ``observe-active`` operations ``single_active`` reads; an active sample is
 also an ``active-service`` operation served by that node, which
-``failover_times`` reads. The services' own records
-(``joc/cluster/activity``: the cluster lease and every History write, with
-their fencing epoch, on the database's clock) are checked the same way.
+``failover_times`` reads. Where the target offers them
+(``suites/joc/extras.py``), the services' own records (the reference's
+intervals of the cluster lease and of every History write, with their
+fencing epoch, on the database's clock) are checked the same way, and a
+switch-over's old epoch must have ended by a hand-over.
 """
 
 from __future__ import annotations
@@ -28,15 +30,21 @@ from harness.checkers import CheckResult, compose, failover_times, no_loss, sing
 from harness.clients.joc import JocClient
 from harness.clients.js7 import controller_client
 from harness.clients.snapshot import TERMINATED, read_snapshot
+from suites.joc.extras import (
+    handed_over,
+    history_epochs,
+    history_status,
+    instance_epoch,
+    service_intervals,
+    single_active_reported,
+)
 from suites.joc.support import (
     ActiveObserver,
-    activity,
     add_orders,
     bound,
     deploy_workflows,
     final_read,
     joc_cluster,
-    reported_history,
     wait_active,
     wait_history_terminated,
     wait_one_active,
@@ -68,11 +76,16 @@ async def add_active_orders(dep, count: int, workflow_path: str = "w", chunk: in
 
 
 async def wait_history_caught_up(dep, client: JocClient) -> None:
-    """Until History has written every event the Controller has."""
+    """Until History has written every event the Controller has — where the
+    target tells its History Service's position (an extra; elsewhere the
+    fail-overs run while History may still be catching up, a heavier load)."""
     last = (await read_snapshot(controller_client(dep, "controller"))).event_id
+    if await history_status(client) is None:
+        return
 
     async def position() -> int:
-        return (await client.post("controller/components", {}))["historyService"]["position"] or 0
+        status = await history_status(client)
+        return (status or {}).get("position") or 0
 
     await dep.wait_for(
         "History at the Controller's last event",
@@ -88,17 +101,6 @@ async def _setup(deploy, jocs: int = 2):
     admin = JocClient(dep, active)
     await deploy_workflows(admin, workflow())
     return dep, active
-
-
-def _handed_over(acts: list[dict], epochs: list[int]) -> CheckResult:
-    """Every old epoch ended by a hand-over (``ended``), not by expiry."""
-    cluster = {a["epoch"]: a for a in acts if a["service"] == "cluster"}
-    not_ended = [e for e in epochs if not cluster.get(e, {}).get("ended")]
-    return CheckResult(
-        not not_ended,
-        {"epochs": epochs, "not-handed-over": not_ended},
-        "handed-over-not-expired",
-    )
 
 
 @pytest.mark.guarantee("JOC-FAILOVER")
@@ -156,13 +158,13 @@ async def test_a_killed_active_instance_fails_over_to_a_standby(
 async def test_switch_member_makes_the_chosen_standby_active(deploy, history, results):
     dep, _ = await _setup(deploy, jocs=3)
     observer = ActiveObserver(dep, history).start()
-    old_epochs = []
+    old_epochs: list[int | None] = []
     for k in range(ROUNDS):
         old = await wait_one_active(dep)
         target = [n for n in observer.nodes if n != old][k % 2]
         # Alternate which instance receives the request: the active or a standby.
         via = old if k % 2 == 0 else target
-        old_epochs.append((await JocClient(dep, old).post("controller/components", {}))["epoch"])
+        old_epochs.append(await instance_epoch(JocClient(dep, old)))
         fid = history.fault_start("switch_member", {"from": old, "to": target, "via": via})
         async with history.op("user", "switch_member", target) as op:
             r = await JocClient(dep, via).post("joc/cluster/switch_member", {"memberId": target})
@@ -172,7 +174,7 @@ async def test_switch_member_makes_the_chosen_standby_active(deploy, history, re
         await observer.wait_seen_active(target, since=len(history) - 1)
         history.fault_stop(fid, "switch_member", {"from": old, "to": target})
     await observer.stop()
-    acts = await activity(JocClient(dep, target))
+    acts = await service_intervals(JocClient(dep, target))
     result = results.add(
         compose(
             failover_times(
@@ -182,7 +184,7 @@ async def test_switch_member_makes_the_chosen_standby_active(deploy, history, re
                 bound=bound(dep, "JOC-SWITCHOVER"),
             ),
             single_active(history.records, role="joc"),
-            _handed_over(acts, old_epochs),
+            handed_over(acts, old_epochs),
             name="joc-switchover-api",
         )
     )
@@ -194,15 +196,15 @@ async def test_switch_member_makes_the_chosen_standby_active(deploy, history, re
 async def test_a_normal_stop_of_the_active_hands_over_to_a_standby(deploy, history, results):
     dep, _ = await _setup(deploy)
     observer = ActiveObserver(dep, history).start()
-    old_epochs = []
+    old_epochs: list[int | None] = []
     for _ in range(ROUNDS):
         old = await wait_one_active(dep)
-        old_epochs.append((await JocClient(dep, old).post("controller/components", {}))["epoch"])
+        old_epochs.append(await instance_epoch(JocClient(dep, old)))
         async with faults.stop(dep, old):
             new = await wait_one_active(dep, among=[n for n in observer.nodes if n != old])
             await observer.wait_seen_active(new, since=len(history) - 1)
     await observer.stop()
-    acts = await activity(JocClient(dep, await wait_one_active(dep)))
+    acts = await service_intervals(JocClient(dep, await wait_one_active(dep)))
     result = results.add(
         compose(
             failover_times(
@@ -212,7 +214,7 @@ async def test_a_normal_stop_of_the_active_hands_over_to_a_standby(deploy, histo
                 bound=bound(dep, "JOC-SWITCHOVER"),
             ),
             single_active(history.records, role="joc"),
-            _handed_over(acts, old_epochs),
+            handed_over(acts, old_epochs),
             name="joc-switchover-stop",
         )
     )
@@ -272,20 +274,16 @@ async def test_never_two_active_instances_under_kills_pauses_partitions_and_db_o
     ]
     await wait_history_terminated(dep, client, acknowledged)
     await final_read(history, client, ids)
-    acts = await activity(client)
-    reported_history(history, acts, "cluster")
-    reported_history(history, acts, "history")
+    acts = await service_intervals(client)
     result = results.add(
         compose(
             single_active(history.records, role="joc"),
-            single_active(history.records, role="cluster"),
-            single_active(history.records, role="history"),
+            single_active_reported(history, acts, "cluster"),
+            single_active_reported(history, acts, "history"),
             no_loss(history.records),
             name="joc-single-active",
         )
     )
     results.measure("samples", observer.samples)
-    results.measure(
-        "history-epochs", sorted({a["epoch"] for a in acts if a["service"] == "history"})
-    )
+    results.measure("history-epochs", history_epochs(acts))
     assert result, result.explain()

@@ -162,7 +162,7 @@ def test_needs_name_every_reference_only_observation_of_the_suites():
 async def test_an_extra_is_not_checked_where_the_target_does_not_offer_it():
     # The contract of an extra: its helper answers None on a real JS7, and
     # the check says it was not made instead of failing the verdict.
-    from suites.history.support import history_status, no_duplicates_attempted
+    from suites.joc.extras import history_status, no_duplicates_attempted
 
     class RealJoc:
         async def post(self, path, body):
@@ -197,8 +197,8 @@ def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
         "js1-api": "from harness.clients.jobscheduler1 import Js1",
     }
     assert set(samples) == set(REFERENCE_ONLY)
-    (tmp_path / "extra.py").write_text("status = await history_status(client)\n")
-    assert extras_of(["extra.py"], tmp_path) == [REFERENCE_EXTRAS["history-status"][1]]
+    (tmp_path / "extra.py").write_text("from suites.joc.extras import history_status\n")
+    assert extras_of(["extra.py"], tmp_path) == [REFERENCE_EXTRAS["joc-extras"][1]]
     assert needs_of(["extra.py"], tmp_path) == []
     for name, line in samples.items():
         (tmp_path / f"{name}.py").write_text(line + "\n")
