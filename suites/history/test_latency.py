@@ -3,16 +3,17 @@ near real-time within 2-3s" at "approx. 30 tasks completing per second".
 
 Available means readable through JOC's API, as a user reads the History
 view: while 30 orders a second run, the harness reads JOC's order history
-(``orders/history``, the orders not seen terminated yet) every ``POLL``
-seconds; an order's latency is the wall-clock time of the answer that first
-showed its terminated row minus the row's ``endTime`` (the Controller's
-event time; one host clock). The polling adds at most ``POLL`` and one
-request's time, small against the bound.
+every ``POLL`` seconds (``support.HistoryWatch``); an order's latency is the
+wall-clock time of the answer that first showed its terminated row minus
+the row's ``endTime`` (the Controller's event time; one host clock). The
+polling adds at most ``POLL`` and one request's time, small against the
+bound.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
 
@@ -21,34 +22,17 @@ import pytest
 from harness.checkers import CheckResult, compose, no_loss, percentile
 from harness.clients.joc import JocClient
 from harness.clients.js7 import wait_all_orders
+from harness.errors import DeadlineExceeded
 from harness.workload import add_orders
-from suites.history.support import setup
-from suites.joc.support import bound, final_read, history_orders, wait_history_terminated
+from suites.history.support import HistoryWatch, setup
+from suites.joc.support import bound, final_read, wait_history_terminated
 
 LATENCY_RATE, LATENCY_SECONDS = 30.0, 10  # the seed's "approx. 30 tasks per second"
 POLL = 0.05
 
 
-class HistoryWatch:
-    """Reads JOC's order history until every order was seen terminated, or
-    its deadline; notes when each was first seen and its end time."""
-
-    def __init__(self, client: JocClient, ids: list[str]) -> None:
-        self.client = client
-        self.pending = set(ids)
-        self.latency: dict[str, float] = {}
-
-    async def run(self, deadline: float) -> None:
-        while self.pending and time.monotonic() < deadline:
-            rows = await history_orders(self.client, sorted(self.pending))
-            seen = time.time()
-            for r in rows:
-                oid = r["orderId"]
-                if r["endTime"] is not None and oid in self.pending:
-                    end = dt.datetime.fromisoformat(r["endTime"].replace("Z", "+00:00"))
-                    self.latency[oid] = round(seen - end.timestamp(), 6)
-                    self.pending.discard(oid)
-            await asyncio.sleep(POLL)  # the polling interval, not a wait for a condition
+def _time(iso: str) -> float:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 @pytest.mark.guarantee("HIS-LATENCY")
@@ -56,19 +40,26 @@ async def test_history_items_are_visible_within_the_bound(deploy, history, resul
     dep, ctl, active = await setup(deploy)
     client = JocClient(dep, active)
     ids = [f"lat-{i}" for i in range(int(LATENCY_RATE * LATENCY_SECONDS))]
-    watch = HistoryWatch(client, ids)
+    watch = HistoryWatch(client, lambda: ids, poll=POLL).start()
     limit = bound(dep, "HIS-LATENCY")
-    watching = asyncio.create_task(
-        watch.run(time.monotonic() + LATENCY_SECONDS + limit + dep.profile.op_timeout)
-    )
     t0 = time.monotonic()
     await add_orders(history, ctl, "fast", ids, rate=LATENCY_RATE)
     submit_seconds = time.monotonic() - t0
     await wait_all_orders(dep, ids)
-    await watching
+    with contextlib.suppress(DeadlineExceeded):  # one not seen: the check says which
+        await dep.wait_for(
+            "every order seen in JOC's History",
+            lambda: asyncio.sleep(0, watch.pending()),
+            accept=lambda pending: not pending,
+            deadline=limit + dep.profile.op_timeout,
+        )
+    await watch.stop()
     await wait_history_terminated(dep, client, ids)
     await final_read(history, client, ids)
-    values = [watch.latency[i] for i in ids if i in watch.latency]
+    latency_of = {
+        oid: round(at - _time(row["endTime"]), 6) for oid, (at, row) in watch.seen.items()
+    }
+    values = [latency_of[i] for i in ids if i in latency_of]
     p99 = percentile(values, 99) if values else None
     latency = CheckResult(
         bool(values) and len(values) == len(ids) and p99 is not None and p99 <= limit,
@@ -80,7 +71,7 @@ async def test_history_items_are_visible_within_the_bound(deploy, history, resul
             "max": max(values, default=None),
             "bound": limit,
             "poll-interval": POLL,
-            "not-seen-in-time": sorted(watch.pending)[:20],
+            "not-seen-in-time": watch.pending()[:20],
         },
         "history-latency",
     )
