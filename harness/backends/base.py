@@ -92,6 +92,11 @@ class Backend(Protocol):
     async def healthy(self, node: str) -> str:
         """'' if the node answers its health endpoint now, else why not."""
 
+    def ready_at(self, node: str) -> float | None:
+        """When (``time.monotonic()``) the node's last start ended: its health
+        endpoint answered — what a bound on what the node does after it is
+        up measures from, without the start-up itself. None if not started."""
+
     async def cut(
         self, links: Sequence[str], direction: Direction = "both", mode: CutMode = "drop"
     ) -> None:

@@ -37,6 +37,7 @@ class NodeRecord:
     state: NodeState = NodeState.STOPPED
     starts: int = 0
     log_path: Path = field(default_factory=Path)
+    ready_at: float | None = None  # time.monotonic() when the last start ended
 
 
 R = TypeVar("R", bound=NodeRecord)
@@ -113,6 +114,7 @@ class NodeBackend(ProxiedLinks, Generic[R]):
                 raise NodeStartError(node, gone, self.logs(node, tail=40))
             why = await self.healthy(node)
             if not why:
+                n.ready_at = time.monotonic()
                 return
             await asyncio.sleep(self.profile.poll_interval)
         raise NodeStartError(
@@ -174,6 +176,9 @@ class NodeBackend(ProxiedLinks, Generic[R]):
 
     def data_dir(self, node: str) -> Path:
         return self._node(node).ctx.data_dir
+
+    def ready_at(self, node: str) -> float | None:
+        return self._node(node).ready_at
 
     def logs(self, node: str, tail: int | None = None) -> str:
         if node not in self._nodes:

@@ -36,12 +36,13 @@ async def finished_read(history, ctl):
 @pytest.mark.guarantee("CTL-COUPLING")
 async def test_nodes_couple_by_themselves_and_again_after_a_restart(deploy, results, profile):
     bound = profile.bound("CTL-COUPLING")
-    t0 = time.monotonic()
     dep = await deploy(controller_cluster(1))
     client = ClusterClient(dep)
     await wait_cluster(dep, client, deadline=bound + profile.heal_deadline)
-    first = time.monotonic() - t0
-    timings = {"initial": first}
+    # From when the last node was up: the nodes' own start-up (a container's
+    # under load) is not what the bound is about.
+    up = max(t for n in dep.nodes if (t := dep.backend.ready_at(n)) is not None)
+    timings = {"initial": time.monotonic() - up}
     for node in ("backup", "primary"):  # passive, then (after switch) the other
         t0 = time.monotonic()
         async with faults.stop(dep, node):
