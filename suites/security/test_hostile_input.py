@@ -45,6 +45,7 @@ from harness.deployment import Deployment
 from harness.hostile import HostileRequest, HostileRequests, Seed, classify
 from suites.controller.workload import WORKFLOW, Load
 from suites.joc.support import history_orders, joc_and_controller_cluster, wait_history_terminated
+from suites.security.extras import watch_api_seeds
 
 RUNS = int(os.environ.get("JS7HA_HOSTILE_RUNS", "10"))
 REQUESTS = int(os.environ.get("JS7HA_HOSTILE_REQUESTS", "300"))
@@ -135,20 +136,6 @@ def seeds(jocs: list[str], controller_id: str) -> list[Seed]:
             ),
             Seed("js7", node, "GET", f"{api}/event", query={"after": "0", "timeout": "0"}),
         ]
-    out.append(
-        Seed(
-            "js7",
-            "watch",
-            "POST",
-            "/agent/api/clusterWatch",
-            {
-                "TYPE": "ClusterWatchHeartbeat",
-                "from": "Primary",
-                "heartbeatTimeout": 3,
-                "clusterState": {"TYPE": "Coupled", "activeId": "Primary", "generation": 0},
-            },
-        )
-    )
     for node in jocs:
         out += [
             Seed(
@@ -272,7 +259,7 @@ async def test_a_hostile_stream_takes_nothing_down(deploy, history, results, pro
     await client.deploy(HOSTILE_WORKFLOW)
     sender = Sender(dep)
     _, overview = await client.on_active(lambda c: c.get(""))
-    stream = HostileRequests(seeds(jocs, overview["id"]), seed)
+    stream = HostileRequests(seeds(jocs, overview["id"]) + watch_api_seeds(dep.nodes), seed)
     async with Load(
         history, client, rate=20.0, interval=profile.poll_interval, prefix="load"
     ) as load:
