@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -415,87 +413,3 @@ async def order_output(client: JocClient, history_id: int) -> tuple[dict[str, An
     tasks = [e["taskId"] for e in log["logEvents"] if e["logEvent"] == "OrderProcessingStarted"]
     texts = [await client.post_text("task/log", {"taskId": t}) for t in tasks]
     return log, "".join(texts)
-
-
-class FeedListener:
-    """Reads the active instance's live history feed (server-sent events) and
-    notes when each terminated order was announced (wall clock). With a
-    ``history``, each announced History write is also a ``history-write``
-    operation (value: its last eventId) served by the Controller node the
-    events came from — what ``failover_time`` reads for HIS-CTL-FAILOVER."""
-
-    def __init__(self, dep: Deployment, node: str, history: History | None = None):
-        self.dep = dep
-        self.history = history
-        self.client = JocClient(dep, node, "viewer")
-        self.announced: dict[str, tuple[float, dict[str, Any]]] = {}
-        self.events = 0
-        self.writers: list[str | None] = []  # per announced write, its Controller node
-        self.ended: str | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
-
-    async def _run(self) -> None:
-        try:
-            await self._read()
-        except (aiohttp.ClientError, OSError) as exc:
-            # The instance went away (killed, stopped, torn down): the feed ends.
-            self.ended = f"{type(exc).__name__}: {exc}"
-        finally:
-            self._ready.set()
-
-    async def _read(self) -> None:
-        await self.client.login()
-        assert self.client.token is not None
-        timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as http,
-            http.get(
-                f"{self.client.base}/events/history",
-                headers={"X-Access-Token": self.client.token},
-            ) as r,
-        ):
-            if r.status != 200:
-                self.ended = f"HTTP {r.status}: {await r.text()}"
-                self._ready.set()
-                return
-            self._ready.set()
-            kind = None
-            async for raw in r.content:
-                line = raw.decode().rstrip("\n")
-                if line.startswith("event: "):
-                    kind = line[7:]
-                elif line.startswith("data: ") and kind == "HistoryChanged":
-                    now = time.time()
-                    item = json.loads(line[6:])
-                    self.events += 1
-                    if self.history is not None:
-                        src = item.get("controllerNode")
-                        op = self.history.invoke("history", "history-write", item["eventId"])
-                        op.ok(item["eventId"], node=src)
-                        self.writers.append(src)
-                    for t in item["terminated"]:
-                        self.announced.setdefault(t["orderId"], (now, t))
-                elif line.startswith("data: "):
-                    self.ended = kind
-                    return
-
-    async def start(self) -> FeedListener:
-        self._task = asyncio.create_task(self._run())
-        await asyncio.wait_for(self._ready.wait(), self.dep.profile.op_timeout)
-        if self.ended:
-            raise JocProblem(409, {"code": "FeedRefused", "message": self.ended})
-        return self
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    def latencies(self) -> dict[str, float]:
-        """Per order: announcement time minus the Controller's event time
-        (``endEventId`` is epoch microseconds; same host, same clock)."""
-        return {
-            oid: round(at - t["endEventId"] / 1_000_000, 6)
-            for oid, (at, t) in self.announced.items()
-        }
