@@ -5,6 +5,7 @@ written against the wire only — it shares no code with the reference JOC."""
 from __future__ import annotations
 
 import base64
+import json
 import weakref
 from typing import Any
 
@@ -34,6 +35,15 @@ class JocProblem(Exception):
     def outcome(self) -> Outcome:
         """What this answer means for the operation (``outcomes``)."""
         return outcomes.joc_error(self.status, self.code)
+
+
+def _error_body(text: str) -> Any:
+    """JOC's error answer, or the raw text of one that is not JSON (a route
+    the target does not serve: an HTML 404 page)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"raw": text[:500]}
 
 
 class JocClient:
@@ -79,7 +89,7 @@ class JocClient:
                     self.token = None
                     continue
                 if r.status != 200:
-                    raise JocProblem(r.status, await r.json(content_type=None))
+                    raise JocProblem(r.status, _error_body(await r.text()))
                 return await r.text() if text else await r.json(content_type=None)
         raise AssertionError("unreachable")
 

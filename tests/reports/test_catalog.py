@@ -215,3 +215,34 @@ def test_every_helper_that_reads_something_reference_only_is_named_by_a_pattern(
     # A suite calling such a helper must get the need (the live feed and the
     # History Service's status hid behind helpers once).
     assert helpers_unnamed() == []
+
+
+async def test_a_route_the_target_does_not_serve_is_an_extra_not_offered():
+    # A real JOC answers a route it does not have with a 404 page, not JOC's JSON.
+    import aiohttp
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    from harness.clients.joc import JocClient
+    from suites.joc.extras import service_intervals
+
+    async def login(_: web.Request) -> web.Response:
+        return web.json_response({"accessToken": "t", "isAuthenticated": True})
+
+    async def not_found(_: web.Request) -> web.Response:
+        return web.Response(status=404, text="<html>Not Found</html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_post("/joc/api/authentication/login", login)
+    app.router.add_post("/joc/api/joc/cluster/activity", not_found)
+
+    class Target:  # what JocClient needs of a deployment
+        def __init__(self, server: TestServer, http: aiohttp.ClientSession) -> None:
+            self.server, self.http = server, http
+
+        def url(self, node: str) -> str:
+            return str(self.server.make_url("")).rstrip("/")
+
+    async with TestServer(app) as server, aiohttp.ClientSession() as http:
+        client = JocClient(Target(server, http), "joc-1")  # type: ignore[arg-type]
+        assert await service_intervals(client) is None
