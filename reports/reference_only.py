@@ -117,24 +117,29 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
 # import is what the pattern finds.
 REFERENCE_EXTRAS: dict[str, tuple[str, str]] = {
     "joc-extras": (
-        r"suites\.joc\.extras",
+        "suites/joc/extras.py",
         "reference-only extra: the reference JOC's service activity intervals and fencing"
         " epochs, and its History Service's position and refused duplicates, checked where"
         " offered (suites/joc/extras.py)",
     ),
     "director-extras": (
-        r"suites\.agent_cluster\.extras",
+        "suites/agent_cluster/extras.py",
         "reference-only extra: a Director's own count of Watch requests nobody answered,"
         " waited for where offered (suites/agent_cluster/extras.py)",
     ),
     "watch-api-extras": (
-        r"suites\.security\.extras",
+        "suites/security/extras.py",
         "reference-only extra: hostile requests to the Cluster Watch API an Agent hosts in"
         " the reference, sent where it exists (suites/security/extras.py)",
     ),
 }
 # Their readers are extras by construction.
-EXTRAS_MODULES = {v[1].rsplit("(", 1)[1].rstrip(")") for v in REFERENCE_EXTRAS.values()}
+EXTRAS_MODULES = {module for module, _ in REFERENCE_EXTRAS.values()}
+
+
+def _imports(module: str) -> str:
+    """What an import of the repo-relative ``module`` looks like in a suite."""
+    return re.escape(module.removesuffix(".py").replace("/", "."))
 
 
 def helpers_unnamed(root: Path = ROOT) -> list[str]:
@@ -164,7 +169,9 @@ def needs_in(text: str) -> list[str]:
 
 
 def extras_in(text: str) -> list[str]:
-    return [words for pattern, words in REFERENCE_EXTRAS.values() if re.search(pattern, text)]
+    return [
+        words for module, words in REFERENCE_EXTRAS.values() if re.search(_imports(module), text)
+    ]
 
 
 def _text(modules: Iterable[str], root: Path) -> str:

@@ -59,9 +59,3 @@ class JocEvents:
         return [
             (p.ended, s) for p in self.polls for s in p.snapshots if s["eventType"] == event_type
         ]
-
-    def covered_until(self) -> float:
-        """Until when the polls cover time without a gap: a poll answered
-        as soon as it had a snapshot, so none of the polls up to here
-        missed one (the start of the first poll onwards)."""
-        return self.polls[-1].ended if self.polls else 0.0

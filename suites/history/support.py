@@ -13,10 +13,13 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
+from harness.checkers import CheckResult, no_loss
 from harness.clients.joc import JocClient
 from harness.clients.js7 import controller_client, deploy_workflow
+from harness.history import Record
 from harness.js7topo import internal_workflow
 from suites.joc.support import history_orders, joc_cluster, wait_one_active
 
@@ -29,6 +32,13 @@ async def setup(deploy, jocs: int = 2):
     await deploy_workflow(ctl, FAST)
     active = await wait_one_active(dep)
     return dep, ctl, active
+
+
+def no_loss_of_orders_and_tasks(records: list[Record]) -> tuple[CheckResult, CheckResult]:
+    """``no_loss`` over the order history's ``read`` and over ``task_read``'s
+    ``read-tasks``: every acknowledged order and its job step in History once."""
+    tasks = replace(no_loss(records, read_f="read-tasks"), name="no-loss[tasks]")
+    return no_loss(records), tasks
 
 
 async def task_read(history, client: JocClient, ids: list[str]) -> None:

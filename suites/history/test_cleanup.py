@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import time
 from typing import Any
@@ -35,6 +34,7 @@ from harness.workload import add_orders
 from suites.joc.support import (
     history_orders,
     joc_cluster,
+    joc_time,
     order_output,
     wait_history_terminated,
     wait_one_active,
@@ -73,10 +73,6 @@ async def _store(client: JocClient, orders: str, logs: str) -> None:
     await client.post("settings/store", {"configurationItem": json.dumps({"cleanup": cleanup})})
 
 
-def _t(iso: str) -> float:
-    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
 async def _output(client: JocClient, history_id: int) -> str:
     """An order's job output as a user reads it; none once purged (a JOC
     may also answer that the log is gone)."""
@@ -111,8 +107,8 @@ async def test_cleanup_purges_what_is_older_than_the_retention_and_nothing_else(
     await wait_history_terminated(dep, client, ids)
     rows = {r["orderId"]: r for r in await history_orders(client, ids)}
     outputs = {o: await _output(client, r["historyId"]) for o, r in rows.items()}
-    old_done = max(_t(rows[o]["startTime"]) for o in old if o in rows)
-    young_from = min(_t(rows[o]["startTime"]) for o in young if o in rows)
+    old_done = max(joc_time(rows[o]["startTime"]) for o in old if o in rows)
+    young_from = min(joc_time(rows[o]["startTime"]) for o in young if o in rows)
     # Until the old wave is older than the retention (the young is not).
     await asyncio.sleep(max(0.0, old_done + AGE + 1.0 - time.time()))
 

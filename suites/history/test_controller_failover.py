@@ -24,26 +24,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import time
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from harness import faults
-from harness.checkers import CheckResult, compose, failover_time, no_loss, single_active
+from harness.checkers import CheckResult, compose, failover_time, single_active
 from harness.clients.joc import JocClient
 from harness.clients.js7 import ClusterClient, wait_cluster
 from harness.errors import DeadlineExceeded
 from harness.history import completed_ops
 from suites.controller.workload import WORKFLOW, Load, settle
-from suites.history.support import HistoryWatch
+from suites.history.support import HistoryWatch, no_loss_of_orders_and_tasks, task_read
 from suites.joc.extras import history_status, no_duplicates_attempted
 from suites.joc.support import (
     bound,
     final_read,
     joc_and_controller_cluster,
+    joc_time,
     wait_history_terminated,
     wait_one_active,
 )
@@ -89,12 +88,6 @@ def _attempted(history: Any) -> list[str]:
     return [r["value"] for r in history.records if r.get("f") == "add" and r["type"] == "invoke"]
 
 
-async def _task_read(history: Any, client: JocClient, ids: list[str]) -> None:
-    async with history.op("reader", "read-tasks") as op:
-        rows = (await client.post("tasks/history", {"orderIds": ids, "limit": 10**6}))["history"]
-        op.ok([r["orderId"] for r in rows if r["state"]["_text"] == "SUCCESSFUL"])
-
-
 @pytest.mark.guarantee("HIS-CTL-FAILOVER")
 @pytest.mark.parametrize("kind", ["kill", "isolate", "switchover"])
 async def test_history_follows_the_active_controller(deploy, history, results, profile, kind):
@@ -116,8 +109,7 @@ async def test_history_follows_the_active_controller(deploy, history, results, p
         that acknowledged it. (Not the acknowledging node after a kill or a
         cut: that would add the load client's own fail-over to History's.)"""
         if cut_at:
-            end = dt.datetime.fromisoformat(row["endTime"].replace("Z", "+00:00")).timestamp()
-            node = new if end > cut_at[0] else old
+            node = new if joc_time(row["endTime"]) > cut_at[0] else old
         else:
             node = acked_by.get(oid)
         history.invoke("history", "history-write", oid).ok(oid, node=node)
@@ -180,7 +172,7 @@ async def test_history_follows_the_active_controller(deploy, history, results, p
     reader = JocClient(dep, await wait_one_active(dep))
     await wait_history_terminated(dep, reader, acked, deadline=profile.heal_deadline * 2)
     await final_read(history, reader, attempted)
-    await _task_read(history, reader, attempted)
+    await task_read(history, reader, attempted)
     status = await history_status(reader)
     ft = failover_time(history.records, fault=fid, f="history-write", bound=limit)
     went_on = _writes_from(history, new, mark)
@@ -196,8 +188,7 @@ async def test_history_follows_the_active_controller(deploy, history, results, p
         compose(
             ft,
             followed,
-            no_loss(history.records),
-            replace(no_loss(history.records, read_f="read-tasks"), name="no-loss[tasks]"),
+            *no_loss_of_orders_and_tasks(history.records),
             no_duplicates_attempted({reader.node: status}),
             single_active(history.records, role="controller"),
             name="his-ctl-failover",

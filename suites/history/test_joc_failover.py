@@ -5,17 +5,16 @@ next active JOC Cockpit instance" — three take-overs under a steady load.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 
 import pytest
 
 from harness import faults
-from harness.checkers import CheckResult, compose, no_loss
+from harness.checkers import CheckResult, compose
 from harness.clients.joc import JocClient
 from harness.clients.js7 import wait_all_orders
 from harness.errors import DeadlineExceeded
 from harness.workload import add_orders
-from suites.history.support import setup, task_read
+from suites.history.support import no_loss_of_orders_and_tasks, setup, task_read
 from suites.joc.extras import (
     history_epochs,
     history_status,
@@ -95,8 +94,7 @@ async def test_history_fails_over_with_the_joc_cluster(deploy, history, results)
     epochs = history_epochs(acts)
     result = results.add(
         compose(
-            no_loss(history.records),
-            replace(no_loss(history.records, read_f="read-tasks"), name="no-loss[tasks]"),
+            *no_loss_of_orders_and_tasks(history.records),
             CheckResult(
                 len(wrote) == takeovers + 1 and all(w["orders-written"] for w in wrote),
                 {"per-active": wrote},

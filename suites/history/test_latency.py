@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import time
 
 import pytest
@@ -25,14 +24,10 @@ from harness.clients.js7 import wait_all_orders
 from harness.errors import DeadlineExceeded
 from harness.workload import add_orders
 from suites.history.support import HistoryWatch, setup
-from suites.joc.support import bound, final_read, wait_history_terminated
+from suites.joc.support import bound, final_read, joc_time, wait_history_terminated
 
 LATENCY_RATE, LATENCY_SECONDS = 30.0, 10  # the seed's "approx. 30 tasks per second"
 POLL = 0.05
-
-
-def _time(iso: str) -> float:
-    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 @pytest.mark.guarantee("HIS-LATENCY")
@@ -57,7 +52,7 @@ async def test_history_items_are_visible_within_the_bound(deploy, history, resul
     await wait_history_terminated(dep, client, ids)
     await final_read(history, client, ids)
     latency_of = {
-        oid: round(at - _time(row["endTime"]), 6) for oid, (at, row) in watch.seen.items()
+        oid: round(at - joc_time(row["endTime"]), 6) for oid, (at, row) in watch.seen.items()
     }
     values = [latency_of[i] for i in ids if i in latency_of]
     p99 = percentile(values, 99) if values else None

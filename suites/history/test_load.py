@@ -7,15 +7,15 @@ in History once, its job step too.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import pytest
 
-from harness.checkers import compose, no_loss
+from harness.checkers import compose
 from harness.clients.joc import JocClient
 from harness.clients.js7 import wait_all_orders
 from harness.workload import add_orders
 from suites.history.support import (
+    no_loss_of_orders_and_tasks,
     setup,
     task_read,
 )
@@ -45,8 +45,7 @@ async def test_nothing_is_lost_under_load(deploy, history, results):
     status = await history_status(client)
     result = results.add(
         compose(
-            no_loss(history.records),
-            replace(no_loss(history.records, read_f="read-tasks"), name="no-loss[tasks]"),
+            *no_loss_of_orders_and_tasks(history.records),
             no_duplicates_attempted({active: status}),
             name="his-no-loss-load",
         )

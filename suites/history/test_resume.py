@@ -6,17 +6,16 @@ after an outage."
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from harness import faults
-from harness.checkers import CheckResult, compose, no_loss
+from harness.checkers import CheckResult, compose
 from harness.clients.joc import JocClient
 from harness.clients.js7 import torn_event_id, wait_all_orders
 from harness.clients.snapshot import read_snapshot
 from harness.workload import add_orders
 from suites.history.support import (
+    no_loss_of_orders_and_tasks,
     setup,
     task_read,
 )
@@ -76,8 +75,7 @@ async def test_history_resumes_from_its_stored_position_after_an_outage(deploy, 
         compose(
             kept,
             resumed,
-            no_loss(history.records),
-            replace(no_loss(history.records, read_f="read-tasks"), name="no-loss[tasks]"),
+            *no_loss_of_orders_and_tasks(history.records),
             no_duplicates_attempted({active: status}),
             name="his-resume",
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -363,6 +364,12 @@ async def add_orders_bulk(
             for oid in ids[k : k + chunk]
         ]
         await client.post("orders/add", {"orders": orders})
+
+
+def joc_time(iso: str) -> float:
+    """A JOC timestamp (``startTime``, ``endTime``, …: ISO 8601 in UTC) as
+    epoch seconds, comparable with the harness's ``time.time()``."""
+    return dt.datetime.fromisoformat(iso).timestamp()
 
 
 async def history_orders(client: JocClient, ids: list[str] | None = None) -> list[dict[str, Any]]:
