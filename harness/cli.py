@@ -11,6 +11,9 @@
 * ``js7ha proxy`` — the Toxiproxy-compatible server in the foreground.
 * ``js7ha mutants`` — seeded bugs from ``tests/mutants/``, each applied to a
   copy of the project, and whether the suites catch them (harness/mutants).
+* ``js7ha repeat`` — the same selection run N times per backend, and every
+  verdict that was not *held* with its evidence: the flake hunt
+  (harness/repeat).
 """
 
 from __future__ import annotations
@@ -177,6 +180,12 @@ def _mutants(args: argparse.Namespace) -> int:
     return mutants_main(args, ROOT)
 
 
+def _repeat(args: argparse.Namespace) -> int:
+    from harness.repeat.command import main as repeat_main
+
+    return repeat_main(args, ROOT)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="js7ha", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -221,6 +230,11 @@ def main(argv: list[str] | None = None) -> int:
 
     mutants_arguments(mu)
     mu.set_defaults(fn=_mutants)
+    rep = sub.add_parser("repeat", help="the same runs N times: every verdict but held, tallied")
+    from harness.repeat.command import add_arguments as repeat_arguments
+
+    repeat_arguments(rep)
+    rep.set_defaults(fn=_repeat)
     args = ap.parse_args(argv)
     return int(args.fn(args))
 

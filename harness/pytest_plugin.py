@@ -156,7 +156,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # it by its heal deadline, or a correct test would be cut off.
     profile = config.stash[OPTIONS].profile
     scale = profile.heal_deadline / PROFILES["reference"].heal_deadline
-    base = float(config.getini("timeout") or 0) if "timeout" in config.inicfg else 0.0
+    base = float(config.getini("timeout") or 0)  # pytest-timeout's ini value
     for item in items:
         if scale > 1 and base > 0 and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(base * scale))
