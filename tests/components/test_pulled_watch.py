@@ -85,3 +85,21 @@ async def test_late_and_malformed_confirms():
     with pytest.raises(Problem) as exc:
         await pw.confirm({"requestId": "1"})
     assert exc.value.code == "MissingField"
+
+
+async def test_closing_ends_every_stream_and_every_new_one_at_once(watch):
+    """A stopping node must not wait for the Watch to hang up: an open stream
+    held the web server's shutdown until SIGKILL (every Controller stop took
+    10 s)."""
+    pw, client = watch
+
+    async def read_to_end() -> None:
+        async with client.get("/messages") as resp:
+            async for _ in resp.content:
+                pass
+
+    reading = asyncio.create_task(read_to_end())
+    await asyncio.sleep(0.1)
+    pw.close()
+    await asyncio.wait_for(reading, 2.0)
+    await asyncio.wait_for(read_to_end(), 2.0)

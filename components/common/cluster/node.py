@@ -307,6 +307,7 @@ class Cluster:
         if self._ticker is not None:
             self._ticker.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.watch.close()
         if self._http is not None:
             await self._http.close()
 

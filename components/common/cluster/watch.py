@@ -30,6 +30,10 @@ class Watch(Protocol):
         """Ask the Watch to consent to ``event`` (see ``Consent``)."""
         ...
 
+    def close(self) -> None:
+        """The node stops: end whatever it serves the Watch."""
+        ...
+
 
 class AgentClusterWatch:
     """The Cluster Watch hosted by an Agent, as the seeds configure it."""
@@ -49,6 +53,9 @@ class AgentClusterWatch:
     @property
     def configured(self) -> bool:
         return bool(self._uris)
+
+    def close(self) -> None:
+        return None  # the node calls this Watch; it serves it nothing
 
     def _client(self) -> NodeClient | None:
         if not self._uris:
