@@ -83,18 +83,28 @@ def controller_cluster(
     *,
     backup_is_backup: bool = True,
     controller_config: dict[str, Any] | None = None,
+    watch: str = "cluster-watch",
 ) -> Topology:
-    """A Primary and a Backup Controller, a Cluster Watch Agent (``watch``)
-    and ``agents`` Agents; each Controller has links to the other, the Watch
-    and every Agent. ``backup_is_backup=False`` leaves out the Backup's
-    ``is-backup`` setting (seed 002's misconfiguration)."""
+    """A Primary and a Backup Controller, their Cluster Watch (``watch``) and
+    ``agents`` Agents; each Controller has links to the other and to every
+    Agent. ``watch`` is what the Watch is: ``cluster-watch`` (JS7's
+    standalone Cluster Watch, as JS7 2.5 and later have it: it connects to
+    each Controller — links ``watch--primary``, ``watch--backup``) or
+    ``agent`` (the seeds' JS7: an Agent hosts it and the Controllers connect
+    to it — ``primary--watch``, ``backup--watch``; reference-only today) or
+    ``none`` (no ``watch`` node: the caller adds one, e.g. JOC).
+    ``backup_is_backup=False`` leaves out the Backup's ``is-backup`` setting
+    (seed 002's misconfiguration)."""
+    if watch not in ("cluster-watch", "agent", "none"):
+        raise ValueError(f"a Controller cluster's Watch is cluster-watch, agent or none: {watch}")
     names = [f"agent-{i}" for i in range(1, agents + 1)]
     extra = controller_config or {}
+    hosted = {"watch": "watch"} if watch == "agent" else {}
     nodes = [
         Node(
             "primary",
             "controller",
-            {**extra, "cluster": {"role": "primary", "peer": "backup", "watch": "watch"}},
+            {**extra, "cluster": {"role": "primary", "peer": "backup", **hosted}},
         ),
         Node(
             "backup",
@@ -104,20 +114,19 @@ def controller_cluster(
                 "cluster": {
                     "role": "backup",
                     "peer": "primary",
-                    "watch": "watch",
+                    **hosted,
                     "is_backup": backup_is_backup,
                 },
             },
         ),
-        Node("watch", "agent"),
+        *([Node("watch", watch)] if watch != "none" else []),
         *[Node(a, "agent") for a in names],
     ]
-    links = [
-        Link("primary", "backup"),
-        Link("backup", "primary"),
-        Link("primary", "watch"),
-        Link("backup", "watch"),
-    ]
+    links = [Link("primary", "backup"), Link("backup", "primary")]
+    if watch == "agent":
+        links += [Link("primary", "watch"), Link("backup", "watch")]
+    elif watch == "cluster-watch":
+        links += [Link("watch", "primary"), Link("watch", "backup")]
     links += [Link(c, a) for c in ("primary", "backup") for a in names]
     return Topology.build(nodes, links)
 

@@ -127,11 +127,6 @@ REFERENCE_EXTRAS: dict[str, tuple[str, str]] = {
         "reference-only extra: a Director's own count of Watch requests nobody answered,"
         " waited for where offered (suites/agent_cluster/extras.py)",
     ),
-    "watch-api-extras": (
-        "suites/security/extras.py",
-        "reference-only extra: hostile requests to the Cluster Watch API an Agent hosts in"
-        " the reference, sent where it exists (suites/security/extras.py)",
-    ),
 }
 # Their readers are extras by construction.
 EXTRAS_MODULES = {module for module, _ in REFERENCE_EXTRAS.values()}

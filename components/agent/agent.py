@@ -45,11 +45,8 @@ from msgspec import UNSET
 from components.agent.jobs import Step
 from components.agent.subagents import RECONNECT_DELAYS, SIGNED, RemoteStep, SubagentKeeper
 from components.common import expression, instructions, signatures
-from components.common.cluster import Cluster
-from components.common.cluster import settings as cluster_settings
 from components.common.cluster.arbiter import ClusterWatch
 from components.common.cluster.hosting import ClusterHosting
-from components.common.cluster.pulled_watch import PulledWatch
 from components.common.config import Config
 from components.common.eventid import new_journal_id
 from components.common.journal import Event, EventSeqTorn, Journal, UnknownEventId
@@ -96,10 +93,7 @@ class Agent(ClusterHosting, Runnable):
         self._stopping = False
         self.shutdown_requested = asyncio.Event()
         self.watch = ClusterWatch(journal)
-        timing = cluster_settings.load(cfg)
-        self.cluster_watch_requests = PulledWatch(timing.heartbeat, timing.timeout)
-        self.cluster = Cluster(self, cfg, watch=self.cluster_watch_requests)
-        self.cluster.commands["ClusterWatchConfirm"] = self.cluster_watch_requests.confirm
+        self.cluster = self.make_cluster(cfg)
         self.release_constraints.append(self.cluster.releasable)
         # JS7's Agent data dir has a work/ folder beside state/ and logs/; jobs
         # learn both through the environment (JS7_AGENT_DATA, JS7_AGENT_WORK).
@@ -221,17 +215,6 @@ class Agent(ClusterHosting, Runnable):
 
     # -- the Director cluster ---------------------------------------------
 
-    async def cluster_node(self, request: web.Request) -> web.Response:
-        """reference-only: ``Cluster.info`` and what became of this node's
-        requests to its Cluster Watch, the Controller."""
-        self.sessions.user_of(request)
-        info = {**self.cluster.info(), "watchRequests": self.cluster_watch_requests.status()}
-        return web.json_response(info)
-
-    async def cluster_watch_messages(self, request: web.Request) -> web.StreamResponse:
-        self.sessions.require(request, "ClusterWatch")
-        return await self.cluster_watch_requests.messages(request)
-
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(self.prefix, self.overview)
         app.router.add_get(f"{self.prefix}/order", self.list_orders)
@@ -239,9 +222,6 @@ class Agent(ClusterHosting, Runnable):
         app.router.add_post(f"{self.prefix}/clusterWatch", self.cluster_watch)
         app.router.add_get(f"{self.prefix}/clusterWatch", self.cluster_watch_status)
         self.add_cluster_routes(app)
-        app.router.add_get(
-            f"{self.prefix}/cluster/clusterWatchMessage", self.cluster_watch_messages
-        )
 
     async def cluster_watch(self, request: web.Request) -> web.Response:
         self.sessions.require(request, "ClusterWatch")

@@ -45,7 +45,6 @@ from aiohttp import web
 from msgspec import UNSET
 
 from components.common import instructions, signatures
-from components.common.cluster import Cluster
 from components.common.cluster.hosting import ClusterHosting
 from components.common.config import Config
 from components.common.eventid import new_journal_id
@@ -153,7 +152,7 @@ class Controller(ClusterHosting, Runnable):
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._wake_tasks: set[asyncio.Task[None]] = set()
         self.graceful_stop = True
-        self.cluster = Cluster(self, cfg)
+        self.cluster = self.make_cluster(cfg)
         self.release_constraints.append(self.cluster.releasable)
 
     # -- life cycle --------------------------------------------------------

@@ -139,6 +139,14 @@ class Api(Calls):
                 ("controllerId",),
             ),
             Route(
+                "controller/cluster/confirm_node_loss",
+                "cluster",
+                self.confirm_node_loss,
+                "Confirm that a Controller cluster node the Cluster Watch (the active JOC"
+                " instance) could not judge is really lost",
+                ("controllerId", "auditLog"),
+            ),
+            Route(
                 "joc/cluster/switch_member",
                 "cluster",
                 self.cluster_calls.switch_member,
@@ -470,6 +478,14 @@ class Api(Calls):
         if not self.joc.cluster.is_active():
             raise standby_problem("controller/cluster/switchover")
         await self._controller(lambda ctl: ctl.command({"TYPE": "ClusterSwitchOver"}))
+        return web.json_response({"deliveryDate": delivery(), "ok": True})
+
+    async def confirm_node_loss(
+        self, _: web.Request, __: Body, session: Session | None
+    ) -> web.Response:
+        if not self.joc.cluster.is_active():
+            raise standby_problem("controller/cluster/confirm_node_loss")
+        await self.joc.cluster_watch.confirm_node_loss(session.account if session else None)
         return web.json_response({"deliveryDate": delivery(), "ok": True})
 
     async def _post_workflows(self, version: str, workflows: list[Body]) -> None:

@@ -1,5 +1,5 @@
 """One JOC Cockpit instance: the database, the cluster service and the
-active-only services (History, Cleanup, Daily Plan, live feed), wired up.
+active-only services (History, Cleanup, Daily Plan, live feed, Cluster Watch), wired up.
 
 What must hold: the active-only services run only between the cluster
 service's ``on_active(epoch)`` and ``on_standby()``, and ``on_standby``
@@ -18,6 +18,7 @@ import aiohttp
 from components.joc import settings
 from components.joc.cleanup import CleanupService
 from components.joc.cluster import ClusterService
+from components.joc.cluster_watch import JocClusterWatch
 from components.joc.config import JocConfig
 from components.joc.controllers import ControllerLocator
 from components.joc.dailyplan import DailyPlanService
@@ -60,6 +61,7 @@ class Joc:
         self.cleanup: CleanupService
         self.daily_plan: DailyPlanService
         self.controllers: ControllerLocator  # the API's (user JOC)
+        self.cluster_watch = JocClusterWatch(cfg, reconnect_max_delay=1.0)
 
     async def start(self) -> None:
         timeout = aiohttp.ClientTimeout(total=None, connect=2.0, sock_read=30.0)
@@ -125,9 +127,11 @@ class Joc:
         self._spawn(self.history.run(epoch), "history")
         self._spawn(self.cleanup.run(epoch), "cleanup")
         self._spawn(self.daily_plan.run(epoch), "dailyplan")
+        self.cluster_watch.start()
 
     async def _on_standby(self) -> None:
         log.info("%s is a standby JOC instance", self.cfg.member_id)
+        await self.cluster_watch.stop()
         tasks, self._tasks = self._tasks, []
         for t in tasks:
             await cancel_and_wait(t)

@@ -75,6 +75,10 @@ class JocConfig:
     cleanup_interval: float
     schedules: tuple[Schedule, ...]
     daily_plan_interval: float
+    # Whether the active instance is its Controller cluster's Watch (JOC 2.5
+    # and later always is; the reference only where configured, so that a
+    # topology has one Watch).
+    cluster_watch: bool = False
     source: str = ""
 
 
@@ -197,6 +201,7 @@ def load(data_dir: Path) -> JocConfig:
         cleanup_interval=cfg.seconds("joc.cleanup.check-interval", 60.0),
         schedules=tuple(schedules),
         daily_plan_interval=cfg.seconds("joc.daily-plan.check-interval", 60.0),
+        cluster_watch=cfg.boolean("joc.controller.cluster-watch", False),
         source=cfg.source,
     )
 

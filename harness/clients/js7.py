@@ -33,6 +33,9 @@ PASSWORDS = {
     "Harness": "harness-secret",
     # How the two nodes of a Controller cluster log into each other.
     "Cluster": "cluster-secret",
+    # How a Cluster Watch (JS7's standalone one, or JOC) reads a Controller
+    # cluster's requests.
+    "ClusterWatch": "cluster-watch-secret",
     # How a Director Agent logs into its Subagents (as its own SubagentId).
     "Director": "director-secret",
 }

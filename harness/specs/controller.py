@@ -76,6 +76,7 @@ def write_config(ctx: NodeContext) -> None:
                 "History",
                 "JOC",
                 "Harness",
+                "ClusterWatch",
                 permissions={"JOC": ["UpdateItem"], "Harness": ["UpdateItem"]},
             ),
             "Cluster": f"plain:{PASSWORDS['Cluster']}",

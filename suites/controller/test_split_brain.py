@@ -83,7 +83,7 @@ async def test_a_restarted_active_goes_on_alone_only_with_the_watchs_consent(
         async with faults.kill(dep, "primary", "backup", restart=False, post_check=False):
             pass
         async with faults.partition(
-            dep, ["backup--primary", "primary--watch"], pre_check=False, post_check=False
+            dep, ["backup--primary", "watch--primary"], pre_check=False, post_check=False
         ):
             await dep.backend.start("backup")
             await dep.backend.start("primary")

@@ -46,15 +46,23 @@ def joc_cluster(
 
 
 def joc_and_controller_cluster(
-    jocs: int = 2, *, agents: int = 1, backup_is_backup: bool = True
+    jocs: int = 2, *, agents: int = 1, backup_is_backup: bool = True, watch: str = "cluster-watch"
 ) -> Topology:
     """The Controller cluster of ``harness.js7topo.controller_cluster``
     (``primary``, ``backup``, ``watch``, ``agent-1..n``) and ``joc-1..n``,
     each JOC instance a database client with a link to both Controller nodes
-    (so it finds the active one itself)."""
-    ctl = controller_cluster(agents, backup_is_backup=backup_is_backup)
+    (so it finds the active one itself). ``watch="joc"``: JOC is the
+    Controller cluster's Watch (its active instance; no ``watch`` node)."""
+    joc_watch = watch == "joc"
+    ctl = controller_cluster(
+        agents, backup_is_backup=backup_is_backup, watch="none" if joc_watch else watch
+    )
     joc_names = [f"joc-{i}" for i in range(1, jocs + 1)]
-    nodes = [*ctl.nodes, *(Node(j, "joc", {"ordering": i}) for i, j in enumerate(joc_names))]
+    config = {"joc.controller.cluster-watch": True} if joc_watch else {}
+    nodes = [
+        *ctl.nodes,
+        *(Node(j, "joc", {"ordering": i, **config}) for i, j in enumerate(joc_names)),
+    ]
     links = [*ctl.links, *(Link(j, c) for j in joc_names for c in ("primary", "backup"))]
     return Topology.build(nodes, links, Database(clients=tuple(joc_names)))
 

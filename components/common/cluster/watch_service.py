@@ -1,0 +1,176 @@
+"""JS7's ``ClusterWatchService``: a Cluster Watch that connects to the nodes
+of one cluster — never the reverse — reads their ``ClusterWatchRequest``s
+(``GET <prefix>/cluster/clusterWatchMessage?clusterWatchId=``, NDJSON, JS7's
+``ClusterNodeUris.clusterWatchMessages``), judges each with the one
+``ClusterWatch`` arbiter (``arbiter.py``) and answers with the cluster
+command ``ClusterWatchConfirm{requestId, clusterWatchId, clusterWatchRunId,
+manualConfirmer?, problem?}`` (ClusterWatchService.scala, ClusterWatchingCommandTest.scala).
+
+Three hosts run it: the Controller for each Director pair of its Agents
+(``/agent/api``), the standalone Cluster Watch (``components.cluster_watch``,
+JS7's ``js7-cluster-watch``) and JOC for its Controller pair (both
+``/controller/api``). Like JS7's, the Watch keeps what it learnt in memory
+only: restarted, it is untaught until the active node's heartbeat teaches it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+
+from components.common.auth import SESSION_HEADER
+from components.common.client import NodeClient, ProblemError
+from components.common.cluster.arbiter import ClusterWatch
+from components.common.eventid import new_journal_id
+from components.common.web import Problem
+
+log = logging.getLogger("js7.cluster.watch.ClusterWatchService")
+
+# A node loss the Watch could not judge (JS7's
+# ``ClusterNodeLossNotConfirmedProblem``), or None once a user's
+# confirmation let it consent.
+OnConfirmationRequired = Callable[[dict[str, Any] | None], Awaitable[None]]
+
+
+async def _nothing(_: dict[str, Any] | None) -> None:
+    return None
+
+
+class ClusterWatchService:
+    def __init__(
+        self,
+        watch_id: str,
+        prefix: str,
+        user: str,
+        password: str,
+        reconnect_max_delay: float,
+        *,
+        label: str = "cluster",
+        on_confirmation_required: OnConfirmationRequired = _nothing,
+    ) -> None:
+        self.watch_id = watch_id
+        self.run_id = new_journal_id()
+        self.label = label
+        self.arbiter = ClusterWatch(None, meta=f"clusterWatch.{label}")
+        # The loss a user may confirm now: JS7's ``clusterNodeLossEventToBeConfirmed``.
+        self.loss_to_confirm: dict[str, Any] | None = None
+        self._prefix = prefix
+        self._user = user
+        self._password = password
+        self._confirmation_required = on_confirmation_required
+        self._max_delay = reconnect_max_delay
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._confirmer: str | None = None
+
+    def watch(self, uris: list[str], *, user: str = "", password: str = "") -> None:
+        """Read the requests of each node at ``uris`` (started once each), as
+        ``user`` (default: the service's; JS7's Admission is per node)."""
+        login = (user or self._user, password or self._password)
+        for uri in uris:
+            if uri not in self._tasks:
+                self._tasks[uri] = asyncio.create_task(
+                    self._follow(uri, *login), name=f"cluster-watch:{self.label}:{uri}"
+                )
+
+    async def stop(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        self._tasks.clear()
+
+    async def confirm_node_loss(self, lost: str, confirmer: str | None = None) -> None:
+        """A user's confirmation that ``lost`` is lost (``confirmer``: who)."""
+        await self.arbiter.confirm_node_loss(lost)
+        self._confirmer = confirmer
+
+    async def _follow(self, uri: str, user: str, password: str) -> None:
+        delay = 0.05
+        timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_connect=5, sock_read=10)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            client = NodeClient(http, uri, self._prefix, user, password)
+            while True:
+                try:
+                    await self._read(http, client)
+                    delay = 0.05
+                except asyncio.CancelledError:
+                    raise
+                except (aiohttp.ClientError, OSError, TimeoutError, ProblemError) as exc:
+                    log.debug("%s %s: %s", self.label, uri, exc)
+                except Exception:
+                    log.exception("%s %s: unexpected error", self.label, uri)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._max_delay)
+
+    async def _read(self, http: aiohttp.ClientSession, client: NodeClient) -> None:
+        headers = {SESSION_HEADER: await client.token()}
+        url = client.url(f"/cluster/clusterWatchMessage?clusterWatchId={self.watch_id}")
+        async with http.get(url, headers=headers) as resp:
+            if resp.status == 401:
+                client.forget_token()
+                return
+            if resp.status != 200:
+                body = await resp.json(content_type=None)
+                raise ProblemError(
+                    resp.status, str(body.get("code")), str(body.get("message")), body
+                )
+            async for raw in resp.content:
+                if raw.strip():
+                    await self._answer(client, json.loads(raw))
+
+    async def _required(self, problem: dict[str, Any] | None) -> None:
+        self.loss_to_confirm = problem
+        await self._confirmation_required(problem)
+
+    async def _answer(self, client: NodeClient, request: dict[str, Any]) -> None:
+        confirm: dict[str, Any] = {
+            "TYPE": "ClusterWatchConfirm",
+            "requestId": request.get("requestId"),
+            "clusterWatchId": self.watch_id,
+            "clusterWatchRunId": self.run_id,
+        }
+        state = request.get("clusterState")
+        timing = state.get("timing", {}) if isinstance(state, dict) else {}
+        try:
+            if request.get("TYPE") == "ClusterWatchCheckState":
+                known = await self.arbiter.heartbeat(
+                    {
+                        "from": request.get("from"),
+                        "clusterState": state,
+                        "heartbeatTimeout": timing.get("heartbeatTimeout", 10.0),
+                    }
+                )
+                confirm["clusterWatchState"] = {k: v for k, v in known.items() if k != "TYPE"}
+            else:
+                consent = await self.arbiter.consent(
+                    {
+                        "from": request.get("from"),
+                        "event": request.get("event"),
+                        "clusterState": state,
+                    }
+                )
+                if consent.get("manuallyConfirmed"):
+                    if self._confirmer:
+                        confirm["manualConfirmer"] = self._confirmer
+                    await self._required(None)
+                log.info(
+                    "%s: consented to %s of %s",
+                    self.label,
+                    (request.get("event") or {}).get("TYPE"),
+                    request.get("from"),
+                )
+        except Problem as p:
+            confirm["problem"] = {"code": p.code, "message": p.message}
+            if p.code == "UntaughtClusterWatch":
+                await self._required(
+                    {
+                        "TYPE": "ClusterNodeLossNotConfirmedProblem",
+                        "fromNodeId": request.get("from"),
+                        "event": request.get("event"),
+                    }
+                )
+        await client.command_path("/cluster/command", confirm)
