@@ -39,14 +39,26 @@ async def test_history_fails_over_with_the_joc_cluster(deploy, history, results)
     once — no gap, no duplicate. Where the target offers them: History's
     reported intervals never overlap, and it wrote in four epochs."""
     dep, ctl, _ = await setup(deploy, jocs=3)
-    ids = [f"fo-{i}" for i in range(600)]
     # Orders must keep finishing through every take-over, or a new active's
     # History has nothing to write and the test cannot see it take over: the
-    # load is spread over the take-overs' bound (40 orders/s against the
-    # reference timing, about one a second against JS7's 60 s heartbeats).
+    # load goes on until the last take-over was seen writing (a fixed number
+    # of orders ran out before a slow third take-over in a loaded CI run, and
+    # its History, with nothing left to write, looked as if it never took
+    # over). 40 orders/s against the reference timing, about one a second
+    # against JS7's 60 s heartbeats.
     takeovers = 3
-    rate = len(ids) / (takeovers * bound(dep, "JOC-FAILOVER"))
-    load = asyncio.create_task(add_orders(history, ctl, "fast", ids, rate=rate))
+    rate = 600 / (takeovers * bound(dep, "JOC-FAILOVER"))
+    ids: list[str] = []
+    loading = asyncio.Event()
+    loading.set()
+
+    async def keep_adding() -> None:
+        while loading.is_set():
+            chunk = [f"fo-{len(ids) + i}" for i in range(max(1, round(rate)))]
+            ids.extend(chunk)
+            await add_orders(history, ctl, "fast", chunk, rate=rate)
+
+    load = asyncio.create_task(keep_adding())
     wrote: list[dict[str, object]] = []  # per take-over: an order History then wrote
 
     async def written_since(node: str, since: int) -> list[str]:
@@ -82,6 +94,7 @@ async def test_history_fails_over_with_the_joc_cluster(deploy, history, results)
                 dep, among=[n for n in dep.nodes if n.startswith("joc-") and n != active]
             )
         since = len(history.records)
+    loading.clear()
     await load
     await wait_all_orders(dep, ids, deadline=dep.profile.heal_deadline * 2)
     active = await wait_one_active(dep)
