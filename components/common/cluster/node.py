@@ -65,6 +65,14 @@ META = "cluster"
 NOT_ACTIVE = "ClusterNodeIsNotActive"
 
 
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    """A cluster task must never end silently: its exception goes to the log
+    (a passive whose replication died unseen stopped pulling for good and
+    its active lost it, with nothing in either log to say why)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("cluster task %s failed", task.get_name(), exc_info=task.exception())
+
+
 def halt(reason: str) -> None:
     """Stop at once: a node that may no longer be active must not act."""
     log.error("HALT: %s", reason)
@@ -356,7 +364,9 @@ class Cluster:
             await self.changed(self.heartbeat / 4)
 
     def _spawn(self, coro: Any) -> None:
-        self._tasks.append(asyncio.create_task(coro))
+        task = asyncio.create_task(coro)
+        task.add_done_callback(_log_failure)
+        self._tasks.append(task)
 
     async def _confirm_then_activate(self) -> None:
         """Restarted believing itself active: make sure nobody replaced it."""
@@ -609,12 +619,20 @@ class Cluster:
         last_heard = time.monotonic()
         delay = 0.05
         suspect = False  # silent for the timeout, and the Watch did not consent yet
+        behind = False  # the active no longer has what comes next: its snapshot
         while self.role == "passive" and not self._stopping:
             peer = self.peer_client()
             if peer is None:
                 await asyncio.sleep(self.heartbeat)  # backup before ClusterStartBackupNode
                 continue
             try:
+                if behind:
+                    # Inside the try: a snapshot that fails to come (a timeout
+                    # under load) is retried like a pull, not the end of the
+                    # replication task.
+                    await self._rejoin_from_snapshot(peer)
+                    behind = False
+                    continue
                 if suspect:
                     got = await self._pull_while_suspect(self._pull_once(peer))
                     if got is None:
@@ -633,10 +651,13 @@ class Cluster:
             except ProblemError as exc:
                 last_heard = time.monotonic()  # the active answered: it is alive
                 if exc.code in ("EventSeqTorn", "UnknownEventId"):
-                    await self._rejoin_from_snapshot(peer)
+                    behind = True
                     continue
                 self.problem = f"pull: {exc}"
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                self.problem = f"pull: {type(exc).__name__}: {exc}"
+            except Exception as exc:  # one bad round must not end replication
+                log.exception("replication round failed")
                 self.problem = f"pull: {type(exc).__name__}: {exc}"
             silent = time.monotonic() - last_heard >= self.timeout
             if silent and self.coupled:
