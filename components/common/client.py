@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from components.common.auth import SESSION_HEADER
+from components.common.ndjson import NdjsonReader
 
 
 class ProblemError(Exception):
@@ -152,7 +153,7 @@ class NodeClient:
                     continue
                 if resp.status != 200:
                     await _json_or_problem(resp)
-                async for raw in resp.content:
+                async for raw in NdjsonReader(resp.content):
                     line = raw.strip()
                     if line:
                         yield json.loads(line)

@@ -30,6 +30,7 @@ import aiohttp
 
 from components.common.auth import SESSION_HEADER
 from components.common.client import ProblemError
+from components.common.ndjson import NdjsonReader
 from components.joc.cluster import Fenced, fence, open_activity
 from components.joc.controllers import ControllerLocator, NoActiveController, is_stale_active
 from components.joc.db import Conn, Database, DatabaseUnavailable, execute_whole, json_rows
@@ -296,8 +297,9 @@ class HistoryService:
                 raise ProblemError(
                     resp.status, str(body.get("code")), str(body.get("message")), body
                 )
+            lines = NdjsonReader(resp.content)
             while True:
-                raw = await asyncio.wait_for(resp.content.readline(), silence)
+                raw = await asyncio.wait_for(lines.readline(), silence)
                 if not raw:
                     break
                 line = raw.strip()

@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 
 from harness.clients import outcomes
+from harness.clients.ndjson import ndjson_lines
 from harness.clients.outcomes import Outcome
 
 SESSION = "x-js7-session"
@@ -159,7 +160,7 @@ class Js7Client:
                     continue
                 if resp.status >= 400:
                     raise problem_of(resp.status, await resp.text())
-                async for line in resp.content:
+                async for line in ndjson_lines(resp.content):
                     if line.strip():
                         yield json.loads(line)
                 return

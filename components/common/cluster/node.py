@@ -55,6 +55,7 @@ from components.common.cluster.host import ClusterHost
 from components.common.cluster.watch import AgentClusterWatch, Consent, Watch
 from components.common.config import Config
 from components.common.journal import EventSeqTorn, UnknownEventId
+from components.common.ndjson import NdjsonReader
 from components.common.node import Command, journal_problem, query_int
 from components.common.web import Problem, read_json
 from components.wire import cluster as wire
@@ -697,7 +698,7 @@ class Cluster:
                 raise ProblemError(
                     resp.status, str(body.get("code")), str(body.get("message")), body
                 )
-            return [json.loads(line) async for line in resp.content if line.strip()]
+            return [json.loads(line) async for line in NdjsonReader(resp.content) if line.strip()]
 
     async def _rejoin_from_snapshot(self, peer: NodeClient) -> None:
         snap = await peer.get("/journal/snapshot")

@@ -27,6 +27,7 @@ from components.common.auth import SESSION_HEADER
 from components.common.client import NodeClient, ProblemError
 from components.common.cluster.arbiter import ClusterWatch
 from components.common.eventid import new_journal_id
+from components.common.ndjson import NdjsonReader
 from components.common.web import Problem
 
 log = logging.getLogger("js7.cluster.watch.ClusterWatchService")
@@ -118,7 +119,7 @@ class ClusterWatchService:
                 raise ProblemError(
                     resp.status, str(body.get("code")), str(body.get("message")), body
                 )
-            async for raw in resp.content:
+            async for raw in NdjsonReader(resp.content):
                 if raw.strip():
                     await self._answer(client, json.loads(raw))
 
