@@ -596,3 +596,27 @@ async def test_the_overviews_are_js7s_and_nothing_more(deploy):
         assert answer["java"]["version"].startswith("CPython ")
     assert (await ctl.get(""))["id"] == "js7"
     assert "eventId" in await ctl.get("/js7ha/overview")
+
+
+async def test_a_long_batch_takes_effect_in_its_commands_order(deploy):
+    """A Batch's run of AddOrders goes in chunks (``BATCH_CHUNK``), yet its
+    events keep the commands' order, a duplicate in a later chunk is still a
+    duplicate, and a command of another TYPE after the run sees every order
+    of it."""
+    dep = await deploy(controller_and_agents(2))
+    ctl = controller_client(dep, "controller")
+    await deploy_workflow(ctl, CROSS)
+    ids = [f"b{i:04d}" for i in range(900)]
+    commands = [add_order(i, "cross", scheduledFor=4_000_000_000_000) for i in ids]
+    commands.insert(700, add_order("b0001", "cross"))  # a duplicate, four chunks later
+    commands.append({"TYPE": "CancelOrders", "orderIds": [ids[-1]]})
+    answer = await ctl.command({"TYPE": "Batch", "commands": commands})
+    responses = answer["responses"]
+    assert len(responses) == len(commands)
+    assert responses[700] == {"TYPE": "AddOrder.Response", "ignoredBecauseDuplicate": True}
+    assert responses[-1]["TYPE"] == "Accepted"
+    events = await read_all_events(ctl)
+    added = [e["Key"] for e in events if e["TYPE"] == "OrderAdded"]
+    assert added == ids
+    # (marked, or cancelled at once: whether the Agent has it yet)
+    assert any(e["TYPE"].startswith("OrderCancel") and e["Key"] == ids[-1] for e in events)
