@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from components.common.web import Problem
+from components.common.zones import zone
 from components.joc.dailyplan import Selection
 
 Body = dict[str, Any]
@@ -161,12 +162,10 @@ def parse_scheduled_for(value: Any, tz: str) -> int | None:
             pass
         else:
             if t.tzinfo is None:
-                from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-                try:
-                    t = t.replace(tzinfo=ZoneInfo(tz))
-                except (ZoneInfoNotFoundError, ValueError):
-                    raise Problem(400, "InvalidField", f"unknown timeZone {tz!r}") from None
+                found = zone(tz)
+                if found is None:
+                    raise Problem(400, "InvalidField", f"unknown timeZone {tz[:100]!r}")
+                t = t.replace(tzinfo=found)
             return int(t.timestamp() * 1000)
     raise Problem(
         400, "InvalidField", f"scheduledFor {value!r}: use now, 'now + N', or an ISO date"

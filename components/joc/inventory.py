@@ -26,10 +26,10 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from components.common.web import Problem
 from components.common.workflow import Workflow
+from components.common.zones import zone
 from components.joc.config import Schedule
 from components.joc.db import Conn
 
@@ -160,10 +160,8 @@ def validate(object_type: str, conf: Body) -> None:
             if not isinstance(c, dict) or not isinstance(c.get("calendarName"), str):
                 raise bad(f"{where}.calendarName is required")
             tz = c.get("timeZone", "Etc/UTC")
-            try:
-                ZoneInfo(str(tz))
-            except (ZoneInfoNotFoundError, ValueError):
-                raise bad(f"{where}.timeZone {tz!r} is unknown") from None
+            if zone(tz) is None:
+                raise bad(f"{where}.timeZone {str(tz)[:100]!r} is unknown")
             periods = c.get("periods")
             if not isinstance(periods, list) or not periods:
                 raise bad(f"{where}.periods needs at least one period")

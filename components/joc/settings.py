@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from components.common.web import Problem
+from components.common.zones import zone
 from components.joc.db import Conn
 
 if TYPE_CHECKING:  # (the config reads its defaults from here)
@@ -145,10 +146,9 @@ def _section(document: dict[str, Any]) -> dict[str, str]:
 
 def cleanup_settings(document: dict[str, Any]) -> CleanupSettings:
     v = _section(document)
-    try:
-        zone = zoneinfo.ZoneInfo(v["time_zone"])
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise SettingProblem("time_zone", f"unknown time zone {v['time_zone']!r}") from None
+    tz = zone(v["time_zone"])
+    if tz is None:
+        raise SettingProblem("time_zone", f"unknown time zone {str(v['time_zone'])[:100]!r}")
     try:
         days = frozenset(int(d) for d in v["period"].split(",") if d.strip())
     except ValueError:
@@ -162,7 +162,7 @@ def cleanup_settings(document: dict[str, Any]) -> CleanupSettings:
     if order_age and log_age > order_age:
         log_age = order_age  # JOC: a log outlives no order (its order's purge takes it)
     return CleanupSettings(
-        time_zone=zone,
+        time_zone=tz,
         weekdays=days,
         begin=_time(v["period_begin"], "period_begin"),
         end=_time(v["period_end"], "period_end"),

@@ -64,6 +64,17 @@ class ClusterWatch:
         return dict(value) if isinstance(value, dict) else None
 
     async def _learn(self, state: dict[str, Any]) -> None:
+        old = self.known
+        if old is None or (old.get("TYPE"), old.get("activeId")) != (
+            state.get("TYPE"),
+            state.get("activeId"),
+        ):
+            log.info(
+                "ClusterWatch learnt %s, %s active (generation %s)",
+                state.get("TYPE"),
+                state.get("activeId"),
+                state.get("generation"),
+            )
         if self.journal is None:
             self._memory = dict(state)
             return

@@ -67,6 +67,7 @@ class ClusterWatchService:
         self._max_delay = reconnect_max_delay
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._confirmer: str | None = None
+        self._failing: set[str] = set()  # nodes whose stream failed last
 
     def watch(self, uris: list[str], *, user: str = "", password: str = "") -> None:
         """Read the requests of each node at ``uris`` (started once each), as
@@ -96,18 +97,22 @@ class ClusterWatchService:
             client = NodeClient(http, uri, self._prefix, user, password)
             while True:
                 try:
-                    await self._read(http, client)
+                    await self._read(http, client, uri)
                     delay = 0.05
                 except asyncio.CancelledError:
                     raise
                 except (aiohttp.ClientError, OSError, TimeoutError, ProblemError) as exc:
-                    log.debug("%s %s: %s", self.label, uri, exc)
+                    if uri not in self._failing:
+                        why = f"{type(exc).__name__}: {exc}"
+                        log.warning("%s %s is not watched: %s", self.label, uri, why)
+                    self._failing.add(uri)
                 except Exception:
                     log.exception("%s %s: unexpected error", self.label, uri)
+                    self._failing.add(uri)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._max_delay)
 
-    async def _read(self, http: aiohttp.ClientSession, client: NodeClient) -> None:
+    async def _read(self, http: aiohttp.ClientSession, client: NodeClient, uri: str) -> None:
         headers = {SESSION_HEADER: await client.token()}
         url = client.url(f"/cluster/clusterWatchMessage?clusterWatchId={self.watch_id}")
         async with http.get(url, headers=headers) as resp:
@@ -119,6 +124,10 @@ class ClusterWatchService:
                 raise ProblemError(
                     resp.status, str(body.get("code")), str(body.get("message")), body
                 )
+            # JS7 logs a node's stream failing and coming back, once each.
+            again = " again" if uri in self._failing else ""
+            self._failing.discard(uri)
+            log.info("%s %s is being watched%s", self.label, uri, again)
             async for raw in NdjsonReader(resp.content):
                 if raw.strip():
                     await self._answer(client, json.loads(raw))

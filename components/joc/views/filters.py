@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from components.common.web import Problem
+from components.common.zones import zone
 
 Body = dict[str, Any]
 HISTORY_STATES = ("SUCCESSFUL", "INCOMPLETE", "FAILED")
@@ -37,10 +38,10 @@ def time_zone(body: Body) -> ZoneInfo:
     name = body.get("timeZone") or "Etc/UTC"
     if not isinstance(name, str):
         raise invalid("timeZone", "must be a time zone name")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise invalid("timeZone", f"is no known time zone: {name!r}") from None
+    found = zone(name)
+    if found is None:
+        raise invalid("timeZone", f"is no known time zone: {name[:100]!r}")
+    return found
 
 
 def _add_months(t: dt.datetime, months: int) -> dt.datetime:
