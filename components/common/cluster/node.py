@@ -119,6 +119,9 @@ class Cluster:
         self._ticker: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
         self._couple_sent_for = 0
+        # Whether a Cluster Watch has answered a heartbeat of this node since
+        # it started (JS7: ClusterWatchRegistered); coupling waits for it.
+        self.watch_registered = False
         self._prepared_at = 0
         self._stopping = False
         # ``POST <prefix>/cluster/command`` TYPEs; a host may add its own.
@@ -769,7 +772,10 @@ class Cluster:
     # -- the Watch ---------------------------------------------------------
 
     async def _watch_heartbeat(self) -> dict[str, Any] | None:
-        return await self.watch.heartbeat(self.own_id, self.state)
+        reply = await self.watch.heartbeat(self.own_id, self.state)
+        if reply is not None:
+            self.watch_registered = True
+        return reply
 
     async def _watch_heartbeats(self) -> None:
         while not self._stopping:
@@ -845,6 +851,14 @@ class Cluster:
             raise Problem(400, "ClusterCoupleNotPrepared", f"cluster is {st.get('TYPE')}")
         if self.acked < self._prepared_at:
             raise Problem(400, "ClusterCoupleNotPrepared", "passive has not replicated enough")
+        if not self.watch_registered:
+            # JS7 (ActiveClusterNode, ClusterCouple): "Passive cluster tries
+            # again until ClusterWatch has been registered via background
+            # ClusterWatch heartbeat". Coupled with a Watch that never heard
+            # the active, a fail-over would be refused as untaught (seen in
+            # CI: the standalone Watch's stream was not up yet, and the
+            # Backup could not take over from a killed Primary for 30 s).
+            raise Problem(400, "NoClusterWatch", "no ClusterWatch has answered this node yet")
         await self._event(
             {"TYPE": "ClusterCoupled", "activeId": self.own_id}, {**st, "TYPE": "Coupled"}
         )
