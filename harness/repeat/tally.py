@@ -79,13 +79,14 @@ class Tally:
         return out
 
     def to_json(self) -> dict[str, Any]:
+        runs = self.runs_per_family()
         return {
             "runs": self.runs,
             "families": [
                 {
                     "backend": b,
                     "family": f,
-                    "runs": self.runs_per_family()[(b, f)],
+                    "runs": runs[(b, f)],
                     **{v: c[v] for v in VERDICTS},
                 }
                 for (b, f), c in self.families().items()
