@@ -7,16 +7,21 @@ type ``ORDERHISTORY``, with the order's workflow — "sent only in an active
 JOC Cockpit node" (event200.md): only the instance whose History Service
 writes has them.
 
-What must hold: a poll for ``eventId`` (seconds, JOC's granularity) answers
-with every snapshot of a later second, as soon as there is one, else with
-none (``eventSnapshots`` absent, the same ``eventId``) when the response
-period ends; the answer's ``eventId`` is what the next poll sends, so a
-client that polls in a loop misses no snapshot and gets none twice. As in
-JOC, a poll that found a snapshot waits a little for a burst to complete —
-here until the second it fell in is over, so that no snapshot of that
-second can come later — and snapshots are sent without ``eventId`` and
-distinct (a burst of one workflow's terminated orders is one snapshot).
-JOC keeps events some minutes; the reference keeps the last ``keep``.
+What must hold: a poll for ``eventId`` answers with every snapshot kept
+since, as soon as there is one, else with none (``eventSnapshots`` absent,
+the same ``eventId``) when the response period ends; the answer's ``eventId``
+is what the next poll sends, so a client that polls in a loop misses no
+snapshot and gets none twice. To a client the eventId is opaque (it sends
+back what it got). The reference's are milliseconds since the epoch,
+strictly increasing: an answer need not wait for a clock tick to end before
+it is sure no later snapshot shares its id (it used whole seconds, and every
+answer waited for its second to end: up to 1 s of the GUI's latency) — a
+poll that found a snapshot waits only ``BURST`` for the rest of a burst —
+and ids stay comparable across instances (a GUI polls the new
+active with the old one's id after a fail-over). Snapshots are sent without
+``eventId`` and distinct within an answer (a burst of one workflow's
+terminated orders is one snapshot). JOC keeps events some minutes; the
+reference keeps the last ``keep``.
 """
 
 from __future__ import annotations
@@ -27,16 +32,21 @@ from collections import deque
 from typing import Any
 
 Snapshot = dict[str, Any]
+BURST = 0.1  # seconds a poll that found a snapshot waits for the rest of its burst
 
 
 class EventSnapshots:
     def __init__(self, keep: int = 10_000) -> None:
-        self._kept: deque[tuple[int, Snapshot]] = deque(maxlen=keep)  # (second, snapshot)
+        self._kept: deque[tuple[int, Snapshot]] = deque(maxlen=keep)  # (eventId, snapshot)
+        self._last = 0
         self._arrived = asyncio.Event()
+
+    def _next_id(self) -> int:
+        self._last = max(int(time.time() * 1000), self._last + 1)
+        return self._last
 
     def add_history(self, item: dict[str, Any]) -> None:
         """The snapshots of one History write (a ``Feed`` item)."""
-        second = int(time.time())
         for kind, orders in (("Started", item["started"]), ("Terminated", item["terminated"])):
             for order in orders:
                 child = "|" in order["orderId"]
@@ -45,18 +55,17 @@ class EventSnapshots:
                     "objectType": "ORDERHISTORY",
                     "workflow": {"path": order["workflowPath"], "versionId": order["versionId"]},
                 }
-                self._kept.append((second, snapshot))
+                self._kept.append((self._next_id(), snapshot))
         self._arrived.set()
 
     def _after(self, since: int) -> list[tuple[int, Snapshot]]:
-        return [(s, snap) for s, snap in self._kept if s > since]
+        return [(i, snap) for i, snap in self._kept if i > since]
 
     async def poll(self, since: int | None, period: float) -> tuple[int, list[Snapshot] | None]:
         """(the next eventId, the snapshots or None) — see the module's doc."""
         now = time.time()
-        # Without an eventId: from this second on (its earlier snapshots too:
-        # "after now" in whole seconds would lose the rest of this one).
-        since = int(now) - 1 if since is None else since
+        # Without an eventId: the last second's snapshots and what comes.
+        since = int(now * 1000) - 1000 if since is None else since
         deadline = now + period
         while not self._after(since):
             left = deadline - time.time()
@@ -67,11 +76,10 @@ class EventSnapshots:
                 await asyncio.wait_for(self._arrived.wait(), left)
             except TimeoutError:
                 return since, None
-        last = max(s for s, _ in self._after(since))
-        await asyncio.sleep(max(0.0, last + 1 - time.time()) + 0.01)  # its second is over
-        found = [(s, snap) for s, snap in self._after(since) if s < int(time.time())]
+        await asyncio.sleep(BURST)
+        found = self._after(since)
         distinct: list[Snapshot] = []
         for _, snap in found:
             if snap not in distinct:
                 distinct.append(snap)
-        return max(s for s, _ in found), distinct
+        return found[-1][0], distinct

@@ -13,16 +13,16 @@ from components.joc.events import EventSnapshots
 from tests.joc.jocapi import login, problem
 
 
-def _item(started=(), terminated=()) -> dict[str, Any]:
+def _item(started=(), terminated=(), workflow="w") -> dict[str, Any]:
     def order(oid: str) -> dict[str, str]:
-        return {"orderId": oid, "workflowPath": "w", "versionId": "v1"}
+        return {"orderId": oid, "workflowPath": workflow, "versionId": "v1"}
 
     return {"started": [order(o) for o in started], "terminated": [order(o) for o in terminated]}
 
 
 async def test_a_poll_without_snapshots_ends_with_the_period_and_the_same_event_id():
     events = EventSnapshots()
-    since = int(time.time()) - 5
+    since = int(time.time() * 1000) - 5000
     t = time.monotonic()
     assert await events.poll(since, 0.3) == (since, None)
     assert 0.25 < time.monotonic() - t < 2
@@ -30,7 +30,7 @@ async def test_a_poll_without_snapshots_ends_with_the_period_and_the_same_event_
 
 async def test_snapshots_come_once_each_distinct_and_wake_a_waiting_poll():
     events = EventSnapshots()
-    since = int(time.time()) - 1
+    since = int(time.time() * 1000) - 1000
     waiting = asyncio.create_task(events.poll(since, 10))
     await asyncio.sleep(0.05)
     assert not waiting.done()
@@ -54,27 +54,40 @@ async def test_snapshots_come_once_each_distinct_and_wake_a_waiting_poll():
     assert later > event_id and [s["eventType"] for s in snapshots] == ["HistoryOrderTerminated"]
 
 
-async def test_a_snapshot_of_the_second_a_poll_answered_in_is_not_lost():
-    # Polls in a loop while snapshots arrive every 100 ms: every burst is seen.
+async def test_a_loop_of_polls_gets_every_snapshot_once_while_they_keep_coming():
+    # Snapshots every 30 ms, each of its own workflow (so none is merged with
+    # another in an answer), while a client polls in a loop: each comes once.
     events = EventSnapshots()
-    since = int(time.time()) - 1
-    seen = 0
+    since = int(time.time() * 1000) - 1000
+    seen: list[str] = []
 
     async def produce():
-        for i in range(25):
-            events.add_history(_item(terminated=[f"o{i}"]))
-            await asyncio.sleep(0.1)
+        for i in range(40):
+            events.add_history(_item(terminated=[f"o{i}"], workflow=f"w{i}"))
+            await asyncio.sleep(0.03)
 
     producer = asyncio.create_task(produce())
-    until = time.monotonic() + 5
-    while time.monotonic() < until and seen < 25:
+    until = time.monotonic() + 10
+    answers = 0
+    while time.monotonic() < until and len(seen) < 40:
         since, snapshots = await events.poll(since, 0.5)
-        seen += len(snapshots or [])  # (one distinct snapshot per second)
-        if producer.done() and snapshots is None:
-            break
+        seen += [s["workflow"]["path"] for s in snapshots or []]
+        answers += 1
     await producer
-    total = len({s for s, _ in events._kept})
-    assert seen == total  # one per second with a terminated order, each once
+    assert sorted(seen) == sorted(f"w{i}" for i in range(40))
+    assert answers > 2  # answered while they kept coming, not once at the end
+
+
+async def test_an_answer_does_not_wait_for_its_clock_second_to_end():
+    # Added just after a second began, answered within that second (whole-
+    # second ids had to wait for its end).
+    events = EventSnapshots()
+    waiting = asyncio.create_task(events.poll(int(time.time() * 1000), 10))
+    await asyncio.sleep(1.01 - time.time() % 1)  # just after a second began
+    second = int(time.time())
+    events.add_history(_item(terminated=["a"]))
+    await asyncio.wait_for(waiting, 3)
+    assert int(time.time()) == second
 
 
 @pytest.fixture
