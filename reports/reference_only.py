@@ -77,6 +77,11 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
         "reference-only: the server-side .xlsx export export/<view> (real JOC's GUI writes"
         " the file in the browser, from the same list answers)",
     ),
+    "history-event-ids": (
+        r"endEventId|startEventId",
+        "reference-only: the Controller eventIds in JOC's orders/history rows (JOC's rows"
+        " have times only)",
+    ),
     "journal-overview": (
         r'\["journal"\]|tornEventId|fileSize',
         "reference-only: the journal's tornEventId and size in the node's overview",
@@ -121,6 +126,12 @@ REFERENCE_EXTRAS: dict[str, tuple[str, str]] = {
         "reference-only extra: the reference JOC's service activity intervals and fencing"
         " epochs, and its History Service's position and refused duplicates, checked where"
         " offered (suites/joc/extras.py)",
+    ),
+    "history-page-extras": (
+        "suites/history_views/extras.py",
+        "reference-only extra: the reference JOC's own History page /joc/history in headless"
+        " Chromium (live on the active, not on a standby until Refresh), checked where offered"
+        " (suites/history_views/extras.py)",
     ),
     "director-extras": (
         "suites/agent_cluster/extras.py",

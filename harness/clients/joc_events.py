@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,9 +24,17 @@ class Poll:
 
 
 class JocEvents:
-    def __init__(self, client: JocClient, controller_id: str = "js7") -> None:
+    def __init__(
+        self,
+        client: JocClient,
+        controller_id: str = "js7",
+        on_poll: Callable[[Poll], Awaitable[None]] | None = None,
+    ) -> None:
+        """``on_poll`` is awaited with every answer before the next poll (a
+        view that refreshes on events; its errors end the reading too)."""
         self.client = client
         self.controller_id = controller_id
+        self.on_poll = on_poll
         self.polls: list[Poll] = []
         self.failed: str | None = None
         self._task: asyncio.Task[None] | None = None
@@ -43,8 +52,11 @@ class JocEvents:
                     body["eventId"] = event_id
                 started = time.time()
                 answer = await self.client.post("events", body)
-                self.polls.append(Poll(started, time.time(), answer.get("eventSnapshots") or []))
+                poll = Poll(started, time.time(), answer.get("eventSnapshots") or [])
+                self.polls.append(poll)
                 event_id = answer["eventId"]
+                if self.on_poll is not None:
+                    await self.on_poll(poll)
         except (aiohttp.ClientError, OSError, TimeoutError, JocProblem) as exc:
             # The instance went away or refused: the reading ends, saying why.
             self.failed = f"{type(exc).__name__}: {exc}"

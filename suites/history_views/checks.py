@@ -60,18 +60,20 @@ def standby_not_pushed(
     before_refresh: Iterable[str],
     after_refresh: Iterable[str],
     ids: Sequence[str],
-    feed_urls: list[str],
+    live_updates: list[str],
 ) -> CheckResult:
     """HIS-LIVE on a standby: no new item appeared before the user refreshed
-    (and the page never opened the live feed); after Refresh, all of them."""
+    or navigated, and nothing announced new items (``live_updates``: the
+    History snapshots of its events, the live feed its page opened); after
+    the refresh, all of them."""
     early = sorted(set(before_refresh) & set(ids))
     missing = sorted(set(ids) - set(after_refresh))
     return CheckResult(
-        not early and not missing and not feed_urls,
+        not early and not missing and not live_updates,
         {
             "pushed-before-refresh": early[:20],
             "missing-after-refresh": missing[:20],
-            "feed-requests": feed_urls[:5],
+            "live-updates": live_updates[:5],
         },
         "standby-no-push",
     )

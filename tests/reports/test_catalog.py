@@ -189,6 +189,7 @@ def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
         "history-feed": 'f"{base}/events/history"',
         "history-page": 'await page.goto(dep.url(node) + "/joc/history")',
         "history-export": 'await http.post(f"{client.base}/export/{path}", json=body)',
+        "history-event-ids": 'finished = {r["orderId"]: r["endEventId"] for r in rows}',
         "journal-overview": 'held = (await ctl.get(""))["journal"]',
         "agent-cluster-watch": 'await watch.command({"TYPE": "ConfirmClusterNodeLoss"})',
         "director-watch-requests": 'info = await director.get("/js7ha/cluster-node")',
