@@ -14,6 +14,12 @@ from components.common.web import Problem
 
 STATE = {"TYPE": "Coupled", "activeId": "Primary", "generation": 3}
 FAIL_OVER = {"TYPE": "ClusterFailedOver", "failedActiveId": "Primary", "activatedId": "Backup"}
+WATCH = {"clusterWatchId": "WATCH", "clusterWatchRunId": "AAAAAAAAAAAAAAAAAAAAAA"}
+
+
+def confirm(request_id: int, **fields) -> dict:
+    """JS7's ClusterWatchConfirm (ClusterWatchingCommandTest.scala)."""
+    return {"TYPE": "ClusterWatchConfirm", "requestId": request_id, **WATCH, **fields}
 
 
 @pytest.fixture
@@ -43,7 +49,7 @@ async def test_a_consent_request_is_read_and_confirmed(watch):
     assert request["TYPE"] == "ClusterWatchCheckEvent"
     assert request["from"] == "Backup" and request["event"] == FAIL_OVER
     assert request["clusterState"]["timing"] == {"heartbeat": 0.05, "heartbeatTimeout": 1.0}
-    await pw.confirm({"TYPE": "ClusterWatchConfirm", "requestId": request["requestId"]})
+    await pw.confirm(confirm(request["requestId"]))
     assert await asking is True
 
 
@@ -52,12 +58,21 @@ async def test_a_refusal_names_the_watchs_problem(watch):
     asking = asyncio.create_task(pw.consent("Backup", FAIL_OVER, STATE))
     request = await first_request(client)
     await pw.confirm(
-        {
-            "requestId": request["requestId"],
-            "problem": {"code": "ClusterWatchActiveStillAlive", "message": "heard 0.1s ago"},
-        }
+        confirm(
+            request["requestId"],
+            problem={"code": "ClusterWatchActiveStillAlive", "message": "heard 0.1s ago"},
+        )
     )
     assert await asking == "ClusterWatchActiveStillAlive: heard 0.1s ago"
+    assert pw.status()["lastWatch"] == WATCH
+
+
+async def test_a_refusal_as_js7_writes_it_without_a_code(watch):
+    pw, client = watch
+    asking = asyncio.create_task(pw.consent("Backup", FAIL_OVER, STATE))
+    request = await first_request(client)
+    await pw.confirm(confirm(request["requestId"], problem={"message": "PROBLEM"}))
+    assert await asking == "Problem: PROBLEM"
 
 
 async def test_nobody_answering_is_no_consent_and_is_counted():
@@ -73,18 +88,21 @@ async def test_an_unanswered_request_is_sent_again_on_the_next_stream(watch):
     first = await first_request(client)
     again = await first_request(client)  # the Watch lost the first stream
     assert again == first and first["TYPE"] == "ClusterWatchCheckState"
-    await pw.confirm(
-        {"requestId": first["requestId"], "clusterWatchState": {"activeId": "Primary"}}
-    )
+    await pw.confirm(confirm(first["requestId"], clusterWatchState={"activeId": "Primary"}))
     assert await asking == {"activeId": "Primary"}
 
 
 async def test_late_and_malformed_confirms():
     pw = PulledWatch(heartbeat=0.05, timeout=0.2)
-    await pw.confirm({"requestId": 12345})  # nobody waits for it: void
-    with pytest.raises(Problem) as exc:
-        await pw.confirm({"requestId": "1"})
-    assert exc.value.code == "MissingField"
+    await pw.confirm(confirm(12345))  # nobody waits for it: void
+    for bad, code in (
+        ({**confirm(1), "requestId": "1"}, "InvalidField"),
+        ({k: v for k, v in confirm(1).items() if k != "clusterWatchId"}, "MissingField"),
+        ({**confirm(1), "problem": {"code": "X"}}, "MissingField"),
+    ):
+        with pytest.raises(Problem) as exc:
+            await pw.confirm(bad)
+        assert exc.value.code == code, bad
 
 
 async def test_closing_ends_every_stream_and_every_new_one_at_once(watch):

@@ -21,6 +21,7 @@ import pytest
 from components.common.web import Problem
 from components.wire import agent_commands as ac
 from components.wire import cluster as cl
+from components.wire import cluster_watch as cw
 from components.wire import controller_commands as cc
 from components.wire import events as ev
 from components.wire import items as it
@@ -38,6 +39,7 @@ ACT = "js7-agent-data/shared/src/test/scala/js7/agent/data/commands/AgentCommand
 OMT = "js7-data/shared/src/test/scala/js7/data/order/OrderMarkTest.scala"
 OET = "js7-data/shared/src/test/scala/js7/data/order/OrderEventTest.scala"
 CET = "js7-data/shared/src/test/scala/js7/data/cluster/ClusterEventTest.scala"
+CWT = "js7-data/shared/src/test/scala/js7/data/cluster/ClusterWatchingCommandTest.scala"
 IOT = "js7-data/shared/src/test/scala/js7/data/item/ItemOperationTest.scala"
 VET = "js7-data/shared/src/test/scala/js7/data/item/VersionedEventTest.scala"
 JOC_NOTICE_KEY = "match(orderId, '#([0-9]{4}-[0-9]{2}-[0-9]{2})#.*', '$1')"
@@ -1557,6 +1559,21 @@ SUBAGENT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
             "endOfAdmissionPeriod": 1751544000000,
         },
     ),
+    # The Cluster Watch's answer (ClusterWatchingCommand.scala), as a JS7
+    # Watch posts it to a node's /cluster/command.
+    (
+        f"{CWT}:12",
+        "both",
+        cw.ClusterWatchConfirm,
+        {
+            "TYPE": "ClusterWatchConfirm",
+            "clusterWatchId": "WATCH",
+            "clusterWatchRunId": "AAAAAAAAAAAAAAAAAAAAAA",
+            "requestId": 123,
+            "manualConfirmer": "SOMEONE",
+            "problem": {"message": "PROBLEM"},
+        },
+    ),
 ]
 CASES.extend(SUBAGENT_CASES)
 CASES.extend(
@@ -1732,7 +1749,7 @@ def test_the_reference_reads_and_writes_js7s_json(source, mode, into, js7):
 
 def _wire_structs() -> set[type]:
     found: set[type] = set()
-    for module in (ac, cc, cl, ev, it, nw, ss, sn, wo, sw):
+    for module in (ac, cc, cl, cw, ev, it, nw, ss, sn, wo, sw):
         for obj in vars(module).values():
             if (
                 isinstance(obj, type)

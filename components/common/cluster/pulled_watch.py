@@ -30,7 +30,8 @@ from aiohttp.client_exceptions import ClientConnectionResetError
 
 from components.common.cluster.watch import Consent
 from components.common.node import Command, query_seconds
-from components.common.web import Problem
+from components.wire.cluster_watch import ClusterWatchConfirm
+from components.wire.codec import convert
 
 log = logging.getLogger("js7.cluster.watch.PulledWatch")
 
@@ -40,7 +41,7 @@ class PulledWatch:
         self._heartbeat = heartbeat
         self._timeout = timeout
         self._next_id = 0
-        self._pending: dict[int, tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]] = {}
+        self._pending: dict[int, tuple[dict[str, Any], asyncio.Future[ClusterWatchConfirm]]] = {}
         self._changed = asyncio.Event()
         # Who answered last (JS7's clusterWatchId and run), and the requests
         # nobody answered by kind (an event's TYPE, or the state check): for
@@ -63,10 +64,10 @@ class PulledWatch:
     def configured(self) -> bool:
         return True
 
-    async def _ask(self, request: dict[str, Any]) -> dict[str, Any] | None:
+    async def _ask(self, request: dict[str, Any]) -> ClusterWatchConfirm | None:
         self._next_id += 1
         rid = self._next_id
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[ClusterWatchConfirm] = asyncio.get_running_loop().create_future()
         self._pending[rid] = ({"TYPE": request["TYPE"], "requestId": rid, **request}, future)
         self._changed.set()
         try:
@@ -87,9 +88,9 @@ class PulledWatch:
         confirm = await self._ask(
             {"TYPE": "ClusterWatchCheckState", "from": own_id, "clusterState": self._state(state)}
         )
-        if confirm is None or "problem" in confirm:
+        if confirm is None or confirm.refusal() is not None:
             return None
-        known = confirm.get("clusterWatchState")
+        known = confirm.clusterWatchState
         return dict(known) if isinstance(known, dict) else {}
 
     async def consent(self, own_id: str, event: dict[str, Any], state: dict[str, Any]) -> Consent:
@@ -103,24 +104,19 @@ class PulledWatch:
         )
         if confirm is None:
             return None
-        problem = confirm.get("problem")
-        if isinstance(problem, dict):
-            return f"{problem.get('code', 'Problem')}: {problem.get('message')}"
-        return True
+        return confirm.refusal() or True
 
     async def confirm(self, cmd: Command) -> None:
         """``ClusterWatchConfirm``: the Watch's answer to one request; an
         answer to a request no longer waiting (answered, timed out) is void."""
-        rid = cmd.get("requestId")
-        if isinstance(rid, bool) or not isinstance(rid, int):
-            raise Problem(400, "MissingField", "ClusterWatchConfirm: requestId is required")
+        confirm = convert(cmd, ClusterWatchConfirm, "ClusterCommand")
         self.last_watch = {
-            "clusterWatchId": cmd.get("clusterWatchId"),
-            "clusterWatchRunId": cmd.get("clusterWatchRunId"),
+            "clusterWatchId": confirm.clusterWatchId,
+            "clusterWatchRunId": confirm.clusterWatchRunId,
         }
-        entry = self._pending.get(rid)
+        entry = self._pending.get(confirm.requestId)
         if entry is not None and not entry[1].done():
-            entry[1].set_result(dict(cmd))
+            entry[1].set_result(confirm)
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
         """``GET <prefix>/cluster/clusterWatchMessage?clusterWatchId=&keepAlive=``:

@@ -29,6 +29,9 @@ from components.common.cluster.arbiter import ClusterWatch
 from components.common.eventid import new_journal_id
 from components.common.ndjson import NdjsonReader
 from components.common.web import Problem
+from components.wire.cluster_watch import ClusterWatchConfirm
+from components.wire.codec import to_json
+from components.wire.events import Problem as WireProblem
 
 log = logging.getLogger("js7.cluster.watch.ClusterWatchService")
 
@@ -137,12 +140,13 @@ class ClusterWatchService:
         await self._confirmation_required(problem)
 
     async def _answer(self, client: NodeClient, request: dict[str, Any]) -> None:
-        confirm: dict[str, Any] = {
-            "TYPE": "ClusterWatchConfirm",
-            "requestId": request.get("requestId"),
-            "clusterWatchId": self.watch_id,
-            "clusterWatchRunId": self.run_id,
-        }
+        rid = request.get("requestId")
+        if isinstance(rid, bool) or not isinstance(rid, int):
+            log.warning(
+                "%s: a request without its requestId is not answered: %r", self.label, request
+            )
+            return
+        confirm: dict[str, Any] = {}  # ClusterWatchConfirm's optional fields
         state = request.get("clusterState")
         timing = state.get("timing", {}) if isinstance(state, dict) else {}
         try:
@@ -174,7 +178,7 @@ class ClusterWatchService:
                     request.get("from"),
                 )
         except Problem as p:
-            confirm["problem"] = {"code": p.code, "message": p.message}
+            confirm["problem"] = WireProblem(message=p.message, code=p.code)
             if p.code == "UntaughtClusterWatch":
                 await self._required(
                     {
@@ -183,4 +187,7 @@ class ClusterWatchService:
                         "event": request.get("event"),
                     }
                 )
-        await client.command_path("/cluster/command", confirm)
+        answer = ClusterWatchConfirm(
+            requestId=rid, clusterWatchId=self.watch_id, clusterWatchRunId=self.run_id, **confirm
+        )
+        await client.command_path("/cluster/command", to_json(answer))
