@@ -16,7 +16,9 @@ What must hold (AGENT-CLUSTER.md A.3, A.6):
   processes died with it) loses its orders: each gets ``ProcessLost``;
 * a command is sent to the Subagent run it was meant for, never to a later
   run (which would start a process nobody waits for);
-* a Subagent event is released only after the Director journaled it.
+* a Subagent event is released only after the Director journaled it and,
+  in a Director cluster, its passive has it (else a fail-over asks the
+  Subagent for events it has forgotten).
 """
 
 from __future__ import annotations
@@ -268,6 +270,13 @@ class RemoteSubagent:
         # ReleaseEvents before it: SubagentEventListener.scala L126-134).
         self._unreleased: dict[str, int] = {}
         self._released_until = 0
+        # How far this Director journaled the Subagent's events *and* its
+        # passive has them: only so far may they be released. The journal's
+        # meta says how far it committed locally; released from there, a
+        # fail-over before the passive had them asked the Subagent for
+        # events it had forgotten (EventSeqTorn: an order's OrderProcessed
+        # lost, seen in AGT-DIRECTOR-FAILOVER[kill]).
+        self._replicated_until = 0
         self._release_now = asyncio.Event()
         self._released = asyncio.Event()
         # Set when the Subagent said another session coupled after ours:
@@ -499,6 +508,7 @@ class RemoteSubagent:
         observed = {"TYPE": "SubagentEventsObserved", "untilEventId": batch[-1]["eventId"]}
         outputs.append({"Key": self.sid, **observed})
         await self.keeper.persist(outputs, meta={key: batch[-1]["eventId"]})
+        self._replicated_until = max(self._replicated_until, batch[-1]["eventId"])
         if self._unreleased:
             self._release_now.set()
 
@@ -513,13 +523,13 @@ class RemoteSubagent:
         await expected.settled.wait()
 
     async def _releaser(self, client: NodeClient) -> None:
-        """Releases what the Director journaled: at once when a step waits
-        for it, else every 0.2 s."""
+        """Releases what the Director journaled and replicated: at once when
+        a step waits for it, else every 0.2 s."""
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._release_now.wait(), 0.2)
             self._release_now.clear()
-            until = self.event_id
+            until = min(self._replicated_until, self.event_id)
             if until > self._released_until:
                 await client.command({"TYPE": "ReleaseEvents", "untilEventId": until})
                 self._released_until = until
@@ -538,6 +548,7 @@ class RemoteSubagent:
         """A new Subagent run: nothing of the old one is to be released."""
         self._unreleased.clear()
         self._released_until = 0
+        self._replicated_until = 0
         self._released.set()
 
     # -- what the steps call ---------------------------------------------------
