@@ -10,10 +10,35 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from components.common.cluster.pulled_watch import PulledWatch
+from components.common.cluster.settings import ClusterSettings
 from components.common.web import Problem
 
 STATE = {"TYPE": "Coupled", "activeId": "Primary", "generation": 3}
-FAIL_OVER = {"TYPE": "ClusterFailedOver", "failedActiveId": "Primary", "activatedId": "Backup"}
+FAIL_OVER = {
+    "TYPE": "ClusterFailedOver",
+    "failedActiveId": "Primary",
+    "activatedId": "Backup",
+    "failedAt": {"fileEventId": 1000, "position": 1234},
+}
+NODES = {"Primary": "http://primary", "Backup": "http://backup"}
+
+
+def pulled(heartbeat: float, timeout: float) -> PulledWatch:
+    """The Backup's side."""
+    return PulledWatch(
+        ClusterSettings(
+            is_backup=True,
+            nodes=NODES,
+            peer_uri=NODES["Primary"],
+            watches=(),
+            heartbeat=heartbeat,
+            timeout=timeout,
+            password="",
+            watch_password="",
+        )
+    )
+
+
 WATCH = {"clusterWatchId": "WATCH", "clusterWatchRunId": "AAAAAAAAAAAAAAAAAAAAAA"}
 
 
@@ -24,7 +49,7 @@ def confirm(request_id: int, **fields) -> dict:
 
 @pytest.fixture
 async def watch():
-    pw = PulledWatch(heartbeat=0.05, timeout=1.0)
+    pw = pulled(heartbeat=0.05, timeout=1.0)
     app = web.Application()
     app.router.add_get("/messages", pw.messages)
     client = TestClient(TestServer(app))
@@ -46,9 +71,25 @@ async def test_a_consent_request_is_read_and_confirmed(watch):
     pw, client = watch
     asking = asyncio.create_task(pw.consent("Backup", FAIL_OVER, STATE))
     request = await first_request(client)
-    assert request["TYPE"] == "ClusterWatchCheckEvent"
-    assert request["from"] == "Backup" and request["event"] == FAIL_OVER
-    assert request["clusterState"]["timing"] == {"heartbeat": 0.05, "heartbeatTimeout": 1.0}
+    # JS7's ClusterWatchCheckEvent (ClusterWatchRequestTest.scala), with the
+    # reference-only generation beside it.
+    assert request == {
+        "TYPE": "ClusterWatchCheckEvent",
+        "requestId": request["requestId"],
+        "correlId": "",
+        "from": "Backup",
+        "event": FAIL_OVER,
+        "clusterState": {
+            "TYPE": "Coupled",
+            "setting": {
+                "idToUri": NODES,
+                "activeId": "Primary",
+                "timing": {"heartbeat": 0.05, "heartbeatTimeout": 1.0, "consentTimeout": 1.0},
+            },
+        },
+        "forceWhenUntaught": False,
+        "generation": 3,
+    }
     await pw.confirm(confirm(request["requestId"]))
     assert await asking is True
 
@@ -76,10 +117,16 @@ async def test_a_refusal_as_js7_writes_it_without_a_code(watch):
 
 
 async def test_nobody_answering_is_no_consent_and_is_counted():
-    pw = PulledWatch(heartbeat=0.05, timeout=0.2)
+    pw = pulled(heartbeat=0.05, timeout=0.2)
     assert await pw.consent("Backup", FAIL_OVER, STATE) is None
     assert await pw.heartbeat("Primary", STATE) is None
     assert pw.status()["unanswered"] == {"ClusterFailedOver": 1, "ClusterWatchCheckState": 1}
+
+
+async def test_a_node_without_a_cluster_asks_nothing():
+    pw = pulled(heartbeat=0.05, timeout=5.0)
+    assert await pw.heartbeat("Primary", {"TYPE": "Empty"}) is None
+    assert pw.status()["unanswered"] == {}
 
 
 async def test_an_unanswered_request_is_sent_again_on_the_next_stream(watch):
@@ -93,7 +140,7 @@ async def test_an_unanswered_request_is_sent_again_on_the_next_stream(watch):
 
 
 async def test_late_and_malformed_confirms():
-    pw = PulledWatch(heartbeat=0.05, timeout=0.2)
+    pw = pulled(heartbeat=0.05, timeout=0.2)
     await pw.confirm(confirm(12345))  # nobody waits for it: void
     for bad, code in (
         ({**confirm(1), "requestId": "1"}, "InvalidField"),

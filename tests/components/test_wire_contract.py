@@ -40,6 +40,7 @@ OMT = "js7-data/shared/src/test/scala/js7/data/order/OrderMarkTest.scala"
 OET = "js7-data/shared/src/test/scala/js7/data/order/OrderEventTest.scala"
 CET = "js7-data/shared/src/test/scala/js7/data/cluster/ClusterEventTest.scala"
 CWT = "js7-data/shared/src/test/scala/js7/data/cluster/ClusterWatchingCommandTest.scala"
+CWR = "js7-data/shared/src/test/scala/js7/data/cluster/ClusterWatchRequestTest.scala"
 IOT = "js7-data/shared/src/test/scala/js7/data/item/ItemOperationTest.scala"
 VET = "js7-data/shared/src/test/scala/js7/data/item/VersionedEventTest.scala"
 JOC_NOTICE_KEY = "match(orderId, '#([0-9]{4}-[0-9]{2}-[0-9]{2})#.*', '$1')"
@@ -1557,6 +1558,33 @@ SUBAGENT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
             "subagentBundleId": "BUNDLE",
             "stick": False,
             "endOfAdmissionPeriod": 1751544000000,
+        },
+    ),
+    # A node's requests to its Cluster Watch (ClusterWatchRequest.scala).
+    (
+        f"{CWR}:24",
+        "both",
+        cw.ClusterWatchRequest,
+        {
+            "TYPE": "ClusterWatchCheckEvent",
+            "requestId": 123,
+            "correlId": "TESTTEST",
+            "from": "A",
+            "event": {"TYPE": "ClusterNodesAppointed", "setting": SETTING},
+            "clusterState": {"TYPE": "NodesAppointed", "setting": SETTING},
+            "forceWhenUntaught": False,
+        },
+    ),
+    (
+        f"{CWR}:141",
+        "both",
+        cw.ClusterWatchRequest,
+        {
+            "TYPE": "ClusterWatchCheckState",
+            "requestId": 123,
+            "correlId": "TESTTEST",
+            "from": "A",
+            "clusterState": {"TYPE": "NodesAppointed", "setting": SETTING},
         },
     ),
     # The Cluster Watch's answer (ClusterWatchingCommand.scala), as a JS7

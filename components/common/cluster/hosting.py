@@ -29,7 +29,7 @@ class ClusterHosting:
     def make_cluster(self, cfg: Config) -> Cluster:
         """This node's ``Cluster``, with the Watch its settings call for."""
         s = cluster_settings.load(cfg)
-        self.pulled_watch = None if s.watches else PulledWatch(s.heartbeat, s.timeout)
+        self.pulled_watch = None if s.watches else PulledWatch(s)
         cluster = Cluster(self, cfg, watch=self.pulled_watch)  # type: ignore[arg-type]
         if self.pulled_watch is not None:
             cluster.commands["ClusterWatchConfirm"] = self.pulled_watch.confirm

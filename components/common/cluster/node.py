@@ -731,25 +731,24 @@ class Cluster:
 
     async def _fail_over(self) -> bool:
         failed = self.state.get("activeId", self.peer_id)
-        result = await self._ask_consent(
-            {"TYPE": "ClusterFailedOver", "failedActiveId": failed, "activatedId": self.own_id}
-        )
-        if result is not True:
-            log.warning("no fail-over: %s", result or "ClusterWatch unreachable")
-            return False
         # JS7 names a journal file and a byte position; the reference's
         # journal has no files: the position is the last eventId replicated.
         failed_at = {
             "fileEventId": self.journal.torn_event_id,
             "position": self.journal.last_event_id,
         }
+        event = {
+            "TYPE": "ClusterFailedOver",
+            "failedActiveId": failed,
+            "activatedId": self.own_id,
+            "failedAt": failed_at,
+        }
+        result = await self._ask_consent(event)
+        if result is not True:
+            log.warning("no fail-over: %s", result or "ClusterWatch unreachable")
+            return False
         await self._event(
-            {
-                "TYPE": "ClusterFailedOver",
-                "failedActiveId": failed,
-                "activatedId": self.own_id,
-                "failedAt": failed_at,
-            },
+            event,
             {**self.state, "TYPE": "FailedOver", "activeId": self.own_id, "failedAt": failed_at},
         )
         log.warning("FAILED OVER from %s: this node is active now", failed)

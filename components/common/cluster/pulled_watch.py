@@ -9,11 +9,11 @@ command ``ClusterWatchConfirm{requestId, clusterWatchId, clusterWatchRunId,
 problem?}`` (ClusterWatchingCommandTest.scala). A request nobody answers
 within the heartbeat timeout counts as "no Watch could be asked".
 
-reference-only: the ``clusterState`` in the requests is the reference's own
-(``TYPE``, ``idToUri``, ``activeId``, ``generation``) plus the ``timing``;
-heartbeats are ``ClusterWatchCheckState`` requests, and the confirm of one
-carries ``clusterWatchState`` (what the Watch knows: ``activeId``,
-``clusterStateType``, ``generation``) so a node learns it was replaced.
+Requests and answers are JS7's (``components/wire/cluster_watch.py``, where
+the reference-only ``generation`` and ``clusterWatchState`` are named); the
+``correlId`` is JS7's empty one (no correlation). Heartbeats are
+``ClusterWatchCheckState`` requests; a node with no cluster yet (``Empty``)
+has nothing to tell a Watch.
 """
 
 from __future__ import annotations
@@ -27,19 +27,29 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.client_exceptions import ClientConnectionResetError
+from msgspec import UNSET
 
+from components.common.cluster.encoding import cluster_state
+from components.common.cluster.settings import ClusterSettings
 from components.common.cluster.watch import Consent
 from components.common.node import Command, query_seconds
-from components.wire.cluster_watch import ClusterWatchConfirm
-from components.wire.codec import convert
+from components.wire import cluster as wire
+from components.wire.cluster_watch import (
+    ClusterEvent,
+    ClusterWatchCheckEvent,
+    ClusterWatchCheckState,
+    ClusterWatchConfirm,
+)
+from components.wire.codec import convert, to_json
 
 log = logging.getLogger("js7.cluster.watch.PulledWatch")
 
 
 class PulledWatch:
-    def __init__(self, heartbeat: float, timeout: float) -> None:
-        self._heartbeat = heartbeat
-        self._timeout = timeout
+    def __init__(self, settings: ClusterSettings) -> None:
+        self._settings = settings
+        self._heartbeat = settings.heartbeat
+        self._timeout = settings.timeout
         self._next_id = 0
         self._pending: dict[int, tuple[dict[str, Any], asyncio.Future[ClusterWatchConfirm]]] = {}
         self._changed = asyncio.Event()
@@ -64,44 +74,50 @@ class PulledWatch:
     def configured(self) -> bool:
         return True
 
-    async def _ask(self, request: dict[str, Any]) -> ClusterWatchConfirm | None:
+    async def _ask(
+        self, own_id: str, st: dict[str, Any], event: dict[str, Any] | None = None
+    ) -> ClusterWatchConfirm | None:
+        """Queue a request for the Watch and wait for its answer; None when
+        nobody answered within the heartbeat timeout (or there is no cluster
+        to tell of)."""
+        nodes = cluster_state(self._settings, st)
+        if isinstance(nodes, wire.Empty):
+            return None
+        generation = st.get("generation")
         self._next_id += 1
         rid = self._next_id
+        common: dict[str, Any] = {
+            "requestId": rid,
+            "correlId": "",
+            "from_": own_id,
+            "clusterState": nodes,
+            "generation": generation if isinstance(generation, int) else UNSET,
+        }
+        if event is None:
+            request: dict[str, Any] = to_json(ClusterWatchCheckState(**common))
+        else:
+            typed = convert(event, ClusterEvent, "ClusterEvent")
+            request = to_json(ClusterWatchCheckEvent(**common, event=typed))
         future: asyncio.Future[ClusterWatchConfirm] = asyncio.get_running_loop().create_future()
-        self._pending[rid] = ({"TYPE": request["TYPE"], "requestId": rid, **request}, future)
+        self._pending[rid] = (request, future)
         self._changed.set()
         try:
             return await asyncio.wait_for(asyncio.shield(future), self._timeout)
         except TimeoutError:
-            self.unanswered[(request.get("event") or request)["TYPE"]] += 1
+            self.unanswered[(event or request)["TYPE"]] += 1
             return None
         finally:
             self._pending.pop(rid, None)
 
-    def _state(self, state: dict[str, Any]) -> dict[str, Any]:
-        return {
-            **state,
-            "timing": {"heartbeat": self._heartbeat, "heartbeatTimeout": self._timeout},
-        }
-
     async def heartbeat(self, own_id: str, state: dict[str, Any]) -> dict[str, Any] | None:
-        confirm = await self._ask(
-            {"TYPE": "ClusterWatchCheckState", "from": own_id, "clusterState": self._state(state)}
-        )
+        confirm = await self._ask(own_id, state)
         if confirm is None or confirm.refusal() is not None:
             return None
         known = confirm.clusterWatchState
         return dict(known) if isinstance(known, dict) else {}
 
     async def consent(self, own_id: str, event: dict[str, Any], state: dict[str, Any]) -> Consent:
-        confirm = await self._ask(
-            {
-                "TYPE": "ClusterWatchCheckEvent",
-                "from": own_id,
-                "event": event,
-                "clusterState": self._state(state),
-            }
-        )
+        confirm = await self._ask(own_id, state, event)
         if confirm is None:
             return None
         return confirm.refusal() or True

@@ -29,8 +29,12 @@ from components.common.cluster.arbiter import ClusterWatch
 from components.common.eventid import new_journal_id
 from components.common.ndjson import NdjsonReader
 from components.common.web import Problem
-from components.wire.cluster_watch import ClusterWatchConfirm
-from components.wire.codec import to_json
+from components.wire.cluster_watch import (
+    ClusterWatchCheckEvent,
+    ClusterWatchConfirm,
+    ClusterWatchRequest,
+)
+from components.wire.codec import convert, to_json
 from components.wire.events import Problem as WireProblem
 
 log = logging.getLogger("js7.cluster.watch.ClusterWatchService")
@@ -139,33 +143,38 @@ class ClusterWatchService:
         self.loss_to_confirm = problem
         await self._confirmation_required(problem)
 
-    async def _answer(self, client: NodeClient, request: dict[str, Any]) -> None:
-        rid = request.get("requestId")
-        if isinstance(rid, bool) or not isinstance(rid, int):
-            log.warning(
-                "%s: a request without its requestId is not answered: %r", self.label, request
-            )
-            return
-        confirm: dict[str, Any] = {}  # ClusterWatchConfirm's optional fields
-        state = request.get("clusterState")
-        timing = state.get("timing", {}) if isinstance(state, dict) else {}
+    async def _answer(self, client: NodeClient, raw: Any) -> None:
         try:
-            if request.get("TYPE") == "ClusterWatchCheckState":
+            request = convert(raw, ClusterWatchRequest, "ClusterWatchRequest")
+        except Problem as p:
+            # Not JS7's request: nothing to answer it by (a node speaks it).
+            log.warning("%s: a request it cannot read is not answered: %s", self.label, p.message)
+            return
+        rid = request.requestId
+        confirm: dict[str, Any] = {}  # ClusterWatchConfirm's optional fields
+        setting = request.clusterState.setting
+        # What the arbiter judges by: the state's kind, the active, its
+        # nodes and the reference's generation (0 from a JS7 node).
+        state = {
+            "TYPE": type(request.clusterState).__name__,
+            "activeId": setting.activeId,
+            "idToUri": setting.idToUri,
+            "generation": request.generation if isinstance(request.generation, int) else 0,
+        }
+        event = to_json(request.event) if isinstance(request, ClusterWatchCheckEvent) else None
+        try:
+            if event is None:
                 known = await self.arbiter.heartbeat(
                     {
-                        "from": request.get("from"),
+                        "from": request.from_,
                         "clusterState": state,
-                        "heartbeatTimeout": timing.get("heartbeatTimeout", 10.0),
+                        "heartbeatTimeout": setting.timing.heartbeatTimeout,
                     }
                 )
                 confirm["clusterWatchState"] = {k: v for k, v in known.items() if k != "TYPE"}
             else:
                 consent = await self.arbiter.consent(
-                    {
-                        "from": request.get("from"),
-                        "event": request.get("event"),
-                        "clusterState": state,
-                    }
+                    {"from": request.from_, "event": event, "clusterState": state}
                 )
                 if consent.get("manuallyConfirmed"):
                     if self._confirmer:
@@ -174,8 +183,8 @@ class ClusterWatchService:
                 log.info(
                     "%s: consented to %s of %s",
                     self.label,
-                    (request.get("event") or {}).get("TYPE"),
-                    request.get("from"),
+                    event["TYPE"],
+                    request.from_,
                 )
         except Problem as p:
             confirm["problem"] = WireProblem(message=p.message, code=p.code)
@@ -183,8 +192,8 @@ class ClusterWatchService:
                 await self._required(
                     {
                         "TYPE": "ClusterNodeLossNotConfirmedProblem",
-                        "fromNodeId": request.get("from"),
-                        "event": request.get("event"),
+                        "fromNodeId": request.from_,
+                        "event": event,
                     }
                 )
         answer = ClusterWatchConfirm(
