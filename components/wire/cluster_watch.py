@@ -39,6 +39,7 @@ from components.wire.events import (
     ClusterNodesAppointed,
     ClusterPassiveLost,
     ClusterSwitchedOver,
+    ClusterWatchRegistered,
     Problem,
 )
 
@@ -51,6 +52,7 @@ ClusterEvent = (
     | ClusterPassiveLost
     | ClusterActiveNodeShutDown
     | ClusterActiveNodeRestarted
+    | ClusterWatchRegistered
 )
 # JS7's ClusterState.HasNodes: every state but Empty.
 NodesState = (

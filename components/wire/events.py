@@ -385,6 +385,10 @@ class ClusterActiveNodeRestarted(_Event, tag="ClusterActiveNodeRestarted"):
     pass
 
 
+class ClusterWatchRegistered(_Event, tag="ClusterWatchRegistered"):
+    clusterWatchId: str
+
+
 class JournalEventsReleased(_Event, tag="JournalEventsReleased"):
     userId: str
     untilEventId: int
@@ -504,6 +508,7 @@ ControllerEvent = (
     | ClusterPassiveLost
     | ClusterActiveNodeShutDown
     | ClusterActiveNodeRestarted
+    | ClusterWatchRegistered
     | JournalEventsReleased
     | SnapshotTaken
     | VersionAdded

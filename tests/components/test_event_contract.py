@@ -59,6 +59,7 @@ CONTROLLER_TYPES = {
     "ClusterCouplingPrepared",
     "ClusterCoupled",
     "ClusterSwitchedOver",
+    "ClusterWatchRegistered",
     "VersionAdded",
     "VersionedItemAdded",
     "VersionedItemChanged",
@@ -177,6 +178,14 @@ async def test_every_event_the_reference_writes_is_js7s(deploy):
     dep = await deploy(topo)
     client = ClusterClient(dep)
     await wait_cluster(dep, client)
+    # The Watch that answered registered (ClusterWatchRegistered): the
+    # cluster setting names it, on both nodes (JS7's ClusterSetting).
+    for node in ("primary", "backup"):
+        await dep.wait_for(
+            f"{node}'s cluster setting names the Watch",
+            lambda n=node: controller_client(dep, n).get("/cluster"),
+            accept=lambda st: st.get("setting", {}).get("clusterWatchId") == "watch",
+        )
     await client.deploy(
         shell_workflow("w", ("agent-1", "echo one"), ("agent-1", "echo two")),
         internal_workflow("fail", ("agent-1", "js7ha.Fail")),

@@ -136,7 +136,7 @@ async def test_an_unanswered_request_is_sent_again_on_the_next_stream(watch):
     again = await first_request(client)  # the Watch lost the first stream
     assert again == first and first["TYPE"] == "ClusterWatchCheckState"
     await pw.confirm(confirm(first["requestId"], clusterWatchState={"activeId": "Primary"}))
-    assert await asking == {"activeId": "Primary"}
+    assert await asking == {"activeId": "Primary", "clusterWatchId": "WATCH"}
 
 
 async def test_late_and_malformed_confirms():

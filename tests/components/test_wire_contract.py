@@ -809,6 +809,12 @@ CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
     (f"{CET}:78", "both", ev.ControllerEvent, {"TYPE": "ClusterPassiveLost", "id": "BACKUP"}),
     (f"{CET}:85", "both", ev.ControllerEvent, {"TYPE": "ClusterActiveNodeShutDown"}),
     (f"{CET}:91", "both", ev.ControllerEvent, {"TYPE": "ClusterActiveNodeRestarted"}),
+    (
+        f"{CET}:113",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "ClusterWatchRegistered", "clusterWatchId": "CLUSTER-WATCH"},
+    ),
     ("JournalEventTest.scala:16", "both", ev.ControllerEvent, {"TYPE": "SnapshotTaken"}),
     (
         "JournalEventTest.scala:22",

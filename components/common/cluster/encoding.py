@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import msgspec
+
 from components.common.cluster.settings import ClusterSettings
 from components.wire import cluster as wire
 
@@ -18,7 +20,9 @@ _KINDS: dict[str, type[wire.HasNodes]] = {
 }
 
 
-def setting(s: ClusterSettings, id_to_uri: dict[str, str], active_id: str) -> wire.ClusterSetting:
+def setting(
+    s: ClusterSettings, id_to_uri: dict[str, str], active_id: str, watch_id: Any = None
+) -> wire.ClusterSetting:
     # consentTimeout: the reference asks its Watch within the heartbeat
     # timeout; it has no setting of its own for that.
     return wire.ClusterSetting(
@@ -27,6 +31,7 @@ def setting(s: ClusterSettings, id_to_uri: dict[str, str], active_id: str) -> wi
         timing=wire.ClusterTiming(
             heartbeat=s.heartbeat, heartbeatTimeout=s.timeout, consentTimeout=s.timeout
         ),
+        clusterWatchId=watch_id if isinstance(watch_id, str) else msgspec.UNSET,
     )
 
 
@@ -34,7 +39,12 @@ def cluster_state(s: ClusterSettings, st: dict[str, Any]) -> wire.Empty | wire.H
     kind = st.get("TYPE", "Empty")
     if kind == "Empty":
         return wire.Empty()
-    sett = setting(s, dict(st.get("idToUri") or s.nodes), str(st.get("activeId", s.own_id)))
+    sett = setting(
+        s,
+        dict(st.get("idToUri") or s.nodes),
+        str(st.get("activeId", s.own_id)),
+        st.get("clusterWatchId"),
+    )
     if kind == "FailedOver":
         at = st.get("failedAt") or {"fileEventId": 0, "position": 0}
         return wire.FailedOver(setting=sett, failedAt=wire.JournalPosition(**at))

@@ -122,6 +122,7 @@ class Cluster:
         # Whether a Cluster Watch has answered a heartbeat of this node since
         # it started (JS7: ClusterWatchRegistered); coupling waits for it.
         self.watch_registered = False
+        self._registering: str | None = None  # a ClusterWatchRegistered being journaled
         self._prepared_at = 0
         self._stopping = False
         # ``POST <prefix>/cluster/command`` TYPEs; a host may add its own.
@@ -774,7 +775,28 @@ class Cluster:
         reply = await self.watch.heartbeat(self.own_id, self.state)
         if reply is not None:
             self.watch_registered = True
+            await self._register_watch(reply.get("clusterWatchId"))
         return reply
+
+    async def _register_watch(self, watch_id: Any) -> None:
+        """JS7's ``ClusterWatchRegistered``: the active node journals the id
+        of a Watch that answered it and is not the one its cluster setting
+        names (ActiveClusterNode.scala), so the setting says who watches."""
+        st = self.state
+        if (
+            not isinstance(watch_id, str)
+            or self.role != "active"
+            or st.get("TYPE", "Empty") == "Empty"
+            or st.get("clusterWatchId") == watch_id
+            or self._registering == watch_id
+        ):
+            return
+        self._registering = watch_id
+        try:
+            event = {"TYPE": "ClusterWatchRegistered", "clusterWatchId": watch_id}
+            await self._event(event, {**self.state, "clusterWatchId": watch_id})
+        finally:
+            self._registering = None
 
     async def _watch_heartbeats(self) -> None:
         while not self._stopping:

@@ -114,7 +114,11 @@ class PulledWatch:
         if confirm is None or confirm.refusal() is not None:
             return None
         known = confirm.clusterWatchState
-        return dict(known) if isinstance(known, dict) else {}
+        # Who answered: the active node registers a new Watch in its journal.
+        return {
+            **(dict(known) if isinstance(known, dict) else {}),
+            "clusterWatchId": confirm.clusterWatchId,
+        }
 
     async def consent(self, own_id: str, event: dict[str, Any], state: dict[str, Any]) -> Consent:
         confirm = await self._ask(own_id, state, event)
