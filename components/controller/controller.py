@@ -66,8 +66,9 @@ from components.controller.agent_driver import AgentDriver, DriverConfig
 from components.controller.transaction import ORDER, WORKFLOW, Tx
 from components.wire import BUILD_ID, JS7_VERSION
 from components.wire import controller_commands as cc
+from components.wire import events as wire_events
 from components.wire import overview as ov
-from components.wire.codec import to_json
+from components.wire.codec import convert, to_json
 
 log = logging.getLogger("js7.controller.Controller")
 MIRRORED = {
@@ -440,8 +441,14 @@ class Controller(ClusterHosting, Runnable):
             kind = ev.get("TYPE")
             if oid is None and isinstance(kind, str) and kind.startswith("Cluster"):
                 # The Director pair's ClusterEvent, as JS7 mirrors it.
-                event = {k: v for k, v in ev.items() if k not in ("eventId", "timestamp")}
-                tx.events.append({"TYPE": "AgentMirroredEvent", "Key": path, "event": event})
+                body = {k: v for k, v in ev.items() if k not in ("eventId", "timestamp")}
+                try:
+                    event = convert(body, wire_events.ClusterEvent, "ClusterEvent")
+                except Problem as p:
+                    log.error("Agent %s: a ClusterEvent not mirrored: %s", path, p.message)
+                    continue
+                mirrored = wire_events.AgentMirroredEvent(event=event)
+                tx.events.append({"Key": path, **to_json(mirrored)})
                 continue
             if not isinstance(oid, str):
                 continue  # not an order event (AgentDedicated, ItemAttachedToMe, ...)
@@ -590,10 +597,19 @@ class Controller(ClusterHosting, Runnable):
         ``AgentClusterWatchConfirmationRequired``; None, the consent a user's
         ``ConfirmClusterNodeLoss`` allowed, ``AgentClusterWatchManuallyConfirmed``."""
         tx = Tx()
+        event: wire_events.AgentClusterWatchManuallyConfirmed | (
+            wire_events.AgentClusterWatchConfirmationRequired
+        )
         if problem is None:
-            tx.events.append({"TYPE": "AgentClusterWatchManuallyConfirmed", "Key": path})
+            event = wire_events.AgentClusterWatchManuallyConfirmed()
         else:
-            tx.events.append(
-                {"TYPE": "AgentClusterWatchConfirmationRequired", "Key": path, "problem": problem}
-            )
+            try:
+                typed = convert(
+                    problem, wire_events.ClusterNodeLossNotConfirmedProblem, "ClusterWatchProblem"
+                )
+            except Problem as p:
+                log.error("Agent %s: a confirmation not journaled: %s", path, p.message)
+                return
+            event = wire_events.AgentClusterWatchConfirmationRequired(problem=typed)
+        tx.events.append({"Key": path, **to_json(event)})
         await self.commit(tx)

@@ -30,30 +30,8 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from components.wire import cluster as state
-from components.wire.events import (
-    ClusterActiveNodeRestarted,
-    ClusterActiveNodeShutDown,
-    ClusterCoupled,
-    ClusterCouplingPrepared,
-    ClusterFailedOver,
-    ClusterNodesAppointed,
-    ClusterPassiveLost,
-    ClusterSwitchedOver,
-    ClusterWatchRegistered,
-    Problem,
-)
+from components.wire.events import ClusterEvent, Problem
 
-ClusterEvent = (
-    ClusterNodesAppointed
-    | ClusterCouplingPrepared
-    | ClusterCoupled
-    | ClusterSwitchedOver
-    | ClusterFailedOver
-    | ClusterPassiveLost
-    | ClusterActiveNodeShutDown
-    | ClusterActiveNodeRestarted
-    | ClusterWatchRegistered
-)
 # JS7's ClusterState.HasNodes: every state but Empty.
 NodesState = (
     state.NodesAppointed

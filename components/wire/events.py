@@ -389,6 +389,19 @@ class ClusterWatchRegistered(_Event, tag="ClusterWatchRegistered"):
     clusterWatchId: str
 
 
+ClusterEvent = (
+    ClusterNodesAppointed
+    | ClusterCouplingPrepared
+    | ClusterCoupled
+    | ClusterSwitchedOver
+    | ClusterFailedOver
+    | ClusterPassiveLost
+    | ClusterActiveNodeShutDown
+    | ClusterActiveNodeRestarted
+    | ClusterWatchRegistered
+)
+
+
 class JournalEventsReleased(_Event, tag="JournalEventsReleased"):
     userId: str
     untilEventId: int
@@ -419,6 +432,34 @@ class AgentRefDedicated(_Event, tag="AgentDedicated"):
 
 class AgentEventsObserved(_Event, tag="AgentEventsObserved"):
     untilEventId: int
+
+
+class AgentMirroredEvent(_Event, tag="AgentMirroredEvent"):
+    """A Director pair's ``ClusterEvent`` in the Controller's journal
+    (AgentRefStateEvent.scala; ``Key``: the Agent's path)."""
+
+    event: ClusterEvent
+
+
+class ClusterNodeLossNotConfirmedProblem(
+    msgspec.Struct,
+    tag_field="TYPE",
+    tag="ClusterNodeLossNotConfirmedProblem",
+    kw_only=True,
+    forbid_unknown_fields=True,
+):
+    """ClusterWatchProblems.scala: the Watch could not judge a node's loss."""
+
+    fromNodeId: str
+    event: ClusterFailedOver | ClusterPassiveLost
+
+
+class AgentClusterWatchConfirmationRequired(_Event, tag="AgentClusterWatchConfirmationRequired"):
+    problem: ClusterNodeLossNotConfirmedProblem
+
+
+class AgentClusterWatchManuallyConfirmed(_Event, tag="AgentClusterWatchManuallyConfirmed"):
+    pass
 
 
 class UnsignedSimpleItemAdded(_Event, tag="UnsignedSimpleItemAdded"):
@@ -516,6 +557,9 @@ ControllerEvent = (
     | VersionedItemChanged
     | AgentRefDedicated
     | AgentEventsObserved
+    | AgentMirroredEvent
+    | AgentClusterWatchConfirmationRequired
+    | AgentClusterWatchManuallyConfirmed
     | UnsignedSimpleItemAdded
     | UnsignedSimpleItemChanged
     | SubagentItemStateEvent

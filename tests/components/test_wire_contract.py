@@ -835,6 +835,32 @@ CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
         {"TYPE": "AgentEventsObserved", "untilEventId": 123},
     ),
     (
+        "AgentRefStateEventTest.scala:125",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "AgentMirroredEvent", "event": {"TYPE": "ClusterPassiveLost", "id": "Backup"}},
+    ),
+    (
+        "AgentRefStateEventTest.scala:139",
+        "both",
+        ev.ControllerEvent,
+        {
+            "TYPE": "AgentClusterWatchConfirmationRequired",
+            "problem": {
+                "TYPE": "ClusterNodeLossNotConfirmedProblem",
+                "fromNodeId": "Primary",
+                "event": {"TYPE": "ClusterPassiveLost", "id": "Backup"},
+            },
+        },
+    ),
+    # AgentRefStateEvent.scala L79, L93: a case object, no field of its own.
+    (
+        "AgentRefStateEvent.scala:79",
+        "both",
+        ev.ControllerEvent,
+        {"TYPE": "AgentClusterWatchManuallyConfirmed"},
+    ),
+    (
         "AgentEventTest.scala:17",
         "both",
         ev.AgentEvent,

@@ -35,12 +35,12 @@ from components.common.cluster.watch import Consent
 from components.common.node import Command, query_seconds
 from components.wire import cluster as wire
 from components.wire.cluster_watch import (
-    ClusterEvent,
     ClusterWatchCheckEvent,
     ClusterWatchCheckState,
     ClusterWatchConfirm,
 )
 from components.wire.codec import convert, to_json
+from components.wire.events import ClusterEvent
 
 log = logging.getLogger("js7.cluster.watch.PulledWatch")
 
