@@ -47,6 +47,7 @@ from typing import Any
 import aiohttp
 import msgspec
 from aiohttp import web
+from aiohttp.client_exceptions import ClientConnectionResetError
 
 from components.common.auth import SESSION_HEADER
 from components.common.client import NodeClient, ProblemError
@@ -604,11 +605,14 @@ class Cluster:
         if not commits and await self.journal.wait_for_event(position, self.heartbeat):
             with contextlib.suppress(EventSeqTorn, UnknownEventId):
                 commits = self.journal.commits_after(position, 1000)
-        if commits:
-            await resp.write(
-                "".join(json.dumps(c, separators=(",", ":")) + "\n" for c in commits).encode()
-            )
-        await resp.write_eof()
+        # The passive may hang up meanwhile (it stopped, or gave up waiting):
+        # nothing to answer then, and no error of this node's.
+        with contextlib.suppress(ConnectionResetError, ClientConnectionResetError):
+            if commits:
+                await resp.write(
+                    "".join(json.dumps(c, separators=(",", ":")) + "\n" for c in commits).encode()
+                )
+            await resp.write_eof()
         return resp
 
     async def snapshot(self, request: web.Request) -> web.Response:
