@@ -22,7 +22,7 @@ from harness.clients.js7 import (
     wait_coupled,
 )
 from harness.clients.snapshot import read_snapshot
-from harness.errors import DeadlineExceeded
+from harness.errors import DeadlineExceeded, HarnessError
 from harness.js7topo import controller_and_agents, controller_cluster, shell_workflow
 from harness.topology import Database, Link, Node, Topology
 from harness.workload import JobRuns, add_orders, read_all_events
@@ -44,11 +44,16 @@ async def test_nodes_couple_by_themselves_and_again_after_a_restart(deploy, resu
     up = max(t for n in dep.nodes if (t := dep.backend.ready_at(n)) is not None)
     timings = {"initial": time.monotonic() - up}
     for node in ("backup", "primary"):  # passive, then (after switch) the other
-        t0 = time.monotonic()
         async with faults.stop(dep, node):
             pass
         await wait_cluster(dep, client, deadline=bound + profile.heal_deadline)
-        timings[f"after restart of {node}"] = time.monotonic() - t0
+        # From when the restarted node was up again, as for the first coupling
+        # (the restart's own start-up, 3 s of Python imports on a loaded
+        # machine, is not coupling: seen 5.2 s in all with the bound 5 s).
+        again = dep.backend.ready_at(node)
+        if again is None:
+            raise HarnessError(f"{node} was restarted but has no time it was up")
+        timings[f"after restart of {node}"] = time.monotonic() - again
     for k, v in timings.items():
         results.measure(f"coupled seconds ({k})", round(v, 3))
     result = CheckResult(
