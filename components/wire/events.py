@@ -541,15 +541,7 @@ ControllerEvent = (
     OrderEvent
     | ControllerInitialized
     | ControllerReady
-    | ClusterNodesAppointed
-    | ClusterCouplingPrepared
-    | ClusterCoupled
-    | ClusterSwitchedOver
-    | ClusterFailedOver
-    | ClusterPassiveLost
-    | ClusterActiveNodeShutDown
-    | ClusterActiveNodeRestarted
-    | ClusterWatchRegistered
+    | ClusterEvent
     | JournalEventsReleased
     | SnapshotTaken
     | VersionAdded
