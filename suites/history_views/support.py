@@ -5,7 +5,6 @@ something to show."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from harness.clients.js7 import controller_client, deploy_workflow, wait_all_orders
@@ -38,8 +37,3 @@ async def run_orders(
 
 def keys_of(items: list[dict[str, Any]], key: str) -> list[str]:
     return [str(i[key]) for i in items]
-
-
-def epoch_s(iso: str) -> float:
-    """A JOC timestamp (ISO 8601, UTC) in seconds since the epoch."""
-    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
