@@ -129,6 +129,26 @@ async def test_persist_stamps_commits_and_reopens(path: Path):
         await again.close()
 
 
+async def test_a_cancelled_persist_returns_only_once_its_commit_landed(path: Path):
+    """A reader journals events with how far it read; cancelled mid-commit,
+    its reconnection reads "how far" at once — it must see the commit, or it
+    journals the same events again (AGT-DIRECTOR-FAILOVER[pause])."""
+    j = await Journal.open(path, clock=SteppingClock())
+    try:
+        lock = WriteLock(path)
+        task = asyncio.create_task(j.persist([ev("o", "OrderProcessingStarted")], meta={"at": 7}))
+        await writer_holds_one_request(j)
+        task.cancel()
+        await asyncio.sleep(0.05)
+        assert not task.done(), "the cancelled caller returned with its commit still queued"
+        lock.release()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert j.meta("at") == 7 and len(j.read(0)) == 1
+    finally:
+        await j.close()
+
+
 async def test_persist_with_only_changes_consumes_no_event_id(path: Path):
     j = await Journal.open(path)
     await j.persist([ev("a")])

@@ -249,14 +249,26 @@ class Journal(WriterThread):
         ValueError to this caller only, before anything is queued. If the
         group's transaction fails, every caller in it gets JournalWriteFailed
         (nothing visible) or JournalBroken (COMMIT failed, outcome unknown).
-        If the caller is cancelled after the request was queued, the commit
-        may still happen (and then is applied to memory as usual).
+        A caller cancelled once the request is queued still waits for the
+        transaction's end, then raises CancelledError: when it returns, the
+        commit has happened or failed, never "maybe later". A reader that
+        journals events with how far it read them, cut off meanwhile, would
+        otherwise reconnect from the old position while the commit was still
+        on its way, and journal the same events twice (found by
+        AGT-DIRECTOR-FAILOVER[pause]: the Controller mirrored an Agent's
+        ``OrderProcessingStarted`` twice).
         """
         self._check_usable()
         assert self._loop is not None
         req = self._encode_persist(events, changes, meta, self._loop.create_future())
         self._submit(req)
-        return await req.future
+        try:
+            return await asyncio.shield(req.future)
+        except asyncio.CancelledError:
+            if not req.future.done():
+                # A second cancellation ends this wait, never the commit.
+                await asyncio.wait({req.future})
+            raise
 
     def _encode_persist(
         self,
