@@ -487,13 +487,16 @@ class RemoteSubagent:
         then does the Director count the event as observed."""
         key = f"subagent.{self.sid}.eventId"
         outputs: list[Event] = []
+        read_until = self.event_id
         for e in batch:
             kind, oid = e.get("TYPE"), e.get("Key")
             if kind in ("OrderStdoutWritten", "OrderStderrWritten") and oid in self._expected:
                 outputs.append({"Key": oid, "TYPE": kind, "chunk": e.get("chunk", "")})
             elif kind == "OrderProcessed" and isinstance(oid, str):
                 if outputs:
-                    await self.keeper.persist(outputs)
+                    # With how far they go: a reconnection after a cut here
+                    # does not journal them twice.
+                    await self.keeper.persist(outputs, meta={key: read_until})
                     outputs = []
                 outcome = e.get("outcome") or disrupted("no outcome")
                 await self._processed(oid, outcome, e["eventId"])
@@ -504,6 +507,7 @@ class RemoteSubagent:
                 await self.keeper.persist([{"Key": self.sid, "TYPE": "SubagentShutdownStarted"}])
             elif kind == "SubagentShutdown":
                 await self._shut_down()
+            read_until = e["eventId"]
         # JS7 journals how far it read the Subagent's events with them.
         observed = {"TYPE": "SubagentEventsObserved", "untilEventId": batch[-1]["eventId"]}
         outputs.append({"Key": self.sid, **observed})
