@@ -77,20 +77,48 @@ async def final_read(
     """The final read (ids whose ``ended`` event is in the Controller's
     journal), and each order's ``OrderProcessingStarted.subagentId``s — JS7
     records the chosen Subagent there."""
+    return (await _final_events(dep, history, ended)).started
+
+
+class _Steps:
+    """What JS7 recorded of each order's job steps: where each started
+    (``OrderProcessingStarted.subagentId``) and, in order, each start and
+    outcome — what a verdict on a differing order shows."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.started: dict[str, list[str]] = {}
+        self.record: dict[str, list[str]] = {}
+        for e in events:
+            if e["TYPE"] == "OrderProcessingStarted":
+                sub = e.get("subagentId", "(none)")
+                self.started.setdefault(e["Key"], []).append(sub)
+                self.record.setdefault(e["Key"], []).append(f"{e['eventId']} started on {sub}")
+            elif e["TYPE"] == "OrderProcessed":
+                outcome = e.get("outcome", {})
+                what = outcome.get("TYPE", "?")
+                if "reason" in outcome:
+                    reason = outcome["reason"]
+                    what += f"({reason.get('TYPE')}: {reason.get('problem', {}).get('code', '')})"
+                self.record.setdefault(e["Key"], []).append(f"{e['eventId']} processed {what}")
+
+
+async def _final_events(dep: Deployment, history: History, ended: tuple[str, ...]) -> _Steps:
     async with history.op("final", "read") as op:
         events = await read_all_events(controller_client(dep, "controller"))
         op.ok([e["Key"] for e in events if e["TYPE"] in ended])
-    started: dict[str, list[str]] = {}
-    for e in events:
-        if e["TYPE"] == "OrderProcessingStarted":
-            started.setdefault(e["Key"], []).append(e.get("subagentId", "(none)"))
-    return started
+    return _Steps(events)
 
 
-def started_matches_runs(started: dict[str, list[str]], ran: dict[str, list[str]]) -> CheckResult:
-    """What JS7 recorded (OrderProcessingStarted.subagentId) is where the job ran."""
+def started_matches_runs(
+    started: dict[str, list[str]],
+    ran: dict[str, list[str]],
+    record: dict[str, list[str]] | None = None,
+) -> CheckResult:
+    """What JS7 recorded (OrderProcessingStarted.subagentId) is where the job
+    ran; for an order where it is not, ``record`` (JS7's starts and outcomes
+    of it) goes into the verdict."""
     differ = {
-        oid: {"started": subs, "ran": ran.get(oid, [])}
+        oid: {"started": subs, "ran": ran.get(oid, []), "js7": (record or {}).get(oid, [])}
         for oid, subs in started.items()
         if subs != ran.get(oid, [])
     }
@@ -103,13 +131,13 @@ async def judge(
     """The final read, the Subagents' side effects, and the verdict: no order
     lost, each run once, ``check`` of where they ran, and JS7's record of the
     chosen Subagent agreeing with the side effects."""
-    started = await final_read(dep, history)
+    steps = await _final_events(dep, history, ("OrderFinished",))
     ran = record_runs(dep, history, SUBAGENTS)
     return compose(
         no_loss(history.records),
         exactly_once(history.records),
         check(history.records),
-        started_matches_runs(started, ran),
+        started_matches_runs(steps.started, ran, steps.record),
     )
 
 
