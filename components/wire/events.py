@@ -599,6 +599,7 @@ AgentEvent = (
     | ItemDetached
     | JournalEventsReleased
     | SubagentItemStateEvent  # the Director's (all but SubagentResetStartedByController)
+    | ClusterEvent  # a Director pair's (AgentClusterTest: the Agent's journal holds them)
 )
 
 

@@ -37,7 +37,9 @@ from harness.clients.js7 import (
 from harness.clients.node import ProblemError
 from harness.clients.snapshot import read_snapshot
 from harness.js7topo import (
+    agent_cluster,
     agent_with_subagents,
+    backup_director,
     block,
     bundle_job,
     controller_cluster,
@@ -400,3 +402,53 @@ async def test_every_event_of_a_subagent_cluster_is_js7s(deploy):
     # JS7's snapshot shows the items and the Subagents' states.
     objects = strict_objects(await ctl.get_ndjson("/snapshot/"))
     assert {"SubagentItemState", "SubagentBundle"} <= {o["TYPE"] for o in objects}
+
+
+DIRECTOR_CLUSTER_TYPES = {
+    "ClusterNodesAppointed",
+    "ClusterCouplingPrepared",
+    "ClusterCoupled",
+    "ClusterWatchRegistered",
+    "ClusterSwitchedOver",
+}
+
+
+async def test_every_event_of_a_director_pair_is_js7s(deploy):
+    """A Director pair journals JS7's ClusterEvents next to its orders'
+    (ClusterEventTest.scala): coupled, switched over and coupled again, each
+    Director's journal decodes strictly as an Agent's, and the Controller
+    mirrors the pair's cluster events as ``AgentMirroredEvent``."""
+    agent, backup = "agent-1", backup_director("agent-1")
+    held = ["Controller", "Harness"]  # nobody releases for the Harness: all kept
+    dep = await deploy(agent_cluster(2, 1, agent_config={"release_users": held}))
+    ctl = controller_client(dep, "controller")
+    sub = "subagent-1"
+    await ctl.post_items(
+        subagent_cluster_items(
+            f"http://{dep.backend.link_address(f'controller--{agent}')}",
+            {sub: f"http://{dep.backend.link_address(f'{agent}--{sub}')}"},
+            {sub: 1},
+            backup_uri=f"http://{dep.backend.link_address(f'controller--{backup}')}",
+        )
+    )
+    directors = ClusterClient(dep, nodes=(agent, backup), prefix="/agent/api")
+    await wait_cluster(dep, directors)
+    await ctl.command({"TYPE": "ClusterSwitchOver", "agentPath": agent})
+    await dep.wait_for("the Backup Director active", directors.find_active, accept=backup.__eq__)
+    await wait_cluster(dep, directors)
+    await deploy_workflow(ctl, workflow("w", bundle_job(agent, "echo out")))
+    await ctl.command(add_order("a", "w"))
+    await wait_order_state(dep, "a", ("Finished",))
+    journals = {}
+    for node in (agent, backup):
+        path = dep.backend.data_dir(node) / "state" / "agent.journal.sqlite"
+        with sqlite3.connect(path) as db:
+            journals[node] = [json.loads(line) for (line,) in db.execute("SELECT line FROM events")]
+    for node, events in journals.items():
+        assert undecodable(events, ev.AgentEvent) == [], node
+        missing = DIRECTOR_CLUSTER_TYPES - set(types(events))
+        assert missing == set(), (node, Counter(types(events)))
+    controller_events = await read_all_events(ctl)
+    assert undecodable(controller_events, ev.ControllerEvent) == []
+    mirrored = {e["event"]["TYPE"] for e in controller_events if e["TYPE"] == "AgentMirroredEvent"}
+    assert {"ClusterCoupled", "ClusterSwitchedOver"} <= mirrored, mirrored
