@@ -19,6 +19,7 @@ from components.cluster_watch import settings
 from components.common.cluster.watch_service import ClusterWatchService
 from components.common.config import Config, ConfigProblem, die
 from components.common.web import serve, setup_logging
+from components.wire.codec import to_json
 
 log = logging.getLogger("js7.cluster.watch.ClusterWatchMain")
 
@@ -54,7 +55,7 @@ def main() -> None:
                     "clusterWatchId": s.watch_id,
                     "clusterWatchRunId": service.run_id,
                     **service.arbiter.status(),
-                    "lossToConfirm": service.loss_to_confirm,
+                    "lossToConfirm": to_json(service.loss_to_confirm),
                 }
             )
 

@@ -39,6 +39,7 @@ from components.common.tasks import until_one_fails
 from components.common.web import Problem
 from components.controller import items
 from components.controller.agent_cluster_watch import AgentClusterWatchService
+from components.wire import events as wire_events
 from components.wire import snapshot as snap
 
 if TYPE_CHECKING:
@@ -84,7 +85,8 @@ class AgentDriver:
         self._released = 0
         self._task: asyncio.Task[None] | None = None
         self._client: NodeClient | None = None  # the coupled Director's
-        self._required: dict[str, Any] | None = None  # the last confirmation required
+        # The last confirmation required.
+        self._required: wire_events.ClusterNodeLossNotConfirmedProblem | None = None
         self.watch = AgentClusterWatchService(
             controller.journal,
             path,
@@ -114,7 +116,9 @@ class AgentDriver:
     def _uris(self) -> list[str]:
         return list(dict.fromkeys([self.uri, *self.controller.director_uris(self.path)]))
 
-    async def _confirmation_required(self, problem: dict[str, Any] | None) -> None:
+    async def _confirmation_required(
+        self, problem: wire_events.ClusterNodeLossNotConfirmedProblem | None
+    ) -> None:
         """``problem``: a node loss the Watch could not judge; None: a user's
         confirmation of it let the Watch consent."""
         if problem != self._required:

@@ -591,7 +591,7 @@ class Controller(ClusterHosting, Runnable):
         return uris
 
     async def agent_cluster_watch_confirmation_required(
-        self, path: str, problem: dict[str, Any] | None
+        self, path: str, problem: wire_events.ClusterNodeLossNotConfirmedProblem | None
     ) -> None:
         """JS7's AgentDriver ``onNodeLossEventConfirmRequired``: a problem is
         ``AgentClusterWatchConfirmationRequired``; None, the consent a user's
@@ -603,13 +603,6 @@ class Controller(ClusterHosting, Runnable):
         if problem is None:
             event = wire_events.AgentClusterWatchManuallyConfirmed()
         else:
-            try:
-                typed = convert(
-                    problem, wire_events.ClusterNodeLossNotConfirmedProblem, "ClusterWatchProblem"
-                )
-            except Problem as p:
-                log.error("Agent %s: a confirmation not journaled: %s", path, p.message)
-                return
-            event = wire_events.AgentClusterWatchConfirmationRequired(problem=typed)
+            event = wire_events.AgentClusterWatchConfirmationRequired(problem=problem)
         tx.events.append({"Key": path, **to_json(event)})
         await self.commit(tx)

@@ -12,11 +12,11 @@ of the node whose loss the Watch could not judge.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from components.common.cluster.watch_service import ClusterWatchService
 from components.common.web import Problem
 from components.joc.config import JocConfig
+from components.wire.events import ClusterFailedOver, ClusterNodeLossNotConfirmedProblem
 
 log = logging.getLogger("js7.joc.ClusterWatch")
 
@@ -71,12 +71,10 @@ class JocClusterWatch:
         return lost
 
 
-def _lost_node(problem: dict[str, Any] | None) -> str | None:
+def _lost_node(problem: ClusterNodeLossNotConfirmedProblem | None) -> str | None:
     """From JS7's ``ClusterNodeLossNotConfirmedProblem``: the failed active of
     a ``ClusterFailedOver``, the passive of a ``ClusterPassiveLost``."""
-    event = (problem or {}).get("event")
-    if not isinstance(event, dict):
+    if problem is None:
         return None
-    failed_over = event.get("TYPE") == "ClusterFailedOver"
-    lost = event.get("failedActiveId") if failed_over else event.get("id")
-    return lost if isinstance(lost, str) else None
+    event = problem.event
+    return event.failedActiveId if isinstance(event, ClusterFailedOver) else event.id

@@ -11,6 +11,7 @@ import pytest
 from components.cluster_watch import settings
 from components.common.config import Config, ConfigProblem
 from components.joc.cluster_watch import _lost_node
+from components.wire import events as ev
 
 NODES = [
     {"uri": "http://127.0.0.1:1", "user": "ClusterWatch", "password": "plain:s"},
@@ -96,14 +97,13 @@ def test_the_process_stops_at_start_naming_the_setting(tmp_path):
 
 
 def test_joc_confirms_the_failed_active_or_the_lost_passive():
-    failed_over = {
-        "TYPE": "ClusterFailedOver",
-        "failedActiveId": "Primary",
-        "activatedId": "Backup",
-    }
-    passive_lost = {"TYPE": "ClusterPassiveLost", "id": "Backup"}
-    problem = {"TYPE": "ClusterNodeLossNotConfirmedProblem", "fromNodeId": "Backup"}
-    assert _lost_node({**problem, "event": failed_over}) == "Primary"
-    assert _lost_node({**problem, "event": passive_lost}) == "Backup"
+    failed_over = ev.ClusterFailedOver(
+        failedActiveId="Primary",
+        activatedId="Backup",
+        failedAt=ev.JournalPosition(fileEventId=0, position=0),
+    )
+    passive_lost = ev.ClusterPassiveLost(id="Backup")
+    problem = ev.ClusterNodeLossNotConfirmedProblem
+    assert _lost_node(problem(fromNodeId="Backup", event=failed_over)) == "Primary"
+    assert _lost_node(problem(fromNodeId="Primary", event=passive_lost)) == "Backup"
     assert _lost_node(None) is None
-    assert _lost_node({**problem, "event": "garbage"}) is None

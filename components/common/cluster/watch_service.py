@@ -35,6 +35,11 @@ from components.wire.cluster_watch import (
     ClusterWatchRequest,
 )
 from components.wire.codec import convert, to_json
+from components.wire.events import (
+    ClusterFailedOver,
+    ClusterNodeLossNotConfirmedProblem,
+    ClusterPassiveLost,
+)
 from components.wire.events import Problem as WireProblem
 
 log = logging.getLogger("js7.cluster.watch.ClusterWatchService")
@@ -42,10 +47,10 @@ log = logging.getLogger("js7.cluster.watch.ClusterWatchService")
 # A node loss the Watch could not judge (JS7's
 # ``ClusterNodeLossNotConfirmedProblem``), or None once a user's
 # confirmation let it consent.
-OnConfirmationRequired = Callable[[dict[str, Any] | None], Awaitable[None]]
+OnConfirmationRequired = Callable[[ClusterNodeLossNotConfirmedProblem | None], Awaitable[None]]
 
 
-async def _nothing(_: dict[str, Any] | None) -> None:
+async def _nothing(_: ClusterNodeLossNotConfirmedProblem | None) -> None:
     return None
 
 
@@ -66,7 +71,7 @@ class ClusterWatchService:
         self.label = label
         self.arbiter = ClusterWatch(None, meta=f"clusterWatch.{label}")
         # The loss a user may confirm now: JS7's ``clusterNodeLossEventToBeConfirmed``.
-        self.loss_to_confirm: dict[str, Any] | None = None
+        self.loss_to_confirm: ClusterNodeLossNotConfirmedProblem | None = None
         self._prefix = prefix
         self._user = user
         self._password = password
@@ -139,7 +144,7 @@ class ClusterWatchService:
                 if raw.strip():
                     await self._answer(client, json.loads(raw))
 
-    async def _required(self, problem: dict[str, Any] | None) -> None:
+    async def _required(self, problem: ClusterNodeLossNotConfirmedProblem | None) -> None:
         self.loss_to_confirm = problem
         await self._confirmation_required(problem)
 
@@ -188,14 +193,13 @@ class ClusterWatchService:
                 )
         except Problem as p:
             confirm["problem"] = WireProblem(message=p.message, code=p.code)
-            if p.code == "UntaughtClusterWatch":
-                await self._required(
-                    {
-                        "TYPE": "ClusterNodeLossNotConfirmedProblem",
-                        "fromNodeId": request.from_,
-                        "event": event,
-                    }
-                )
+            if p.code == "UntaughtClusterWatch" and isinstance(request, ClusterWatchCheckEvent):
+                lost = request.event
+                if isinstance(lost, ClusterFailedOver | ClusterPassiveLost):
+                    problem = ClusterNodeLossNotConfirmedProblem(
+                        fromNodeId=request.from_, event=lost
+                    )
+                    await self._required(problem)
         answer = ClusterWatchConfirm(
             requestId=rid, clusterWatchId=self.watch_id, clusterWatchRunId=self.run_id, **confirm
         )
