@@ -115,6 +115,7 @@ class Agent(ClusterHosting, Runnable):
             ac.EmergencyStop: self._emergency_stop,
             ac.ShutDown: self._shutdown,
             ac.Batch: self.batch,
+            ac.ClusterSwitchOver: self._switch_over,
             ac.ConfirmClusterNodeLoss: self._confirm_node_loss,
         }
 
@@ -625,6 +626,9 @@ class Agent(ClusterHosting, Runnable):
     async def _attach_item(self, user: str, cmd: ac.AttachItem) -> None:
         """``AttachItem``: a SubagentItem, SubagentBundle or AgentRef."""
         await self.subagents.attach(cmd.item, self._need_dedicated())
+
+    async def _switch_over(self, user: str, cmd: ac.ClusterSwitchOver) -> None:
+        await self.cluster.switch_over()
 
     async def _reset_subagent(self, user: str, cmd: ac.ResetSubagent) -> None:
         self._need_dedicated()

@@ -130,7 +130,7 @@ class AgentDriver:
         if self._client is None:
             raise Problem(503, "AgentNotCoupled", f"Agent {self.path} is not coupled")
         try:
-            await self._client.command_path("/cluster/command", {"TYPE": "ClusterSwitchOver"})
+            await self._client.command({"TYPE": "ClusterSwitchOver"})
         except ProblemError as exc:
             raise Problem(exc.status, exc.code, exc.message) from None
 

@@ -176,6 +176,11 @@ class Batch(_Command, tag="Batch"):
     commands: list[Any]
 
 
+class ClusterSwitchOver(_Command, tag="ClusterSwitchOver"):
+    """The Controller hands a Director pair's active role to the passive
+    Director (AgentCommand.scala L262-264: a case object)."""
+
+
 class ConfirmClusterNodeLoss(_Command, tag="ConfirmClusterNodeLoss"):
     """reference-only on the Agent: the reference's Cluster Watch runs in an
     Agent, and a user confirms a lost Controller node to it. (JS7's command
@@ -201,6 +206,7 @@ AgentCommand = (
     | EmergencyStop
     | ShutDown
     | Batch
+    | ClusterSwitchOver
     | ConfirmClusterNodeLoss
 )
 

@@ -60,9 +60,16 @@ async def test_secondary_without_is_backup_is_refused_with_the_seeds_message(dep
     try:
         await client.clients["backup"].command_path(
             "/cluster/command",
-            {
+            {  # JS7's shape (ClusterCommandTest.scala L16-47)
                 "TYPE": "ClusterStartBackupNode",
-                "setting": {"idToUri": {"Primary": "http://x", "Backup": "http://y"}},
+                "setting": {
+                    "idToUri": {"Primary": "http://x", "Backup": "http://y"},
+                    "activeId": "Primary",
+                    "timing": {"heartbeat": 1, "heartbeatTimeout": 3},
+                },
+                "fileEventId": 0,
+                "activeNodeName": "Primary",
+                "passiveNodeUserId": "Backup",
             },
         )
         answer = None

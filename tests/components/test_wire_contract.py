@@ -21,6 +21,7 @@ import pytest
 from components.common.web import Problem
 from components.wire import agent_commands as ac
 from components.wire import cluster as cl
+from components.wire import cluster_commands as ccm
 from components.wire import cluster_watch as cw
 from components.wire import controller_commands as cc
 from components.wire import events as ev
@@ -41,6 +42,7 @@ OET = "js7-data/shared/src/test/scala/js7/data/order/OrderEventTest.scala"
 CET = "js7-data/shared/src/test/scala/js7/data/cluster/ClusterEventTest.scala"
 CWT = "js7-data/shared/src/test/scala/js7/data/cluster/ClusterWatchingCommandTest.scala"
 CWR = "js7-data/shared/src/test/scala/js7/data/cluster/ClusterWatchRequestTest.scala"
+CCM = "js7-data/shared/src/test/scala/js7/data/cluster/ClusterCommandTest.scala"
 IOT = "js7-data/shared/src/test/scala/js7/data/item/ItemOperationTest.scala"
 VET = "js7-data/shared/src/test/scala/js7/data/item/VersionedEventTest.scala"
 JOC_NOTICE_KEY = "match(orderId, '#([0-9]{4}-[0-9]{2}-[0-9]{2})#.*', '$1')"
@@ -1635,6 +1637,72 @@ SUBAGENT_CASES: list[tuple[str, str, Any, dict[str, Any]]] = [
         },
     ),
 ]
+# The cluster nodes' commands to each other (ClusterCommandTest.scala).
+CASES.extend(
+    [
+        (
+            f"{CCM}:17",
+            "both",
+            ccm.ClusterCommand,
+            {
+                "TYPE": "ClusterStartBackupNode",
+                "setting": {
+                    "idToUri": {"A": "https://A", "B": "https://B"},
+                    "activeId": "A",
+                    "timing": {"heartbeat": 10, "heartbeatTimeout": 20, "consentTimeout": 6},
+                    "clusterWatchId": "CLUSTER-WATCH",
+                },
+                "fileEventId": 1000,
+                "activeNodeName": "ActiveNodeName",
+                "passiveNodeUserId": "PassiveNodeUserId",
+            },
+        ),
+        (
+            f"{CCM}:50",
+            "both",
+            ccm.ClusterCommand,
+            {"TYPE": "ClusterPrepareCoupling", "activeId": "A", "passiveId": "B", "token": "TOKEN"},
+        ),
+        (
+            f"{CCM}:60",
+            "both",
+            ccm.ClusterCommand,
+            {"TYPE": "ClusterCouple", "activeId": "A", "passiveId": "B", "token": "TOKEN"},
+        ),
+        (
+            f"{CCM}:70",
+            "both",
+            ccm.ClusterCommand,
+            {"TYPE": "ClusterConfirmCoupling", "token": "TOKEN"},
+        ),
+        (
+            f"{CCM}:78",
+            "both",
+            ccm.ClusterCommand,
+            {"TYPE": "ClusterRecouple", "activeId": "A", "passiveId": "B"},
+        ),
+        (
+            # no codec test: ClusterCommand.scala:72-76, deriveCodec of its fields
+            "js7-data/shared/src/main/scala/js7/data/cluster/ClusterCommand.scala:72",
+            "both",
+            ccm.ClusterCommand,
+            {"TYPE": "ClusterPassiveDown", "activeId": "A", "passiveId": "B"},
+        ),
+        (
+            f"{CCM}:87",
+            "both",
+            ccm.ClusterCommand,
+            {"TYPE": "ClusterInhibitActivation", "duration": 7},
+        ),
+        (
+            # no codec test: AgentCommand.scala:262-264, a case object
+            "js7-agent-data/shared/src/main/scala/js7/agent/data/commands/AgentCommand.scala:264",
+            "both",
+            ac.AgentCommand,
+            {"TYPE": "ClusterSwitchOver"},
+        ),
+    ]
+)
 CASES.extend(SUBAGENT_CASES)
 CASES.extend(
     [
@@ -1809,7 +1877,7 @@ def test_the_reference_reads_and_writes_js7s_json(source, mode, into, js7):
 
 def _wire_structs() -> set[type]:
     found: set[type] = set()
-    for module in (ac, cc, cl, cw, ev, it, nw, ss, sn, wo, sw):
+    for module in (ac, cc, ccm, cl, cw, ev, it, nw, ss, sn, wo, sw):
         for obj in vars(module).values():
             if (
                 isinstance(obj, type)

@@ -52,6 +52,7 @@ from aiohttp.client_exceptions import ClientConnectionResetError
 from components.common.auth import SESSION_HEADER
 from components.common.client import NodeClient, ProblemError
 from components.common.cluster import encoding, settings
+from components.common.cluster.coupling import DECOUPLED, CouplingTokens
 from components.common.cluster.host import ClusterHost
 from components.common.cluster.watch import AgentClusterWatch, Consent, Watch
 from components.common.config import Config
@@ -60,6 +61,8 @@ from components.common.ndjson import NdjsonReader
 from components.common.node import Command, journal_problem, query_int
 from components.common.web import Problem, read_json
 from components.wire import cluster as wire
+from components.wire import cluster_commands as cc
+from components.wire.codec import convert, to_json
 
 log = logging.getLogger("js7.cluster.Cluster")
 common_log = logging.getLogger("js7.cluster.ClusterCommon")
@@ -120,6 +123,9 @@ class Cluster:
         self._ticker: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
         self._couple_sent_for = 0
+        self._prepare_sent_for = -1  # the generation a ClusterPrepareCoupling was sent for
+        self._tokens = CouplingTokens()  # the passive's, of its coupling commands in flight
+        self._coupling_lock = asyncio.Lock()  # the active's: one coupling command at a time
         # Whether a Cluster Watch has answered a heartbeat of this node since
         # it started (JS7: ClusterWatchRegistered); coupling waits for it.
         self.watch_registered = False
@@ -129,8 +135,12 @@ class Cluster:
         # ``POST <prefix>/cluster/command`` TYPEs; a host may add its own.
         self.commands: dict[str, Callable[[Command], Awaitable[Any]]] = {
             "ClusterStartBackupNode": self._start_backup_node,
+            "ClusterPrepareCoupling": self._prepare_coupling,
             "ClusterCouple": self._couple,
-            "ClusterSwitchOver": lambda _: self.switch_over(),
+            "ClusterConfirmCoupling": self._confirm_coupling,
+            "ClusterRecouple": self._unsupported,
+            "ClusterPassiveDown": self._unsupported,
+            "ClusterInhibitActivation": self._unsupported,
         }
 
     # -- state -----------------------------------------------------------
@@ -217,6 +227,12 @@ class Cluster:
         if self.state.get("TYPE") in ("Coupled", "PreparedToBeCoupled"):
             return self.acked
         return self.journal.last_event_id
+
+    def js7_state_setting(self) -> wire.ClusterSetting:
+        """JS7's ``ClusterSetting`` of this (active) node's cluster."""
+        st = self.state
+        nodes = dict(st.get("idToUri") or self.nodes)
+        return encoding.setting(self.settings, nodes, self.own_id, st.get("clusterWatchId"))
 
     def js7_state(self) -> wire.Empty | wire.HasNodes:
         """The cluster state as JS7 encodes it."""
@@ -506,14 +522,13 @@ class Cluster:
             if peer is None:
                 return
             try:
-                await peer.command_path(
-                    "/cluster/command",
-                    {
-                        "TYPE": "ClusterStartBackupNode",
-                        "setting": {"idToUri": self.state.get("idToUri"), "activeId": self.own_id},
-                        "fileEventId": self.journal.last_event_id,
-                    },
+                start = cc.ClusterStartBackupNode(
+                    setting=self.js7_state_setting(),
+                    fileEventId=self.journal.torn_event_id,
+                    activeNodeName=self.own_id,
+                    passiveNodeUserId="Cluster",  # the user the Backup pulls as
                 )
+                await peer.command_path("/cluster/command", to_json(start))
                 return
             except ProblemError as exc:
                 msg = (
@@ -588,18 +603,6 @@ class Cluster:
         if position > self.acked:
             self.acked = position
             self._pulse()
-        st = self.state
-        # Re-couple only as the node the state names active: right after a
-        # switch-over this node still serves pulls but the other one is active.
-        if (
-            st.get("TYPE") in ("NodesAppointed", "PassiveLost", "FailedOver", "SwitchedOver")
-            and st.get("activeId", self.own_id) == self.own_id
-        ):
-            self._prepared_at = await self._event(
-                {"TYPE": "ClusterCouplingPrepared", "activeId": self.own_id},
-                {**st, "TYPE": "PreparedToBeCoupled", "activeId": self.own_id},
-            )
-            commits = self.journal.commits_after(position, 1000)
         resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await resp.prepare(request)
         if not commits and await self.journal.wait_for_event(position, self.heartbeat):
@@ -720,19 +723,37 @@ class Cluster:
             log.info("switched over: this node is active now")
             await self._take_over()
             return
-        if (
-            st.get("TYPE") == "PreparedToBeCoupled"
-            and st.get("activeId") == self.peer_id
-            and int(st.get("generation", 0)) > self._couple_sent_for
+        if st.get("activeId") != self.peer_id:
+            return
+        generation, kind = int(st.get("generation", 0)), st.get("TYPE")
+        # Each once per cluster state (its generation); refused, again after
+        # the next pull.
+        if kind in DECOUPLED:
+            if generation > self._prepare_sent_for and await self._send_coupling(
+                peer, cc.ClusterPrepareCoupling
+            ):
+                self._prepare_sent_for = generation
+        elif (
+            kind == "PreparedToBeCoupled"
+            and generation > self._couple_sent_for
+            and await self._send_coupling(peer, cc.ClusterCouple)
         ):
+            self._couple_sent_for = generation
+
+    async def _send_coupling(
+        self, peer: NodeClient, kind: type[cc.ClusterPrepareCoupling] | type[cc.ClusterCouple]
+    ) -> bool:
+        """The passive's ``ClusterPrepareCoupling`` or ``ClusterCouple``, with
+        a token it confirms while the command is in flight. False when refused
+        (sent again after the next pull)."""
+        with self._tokens.issue() as token:
+            cmd = kind(activeId=self.peer_id, passiveId=self.own_id, token=token)
             try:
-                await peer.command_path(
-                    "/cluster/command",
-                    {"TYPE": "ClusterCouple", "activeId": self.peer_id, "passiveId": self.own_id},
-                )
-                self._couple_sent_for = int(st.get("generation", 0))
+                await peer.command_path("/cluster/command", to_json(cmd))
+                return True
             except ProblemError as exc:
-                log.warning("ClusterCouple refused: %s", exc)
+                log.warning("%s refused: %s", type(cmd).__name__, exc)
+                return False
 
     async def _fail_over(self) -> bool:
         failed = self.state.get("activeId", self.peer_id)
@@ -847,9 +868,7 @@ class Cluster:
                 "PrimaryClusterNodeMayNotBecomeBackup",
                 "This cluster node has its own journal and may not become a backup node",
             )
-        setting = cmd.get("setting")
-        if not isinstance(setting, dict) or not isinstance(setting.get("idToUri"), dict):
-            raise Problem(400, "MissingField", "ClusterStartBackupNode: setting.idToUri required")
+        setting = convert(cmd, cc.ClusterStartBackupNode, "ClusterCommand").setting
         if self.role == "passive" and self.state.get("TYPE") == "Empty":
             # Learn the cluster setting; replication then brings the real state.
             await self.journal.persist(
@@ -857,18 +876,95 @@ class Cluster:
                 meta={
                     META: {
                         "TYPE": "NodesAppointed",
-                        "idToUri": setting["idToUri"],
-                        "activeId": setting.get("activeId", self.peer_id),
+                        "idToUri": setting.idToUri,
+                        "activeId": setting.activeId,
                         "generation": 0,
                     }
                 },
             )
             if not any(t for t in self._tasks if not t.done()):
                 self._become_passive()
-            log.info("appointed as backup node of %s", setting.get("activeId"))
+            log.info("appointed as backup node of %s", setting.activeId)
 
-    async def _couple(self, cmd: Command) -> None:
+    async def _prepare_coupling(self, raw: Command) -> None:
+        """``ClusterPrepareCoupling`` (passive → active): from a decoupled
+        state, ``ClusterCouplingPrepared``; once prepared or coupled it is
+        ignored, as JS7 does (ActiveClusterNode.scala L188-216)."""
+        cmd = convert(raw, cc.ClusterPrepareCoupling, "ClusterCommand")
+        async with self._coupling_lock:
+            await self._check_coupling(cmd)
+            st = self.state
+            if st.get("TYPE") in DECOUPLED:
+                self._prepared_at = await self._event(
+                    {"TYPE": "ClusterCouplingPrepared", "activeId": self.own_id},
+                    {**st, "TYPE": "PreparedToBeCoupled", "activeId": self.own_id},
+                )
+
+    async def _check_coupling(self, cmd: cc.ClusterPrepareCoupling | cc.ClusterCouple) -> None:
+        """A coupling command is for this node as the active one, from the
+        passive its setting names, and that node confirms the token."""
         self.require_active()
+        st = self.state
+        if cmd.activeId != self.own_id:
+            raise Problem(
+                400,
+                "ClusterCommandInapplicable",
+                f"'{type(cmd).__name__}' command may only be directed to the active node",
+            )
+        # Right after a switch-over this node still serves pulls, but the
+        # state names the other node active: no coupling with it as active.
+        if st.get("TYPE", "Empty") == "Empty" or st.get("activeId", self.own_id) != self.own_id:
+            raise Problem(
+                400,
+                "ClusterCommandInapplicable",
+                f"'{type(cmd).__name__}' is inapplicable in cluster state {st.get('TYPE')}",
+            )
+        if cmd.passiveId != self.peer_id:
+            raise Problem(
+                400, "ClusterCommandInapplicable", f"{cmd.passiveId} is not this cluster's passive"
+            )
+        peer = self.peer_client()
+        assert peer is not None
+        try:
+            await peer.command_path(
+                "/cluster/command", to_json(cc.ClusterConfirmCoupling(token=cmd.token))
+            )
+        except ProblemError as exc:
+            raise Problem(400, "ClusterCouplingNotConfirmed", exc.message) from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise Problem(
+                400,
+                "ClusterCouplingNotConfirmed",
+                f"A passive cluster node wanted to couple but {peer.base} does not respond: "
+                f"{type(exc).__name__}",
+            ) from None
+
+    async def _confirm_coupling(self, raw: Command) -> None:
+        """``ClusterConfirmCoupling`` (active → passive): the token is one of
+        this node's coupling commands in flight."""
+        cmd = convert(raw, cc.ClusterConfirmCoupling, "ClusterCommand")
+        if not self._tokens.confirms(cmd.token):
+            raise Problem(
+                400, "ClusterCouplingNotConfirmed", "Another passive cluster node wanted to couple"
+            )
+
+    async def _unsupported(self, raw: Command) -> None:
+        cmd = convert(raw, cc.ClusterCommand, "ClusterCommand")
+        raise Problem(
+            400,
+            "UnsupportedCommand",
+            f"'{type(cmd).__name__}': the reference's nodes ask the Cluster Watch instead",
+        )
+
+    async def _couple(self, raw: Command) -> None:
+        """``ClusterCouple`` (passive → active): ``ClusterCoupled`` once the
+        passive has replicated the preparation and a Watch answered."""
+        cmd = convert(raw, cc.ClusterCouple, "ClusterCommand")
+        async with self._coupling_lock:
+            await self._check_coupling(cmd)
+            await self._couple_checked()
+
+    async def _couple_checked(self) -> None:
         st = self.state
         if st.get("TYPE") == "Coupled":
             return
