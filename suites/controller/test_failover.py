@@ -55,6 +55,10 @@ async def test_the_passive_takes_over_with_every_acknowledged_order(
             lambda: _acked_by(history, active, load),
             accept=lambda n: n >= STEADY,
         )
+        # A coupled pair: one that decoupled meanwhile (a passive starved of
+        # CPU, its pull late: PassiveLost, seen in CI) has no passive that
+        # may take over, by design — that would be no experiment.
+        await wait_cluster(dep, client)
         await asyncio.sleep(rng.uniform(0, 1 / 40))  # the fault's instant is the experiment
         async with faults.lose_active(kind, dep, active) as fault:
             new = await dep.wait_for(
