@@ -13,6 +13,7 @@ import pytest
 from harness.checkers import CheckResult
 from harness.clients.js7 import ClusterClient, wait_cluster
 from harness.clients.node import ProblemError
+from harness.errors import HarnessError
 from harness.js7topo import controller_cluster
 
 SEED_LINE = re.compile(
@@ -38,12 +39,20 @@ def fix_backup_setting(dep):
     )
 
 
-async def coupled_within(dep, client, results, t0, bound_id, name):
-    """Wait for the cluster to couple; check the time since ``t0`` against
-    the profile's bound ``bound_id``."""
+async def coupled_within(dep, client, results, t0, started, bound_id, name):
+    """Wait for the cluster to couple; check the time since the last of the
+    ``started`` nodes was up against the profile's bound ``bound_id``. The
+    nodes' own start-up is the machine's, not the cluster's (a container
+    start under CI load took 9.7 s of a 10.6 s measurement): it is reported
+    beside, from ``t0``, and left out as CTL-COUPLING leaves it out."""
     bound = dep.profile.bound(bound_id)
     await wait_cluster(dep, client, deadline=bound + 30)
-    seconds = time.monotonic() - t0
+    ready = [dep.backend.ready_at(n) for n in started]
+    if any(t is None for t in ready):
+        raise HarnessError(f"{started} were started but not all have a time they were up")
+    up = max(t for t in ready if t is not None)
+    seconds = time.monotonic() - up
+    results.measure(f"start-up seconds in {name}", round(up - t0, 3))
     results.measure(f"coupled seconds after {name}", round(seconds, 3))
     result = CheckResult(seconds <= bound, {"seconds": seconds, "bound": bound}, name)
     assert results.add(result), result.explain()
@@ -109,7 +118,7 @@ async def test_first_recovery_procedure_couples_within_its_bound(deploy, results
     fix_backup_setting(dep)
     t0 = time.monotonic()
     await be.start("backup")
-    await coupled_within(dep, client, results, t0, "CTL-RECOVERY", "procedure 1")
+    await coupled_within(dep, client, results, t0, ["backup"], "CTL-RECOVERY", "procedure 1")
 
 
 @pytest.mark.guarantee("CTL-RECOVERY")
@@ -130,4 +139,5 @@ async def test_second_recovery_procedure_with_the_watch_reset(deploy, results):
     await be.start("watch")
     await be.start("primary")
     await be.start("backup")
-    await coupled_within(dep, client, results, t0, "CTL-RECOVERY-2", "procedure 2")
+    started = ["watch", "primary", "backup"]
+    await coupled_within(dep, client, results, t0, started, "CTL-RECOVERY-2", "procedure 2")
