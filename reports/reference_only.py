@@ -107,11 +107,6 @@ REFERENCE_ONLY: dict[str, tuple[str, str]] = {
         "reference-only: the Controller's Agent list with its coupling and eventId"
         " (GET /controller/api/agent)",
     ),
-    "js1-api": (
-        r"suites\.jobscheduler1\.support|harness\.clients\.jobscheduler1",
-        "reference-only: the JobScheduler 1.x reference's own HTTP API"
-        " (JobScheduler 1.x speaks XML commands)",
-    ),
 }
 
 

@@ -11,7 +11,9 @@
 Everything — jobs, job chains and their nodes, orders and their states, the
 cluster table and the task history — lives in PostgreSQL, so any member knows
 it all. See ``cluster`` (heartbeats, take-over, watchdog), ``engine`` (order
-steps), ``store`` (the SQL) and ``api`` (HTTP).
+steps), ``store`` (the SQL), and the HTTP interface, JobScheduler 1.x's XML
+commands: ``api`` (routes), ``xml_wire`` (parsing, schema, answer envelope,
+errors), ``xml_api`` (the commands) and ``xml_answers`` (answer elements).
 
 Delivery of a step: exactly once, except a step that was running on a member
 that died, was fenced by its watchdog or was stopped while the step ran. That

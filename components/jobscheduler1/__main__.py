@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from components.common.config import ConfigProblem, die
 from components.common.web import serve, setup_logging
 from components.jobscheduler1 import options
-from components.jobscheduler1.api import build_app
+from components.jobscheduler1.api import build_app, render_plain
 from components.jobscheduler1.cluster import Cluster
 from components.jobscheduler1.engine import Engine
 
@@ -66,7 +66,7 @@ async def amain(opts: options.Options) -> None:
         opts.timing.period,
         opts.timing.timeout,
     )
-    await serve(app, opts.host, opts.port)
+    await serve(app, opts.host, opts.port, render=render_plain)
 
 
 def main() -> None:

@@ -25,9 +25,10 @@ What must hold (JS7-FACTS §6, times from ``options.Timing``):
   whoever sees a member dead marks it so and frees its orders, in one
   transaction conditional on the dead member's last heartbeat.
 * **Watchdog** — a member that has not written its heartbeat for
-  ``fence_after`` kills its running tasks, logs ``SCHEDULER-WATCHDOG
-  self-fencing`` with the time and aborts (``os._exit``): strictly before
-  anyone may declare it dead.
+  ``fence_after`` kills its running tasks, logs the engine's
+  ``SCHEDULER-386`` and aborts (``os._exit``): strictly before anyone may
+  declare it dead. A take-over logs ``SCHEDULER-835`` (and ``SCHEDULER-836``
+  for the dead member), as the engine does.
 """
 
 from __future__ import annotations
@@ -84,14 +85,6 @@ class Cluster:
     def may_run(self) -> bool:
         with self._lock:
             return self.registered and self.active and not self._terminated
-
-    def role(self) -> str:
-        with self._lock:
-            if self.active:
-                return "active"
-            if self.opts.backup:
-                return "backup"
-            return "passive"
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -359,6 +352,11 @@ class Cluster:
             log.info("take-over not done: another member became exclusive at the same time")
             return
         self._set_active(now)
+        # The engine's words (scheduler_messages.cxx:431-432), which a
+        # watcher of the log reads the take-over from.
+        if holder is not None:
+            log.warning("SCHEDULER-836  Deactivating that dead Scheduler %s", holder["member_id"])
+        log.info("SCHEDULER-835  This JobScheduler is becoming exclusive now")
         if holder is not None:
             log.warning(
                 "SCHEDULER-CLUSTER %s took over from dead member %s (last heartbeat %s);"
@@ -402,6 +400,7 @@ class Cluster:
 
         freed = self.db.run(tx)
         if freed is not None:
+            log.warning("SCHEDULER-836  Deactivating that dead Scheduler %s", r["member_id"])
             log.warning(
                 "SCHEDULER-CLUSTER member %s is dead (last heartbeat %s): freed %d order(s),"
                 " %d disrupted task(s) for the others",
@@ -445,20 +444,34 @@ class Cluster:
                 armed = self.registered and not self._terminated
                 age = time.monotonic() - self._last_ok_sent
             if armed and age > limit:
-                self.fence(f"no heartbeat written for {age:.3f}s (limit {limit:.3f}s)")
+                last = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(time.time() - age))
+                self.fence(
+                    f"no heartbeat written for {age:.3f}s (limit {limit:.3f}s)",
+                    "SCHEDULER-386",
+                    f"Last heart beat was {last}, {int(age)} seconds ago. Something is delaying"
+                    " JobScheduler execution, the JobScheduler is aborted immediately",
+                )
 
-    def fence(self, why: str) -> None:
+    def fence(
+        self,
+        why: str,
+        code: str = "SCHEDULER-367",
+        message: str = "Scheduler is aborting because it has lost its exclusivity",
+    ) -> None:
         """Abort now: kill every running task first, so nothing of this member
-        runs once the others may take over."""
+        runs once the others may take over. Logged with the engine's code:
+        SCHEDULER-386 when its own heartbeat is late, SCHEDULER-367 when it
+        lost its exclusivity (scheduler_messages.cxx:215, :232)."""
         killed = -1
         with contextlib.suppress(Exception):
             killed = self.kill_tasks()
         log.critical(
-            "SCHEDULER-WATCHDOG self-fencing of %s: %s; killed %d task(s); aborting at %.3f",
+            "%s  %s (self-fencing of %s: %s; killed %d task(s))",
+            code,
+            message,
             self.me,
             why,
             killed,
-            time.time(),
         )
         for h in logging.getLogger().handlers:
             with contextlib.suppress(Exception):

@@ -8,8 +8,9 @@ members compare heartbeats against one clock.
 ``SCHEDULER_CLUSTERS`` has exactly the columns of the engine's table
 (JS7-FACTS §6); ``last_heart_beat``/``next_heart_beat`` hold milliseconds.
 A partial unique index enforces at most one ``exclusive`` row per scheduler
-id. What the engine keeps besides (activation events, the task history) lives
-in tables of its own.
+id. What the engine keeps besides (activation events, jobs, job chains,
+orders, the task and order history) lives in tables of its own: nobody but
+the reference reads them — the harness asks a member with XML commands.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ log = logging.getLogger("js7ha.jobscheduler1.db")
 T = TypeVar("T")
 
 NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS scheduler_clusters (
@@ -125,6 +126,29 @@ CREATE TABLE IF NOT EXISTS scheduler_history (
 """
 
 
+# Version 2, for the XML command interface: a job's task limit (<job tasks>),
+# end nodes (<job_chain_node.end>, no job), and the order history the engine
+# keeps in SCHEDULER_ORDER_HISTORY (database.cxx:794-804): one row per run of
+# an order, its id given to the run's jobs as SCHEDULER_ORDER_HISTORY_ID.
+_SCHEMA_V2 = """
+ALTER TABLE scheduler_jobs ADD COLUMN IF NOT EXISTS tasks integer NOT NULL DEFAULT 1;
+ALTER TABLE scheduler_job_chain_nodes ALTER COLUMN job DROP NOT NULL;
+ALTER TABLE scheduler_orders ADD COLUMN IF NOT EXISTS history_id bigint;
+ALTER TABLE scheduler_history ADD COLUMN IF NOT EXISTS pid integer;
+CREATE TABLE IF NOT EXISTS scheduler_order_history (
+    history_id  bigserial PRIMARY KEY,
+    spooler_id  varchar(100) NOT NULL,
+    job_chain   varchar(255) NOT NULL,
+    order_id    varchar(255) NOT NULL,
+    state       varchar(100),
+    start_time  bigint NOT NULL,
+    end_time    bigint
+);
+CREATE INDEX IF NOT EXISTS scheduler_order_history_order
+    ON scheduler_order_history (spooler_id, job_chain, order_id);
+"""
+
+
 def migrate(conn: psycopg.Connection[dict[str, Any]]) -> None:
     """Create or migrate the schema. Members starting at once serialise on an
     advisory lock: concurrent ``CREATE … IF NOT EXISTS`` can still collide in
@@ -139,7 +163,10 @@ def migrate(conn: psycopg.Connection[dict[str, Any]]) -> None:
         if current < 1:
             conn.execute(_SCHEMA_V1)
             conn.execute("INSERT INTO scheduler_schema_version VALUES (1)")
-            log.info("database schema created (version %d)", SCHEMA_VERSION)
+        if current < 2:
+            conn.execute(_SCHEMA_V2)
+            conn.execute("INSERT INTO scheduler_schema_version VALUES (2)")
+            log.info("database schema at version %d", SCHEMA_VERSION)
 
 
 class Db:

@@ -9,11 +9,19 @@ What must hold:
   session), or an in-process no-op that only waits ``noop`` seconds (for high
   rates). Every running job's group is known, so the watchdog can kill them
   all from its own thread before the process aborts.
-* A member only claims while it has capacity (``max-tasks``). In an active
+* A member only claims while it has capacity (``max-tasks``, and per job
+  ``<job tasks>``: at most that many of the job's tasks at once). In an active
   cluster it waits a random fraction of a poll interval before each round and
   takes candidates in random order, so every member gets a share.
 * On a normal stop the running jobs are killed, their tasks recorded
   ``killed`` and their orders given back unchanged: the step runs again.
+* A shell job sees the engine's environment (``spooler_module.cxx:681-701``):
+  ``SCHEDULER_ID``, ``SCHEDULER_HOST``, ``SCHEDULER_TCP_PORT``,
+  ``SCHEDULER_JOB_NAME``, ``SCHEDULER_TASK_ID``, ``SCHEDULER_JOB_CHAIN``,
+  ``SCHEDULER_ORDER_ID``, ``SCHEDULER_ORDER_HISTORY_ID`` (the run's order
+  history row, kept when another member continues the run),
+  ``SCHEDULER_ORDER_STATE`` and ``SCHEDULER_CONFIGURATION_DIRECTORY``
+  (``DIR/config/live``, as in the engine's data directory).
 """
 
 from __future__ import annotations
@@ -50,12 +58,14 @@ class Engine:
         self.db = Db(opts.db_url, f"js1-engine-{self.me}", opts.timing.timeout)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="js1-engine-db")
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        # What ``<show_job>`` shows of each running task: its step, start, pid.
+        self.running_steps: dict[int, dict[str, Any]] = {}
+        self.live_dir = opts.data_dir / "config" / "live"
         self._pgids: set[int] = set()
         self._pg_lock = threading.Lock()
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
-        self.started_steps = 0
 
     async def call(self, fn: Callable[[store.Conn], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -64,13 +74,10 @@ class Engine:
     def wake(self) -> None:
         self._wake.set()
 
-    @property
-    def running(self) -> int:
-        return len(self._tasks)
-
     # -- life cycle --------------------------------------------------------
 
     def start(self) -> None:
+        self.live_dir.mkdir(parents=True, exist_ok=True)
         self._loop_task = asyncio.create_task(self._loop(), name="js1-engine")
 
     async def _loop(self) -> None:
@@ -101,9 +108,14 @@ class Engine:
         )
         if active_cluster:
             random.shuffle(steps)
+        per_job: dict[str, int] = {}
+        for r in self.running_steps.values():
+            per_job[r["job"]] = per_job.get(r["job"], 0) + 1
         for step in steps:
             if capacity <= 0 or self._stopping or not self.may_run():
                 return
+            if step["action"] != "next_state" and per_job.get(step["job"], 0) >= step["tasks"]:
+                continue
             if step["action"] == "next_state":
                 if await self.call(functools.partial(self._skip, step=step)):
                     self._wake.set()
@@ -111,9 +123,15 @@ class Engine:
             got = await self.call(functools.partial(self._claim, step=step))
             if got is None:
                 continue
-            task_id, _ = got
+            task_id, started = got
             capacity -= 1
-            self.started_steps += 1
+            per_job[step["job"]] = per_job.get(step["job"], 0) + 1
+            self.running_steps[task_id] = {
+                "job": step["job"],
+                "step": step,
+                "started": started,
+                "pid": None,
+            }
             self._tasks[task_id] = asyncio.create_task(self._run_step(task_id, step))
 
     def _claim(self, c: store.Conn, step: dict[str, Any]) -> tuple[int, int] | None:
@@ -128,6 +146,7 @@ class Engine:
         )
         if not ok:
             return None
+        step["history_id"] = store.open_order_run(c, self.sid, step)
         return store.start_task(c, self.sid, self.me, step, self.opts.exclusive)
 
     def _skip(self, c: store.Conn, step: dict[str, Any]) -> bool:
@@ -163,6 +182,7 @@ class Engine:
             await self._persist(task_id, step, rc, output, killed)
         finally:
             self._tasks.pop(task_id, None)
+            self.running_steps.pop(task_id, None)
             self._wake.set()
 
     async def _shell(self, task_id: int, step: dict[str, Any]) -> tuple[int | None, str]:
@@ -170,12 +190,15 @@ class Engine:
         env.update(
             {
                 "SCHEDULER_ID": self.sid,
-                "SCHEDULER_MEMBER_ID": self.me,
+                "SCHEDULER_HOST": self.opts.host,
+                "SCHEDULER_TCP_PORT": str(self.opts.port),
+                "SCHEDULER_CONFIGURATION_DIRECTORY": str(self.live_dir),
+                "SCHEDULER_JOB_NAME": step["job"],
+                "SCHEDULER_TASK_ID": str(task_id),
                 "SCHEDULER_JOB_CHAIN": step["job_chain"],
                 "SCHEDULER_ORDER_ID": step["id"],
+                "SCHEDULER_ORDER_HISTORY_ID": str(step.get("history_id") or ""),
                 "SCHEDULER_ORDER_STATE": step["state"],
-                "SCHEDULER_ORDER_RUN": str(step["run_no"]),
-                "SCHEDULER_TASK_ID": str(task_id),
             }
         )
         proc = await asyncio.create_subprocess_exec(
@@ -190,6 +213,8 @@ class Engine:
         )
         with self._pg_lock:
             self._pgids.add(proc.pid)
+        if task_id in self.running_steps:
+            self.running_steps[task_id]["pid"] = proc.pid
         try:
             out, _ = await proc.communicate()
         except asyncio.CancelledError:

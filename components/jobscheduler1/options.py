@@ -18,9 +18,10 @@ from pathlib import Path
 
 from components.common.config import Config, ConfigProblem
 
+# The engine's texts (scheduler_messages.cxx:216-217).
 MESSAGES = {
-    "SCHEDULER-368": "Option {0} requires option {1}",
-    "SCHEDULER-369": "Option {0} cannot be combined with option {1}",
+    "SCHEDULER-368": "Option {0} needs {1}",
+    "SCHEDULER-369": "Option {0} conflicts with {1}",
 }
 
 

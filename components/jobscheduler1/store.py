@@ -54,15 +54,23 @@ def now_ms(conn: Conn) -> int:
 
 
 def put_job(
-    conn: Conn, sid: str, name: str, command: str | None, noop: float | None, stopped: bool
+    conn: Conn,
+    sid: str,
+    name: str,
+    command: str | None,
+    noop: float | None,
+    stopped: bool,
+    tasks: int = 1,
 ) -> None:
+    """Create or replace a job; ``tasks``: how many of its tasks one member
+    runs at a time (``<job tasks>``, the engine's default 1)."""
     conn.execute(
-        """INSERT INTO scheduler_jobs (spooler_id, name, command, noop_seconds, stopped)
-           VALUES (%s, %s, %s, %s, %s)
+        """INSERT INTO scheduler_jobs (spooler_id, name, command, noop_seconds, stopped, tasks)
+           VALUES (%s, %s, %s, %s, %s, %s)
            ON CONFLICT (spooler_id, name) DO UPDATE
              SET command = EXCLUDED.command, noop_seconds = EXCLUDED.noop_seconds,
-                 stopped = EXCLUDED.stopped""",
-        (sid, name, command, noop, stopped),
+                 stopped = EXCLUDED.stopped, tasks = EXCLUDED.tasks""",
+        (sid, name, command, noop, stopped, tasks),
     )
 
 
@@ -77,7 +85,7 @@ def set_job_stopped(conn: Conn, sid: str, name: str, stopped: bool) -> None:
 
 def list_jobs(conn: Conn, sid: str) -> list[dict[str, Any]]:
     rows = conn.execute(
-        "SELECT name, command, noop_seconds, stopped FROM scheduler_jobs"
+        "SELECT name, command, noop_seconds, stopped, tasks FROM scheduler_jobs"
         " WHERE spooler_id=%s ORDER BY name",
         (sid,),
     ).fetchall()
@@ -86,6 +94,7 @@ def list_jobs(conn: Conn, sid: str) -> list[dict[str, Any]]:
             "name": r["name"],
             "command": r["command"],
             "noop": r["noop_seconds"],
+            "tasks": r["tasks"],
             "state": "stopped" if r["stopped"] else "active",
         }
         for r in rows
@@ -99,12 +108,13 @@ def put_job_chain(
     conn: Conn, sid: str, name: str, distributed: bool, nodes: list[dict[str, Any]]
 ) -> None:
     """Create or replace a job chain; ``nodes`` in order, each ``{state, job,
-    next_state?, error_state?, action?}``. A node without ``next_state`` is
-    followed by the next node in the list (the last one ends the chain)."""
+    next_state?, error_state?, action?}`` (``job`` None: an end node). A job
+    node without ``next_state`` is followed by the next node in the list (the
+    last one ends the chain)."""
     jobs = {r["name"] for r in list_jobs(conn, sid)}
     states = [n["state"] for n in nodes]
     for n in nodes:
-        if n["job"] not in jobs:
+        if n["job"] is not None and n["job"] not in jobs:
             raise NotFound(f"node {n['state']!r}: no job {n['job']!r}")
         for key in ("next_state", "error_state"):
             if n.get(key) is not None and n[key] not in states:
@@ -119,7 +129,7 @@ def put_job_chain(
     )
     for i, n in enumerate(nodes):
         nxt = n.get("next_state")
-        if nxt is None and "next_state" not in n and i + 1 < len(nodes):
+        if nxt is None and "next_state" not in n and i + 1 < len(nodes) and n["job"] is not None:
             nxt = nodes[i + 1]["state"]
         conn.execute(
             """INSERT INTO scheduler_job_chain_nodes
@@ -165,14 +175,14 @@ def list_job_chains(conn: Conn, sid: str) -> list[dict[str, Any]]:
             {
                 "name": c["name"],
                 "distributed": c["distributed"],
-                "state": "stopped" if c["stopped"] else "active",
+                "stopped": c["stopped"],
                 "nodes": [
                     {
                         "state": n["state"],
                         "job": n["job"],
                         "next_state": n["next_state"],
                         "error_state": n["error_state"],
-                        "action": _node_state(n["action"]),
+                        "action": n["action"],
                     }
                     for n in nodes
                     if n["job_chain"] == c["name"]
@@ -180,10 +190,6 @@ def list_job_chains(conn: Conn, sid: str) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def _node_state(action: str | None) -> str:
-    return {None: "active", "stop": "stopped", "next_state": "skipped"}.get(action, str(action))
 
 
 # -- orders ------------------------------------------------------------------
@@ -198,7 +204,11 @@ def add_order(
     state: str | None,
     suspended: bool,
     owner: str,
+    replace: bool = False,
 ) -> dict[str, Any]:
+    """Add an order. An order of the same id that finished is replaced (the
+    engine removes finished orders); a waiting one only with ``replace``; one
+    a member is processing never (``Conflict``)."""
     nodes = conn.execute(
         "SELECT state FROM scheduler_job_chain_nodes WHERE spooler_id=%s AND job_chain=%s"
         " ORDER BY ordinal",
@@ -215,6 +225,16 @@ def add_order(
     due = schedule.first_start(rt, added)
     if due is None:
         raise schedule.RunTimeError("run_time has no start at or after now")
+    old = conn.execute(
+        "SELECT finished, occupying_cluster_member_id AS occupant FROM scheduler_orders"
+        " WHERE spooler_id=%s AND job_chain=%s AND id=%s FOR UPDATE",
+        (sid, chain, order_id),
+    ).fetchone()
+    if old is not None and (old["finished"] or (replace and old["occupant"] is None)):
+        conn.execute(
+            "DELETE FROM scheduler_orders WHERE spooler_id=%s AND job_chain=%s AND id=%s",
+            (sid, chain, order_id),
+        )
     cur = conn.execute(
         """INSERT INTO scheduler_orders (spooler_id, job_chain, id, state, initial_state,
                suspended, run_time, run_no, run_due, distributed_next_time, owner_member_id,
@@ -238,6 +258,38 @@ def add_order(
     if cur.rowcount != 1:
         raise Conflict(f"order {order_id!r} already exists in job chain {chain!r}")
     return get_order(conn, sid, chain, order_id)
+
+
+def modify_order(
+    conn: Conn,
+    sid: str,
+    chain: str,
+    order_id: str,
+    suspended: bool | None,
+    state: str | None,
+    set_at: bool,
+    at: Any,
+) -> None:
+    """``<modify_order>``: suspend or resume it, move it to another node (the
+    caller checks it is not being processed), or set its next start (``at``
+    as a run time, None for now)."""
+    if suspended is not None:
+        set_order_suspended(conn, sid, chain, order_id, suspended)
+    if state is not None:
+        conn.execute(
+            "UPDATE scheduler_orders SET state = %s"
+            " WHERE spooler_id = %s AND job_chain = %s AND id = %s",
+            (state, sid, chain, order_id),
+        )
+    if set_at:
+        now = now_ms(conn)
+        due = schedule.first_start(schedule.parse(at, now), now)
+        conn.execute(
+            "UPDATE scheduler_orders SET run_due = %s, distributed_next_time = %s"
+            " WHERE spooler_id = %s AND job_chain = %s AND id = %s"
+            " AND occupying_cluster_member_id IS NULL",
+            (due, due, sid, chain, order_id),
+        )
 
 
 def set_order_suspended(conn: Conn, sid: str, chain: str, order_id: str, suspended: bool) -> None:
@@ -277,15 +329,6 @@ def get_order(conn: Conn, sid: str, chain: str, order_id: str) -> dict[str, Any]
     return _order_json(r)
 
 
-def list_orders(conn: Conn, sid: str, chain: str | None) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        "SELECT * FROM scheduler_orders WHERE spooler_id=%s"
-        " AND (%s::text IS NULL OR job_chain=%s) ORDER BY job_chain, id",
-        (sid, chain, chain),
-    ).fetchall()
-    return [_order_json(r) for r in rows]
-
-
 def tasks(
     conn: Conn, sid: str, chain: str | None, order_id: str | None, after: int
 ) -> list[dict[str, Any]]:
@@ -300,7 +343,66 @@ def tasks(
     return [dict(r) for r in rows]
 
 
+def chain_orders(conn: Conn, sid: str, chain: str | None) -> list[dict[str, Any]]:
+    """The orders of a job chain (or all) that are not finished, as stored."""
+    rows: list[dict[str, Any]] = conn.execute(
+        "SELECT * FROM scheduler_orders WHERE spooler_id = %s AND NOT finished"
+        " AND (%s::text IS NULL OR job_chain = %s) ORDER BY job_chain, created, id",
+        (sid, chain, chain),
+    ).fetchall()
+    return rows
+
+
+def order_runs(
+    conn: Conn, sid: str, chain: str, order_id: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Order history rows (one per run), newest first."""
+    return conn.execute(
+        """SELECT history_id, job_chain, order_id, state, start_time, end_time
+           FROM scheduler_order_history
+           WHERE spooler_id = %s AND job_chain = %s AND (%s::text IS NULL OR order_id = %s)
+           ORDER BY history_id DESC LIMIT %s""",
+        (sid, chain, order_id, order_id, limit),
+    ).fetchall()
+
+
+def job_tasks(
+    conn: Conn, sid: str, job: str, task_id: int | None, step: int
+) -> list[dict[str, Any]]:
+    """A job's task history as ``<show_history>`` selects it
+    (``Job_history::read_tail``, database.cxx:1906-1921): without ``task_id``
+    the last ``-step`` (or first ``step``) tasks; with it, ``|step|`` tasks
+    before (``step`` < 0) or after it, or just it (``step`` 0)."""
+    where = ""
+    params: list[Any] = [sid, job]
+    if task_id is not None:
+        where = " AND id " + ("<" if step < 0 else ">" if step > 0 else "=") + " %s"
+        params.append(task_id)
+    order = "DESC" if step < 0 else "ASC"
+    limit = f" LIMIT {abs(step)}" if step else ""
+    return conn.execute(
+        "SELECT id, cluster_member_id, job, job_chain, order_id, state, start_time, end_time,"
+        " exit_code, result, pid FROM scheduler_history"
+        f" WHERE spooler_id = %s AND job = %s{where} ORDER BY id {order}{limit}",
+        params,
+    ).fetchall()
+
+
+def task(conn: Conn, sid: str, task_id: int) -> dict[str, Any] | None:
+    row: dict[str, Any] | None = conn.execute(
+        "SELECT id, cluster_member_id, job, start_time, end_time, exit_code, result, pid"
+        " FROM scheduler_history WHERE spooler_id = %s AND id = %s",
+        (sid, task_id),
+    ).fetchone()
+    return row
+
+
 # -- the engine's side -------------------------------------------------------
+
+
+_IS_END = """EXISTS (SELECT 1 FROM scheduler_job_chain_nodes e
+                  WHERE e.spooler_id = o.spooler_id AND e.job_chain = o.job_chain
+                    AND e.state = {state} AND e.job IS NULL)"""
 
 
 def candidates(
@@ -310,8 +412,10 @@ def candidates(
     stopped chain or a suspended order holds its orders where they are)."""
     return conn.execute(
         f"""SELECT o.job_chain, o.id, o.state, o.initial_state, o.run_time, o.run_no, o.run_due,
-                   o.distributed_next_time, n.job, n.next_state, n.error_state, n.action,
-                   j.command, j.noop_seconds
+                   o.distributed_next_time, o.history_id, n.job, n.next_state, n.error_state,
+                   n.action, j.command, j.noop_seconds, j.tasks,
+                   {_IS_END.format(state="n.next_state")} AS next_is_end,
+                   {_IS_END.format(state="n.error_state")} AS error_is_end
             FROM scheduler_orders o
             JOIN scheduler_job_chains c ON c.spooler_id = o.spooler_id AND c.name = o.job_chain
             JOIN scheduler_job_chain_nodes n ON n.spooler_id = o.spooler_id
@@ -384,12 +488,36 @@ def _run_time(step: dict[str, Any]) -> dict[str, Any] | None:
     return json.loads(rt) if isinstance(rt, str) else rt
 
 
+def open_order_run(conn: Conn, sid: str, step: dict[str, Any]) -> int:
+    """The order history row of the claimed step's run (in the claim's
+    transaction): the run's own when a step of it ran before, else a new one."""
+    if step.get("history_id") is not None:
+        return int(step["history_id"])
+    row = conn.execute(
+        f"""INSERT INTO scheduler_order_history (spooler_id, job_chain, order_id, state,
+                start_time)
+            VALUES (%s, %s, %s, %s, {NOW_MS}) RETURNING history_id""",
+        (sid, step["job_chain"], step["id"], step["state"]),
+    ).fetchone()
+    assert row is not None
+    conn.execute(
+        "UPDATE scheduler_orders SET history_id = %s"
+        " WHERE spooler_id = %s AND job_chain = %s AND id = %s",
+        (row["history_id"], sid, step["job_chain"], step["id"]),
+    )
+    return int(row["history_id"])
+
+
 def advance(conn: Conn, sid: str, member: str, step: dict[str, Any], ok: bool) -> bool:
     """Move a claimed order past its step and release it; false if the member
-    no longer holds the order (it was declared dead meanwhile)."""
+    no longer holds the order (it was declared dead meanwhile). A run ends at
+    an end node (or after a last node without a next state): its order
+    history row gets its end, and the order waits for its next start or is
+    finished."""
     nxt = step["next_state"] if ok else step["error_state"]
+    ends = nxt is None or bool(step.get("next_is_end" if ok else "error_is_end"))
     now = now_ms(conn)
-    if nxt is not None:
+    if not ends:
         values: dict[str, Any] = {
             "state": nxt,
             "finished": False,
@@ -405,7 +533,7 @@ def advance(conn: Conn, sid: str, member: str, step: dict[str, Any], ok: bool) -
         due = schedule.next_start(rt, after)
         if due is None:
             values = {
-                "state": None,
+                "state": nxt,
                 "finished": True,
                 "run_no": step["run_no"],
                 "run_due": step["run_due"],
@@ -423,12 +551,29 @@ def advance(conn: Conn, sid: str, member: str, step: dict[str, Any], ok: bool) -
         """UPDATE scheduler_orders
            SET state = %(state)s, finished = %(finished)s, run_no = %(run_no)s,
                run_due = %(run_due)s, distributed_next_time = %(t)s,
-               occupying_cluster_member_id = NULL
+               occupying_cluster_member_id = NULL,
+               history_id = CASE WHEN %(ends)s THEN NULL ELSE history_id END
            WHERE spooler_id = %(sid)s AND job_chain = %(chain)s AND id = %(id)s
              AND occupying_cluster_member_id = %(me)s""",
-        {**values, "sid": sid, "chain": step["job_chain"], "id": step["id"], "me": member},
+        {
+            **values,
+            "ends": ends,
+            "sid": sid,
+            "chain": step["job_chain"],
+            "id": step["id"],
+            "me": member,
+        },
     )
-    return cur.rowcount == 1
+    if cur.rowcount != 1:
+        return False
+    if step.get("history_id") is not None:
+        conn.execute(
+            f"""UPDATE scheduler_order_history
+                SET state = %s, end_time = CASE WHEN %s THEN {NOW_MS} ELSE end_time END
+                WHERE history_id = %s""",
+            (nxt, ends, step["history_id"]),
+        )
+    return True
 
 
 def end_task(
@@ -511,15 +656,6 @@ def log_event(
     ).fetchone()
     assert row is not None
     return int(row["time"])
-
-
-def cluster_events(conn: Conn, sid: str) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        "SELECT id, member_id, event, time, detail FROM scheduler_cluster_events"
-        " WHERE scheduler_id=%s ORDER BY id",
-        (sid,),
-    ).fetchall()
-    return [dict(r) for r in rows]
 
 
 def wall_ms() -> int:

@@ -7,10 +7,11 @@ cannot write its heartbeat, so its watchdog must kill its jobs and abort it
 two members running jobs as the exclusive active member at the same time —
 checked from the task history (each task an interval from its start to its
 end, or to the self-fencing time the watchdog logged when the end could not
-be recorded) and from the status samples.
+be recorded) and from the status samples. The task history is the
+engine's (``<show_history>``); when the member aborted and when the backup
+became exclusive are the engine's log lines (SCHEDULER-386 or -367, and
+SCHEDULER-835), at their own times.
 """
-
-import re
 
 import pytest
 
@@ -19,9 +20,18 @@ from harness.backends.base import NodeState
 from harness.checkers import CheckResult, compose, single_active
 from harness.clients.jobscheduler1 import Js1
 from harness.errors import DeadlineExceeded
-from suites.jobscheduler1.support import ROLE, observe, passive_cluster, period, timeout
+from suites.jobscheduler1.support import (
+    ROLE,
+    aborted_at,
+    activations,
+    observe,
+    passive_cluster,
+    period,
+    tasks_of,
+    timeout,
+)
 
-FENCE = re.compile(r"SCHEDULER-WATCHDOG self-fencing of (\S+): .* aborting at (\d+\.\d+)")
+JOBS = ("short", "long")
 
 
 def overlaps(intervals):
@@ -43,16 +53,16 @@ async def test_a_member_cut_from_the_database_fences_itself_before_the_takeover(
     js1 = Js1(dep)
     await js1.wait_role("primary", "active", profile.startup_deadline)
     p, t = period(profile), timeout(profile)
-    await js1.job("primary", "short", command=f"sleep {p / 4}")
+    await js1.job("primary", "short", f"sleep {p / 4}")
     # Outlives the fencing limit: the watchdog has to kill it.
-    await js1.job("primary", "long", command=f"sleep {2 * (p + t)}")
+    await js1.job("primary", "long", f"sleep {2 * (p + t)}")
     await js1.chain("primary", "busy", [{"state": "run", "job": "short"}])
     await js1.chain("primary", "slow", [{"state": "run", "job": "long"}])
-    await js1.add_order(history, "primary", "busy", "b1", run_time={"repeat": p / 4})
+    await js1.add_order(history, "primary", "busy", "b1", absolute_repeat=p / 4)
     await js1.add_order(history, "primary", "slow", "l1")
     await dep.wait_for(
         "the long job runs and short ones ran on the primary",
-        lambda: js1.tasks("primary"),
+        lambda: tasks_of(js1, dep, "primary", JOBS),
         accept=lambda ts: (
             any(x["job"] == "long" for x in ts)
             and sum(x["job"] == "short" and x["result"] == "ok" for x in ts) >= 2
@@ -65,7 +75,7 @@ async def test_a_member_cut_from_the_database_fences_itself_before_the_takeover(
             await js1.wait_role("backup-1", "active", profile.heal_deadline)
             await dep.wait_for(
                 "short runs on the backup",
-                lambda: js1.tasks("backup-1"),
+                lambda: tasks_of(js1, dep, "backup-1", JOBS),
                 accept=lambda ts: (
                     sum(x["cluster_member_id"] == "backup-1" and x["job"] == "short" for x in ts)
                     >= 2
@@ -80,17 +90,13 @@ async def test_a_member_cut_from_the_database_fences_itself_before_the_takeover(
             )
         except DeadlineExceeded:
             pass  # reported below: it has no fencing line and its tasks have no end
-    tasks = await js1.tasks("backup-1")
-    fences = [(m.group(1), float(m.group(2))) for m in FENCE.finditer(dep.backend.logs("primary"))]
-    fence_ms = {m: round(at * 1000) for m, at in fences}
-    events = await js1.events("backup-1")
-    takeover = next(
-        (e["time"] for e in events if e["member_id"] == "backup-1" and e["event"] == "active"), None
-    )
+    tasks = await tasks_of(js1, dep, "backup-1", JOBS)
+    fenced = aborted_at(dep, "primary")
+    fence_ms = {} if fenced is None else {"primary": fenced}
+    takeover = next((at for at, _ in activations(dep, ["backup-1"])), None)
     intervals, open_ended = [], []
+    # A passive cluster runs jobs only on its exclusive member: every task counts.
     for x in tasks:
-        if not x["exclusive"]:
-            continue
         end = x["end_time"]
         member = x["cluster_member_id"]
         if end is None and member in fence_ms:
@@ -116,7 +122,7 @@ async def test_a_member_cut_from_the_database_fences_itself_before_the_takeover(
         {
             "overlaps": found,
             "tasks-without-end": open_ended,
-            "fence": fences,
+            "aborted-at-ms": fence_ms,
             "takeover-ms": takeover,
             "fenced-before-takeover": fenced_first,
             "long-task-cut-by-fencing": killed_long,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from harness.clients import outcomes
-from harness.clients.jobscheduler1 import ProblemAnswer
+from harness.clients.jobscheduler1 import CommandError
 from harness.clients.joc import JocProblem
 from harness.clients.node import ProblemError
 from harness.history import History
@@ -41,9 +41,14 @@ def test_joc_errors(status, body, outcome):
     assert JocProblem(status, body).outcome == outcome
 
 
-def test_an_api_without_codes():
-    assert ProblemAnswer(409, {}).outcome == "fail"
-    assert ProblemAnswer(500, {}).outcome == "info"
+def test_jobscheduler1_error_answers():
+    # An <ERROR> answer is the engine's refusal, but a database error while
+    # it acted (SCHEDULER-360); an HTTP status is judged by its class.
+    assert CommandError("SCHEDULER-186", "Order c:o is already in job chain /c").outcome == "fail"
+    assert CommandError("Z-JAVA-105", "Java exception …").outcome == "fail"
+    assert CommandError("SCHEDULER-360", "Error when accessing database table X").outcome == "info"
+    assert CommandError("HTTP 413", "too large", 413).outcome == "fail"
+    assert CommandError("HTTP 502", "bad gateway", 502).outcome == "info"
 
 
 async def test_history_records_by_the_table(tmp_path):

@@ -1,8 +1,12 @@
-"""The HTTP API of one member: bad input gets 4xx JSON problems, never a
-traceback; jobs run as real shell processes in their own process group."""
+"""One member's jobs, driven through JobScheduler 1.x's XML commands: a job
+is a real shell process in its own process group, and a normal stop kills
+a running job — its task ends killed (SCHEDULER-279) — and its step runs
+again after the restart. (The commands' shapes and errors:
+``tests/components/test_js1_xml_contract.py``.)"""
 
 import pytest
 
+from harness.clients.jobscheduler1 import Js1
 from harness.topology import Database, Node, Topology
 
 
@@ -12,105 +16,57 @@ async def member(deploy, profile):
         [Node("js", "jobscheduler1", {"id": "api"})], database=Database(clients=("js",))
     )
     dep = await deploy(topo)
+    await Js1(dep).wait_role("js", "active", profile.startup_deadline)
     return dep
 
 
-async def call(dep, method, path, body=None, raw=None):
-    kwargs = {"data": raw} if raw is not None else {"json": body}
-    async with dep.http.request(method, dep.url("js") + path, **kwargs) as resp:
-        return resp.status, await resp.json(content_type=None)
+def data(dep, name):
+    return dep.backend.data_dir("js") / name
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "body", "raw", "status", "code"),
-    [
-        ("POST", "/orders", None, b"{not json", 400, "InvalidJson"),
-        ("POST", "/orders", [1], None, 400, "BadRequest"),
-        ("POST", "/orders", {"job_chain": "nope", "id": "o"}, None, 404, "UnknownItem"),
-        ("POST", "/orders", {"job_chain": "c", "id": "bad id!"}, None, 400, "InvalidName"),
-        ("POST", "/orders", {"job_chain": "c", "id": "o", "x": 1}, None, 400, "BadRequest"),
-        (
-            "POST",
-            "/orders",
-            {"job_chain": "c", "id": "o2", "run_time": {"repeat": 0}},
-            None,
-            400,
-            "InvalidRunTime",
-        ),
-        ("PUT", "/jobs/j2", {"command": "true", "noop": 1}, None, 400, "BadRequest"),
-        (
-            "PUT",
-            "/job_chains/c2",
-            {"nodes": [{"state": "a", "job": "missing"}]},
-            None,
-            404,
-            "UnknownItem",
-        ),
-        (
-            "PUT",
-            "/job_chains/c2",
-            {"nodes": [{"state": "a", "job": "j", "action": "x"}]},
-            None,
-            400,
-            "BadRequest",
-        ),
-        ("POST", "/jobs/j/explode", None, None, 404, "UnknownCommand"),
-        ("POST", "/orders/c/none/suspend", None, None, 404, "UnknownItem"),
-        ("GET", "/tasks?after=x", None, None, 400, "BadRequest"),
-        ("GET", "/no/such/path", None, None, 404, "NotFound"),
-    ],
-)
-async def test_bad_input_gets_a_problem(member, method, path, body, raw, status, code):
-    assert (await call(member, "PUT", "/jobs/j", {"command": "true"}))[0] == 201
-    assert (await call(member, "PUT", "/job_chains/c", {"nodes": [{"state": "a", "job": "j"}]}))[
-        0
-    ] == 201
-    got, answer = await call(member, method, path, body, raw)
-    assert (got, answer.get("TYPE"), answer.get("code")) == (status, "Problem", code), answer
-    assert "Traceback" not in str(answer)
+async def test_a_job_is_a_shell_process_in_its_own_group(member, history):
+    js1 = Js1(member)
+    out = '"$SCHEDULER_CONFIGURATION_DIRECTORY/../../out"'
+    await js1.job(
+        "js", "j", f'echo "$SCHEDULER_ORDER_ID $$ $(ps -o pgid= -p $$ | tr -d " ")" > {out}'
+    )
+    await js1.chain("js", "c", [{"state": "a", "job": "j"}])
+    await js1.add_order(history, "js", "c", "o1")
+    done = await member.wait_for(
+        "o1 ran",
+        lambda: js1.task_history("js", "j"),
+        accept=lambda ts: ts and ts[0]["end_time"],
+    )
+    assert (done[0]["exit_code"], done[0]["error"]) == (0, False)
+    order, pid, pgid = data(member, "out").read_text().split()
+    assert order == "o1" and pid == pgid  # the job leads its own process group
 
 
-async def test_a_job_is_a_shell_process_in_its_own_group_and_a_duplicate_is_refused(
-    member, profile
-):
-    cmd = 'echo "$SCHEDULER_ORDER_ID pid=$$ pgid=$(ps -o pgid= -p $$ | tr -d " ")"'
-    assert (await call(member, "PUT", "/jobs/j", {"command": cmd}))[0] == 201
-    assert (await call(member, "PUT", "/job_chains/c", {"nodes": [{"state": "a", "job": "j"}]}))[
-        0
-    ] == 201
-    assert (await call(member, "POST", "/orders", {"job_chain": "c", "id": "o1"}))[0] == 201
-    status, answer = await call(member, "POST", "/orders", {"job_chain": "c", "id": "o1"})
-    assert (status, answer["code"]) == (409, "Duplicate")
+async def test_a_normal_stop_kills_running_jobs_and_their_step_runs_again(member, history):
+    """SIGTERM: the running job is killed (its process group with it), its
+    task ends killed, the order is given back; after the restart the step
+    runs again from the start."""
+    js1 = Js1(member)
+    marker, out = data(member, "first-run"), data(member, "second")
+    cmd = f"if [ -e {marker} ]; then echo second > {out}; else touch {marker}; sleep 60; fi"
+    await js1.job("js", "j", cmd)
+    await js1.chain("js", "c", [{"state": "a", "job": "j"}])
+    await js1.add_order(history, "js", "c", "o1")
 
-    async def tasks():
-        return (await call(member, "GET", "/tasks?order_id=o1"))[1]["tasks"]
+    async def started():
+        return marker.exists()
 
-    done = await member.wait_for("o1 ran", tasks, accept=lambda ts: ts and ts[0]["result"])
-    out = done[0]["output"].split()
-    assert done[0]["result"] == "ok" and out[0] == "o1"
-    pid, pgid = out[1].removeprefix("pid="), out[2].removeprefix("pgid=")
-    assert pid == pgid  # the job leads its own process group
-
-
-async def test_a_normal_stop_kills_running_jobs_and_their_step_runs_again(member, tmp_path):
-    """SIGTERM: the running job is killed (its process group with it), its task
-    recorded ``killed``, the order given back; after the restart the step runs
-    again from the start."""
-    marker = tmp_path / "first-run"
-    cmd = f"if [ -e {marker} ]; then echo second; else touch {marker}; sleep 60; fi"
-    await call(member, "PUT", "/jobs/j", {"command": cmd})
-    await call(member, "PUT", "/job_chains/c", {"nodes": [{"state": "a", "job": "j"}]})
-    await call(member, "POST", "/orders", {"job_chain": "c", "id": "o1"})
-
-    async def tasks():
-        return (await call(member, "GET", "/tasks?order_id=o1"))[1]["tasks"]
-
-    await member.wait_for("the long job started", tasks, accept=bool)
+    await member.wait_for("the long job started", started)
     code = await member.backend.stop("js")
     await member.backend.start("js")
     done = await member.wait_for(
-        "the step ran again", tasks, accept=lambda ts: len(ts) == 2 and ts[1]["result"]
+        "the step ran again",
+        lambda: js1.task_history("js", "j"),
+        accept=lambda ts: len(ts) == 2 and ts[1]["end_time"],
     )
     assert code == 0
-    assert [t["result"] for t in done] == ["killed", "ok"]
-    assert done[1]["output"].strip() == "second"
+    assert [(t["error"], t["error_code"]) for t in done] == [
+        (True, "SCHEDULER-279"),
+        (False, None),
+    ]
+    assert out.read_text().strip() == "second"

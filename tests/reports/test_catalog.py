@@ -195,7 +195,6 @@ def test_the_reference_only_patterns_find_what_they_name(tmp_path: Path):
         "director-watch-requests": 'info = await director.get("/js7ha/cluster-node")',
         "controller-orders": 'orders = await ctl.get("/order")',
         "controller-agents": 'agents = await ctl.get("/agent")',
-        "js1-api": "from harness.clients.jobscheduler1 import Js1",
     }
     assert set(samples) == set(REFERENCE_ONLY)
     (tmp_path / "extra.py").write_text("from suites.joc.extras import history_status\n")
