@@ -52,7 +52,7 @@ from aiohttp.client_exceptions import ClientConnectionResetError
 from components.common.auth import SESSION_HEADER
 from components.common.client import NodeClient, ProblemError
 from components.common.cluster import encoding, settings
-from components.common.cluster.coupling import DECOUPLED, CouplingTokens
+from components.common.cluster.coupling import Coupling
 from components.common.cluster.host import ClusterHost
 from components.common.cluster.watch import AgentClusterWatch, Consent, Watch
 from components.common.config import Config
@@ -122,25 +122,21 @@ class Cluster:
         self._role_task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
-        self._couple_sent_for = 0
-        self._prepare_sent_for = -1  # the generation a ClusterPrepareCoupling was sent for
-        self._tokens = CouplingTokens()  # the passive's, of its coupling commands in flight
-        self._coupling_lock = asyncio.Lock()  # the active's: one coupling command at a time
+        self.coupling = Coupling(self)
         # Whether a Cluster Watch has answered a heartbeat of this node since
         # it started (JS7: ClusterWatchRegistered); coupling waits for it.
         self.watch_registered = False
         self._registering: str | None = None  # a ClusterWatchRegistered being journaled
-        self._prepared_at = 0
         self._stopping = False
         # ``POST <prefix>/cluster/command`` TYPEs; a host may add its own.
         self.commands: dict[str, Callable[[Command], Awaitable[Any]]] = {
             "ClusterStartBackupNode": self._start_backup_node,
-            "ClusterPrepareCoupling": self._prepare_coupling,
-            "ClusterCouple": self._couple,
-            "ClusterConfirmCoupling": self._confirm_coupling,
-            "ClusterRecouple": self._unsupported,
-            "ClusterPassiveDown": self._unsupported,
-            "ClusterInhibitActivation": self._unsupported,
+            "ClusterPrepareCoupling": self.coupling.prepare,
+            "ClusterCouple": self.coupling.couple,
+            "ClusterConfirmCoupling": self.coupling.confirm,
+            "ClusterRecouple": self.coupling.unsupported,
+            "ClusterPassiveDown": self.coupling.unsupported,
+            "ClusterInhibitActivation": self.coupling.unsupported,
         }
 
     # -- state -----------------------------------------------------------
@@ -260,7 +256,7 @@ class Cluster:
             "problem": self.problem,
         }
 
-    async def _event(self, event: dict[str, Any], new_state: dict[str, Any]) -> int:
+    async def journal_event(self, event: dict[str, Any], new_state: dict[str, Any]) -> int:
         """Journal a cluster event together with the new cluster state, whose
         ``generation`` counts cluster events (the Watch orders states by it).
         Returns the event's id."""
@@ -342,7 +338,7 @@ class Cluster:
             await self._http.close()
 
     async def _shut_down_event(self) -> None:
-        await self._event(
+        await self.journal_event(
             {"TYPE": "ClusterActiveNodeShutDown"}, {**self.state, "TYPE": "ActiveShutDown"}
         )
         await self.wait_replicated(self.journal.last_event_id)
@@ -478,7 +474,7 @@ class Cluster:
         self.last_pull = time.monotonic()
         st = self.state
         if st.get("TYPE") == "Empty" and self.nodes:
-            await self._event(
+            await self.journal_event(
                 {
                     "TYPE": "ClusterNodesAppointed",
                     "setting": msgspec.to_builtins(
@@ -488,7 +484,7 @@ class Cluster:
                 {"TYPE": "NodesAppointed", "idToUri": self.nodes, "activeId": self.own_id},
             )
         elif restarted and st.get("TYPE") in ("ActiveShutDown", "Coupled", "PreparedToBeCoupled"):
-            await self._event(
+            await self.journal_event(
                 {"TYPE": "ClusterActiveNodeRestarted"},
                 {**st, "TYPE": "PassiveLost", "activeId": self.own_id},
             )
@@ -575,7 +571,7 @@ class Cluster:
             )
             result = await self._ask_consent({"TYPE": "ClusterPassiveLost", "id": self.peer_id})
             if result is True:
-                await self._event(
+                await self.journal_event(
                     {"TYPE": "ClusterPassiveLost", "id": self.peer_id},
                     {**self.state, "TYPE": "PassiveLost"},
                 )
@@ -723,37 +719,8 @@ class Cluster:
             log.info("switched over: this node is active now")
             await self._take_over()
             return
-        if st.get("activeId") != self.peer_id:
-            return
-        generation, kind = int(st.get("generation", 0)), st.get("TYPE")
-        # Each once per cluster state (its generation); refused, again after
-        # the next pull.
-        if kind in DECOUPLED:
-            if generation > self._prepare_sent_for and await self._send_coupling(
-                peer, cc.ClusterPrepareCoupling
-            ):
-                self._prepare_sent_for = generation
-        elif (
-            kind == "PreparedToBeCoupled"
-            and generation > self._couple_sent_for
-            and await self._send_coupling(peer, cc.ClusterCouple)
-        ):
-            self._couple_sent_for = generation
-
-    async def _send_coupling(
-        self, peer: NodeClient, kind: type[cc.ClusterPrepareCoupling] | type[cc.ClusterCouple]
-    ) -> bool:
-        """The passive's ``ClusterPrepareCoupling`` or ``ClusterCouple``, with
-        a token it confirms while the command is in flight. False when refused
-        (sent again after the next pull)."""
-        with self._tokens.issue() as token:
-            cmd = kind(activeId=self.peer_id, passiveId=self.own_id, token=token)
-            try:
-                await peer.command_path("/cluster/command", to_json(cmd))
-                return True
-            except ProblemError as exc:
-                log.warning("%s refused: %s", type(cmd).__name__, exc)
-                return False
+        if st.get("activeId") == self.peer_id:
+            await self.coupling.ask(peer, st)
 
     async def _fail_over(self) -> bool:
         failed = self.state.get("activeId", self.peer_id)
@@ -773,7 +740,7 @@ class Cluster:
         if result is not True:
             log.warning("no fail-over: %s", result or "ClusterWatch unreachable")
             return False
-        await self._event(
+        await self.journal_event(
             event,
             {**self.state, "TYPE": "FailedOver", "activeId": self.own_id, "failedAt": failed_at},
         )
@@ -819,7 +786,7 @@ class Cluster:
         self._registering = watch_id
         try:
             event = {"TYPE": "ClusterWatchRegistered", "clusterWatchId": watch_id}
-            await self._event(event, {**self.state, "clusterWatchId": watch_id})
+            await self.journal_event(event, {**self.state, "clusterWatchId": watch_id})
         finally:
             self._registering = None
 
@@ -886,91 +853,16 @@ class Cluster:
                 self._become_passive()
             log.info("appointed as backup node of %s", setting.activeId)
 
-    async def _prepare_coupling(self, raw: Command) -> None:
-        """``ClusterPrepareCoupling`` (passive → active): from a decoupled
-        state, ``ClusterCouplingPrepared``; once prepared or coupled it is
-        ignored, as JS7 does (ActiveClusterNode.scala L188-216)."""
-        cmd = convert(raw, cc.ClusterPrepareCoupling, "ClusterCommand")
-        async with self._coupling_lock:
-            await self._check_coupling(cmd)
-            st = self.state
-            if st.get("TYPE") in DECOUPLED:
-                self._prepared_at = await self._event(
-                    {"TYPE": "ClusterCouplingPrepared", "activeId": self.own_id},
-                    {**st, "TYPE": "PreparedToBeCoupled", "activeId": self.own_id},
-                )
-
-    async def _check_coupling(self, cmd: cc.ClusterPrepareCoupling | cc.ClusterCouple) -> None:
-        """A coupling command is for this node as the active one, from the
-        passive its setting names, and that node confirms the token."""
-        self.require_active()
-        st = self.state
-        if cmd.activeId != self.own_id:
-            raise Problem(
-                400,
-                "ClusterCommandInapplicable",
-                f"'{type(cmd).__name__}' command may only be directed to the active node",
-            )
-        # Right after a switch-over this node still serves pulls, but the
-        # state names the other node active: no coupling with it as active.
-        if st.get("TYPE", "Empty") == "Empty" or st.get("activeId", self.own_id) != self.own_id:
-            raise Problem(
-                400,
-                "ClusterCommandInapplicable",
-                f"'{type(cmd).__name__}' is inapplicable in cluster state {st.get('TYPE')}",
-            )
-        if cmd.passiveId != self.peer_id:
-            raise Problem(
-                400, "ClusterCommandInapplicable", f"{cmd.passiveId} is not this cluster's passive"
-            )
-        peer = self.peer_client()
-        assert peer is not None
-        try:
-            await peer.command_path(
-                "/cluster/command", to_json(cc.ClusterConfirmCoupling(token=cmd.token))
-            )
-        except ProblemError as exc:
-            raise Problem(400, "ClusterCouplingNotConfirmed", exc.message) from None
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            raise Problem(
-                400,
-                "ClusterCouplingNotConfirmed",
-                f"A passive cluster node wanted to couple but {peer.base} does not respond: "
-                f"{type(exc).__name__}",
-            ) from None
-
-    async def _confirm_coupling(self, raw: Command) -> None:
-        """``ClusterConfirmCoupling`` (active → passive): the token is one of
-        this node's coupling commands in flight."""
-        cmd = convert(raw, cc.ClusterConfirmCoupling, "ClusterCommand")
-        if not self._tokens.confirms(cmd.token):
-            raise Problem(
-                400, "ClusterCouplingNotConfirmed", "Another passive cluster node wanted to couple"
-            )
-
-    async def _unsupported(self, raw: Command) -> None:
-        cmd = convert(raw, cc.ClusterCommand, "ClusterCommand")
-        raise Problem(
-            400,
-            "UnsupportedCommand",
-            f"'{type(cmd).__name__}': the reference's nodes ask the Cluster Watch instead",
-        )
-
-    async def _couple(self, raw: Command) -> None:
-        """``ClusterCouple`` (passive → active): ``ClusterCoupled`` once the
-        passive has replicated the preparation and a Watch answered."""
-        cmd = convert(raw, cc.ClusterCouple, "ClusterCommand")
-        async with self._coupling_lock:
-            await self._check_coupling(cmd)
-            await self._couple_checked()
-
-    async def _couple_checked(self) -> None:
+    async def couple(self, prepared_at: int) -> None:
+        """``ClusterCoupled``, for a ``ClusterCouple`` whose token the passive
+        confirmed: once it has replicated the preparation (``prepared_at``)
+        and a Watch answered this node."""
         st = self.state
         if st.get("TYPE") == "Coupled":
             return
         if st.get("TYPE") != "PreparedToBeCoupled":
             raise Problem(400, "ClusterCoupleNotPrepared", f"cluster is {st.get('TYPE')}")
-        if self.acked < self._prepared_at:
+        if self.acked < prepared_at:
             raise Problem(400, "ClusterCoupleNotPrepared", "passive has not replicated enough")
         if not self.watch_registered:
             # JS7 (ActiveClusterNode, ClusterCouple): "Passive cluster tries
@@ -980,7 +872,7 @@ class Cluster:
             # CI: the standalone Watch's stream was not up yet, and the
             # Backup could not take over from a killed Primary for 30 s).
             raise Problem(400, "NoClusterWatch", "no ClusterWatch has answered this node yet")
-        await self._event(
+        await self.journal_event(
             {"TYPE": "ClusterCoupled", "activeId": self.own_id}, {**st, "TYPE": "Coupled"}
         )
         self._lease_lapsed = False
@@ -999,7 +891,7 @@ class Cluster:
                 "ClusterSwitchOverButNotCoupled",
                 "Switchover is possible only for an active node in a coupled cluster",
             )
-        position = await self._event(
+        position = await self.journal_event(
             {"TYPE": "ClusterSwitchedOver", "activatedId": self.peer_id},
             {**self.state, "TYPE": "SwitchedOver", "activeId": self.peer_id},
         )
