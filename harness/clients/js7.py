@@ -333,6 +333,16 @@ async def observe_active(
     return rounds
 
 
+async def ensure_coupled(dep: Deployment, client: ClusterClient) -> None:
+    """At once when every node reports ``Coupled``; else ``wait_cluster``.
+    For a fault meant to land on a coupled pair without moving the instant
+    it lands when the pair is coupled already (a fault a heartbeat later
+    found no commit of ``ctl-ack-when-sent`` in flight to lose)."""
+    states = await client.states()
+    if not all((s or {}).get("TYPE") == "Coupled" for s in states.values()):
+        await wait_cluster(dep, client)
+
+
 async def wait_cluster(
     dep: Deployment,
     client: ClusterClient,

@@ -18,7 +18,12 @@ import pytest
 
 from harness import faults
 from harness.checkers import CheckResult, compose, failover_time, no_loss, single_active
-from harness.clients.js7 import controller_client, deploy_workflow, wait_all_orders, wait_cluster
+from harness.clients.js7 import (
+    controller_client,
+    deploy_workflow,
+    ensure_coupled,
+    wait_all_orders,
+)
 from harness.js7topo import shell_job, workflow
 from harness.workload import JobRuns, add_orders, read_all_events
 from suites.agent_cluster.cluster import AGENT, BACKUP, SUBAGENTS, final_read, judge
@@ -62,7 +67,7 @@ async def test_the_backup_director_takes_over_and_no_job_runs_twice(
             "the load in steady state", _async(load.acked), accept=lambda n: n >= STEADY
         )
         # A coupled pair, or no Director may take over (by design).
-        await wait_cluster(dep, directors)
+        await ensure_coupled(dep, directors)
         async with faults.lose_active(kind, dep, active) as fault:
             await dep.wait_for(
                 "the other Director active",

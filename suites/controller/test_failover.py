@@ -11,7 +11,7 @@ import pytest
 
 from harness import faults
 from harness.checkers import CheckResult, compose, failover_time, no_loss
-from harness.clients.js7 import wait_cluster
+from harness.clients.js7 import ensure_coupled, wait_cluster
 from harness.workload import read_all_events
 
 from .workload import Load, cluster_checks, coupled_cluster, final_read, settle
@@ -58,7 +58,7 @@ async def test_the_passive_takes_over_with_every_acknowledged_order(
         # A coupled pair: one that decoupled meanwhile (a passive starved of
         # CPU, its pull late: PassiveLost, seen in CI) has no passive that
         # may take over, by design — that would be no experiment.
-        await wait_cluster(dep, client)
+        await ensure_coupled(dep, client)
         await asyncio.sleep(rng.uniform(0, 1 / 40))  # the fault's instant is the experiment
         async with faults.lose_active(kind, dep, active) as fault:
             new = await dep.wait_for(
