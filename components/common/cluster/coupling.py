@@ -127,7 +127,7 @@ class Coupling:
             if st.get("TYPE") in DECOUPLED:
                 self._prepared_at = await node.journal_event(
                     {"TYPE": "ClusterCouplingPrepared", "activeId": node.own_id},
-                    {**st, "TYPE": "PreparedToBeCoupled", "activeId": node.own_id},
+                    lambda now: {**now, "TYPE": "PreparedToBeCoupled", "activeId": node.own_id},
                 )
 
     async def couple(self, raw: dict[str, Any]) -> None:

@@ -123,6 +123,7 @@ class Cluster:
         self._ticker: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
         self.coupling = Coupling(self)
+        self._event_lock = asyncio.Lock()  # cluster events one at a time
         # Whether a Cluster Watch has answered a heartbeat of this node since
         # it started (JS7: ClusterWatchRegistered); coupling waits for it.
         self.watch_registered = False
@@ -256,12 +257,23 @@ class Cluster:
             "problem": self.problem,
         }
 
-    async def journal_event(self, event: dict[str, Any], new_state: dict[str, Any]) -> int:
+    async def journal_event(
+        self,
+        event: dict[str, Any],
+        new_state: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> int:
         """Journal a cluster event together with the new cluster state, whose
         ``generation`` counts cluster events (the Watch orders states by it).
-        Returns the event's id."""
-        st = {**new_state, "generation": int(self.state.get("generation", 0)) + 1}
-        stamped = await self.journal.persist([event], meta={META: st})
+        One at a time; ``new_state`` as a function of the current state is
+        computed inside, so a concurrent event cannot be overwritten (a CI
+        run: ``ClusterWatchRegistered``, computed from NodesAppointed while
+        ``ClusterCouplingPrepared`` committed, put the state back to
+        NodesAppointed). Returns the event's id."""
+        async with self._event_lock:
+            current = self.state
+            st = new_state(current) if callable(new_state) else new_state
+            st = {**st, "generation": int(current.get("generation", 0)) + 1}
+            stamped = await self.journal.persist([event], meta={META: st})
         log.info("%s -> %s (generation %d)", event["TYPE"], st["TYPE"], st["generation"])
         self._pulse()
         if self.role == "active" or st.get("activeId") == self.own_id:
@@ -786,7 +798,7 @@ class Cluster:
         self._registering = watch_id
         try:
             event = {"TYPE": "ClusterWatchRegistered", "clusterWatchId": watch_id}
-            await self.journal_event(event, {**self.state, "clusterWatchId": watch_id})
+            await self.journal_event(event, lambda st: {**st, "clusterWatchId": watch_id})
         finally:
             self._registering = None
 
