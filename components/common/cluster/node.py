@@ -260,19 +260,18 @@ class Cluster:
     async def journal_event(
         self,
         event: dict[str, Any],
-        new_state: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]],
+        new_state: Callable[[dict[str, Any]], dict[str, Any]],
     ) -> int:
         """Journal a cluster event together with the new cluster state, whose
         ``generation`` counts cluster events (the Watch orders states by it).
-        One at a time; ``new_state`` as a function of the current state is
-        computed inside, so a concurrent event cannot be overwritten (a CI
-        run: ``ClusterWatchRegistered``, computed from NodesAppointed while
-        ``ClusterCouplingPrepared`` committed, put the state back to
+        One at a time, ``new_state`` computed from the state current then, so
+        a concurrent event is never overwritten (a CI run: a
+        ``ClusterWatchRegistered`` computed from NodesAppointed while
+        ``ClusterCouplingPrepared`` committed put the state back to
         NodesAppointed). Returns the event's id."""
         async with self._event_lock:
             current = self.state
-            st = new_state(current) if callable(new_state) else new_state
-            st = {**st, "generation": int(current.get("generation", 0)) + 1}
+            st = {**new_state(current), "generation": int(current.get("generation", 0)) + 1}
             stamped = await self.journal.persist([event], meta={META: st})
         log.info("%s -> %s (generation %d)", event["TYPE"], st["TYPE"], st["generation"])
         self._pulse()
@@ -351,7 +350,7 @@ class Cluster:
 
     async def _shut_down_event(self) -> None:
         await self.journal_event(
-            {"TYPE": "ClusterActiveNodeShutDown"}, {**self.state, "TYPE": "ActiveShutDown"}
+            {"TYPE": "ClusterActiveNodeShutDown"}, lambda st: {**st, "TYPE": "ActiveShutDown"}
         )
         await self.wait_replicated(self.journal.last_event_id)
 
@@ -493,12 +492,16 @@ class Cluster:
                         encoding.setting(self.settings, self.nodes, self.own_id)
                     ),
                 },
-                {"TYPE": "NodesAppointed", "idToUri": self.nodes, "activeId": self.own_id},
+                lambda _: {
+                    "TYPE": "NodesAppointed",
+                    "idToUri": self.nodes,
+                    "activeId": self.own_id,
+                },
             )
         elif restarted and st.get("TYPE") in ("ActiveShutDown", "Coupled", "PreparedToBeCoupled"):
             await self.journal_event(
                 {"TYPE": "ClusterActiveNodeRestarted"},
-                {**st, "TYPE": "PassiveLost", "activeId": self.own_id},
+                lambda now: {**now, "TYPE": "PassiveLost", "activeId": self.own_id},
             )
         await self.host.activate()
         self._spawn(self._appoint_backup())
@@ -585,7 +588,7 @@ class Cluster:
             if result is True:
                 await self.journal_event(
                     {"TYPE": "ClusterPassiveLost", "id": self.peer_id},
-                    {**self.state, "TYPE": "PassiveLost"},
+                    lambda st: {**st, "TYPE": "PassiveLost"},
                 )
                 self._lease_lapsed = False
                 self._pulse()
@@ -754,7 +757,7 @@ class Cluster:
             return False
         await self.journal_event(
             event,
-            {**self.state, "TYPE": "FailedOver", "activeId": self.own_id, "failedAt": failed_at},
+            lambda st: {**st, "TYPE": "FailedOver", "activeId": self.own_id, "failedAt": failed_at},
         )
         log.warning("FAILED OVER from %s: this node is active now", failed)
         await self._take_over()
@@ -885,7 +888,8 @@ class Cluster:
             # Backup could not take over from a killed Primary for 30 s).
             raise Problem(400, "NoClusterWatch", "no ClusterWatch has answered this node yet")
         await self.journal_event(
-            {"TYPE": "ClusterCoupled", "activeId": self.own_id}, {**st, "TYPE": "Coupled"}
+            {"TYPE": "ClusterCoupled", "activeId": self.own_id},
+            lambda now: {**now, "TYPE": "Coupled"},
         )
         self._lease_lapsed = False
         self.last_pull = time.monotonic()
@@ -905,7 +909,7 @@ class Cluster:
             )
         position = await self.journal_event(
             {"TYPE": "ClusterSwitchedOver", "activatedId": self.peer_id},
-            {**self.state, "TYPE": "SwitchedOver", "activeId": self.peer_id},
+            lambda st: {**st, "TYPE": "SwitchedOver", "activeId": self.peer_id},
         )
         end = time.monotonic() + 4 * self.timeout
         while time.monotonic() < end:
