@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.imports import imported
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -18,13 +20,7 @@ def crossings(folder: str, forbidden: str) -> list[str]:
     for path in sorted((ROOT / folder).rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names = [node.module]
-            else:
-                continue
-            for name in names:
+            for name in imported(node):
                 if name == forbidden or name.startswith(forbidden + "."):
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}")
     return found
@@ -64,13 +60,8 @@ def import_graph(package: str) -> dict[str, set[str]]:
         parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
         deps: set[str] = set()
         for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-            else:
-                continue
-            if _type_checking_only(node, parents):
+            names = imported(node, members=True)
+            if not names or _type_checking_only(node, parents):
                 continue
             deps |= {n for n in names if n in modules and n != me}
         # A package's __init__ is imported with any of its modules: not a

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
+from tests.harness.imports import imported
+
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ("components", "harness", "reports", "suites")
 
@@ -28,13 +30,7 @@ def _top_level_imports() -> dict[str, str]:
         for path in sorted((ROOT / folder).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
             for node in tree.body:  # module level only: not in a def or a try
-                if isinstance(node, ast.Import):
-                    names = [a.name for a in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                    names = [node.module]
-                else:
-                    continue
-                for name in names:
+                for name in imported(node):
                     found.setdefault(name.split(".")[0], f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
 
