@@ -6,6 +6,7 @@ from harness.checkers.failover_time import failover_time, failover_times, percen
 from harness.checkers.no_loss import no_loss
 from harness.checkers.no_takeover import no_takeover
 from harness.checkers.single_active import single_active
+from harness.checkers.started_on import started_matches_runs
 from harness.checkers.subagent_selection import highest_available, subagent_share
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "no_takeover",
     "percentile",
     "single_active",
+    "started_matches_runs",
     "subagent_share",
 ]

@@ -14,7 +14,9 @@ from harness.checkers import (
     no_loss,
     no_takeover,
     single_active,
+    started_matches_runs,
 )
+from harness.checkers.started_on import StepEvent
 from harness.clients.js7 import controller_client
 from harness.clients.snapshot import ControllerSnapshot, read_snapshot
 from harness.deployment import Deployment
@@ -82,20 +84,23 @@ async def final_read(
 
 class _Steps:
     """What JS7 recorded of each order's job steps: where each started
-    (``OrderProcessingStarted.subagentId``) and, in order, each start and
-    outcome — what a verdict on a differing order shows."""
+    (``OrderProcessingStarted.subagentId``) and each outcome, in journal
+    order (``steps``), and the same with eventIds for a verdict (``record``)."""
 
     def __init__(self, events: list[dict[str, Any]]) -> None:
         self.started: dict[str, list[str]] = {}
+        self.steps: dict[str, list[StepEvent]] = {}
         self.record: dict[str, list[str]] = {}
         for e in events:
             if e["TYPE"] == "OrderProcessingStarted":
                 sub = e.get("subagentId", "(none)")
                 self.started.setdefault(e["Key"], []).append(sub)
+                self.steps.setdefault(e["Key"], []).append(("started", sub))
                 self.record.setdefault(e["Key"], []).append(f"{e['eventId']} started on {sub}")
             elif e["TYPE"] == "OrderProcessed":
                 outcome = e.get("outcome", {})
                 what = outcome.get("TYPE", "?")
+                self.steps.setdefault(e["Key"], []).append(("processed", what))
                 if "reason" in outcome:
                     reason = outcome["reason"]
                     what += f"({reason.get('TYPE')}: {reason.get('problem', {}).get('code', '')})"
@@ -107,22 +112,6 @@ async def _final_events(dep: Deployment, history: History, ended: tuple[str, ...
         events = await read_all_events(controller_client(dep, "controller"))
         op.ok([e["Key"] for e in events if e["TYPE"] in ended])
     return _Steps(events)
-
-
-def started_matches_runs(
-    started: dict[str, list[str]],
-    ran: dict[str, list[str]],
-    record: dict[str, list[str]] | None = None,
-) -> CheckResult:
-    """What JS7 recorded (OrderProcessingStarted.subagentId) is where the job
-    ran; for an order where it is not, ``record`` (JS7's starts and outcomes
-    of it) goes into the verdict."""
-    differ = {
-        oid: {"started": subs, "ran": ran.get(oid, []), "js7": (record or {}).get(oid, [])}
-        for oid, subs in started.items()
-        if subs != ran.get(oid, [])
-    }
-    return CheckResult(not differ, {"differ": differ}, "started-on-matches-side-effect")
 
 
 async def judge(
@@ -137,7 +126,7 @@ async def judge(
         no_loss(history.records),
         exactly_once(history.records),
         check(history.records),
-        started_matches_runs(steps.started, ran, steps.record),
+        started_matches_runs(steps.steps, ran, steps.record),
     )
 
 
