@@ -380,12 +380,21 @@ def joc_time(iso: str) -> float:
     return dt.datetime.fromisoformat(iso).timestamp()
 
 
+# Order ids per ``orders/history`` call: a call naming tens of thousands of
+# ids (a long js7-documented load) outlasts JOC's database timeout
+# (``DatabaseUnavailable``); a row has one order id, so chunks keep duplicates.
+HISTORY_IDS_PER_CALL = 1000
+
+
 async def history_orders(client: JocClient, ids: list[str] | None = None) -> list[dict[str, Any]]:
-    body: dict[str, Any] = {"limit": 1_000_000}
-    if ids is not None:
-        body["orderIds"] = ids
-    result: list[dict[str, Any]] = (await client.post("orders/history", body))["history"]
-    return result
+    """Every History row (of ``ids``, when given), duplicates kept."""
+    if ids is None:
+        return list((await client.post("orders/history", {"limit": 1_000_000}))["history"])
+    rows: list[dict[str, Any]] = []
+    for k in range(0, len(ids), HISTORY_IDS_PER_CALL):
+        body = {"limit": 1_000_000, "orderIds": ids[k : k + HISTORY_IDS_PER_CALL]}
+        rows.extend((await client.post("orders/history", body))["history"])
+    return rows
 
 
 async def wait_history_terminated(
