@@ -402,21 +402,34 @@ async def wait_history_terminated(
 ) -> list[dict[str, Any]]:
     """Until every id has a terminated history row, or the deadline; the rows
     then. It never raises for a missing row: the suite's final read and
-    ``no_loss`` say an order is lost, not a timeout."""
+    ``no_loss`` say an order is lost, not a timeout. A JOC that answers the
+    read with an error (``DatabaseUnavailable``, say) until the deadline
+    leaves no evidence: ``DeadlineExceeded`` naming its answer (unknown)."""
     want = set(ids)
 
-    async def probe() -> list[dict[str, Any]]:
-        return await history_orders(client, ids)
+    async def probe() -> list[dict[str, Any]] | JocProblem:
+        try:
+            return await history_orders(client, ids)
+        except JocProblem as problem:
+            return problem
 
-    def done(rows: list[dict[str, Any]]) -> bool:
-        ended = {r["orderId"] for r in rows if r["endTime"] is not None}
-        return want <= ended
+    def done(rows: list[dict[str, Any]] | JocProblem) -> bool:
+        if isinstance(rows, JocProblem):
+            return False
+        return want <= {r["orderId"] for r in rows if r["endTime"] is not None}
 
+    last: list[dict[str, Any]] | JocProblem | None = None
     with contextlib.suppress(DeadlineExceeded):
-        return await dep.wait_for(
+        last = await dep.wait_for(
             f"history of {len(want)} orders", probe, accept=done, deadline=deadline
         )
-    return await probe()
+    if last is None:
+        last = await probe()
+    if isinstance(last, JocProblem):
+        raise DeadlineExceeded(
+            f"history of {len(want)} orders: JOC answered {last} until the deadline"
+        ) from last
+    return last
 
 
 async def final_read(history: History, client: JocClient, ids: list[str]) -> list[str]:
