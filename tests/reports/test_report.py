@@ -53,10 +53,34 @@ def test_verdicts_follow_the_rules(run_dir):
     assert doc["tests"][0]["nodeid"].startswith("suites/agents/test_autonomy.py")
 
 
-def test_a_documented_bound_js7s_defaults_cannot_meet_is_said_so(tmp_path):
-    """Under js7-documented, a broken guarantee whose catalog entry explains
-    why JS7's documented defaults cannot meet the documented bound says that,
-    not a bare "broken"; under the reference profile it does not."""
+def _late_only(run) -> None:
+    """Make the synthetic EVT-RELEASE test fail on its time bound alone."""
+    results = run / "artifacts" / "sess" / "release" / "results.json"
+    doc = json.loads(results.read_text())
+    doc["checks"] = [
+        {
+            "name": "composed",
+            "valid": False,
+            "details": {
+                "no-loss": {"name": "no-loss", "valid": True, "details": {}},
+                "failover-time": {
+                    "name": "failover-time",
+                    "valid": False,
+                    "details": {"seconds": 12.2, "bound": 3.0},
+                },
+            },
+        }
+    ]
+    results.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize("late_only", [True, False], ids=["late-only", "lost-order"])
+def test_a_documented_bound_js7s_defaults_cannot_meet_is_said_so(tmp_path, late_only):
+    """Under js7-documented, a guarantee broken only by its time bound, whose
+    catalog entry explains why JS7's documented defaults cannot meet the
+    documented bound, says that, not a bare "broken"; a guarantee broken by
+    anything else (here a lost order) does not hide behind it; under the
+    reference profile neither says it."""
     cat = load_catalog()
     g = cat.guarantees["EVT-RELEASE"]
     cat.guarantees[g.id] = dataclasses.replace(g, documented_defaults="a 10 s timeout")
@@ -64,15 +88,20 @@ def test_a_documented_bound_js7s_defaults_cannot_meet_is_said_so(tmp_path):
     for profile in ("js7-documented", "reference"):
         run = tmp_path / profile
         raw = make_run(run)
+        if late_only:
+            _late_only(run)
         raw["options"]["profile"] = profile
         write_report(run, raw, cat)
         doc = json.loads((run / "results.json").read_text())
         entry = next(e for e in doc["guarantees"] if e["id"] == "EVT-RELEASE")
         assert entry["verdict"] == "broken"
         reasons[profile] = entry["reason"]
-    assert (
-        "cannot be met with JS7's documented defaults: a 10 s timeout" in reasons["js7-documented"]
-    )
+    said = "cannot be met with JS7's documented defaults: a 10 s timeout"
+    if late_only:
+        assert said in reasons["js7-documented"]
+    else:
+        assert said not in reasons["js7-documented"]
+        assert "not only late: no-loss failed" in reasons["js7-documented"]
     assert "documented defaults" not in reasons["reference"]
 
 
