@@ -17,6 +17,7 @@ hard kill.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -131,6 +132,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     errors = cleanup.run_all()
+    if not hasattr(config, "workerinput") and OPTIONS in config.stash:
+        # Every worker has ended: a session that kept no artifacts leaves no folder.
+        with contextlib.suppress(OSError):
+            config.stash[OPTIONS].artifacts_dir.rmdir()
     # tests/docker (JS7HA_DOCKER=1) deploys on Docker whatever --backend says.
     on_docker = config.getoption("backend") == "docker" or os.environ.get("JS7HA_DOCKER") == "1"
     if on_docker and not hasattr(config, "workerinput") and procs.owns_session():
@@ -274,9 +279,9 @@ def artifacts(request: pytest.FixtureRequest, js7ha_options: Options) -> Iterato
     yield path
     if not (js7ha_options.keep_artifacts or _failed(request.node)):
         shutil.rmtree(path, ignore_errors=True)
-        parent = path.parent
-        if parent.exists() and not any(parent.iterdir()):
-            parent.rmdir()
+    # The session's folder is shared by every xdist worker: it is removed, if
+    # empty, only once they have all ended (pytest_unconfigure). Removing it
+    # here raced with a sibling's test creating its folder in it.
 
 
 @pytest.fixture

@@ -50,6 +50,19 @@ def test_passes(results, history):
     assert (kept[0] / "history.jsonl").read_text().count("\n") == 2
 
 
+def test_workers_share_the_session_folder_and_the_last_one_out_leaves_none(run, tmp_path):
+    """Two xdist workers, many short passing tests: none fails in its
+    artifacts fixture (a worker once removed the shared session folder while
+    the other was creating its test's folder in it), and the emptied session
+    folder is gone once both have ended."""
+    src = "\n".join(
+        f"def test_{i}(artifacts):\n    (artifacts / 'x').write_text('1')\n" for i in range(60)
+    )
+    res = run(src, "-n", "2")
+    res.assert_outcomes(passed=60)
+    assert list((tmp_path / "art").iterdir()) == []
+
+
 def test_keep_artifacts_keeps_passing_tests_too(run, tmp_path):
     res = run(
         "def test_ok(artifacts):\n    (artifacts / 'x').write_text('1')\n", "--keep-artifacts"
