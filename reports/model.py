@@ -60,13 +60,18 @@ def merge_verdicts(values: Iterable[Verdict]) -> Verdict:
     return "held"
 
 
+def _is_check(v: Any) -> bool:
+    """A recorded check (``CheckResult.to_json()``), as opposed to a detail."""
+    return isinstance(v, dict) and "valid" in v
+
+
 def flatten_checks(checks: Iterable[Any]) -> list[dict[str, Any]]:
     """Every check of a recorded tree (``CheckResult.to_json()`` nested in
     ``details``), composed ones included, depth-first."""
     out: list[dict[str, Any]] = []
 
     def walk(c: Any) -> None:
-        if not isinstance(c, dict) or "valid" not in c:
+        if not _is_check(c):
             return
         out.append(c)
         for v in (c.get("details") or {}).values():
@@ -89,9 +94,7 @@ def failed_leaves(flat: Iterable[dict[str, Any]]) -> list[str]:
             str(c.get("name"))
             for c in flat
             if c.get("valid") is False
-            and not any(
-                isinstance(v, dict) and "valid" in v for v in (c.get("details") or {}).values()
-            )
+            and not any(_is_check(v) for v in (c.get("details") or {}).values())
         }
     )
 
@@ -104,7 +107,7 @@ def _short(details: dict[str, Any]) -> str:
     """A one-line digest of a check's details (counts and reasons, no id lists)."""
     keep = []
     for k, v in details.items():
-        if isinstance(v, dict) and "valid" in v:
+        if _is_check(v):
             continue
         if isinstance(v, list | dict) and len(json.dumps(v, default=str)) > 80:
             continue

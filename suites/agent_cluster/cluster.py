@@ -88,13 +88,11 @@ class _Steps:
     order (``steps``), and the same with eventIds for a verdict (``record``)."""
 
     def __init__(self, events: list[dict[str, Any]]) -> None:
-        self.started: dict[str, list[str]] = {}
         self.steps: dict[str, list[StepEvent]] = {}
         self.record: dict[str, list[str]] = {}
         for e in events:
             if e["TYPE"] == "OrderProcessingStarted":
                 sub = e.get("subagentId", "(none)")
-                self.started.setdefault(e["Key"], []).append(sub)
                 self.steps.setdefault(e["Key"], []).append(("started", sub))
                 self.record.setdefault(e["Key"], []).append(f"{e['eventId']} started on {sub}")
             elif e["TYPE"] == "OrderProcessed":
@@ -105,6 +103,15 @@ class _Steps:
                     reason = outcome["reason"]
                     what += f"({reason.get('TYPE')}: {reason.get('problem', {}).get('code', '')})"
                 self.record.setdefault(e["Key"], []).append(f"{e['eventId']} processed {what}")
+
+    @property
+    def started(self) -> dict[str, list[str]]:
+        """Each order's ``OrderProcessingStarted.subagentId``s, in order."""
+        return {
+            oid: [sub for kind, sub in steps if kind == "started"]
+            for oid, steps in self.steps.items()
+            if any(kind == "started" for kind, _ in steps)
+        }
 
 
 async def _final_events(dep: Deployment, history: History, ended: tuple[str, ...]) -> _Steps:

@@ -209,14 +209,15 @@ async def test_a_backup_takes_over_from_a_killed_primary_aware_of_all_states(
     # reads it every tick, up to 1 s; the engine at its heartbeat checks),
     # not as its own take-over left it: read until it shows the take-over or
     # two heartbeat periods passed, then judge what it shows.
-    with contextlib.suppress(DeadlineExceeded):
-        await dep.wait_for(
+    try:
+        rows = await dep.wait_for(
             "backup-1 shows the primary's row as it took it over",
             rows_seen,
             deadline=2 * period(profile),
             accept=lambda rows: bool(rows.get("primary", {}).get("dead")),
         )
-    rows = await rows_seen()
+    except DeadlineExceeded:
+        rows = await rows_seen()
     wrong = {
         k: {"expected": v, "seen": seen.get(k)} for k, v in expected.items() if seen.get(k) != v
     }
