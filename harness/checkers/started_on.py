@@ -8,7 +8,8 @@ whose outcome is ``Disrupted`` (``ProcessLost``: the Director or Subagent
 went away before or while the process ran) may never have reached a
 process, and the order is started again. So, per order and Subagent:
 
-* every step that ended ``Succeeded``, ``Failed`` or ``Killed`` ran there
+* every step that ended ``Succeeded``, ``Failed``, ``TimedOut`` or ``Killed``
+  ran there
   (fewer runs: JS7 recorded an outcome of a job that never ran);
 * there are no more runs than started steps (more: a job ran that JS7 never
   started there — or started a second time);
@@ -28,8 +29,9 @@ from harness.checkers.base import CheckResult
 # ("started", subagentId) or ("processed", outcome TYPE).
 StepEvent = tuple[Literal["started", "processed"], str]
 
-# Outcomes that mean the process ran; any other (Disrupted) may mean it never did.
-RAN_OUTCOMES = frozenset({"Succeeded", "Failed", "Killed"})
+# Outcomes that mean the process ran (JS7's OrderOutcome subtypes,
+# js7-data OrderOutcome.scala); any other (Disrupted) may mean it never did.
+RAN_OUTCOMES = frozenset({"Succeeded", "Failed", "TimedOut", "Killed"})
 
 
 def _steps(events: Sequence[StepEvent]) -> tuple[list[tuple[str, str | None]], bool]:

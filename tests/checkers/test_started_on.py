@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from harness.checkers import started_matches_runs
 from harness.checkers.started_on import StepEvent
 
@@ -46,8 +48,9 @@ def test_a_job_run_twice_for_one_start_breaks_it() -> None:
     assert r.details["differ"]["o1"]["why"] == ["ran 2x on s1, started there 1x"]
 
 
-def test_an_outcome_for_a_job_that_never_ran_breaks_it() -> None:
-    r = started_matches_runs({"o1": step("s1", "Succeeded")}, {})
+@pytest.mark.parametrize("outcome", ["Succeeded", "Failed", "TimedOut", "Killed"])
+def test_an_outcome_for_a_job_that_never_ran_breaks_it(outcome: str) -> None:
+    r = started_matches_runs({"o1": step("s1", outcome)}, {})
     assert r.valid is False
     assert r.details["differ"]["o1"]["ran"] == []
 
